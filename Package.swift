@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+// TemporalKD — temporal knowledge distillation for keyword spotting (see README.md).
+//
+// Module layout and the dependency rule are described in README.md ("Architecture"):
+// imports point down the list C shims → TKDCore → AudioIO → Synthesis → … → tkd.
+import PackageDescription
+
+let package = Package(
+    name: "TemporalKD",
+    products: [
+        .executable(name: "tkd", targets: ["tkd"]),
+        .library(name: "TKDCore", targets: ["TKDCore"]),
+        .library(name: "AudioIO", targets: ["AudioIO"]),
+        .library(name: "Synthesis", targets: ["Synthesis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries: one target per C library, found through pkg-config.
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile",
+                       providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate",
+                       providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "TKDCore",
+                dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "AudioIO",
+                dependencies: ["TKDCore", "CSndFile", "CSampleRate"]),
+        .target(name: "Synthesis",
+                dependencies: ["TKDCore", "AudioIO"]),
+        .executableTarget(name: "tkd",
+                          dependencies: [
+                            "TKDCore", "AudioIO", "Synthesis", "CFFTW", "COpenBLAS",
+                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                          ]),
+
+        .testTarget(name: "TKDCoreTests", dependencies: ["TKDCore"]),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TKDCore", "CSndFile"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "AudioIO", "TKDCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Atomic file output: everything is written under a temporary name in the destination folder and
+/// renamed into place only when complete, so no partial file ever carries its final name.
+public enum AtomicFile {
+    /// A temporary path beside `url`: `.<name>.partial-<pid>-<n>`. Hidden, unique per process and
+    /// call, and recognisable so that stale ones can be cleaned up (`isTemporary`).
+    public static func temporaryURL(for url: URL) -> URL {
+        let n = counter.next()
+        let name = ".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)-\(n)"
+        return url.deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Whether a file name is one of our temporaries.
+    public static func isTemporary(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.contains(".partial-")
+    }
+
+    /// Writes `data` to `url` atomically, creating the parent folder if needed.
+    /// - Throws: `CoreError.io` naming the destination.
+    public static func write(_ data: Data, to url: URL) throws {
+        try createParent(of: url)
+        let tmp = temporaryURL(for: url)
+        do {
+            try data.write(to: tmp)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw CoreError.io(path: url.path, reason: "write failed: \(error.localizedDescription)")
+        }
+        try commit(tmp, to: url)
+    }
+
+    /// Moves a finished temporary file onto its final name (rename(2): atomic on one file system).
+    public static func commit(_ tmp: URL, to url: URL) throws {
+        if rename(tmp.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw CoreError.io(path: url.path, reason: "rename from temporary file failed: \(reason)")
+        }
+    }
+
+    public static func createParent(of url: URL) throws {
+        let dir = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw CoreError.io(path: dir.path, reason: "cannot create folder: \(error.localizedDescription)")
+        }
+    }
+
+    private static let counter = AtomicCounter()
+}
+
+/// A thread-safe increasing counter.
+public final class AtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    public init() {}
+    public func next() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}

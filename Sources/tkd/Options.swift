@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import TKDCore
+
+/// `--jobs` and progress output, shared by every long command.
+struct RunOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Worker threads (0 = one per core).")
+    var jobs: Int = 1
+
+    @Option(help: "Progress output: auto (a bar on a terminal, nothing otherwise), terminal, json, quiet.")
+    var progress: ProgressMode = .auto
+
+    @Flag(name: .shortAndLong, help: "No progress output (same as --progress quiet).")
+    var quiet = false
+
+    var progressMode: ProgressMode { quiet ? .quiet : progress }
+
+    func validate() throws {
+        guard jobs >= 0 else { throw ValidationError("--jobs must be 0 (one per core) or positive; got \(jobs).") }
+    }
+}
+
+extension ProgressMode: ExpressibleByArgument {}
+
+/// Writes a line to standard output.
+func say(_ text: String) {
+    print(text)
+}
