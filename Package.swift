@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "TKDCoreTests", dependencies: ["TKDCore"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TKDCore", "CSndFile"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "AudioIO", "TKDCore"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore"]),
     ],
     swiftLanguageModes: [.v6]

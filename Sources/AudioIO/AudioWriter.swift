@@ -25,11 +25,11 @@ public enum AudioFormat: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// The largest value that survives the integer conversion without saturating, or nil for float.
-    var fullScale: Float? {
+    /// Bits of an integer encoding, nil for float.
+    var integerBits: Int? {
         switch self {
-        case .pcm16, .flac: return 32767 / 32768
-        case .pcm24: return 8_388_607 / 8_388_608
+        case .pcm16, .flac: return 16
+        case .pcm24: return 24
         case .float32: return nil
         }
     }
@@ -45,9 +45,10 @@ public struct AudioWriteReport: Sendable, Equatable {
 
 /// Writes mono Float32 audio, atomically (temporary name, then rename).
 ///
-/// Integer formats scale by 2^(bits-1) and round to nearest (PCM16: x · 32768), the inverse of
-/// `AudioReader`, so PCM16 → Float → PCM16 is bit-exact. Samples beyond full scale are saturated
-/// (libsndfile's `SFC_SET_CLIPPING`), never wrapped, and counted in the report.
+/// Integer formats scale by 2^(bits-1) and round half to even (PCM16: x · 32768), the inverse of
+/// `AudioReader`, so PCM16 → Float → PCM16 is bit-exact. Samples beyond full scale are saturated,
+/// never wrapped, and counted in the report (`SFC_SET_CLIPPING` is also set on every handle, so
+/// libsndfile saturates too wherever it converts).
 public enum AudioWriter {
     /// - Throws: `AudioError.writeFailed` naming the destination.
     @discardableResult
@@ -68,7 +69,12 @@ public enum AudioWriter {
             // The handle must be closed (header finalised) before the rename.
             try {
                 let file = try SndFile(writingTo: tmp.path, sampleRate: sampleRate, channels: 1, format: format.sfFormat)
-                try samples.withUnsafeBufferPointer { try file.writeFloat($0) }
+                if let bits = format.integerBits {
+                    let ints = quantise(samples, bits: bits)
+                    try ints.withUnsafeBufferPointer { try file.writeInt($0) }
+                } else {
+                    try samples.withUnsafeBufferPointer { try file.writeFloat($0) }
+                }
             }()
             try AtomicFile.commit(tmp, to: url)
         } catch let error as AudioError {
@@ -84,14 +90,25 @@ public enum AudioWriter {
 
     /// Samples that an integer `format` cannot hold (they will be saturated).
     public static func countClipped(_ samples: [Float], format: AudioFormat) -> Int {
-        guard format.fullScale != nil else { return 0 }
-        let scale: Float = format == .pcm24 ? 8_388_608 : 32768
-        let hi = scale - 0.5, lo = -scale - 0.5
+        guard let bits = format.integerBits else { return 0 }
+        let scale = Double(1 << (bits - 1))
         var n = 0
         for s in samples {
-            let v = s * scale
-            if v >= hi || v < lo { n += 1 }
+            let v = (Double(s) * scale).rounded(.toNearestOrEven)
+            if v > scale - 1 || v < -scale { n += 1 }
         }
         return n
+    }
+
+    /// x · 2^(bits-1), rounded half to even, saturated to the `bits`-bit range, and left-justified in
+    /// 32 bits (libsndfile's integer convention). Done here rather than by libsndfile's float path so
+    /// that rounding is exact and the same for every libsndfile version.
+    static func quantise(_ samples: [Float], bits: Int) -> [Int32] {
+        let scale = Double(1 << (bits - 1))
+        let shift = Int32(32 - bits)
+        return samples.map { s in
+            let v = min(max((Double(s) * scale).rounded(.toNearestOrEven), -scale), scale - 1)
+            return Int32(v) << shift
+        }
     }
 }

@@ -18,8 +18,7 @@ final class SndFile {
         }
         var info = SF_INFO()
         guard let h = sf_open(path, Int32(SFM_READ), &info) else {
-            let reason = String(cString: sf_strerror(nil))
-            throw AudioError.notAudio(path: path, reason: reason)
+            throw Self.openError(path: path, code: sf_error(nil), reason: String(cString: sf_strerror(nil)))
         }
         self.handle = h
         self.info = info
@@ -50,6 +49,20 @@ final class SndFile {
     }
 
     deinit { sf_close(handle) }
+
+    /// Maps libsndfile's open failures onto `AudioError`.
+    static func openError(path: String, code: Int32, reason: String) -> AudioError {
+        switch Int(code) {
+        case SF_ERR_UNRECOGNISED_FORMAT:
+            return .notAudio(path: path, reason: reason)
+        case SF_ERR_UNSUPPORTED_ENCODING, 18:  // 18: SFE_UNIMPLEMENTED, "data in an unimplemented format"
+            return .unsupportedFormat(path: path, format: reason,
+                                      expected: "an encoding libsndfile decodes (PCM, float, FLAC, Vorbis, Opus, µ-law, A-law, …)")
+        default:
+            // Malformed headers: missing chunks, impossible sizes, a file cut inside its header.
+            return .corrupt(path: path, reason: reason)
+        }
+    }
 
     var frames: Int { Int(info.frames) }
     var channels: Int { Int(info.channels) }
@@ -105,18 +118,26 @@ final class SndFile {
                 got += n
             }
             if got < count {
-                let err = sf_error(handle)
-                let reason = err != 0 ? String(cString: sf_strerror(handle)) : "end of data"
-                throw AudioError.corrupt(path: path, reason: "decoded \(got) of \(count) frames (\(reason))")
+                // The header promised frames the data does not deliver (e.g. a cut-off FLAC stream).
+                throw AudioError.truncated(path: path, declaredFrames: count, availableFrames: got)
             }
         }
         return out
     }
 
-    /// Writes interleaved float frames (libsndfile converts, saturating; see init).
+    /// Writes interleaved float frames (for float encodings; integer encodings go through `writeInt`).
     func writeFloat(_ samples: UnsafeBufferPointer<Float>) throws {
         let frames = samples.count / channels
         let n = sf_writef_float(handle, samples.baseAddress, sf_count_t(frames))
+        if Int(n) != frames {
+            throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(handle)))
+        }
+    }
+
+    /// Writes frames of 32-bit integers (libsndfile keeps the top bits for 16/24-bit encodings).
+    func writeInt(_ samples: UnsafeBufferPointer<Int32>) throws {
+        let frames = samples.count / channels
+        let n = sf_writef_int(handle, samples.baseAddress, sf_count_t(frames))
         if Int(n) != frames {
             throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(handle)))
         }

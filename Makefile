@@ -1,0 +1,51 @@
+# TemporalKD — see README.md.
+#
+#   make demo    installs what it needs, then runs the pipeline on the espeak-ng demo corpus
+#   make test    installs what it needs, then builds and runs every test
+#
+# Variables: DEMO_DIR (default demo), JOBS (default 2), SWIFT (default swift).
+
+SWIFT    ?= swift
+DEMO_DIR ?= demo
+JOBS     ?= 2
+TKD      := .build/release/tkd
+
+# Debian packages: the four C libraries (+ pkg-config to find them), espeak-ng for the demo corpus,
+# sox for audio inspection, gzip for the compressed test fixtures.
+APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
+                espeak-ng sox gzip
+
+.PHONY: deps build test demo reference-env clean
+
+## deps: install the Debian packages that are missing (apt-get; sudo when not root)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## build: the tkd executable, optimised
+build: deps
+	$(SWIFT) build -c release --product tkd
+
+## test: every test (Swift Testing), debug build
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## demo: the pipeline as far as it exists, on the espeak-ng demo corpus in $(DEMO_DIR)/
+demo: build
+	$(TKD) corpus demo --out $(DEMO_DIR)/corpus --jobs $(JOBS)
+	$(TKD) corpus index $(DEMO_DIR)/corpus --strict --jobs $(JOBS)
+
+## reference-env: the Python virtualenv with the peer libraries (fixture generators, benchmarks)
+reference-env:
+	Scripts/reference/setup-env.sh
+
+clean:
+	rm -rf .build $(DEMO_DIR)

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Runs the built `tkd` executable (found next to the test bundle, or at `$TKD_BINARY`).
+enum TKDBinary {
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var url: URL {
+        if let explicit = ProcessInfo.processInfo.environment["TKD_BINARY"] { return URL(fileURLWithPath: explicit) }
+        let candidates = [
+            Bundle.main.bundleURL,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ]
+        for dir in candidates {
+            let url = dir.appendingPathComponent("tkd")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return candidates[0].appendingPathComponent("tkd")
+    }
+
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> Output {
+        let p = Process()
+        p.executableURL = url
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try p.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        // Read both pipes concurrently so neither can fill up and block the child.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errBox.data, as: UTF8.self))
+    }
+
+    static func tempDir(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tkd-cli-\(name)-\(UUID().uuidString)")
+    }
+}
