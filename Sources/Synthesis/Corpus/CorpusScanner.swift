@@ -19,6 +19,8 @@ public struct CorpusScanner: Sendable {
     /// Rule used when the list files are absent, and to cross-check them.
     public var rule = SplitRule.official
     public var progress: ProgressMode = .quiet
+    /// Use the hash rule even when list files exist.
+    public var ignoreListFiles = false
 
     public static let noiseFolder = "_background_noise_"
     public static let validationList = "validation_list.txt"
@@ -69,7 +71,7 @@ public struct CorpusScanner: Sendable {
         // Splits: list files when both exist, else the rule.
         let valURL = root.appendingPathComponent(Self.validationList)
         let testURL = root.appendingPathComponent(Self.testingList)
-        let hasLists = fm.fileExists(atPath: valURL.path) && fm.fileExists(atPath: testURL.path)
+        let hasLists = !ignoreListFiles && fm.fileExists(atPath: valURL.path) && fm.fileExists(atPath: testURL.path)
         var listed: [String: Split] = [:]
         if hasLists {
             for (url, split) in [(valURL, Split.validation), (testURL, Split.testing)] {

@@ -55,6 +55,8 @@ public struct DemoCorpusBuilder: Sendable {
         "go", "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on", "one", "right",
         "seven", "sheila", "six", "stop", "three", "tree", "two", "up", "visual", "wow", "yes", "zero",
     ]
+    /// The 30 words of Speech Commands v1.
+    public static let wordsV1 = wordsV2.filter { !CorpusScanner.v2OnlyWords.contains($0) }
     public static let manifestName = "demo_corpus.json"
 
     public let options: DemoCorpusOptions

@@ -1,0 +1,231 @@
+import AudioIO
+import Foundation
+import TKDCore
+
+/// Options of one `tkd generate` run over one variant.
+public struct GenerateOptions: Sendable {
+    public var jobs = 1
+    public var shard = Shard.whole
+    /// Write manifests (with the SHA-256 the audio would have) but no audio.
+    public var planOnly = false
+    public var progress: ProgressMode = .auto
+    public init() {}
+}
+
+/// What a run did.
+public struct GenerateSummary: Sendable {
+    public let dataset: URL
+    /// Examples of this shard made in this run / found finished from an earlier run.
+    public let made: Int
+    public let reused: Int
+    public let skipped: Int
+    /// Set when this run completed the dataset (all shards done, manifests merged).
+    public let info: DatasetInfo?
+}
+
+/// Generates one variant of a recipe into a dataset folder:
+///
+/// ```
+/// DATASET/dataset.json  manifests/<split>.jsonl  audio/<split>/<id>.wav
+/// ```
+///
+/// Deterministic (every draw keyed by seed, variant, split and id), shardable (`Shard`: example k of
+/// the canonical order belongs to shard k mod N; the last shard to finish merges), resumable (a journal
+/// of finished examples; finished audio is kept after its SHA-256 is checked).
+public final class DatasetGenerator: @unchecked Sendable {
+    public let recipe: Recipe
+    public let variant: Recipe.VariantSpec
+    public let corpusRoot: URL
+    public let recipeDirectory: URL
+    public let dataset: URL
+    public let options: GenerateOptions
+
+    public init(recipe: Recipe, variant: Recipe.VariantSpec, corpusRoot: URL, recipeDirectory: URL, dataset: URL,
+                options: GenerateOptions) {
+        self.recipe = recipe
+        self.variant = variant
+        self.corpusRoot = corpusRoot
+        self.recipeDirectory = recipeDirectory
+        self.dataset = dataset
+        self.options = options
+    }
+
+    /// Scans and checks the corpus against the recipe.
+    public static func scanCorpus(_ root: URL, recipe: Recipe, jobs: Int) throws -> CorpusIndex {
+        var scanner = CorpusScanner()
+        scanner.sampleRate = recipe.corpus.sampleRate
+        scanner.jobs = jobs
+        scanner.ignoreListFiles = recipe.corpus.splits == .hashRule
+        let index = try scanner.scan(root)
+        if recipe.corpus.splits == .listFiles && index.splitSource != .listFiles {
+            throw GenerateError.splitListsMissing(corpus: root.path)
+        }
+        if index.version != recipe.corpus.version {
+            throw GenerateError.corpusVersionMismatch(corpus: root.path, found: index.version.rawValue, expected: recipe.corpus.version.rawValue)
+        }
+        let words = Set(index.utterances.map(\.word))
+        for w in recipe.task.words where !words.contains(w) {
+            throw GenerateError.emptyWord(corpus: root.path, word: w)
+        }
+        return index
+    }
+
+    /// Runs this shard; merges when every shard of the run has finished.
+    public func run(index: CorpusIndex, hasher: SourceHasher = SourceHasher()) throws -> GenerateSummary {
+        let examples = ExampleEnumerator.examples(recipe: recipe, index: index)
+        try checkExistingDataset()
+        let pool = try NoisePool(recipe: recipe, corpusRoot: corpusRoot, corpusNoise: index.noise,
+                                 recipeDirectory: recipeDirectory, hasher: hasher)
+        let planner = ExamplePlanner(recipe: recipe, variant: variant, corpusRoot: corpusRoot, noise: pool, hasher: hasher)
+        try removeStaleTemporaries()
+
+        let journal = try WorkJournal(url: WorkJournal.url(dataset: dataset, shard: options.shard))
+        var finished: [String: WorkJournal.Entry] = [:]
+        for e in try journal.load() {
+            if let r = e.record { finished[r.id] = e } else if let s = e.skipped { finished[s.id] = e }
+        }
+        // A completed dataset's manifests count as finished work too (re-running is then a check).
+        if let records = try? DatasetInfo.loadManifests(dataset) {
+            for r in records where finished[r.id] == nil { finished[r.id] = WorkJournal.Entry(record: r, skipped: nil) }
+        }
+
+        let mine = examples.indices.filter { options.shard.owns($0) }.map { examples[$0] }
+        let reporter = ProgressReporter(label: "\(variant.name) examples", total: mine.count, mode: options.progress)
+        let counter = Tally()
+        let dataset = self.dataset, planOnly = options.planOnly, format = recipe.output.format
+        let policy = recipe.onBadInput
+        let finishedWork = finished
+        try WorkPool(jobs: options.jobs).forEach(mine.count) { i in
+            defer { reporter.advance() }
+            let spec = mine[i]
+            if let done = finishedWork[spec.id], Self.stillValid(done, dataset: dataset, planOnly: planOnly) {
+                counter.add(reused: 1)
+                return
+            }
+            do {
+                var rendered = try planner.plan(spec)
+                rendered.record.audioSHA256 = try Self.writeAudio(rendered, dataset: dataset, format: format, keep: !planOnly)
+                try journal.append(WorkJournal.Entry(record: rendered.record, skipped: nil))
+                counter.add(made: 1)
+            } catch let error as GenerateError where policy == .skip && Self.skippable(error) {
+                try journal.append(WorkJournal.Entry(record: nil, skipped: DatasetInfo.Skip(id: spec.id, split: spec.split.rawValue,
+                                                                                           reason: error.description)))
+                counter.add(skipped: 1)
+            }
+        }
+        reporter.finish()
+        try AtomicFile.write(Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard))
+        let info = try mergeIfComplete(examples: examples, index: index, pool: pool)
+        return GenerateSummary(dataset: dataset, made: counter.made, reused: counter.reused, skipped: counter.skipped, info: info)
+    }
+
+    /// A journal entry is reused when its audio (unless planning only) is on disk with the recorded hash.
+    static func stillValid(_ entry: WorkJournal.Entry, dataset: URL, planOnly: Bool) -> Bool {
+        guard let r = entry.record else { return entry.skipped != nil }
+        if planOnly { return true }
+        let url = dataset.appendingPathComponent(r.audio)
+        return (try? SHA256.hex(fileAt: url)) == r.audioSHA256
+    }
+
+    static func skippable(_ error: GenerateError) -> Bool {
+        switch error {
+        case .silentNoise, .silentKeyword, .unreadableKeyword: return true
+        default: return false
+        }
+    }
+
+    /// Encodes the audio under a temporary name, hashes it, then renames it into place (or deletes it
+    /// when planning only). Returns the SHA-256 of the file's bytes.
+    static func writeAudio(_ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool) throws -> String {
+        let url = dataset.appendingPathComponent(rendered.record.audio)
+        let tmp = AtomicFile.temporaryURL(for: url)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try AudioWriter.write(rendered.samples, sampleRate: rendered.record.sampleRate, to: tmp, format: format)
+        let hash = try SHA256.hex(fileAt: tmp)
+        if keep { try AtomicFile.commit(tmp, to: url) }
+        return hash
+    }
+
+    /// Refuses a folder holding a dataset of another recipe or variant.
+    func checkExistingDataset() throws {
+        guard FileManager.default.fileExists(atPath: dataset.appendingPathComponent(DatasetInfo.fileName).path) else { return }
+        let info = try DatasetInfo.load(dataset)
+        if info.recipe != recipe || info.variant != variant {
+            throw GenerateError.outputFromOtherRecipe(path: dataset.path)
+        }
+    }
+
+    /// Temporary files of a killed run never carry a final name; remove them.
+    func removeStaleTemporaries() throws {
+        for split in Split.allCases {
+            let dir = dataset.appendingPathComponent("audio/\(split.rawValue)")
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where AtomicFile.isTemporary(name) {
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+            }
+        }
+    }
+
+    /// When every shard of this run has its done marker: write the canonical manifests and dataset.json.
+    func mergeIfComplete(examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool) throws -> DatasetInfo? {
+        let n = options.shard.count
+        for i in 0..<n where !FileManager.default.fileExists(atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: i, count: n)).path) {
+            return nil
+        }
+        var records: [String: ExampleRecord] = [:]
+        var skips: [String: DatasetInfo.Skip] = [:]
+        for e in try WorkJournal.loadAll(dataset: dataset, count: n) {
+            if let r = e.record { records[r.id] = r } else if let s = e.skipped { skips[s.id] = s }
+        }
+        if let existing = try? DatasetInfo.loadManifests(dataset) {
+            for r in existing where records[r.id] == nil { records[r.id] = r }
+        }
+        let planned = Set(examples.map(\.id))
+        let have = planned.filter { records[$0] != nil || skips[$0] != nil }.count
+        guard have == planned.count else {
+            throw GenerateError.incomplete(path: dataset.path, have: have, expected: planned.count)
+        }
+        let kept = examples.compactMap { records[$0.id] }
+        for split in Split.allCases {
+            let data = try ExampleRecord.manifestData(kept.filter { $0.split == split })
+            try AtomicFile.write(data, to: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl"))
+        }
+        let info = datasetInfo(records: kept, skipped: examples.compactMap { skips[$0.id] }, index: index, pool: pool)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: dataset.appendingPathComponent(DatasetInfo.fileName))
+        try? FileManager.default.removeItem(at: dataset.appendingPathComponent(WorkJournal.folder))
+        return info
+    }
+
+    func datasetInfo(records: [ExampleRecord], skipped: [DatasetInfo.Skip], index: CorpusIndex, pool: NoisePool) -> DatasetInfo {
+        var counts: [String: [String: Int]] = [:]
+        var totals: [String: Int] = [:]
+        for split in Split.allCases {
+            counts[split.rawValue] = [:]
+            totals[split.rawValue] = 0
+        }
+        for r in records {
+            counts[r.split.rawValue, default: [:]][r.label, default: 0] += 1
+            totals[r.split.rawValue, default: 0] += 1
+        }
+        var sources = Set<String>()
+        for r in records { if let k = r.keyword { sources.insert("\(k.source)\t\(k.sourceSHA256)\n") } }
+        let keywordCount = sources.count
+        for f in pool.files { sources.insert("\(f.source)\t\(f.sha256)\n") }
+        var h = SHA256()
+        for line in sources.sorted() { h.update(line) }
+        return DatasetInfo(
+            format: DatasetInfo.currentFormat, tool: "tkd \(TKDVersion.current)", name: recipe.name, variant: variant,
+            recipe: recipe, labels: recipe.task.labelNames, sampleRate: recipe.corpus.sampleRate,
+            audioRendered: !options.planOnly,
+            corpus: .init(version: index.version.rawValue, splitSource: index.splitSource.rawValue, fingerprint: h.finalizeHex(),
+                          keywordSources: keywordCount),
+            noiseFiles: pool.files, renderer: DatasetInfo.rendererDescription, counts: counts, totals: totals, skipped: skipped)
+    }
+
+    final class Tally: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var made = 0, reused = 0, skipped = 0
+        func add(made m: Int = 0, reused r: Int = 0, skipped s: Int = 0) {
+            lock.lock(); made += m; reused += r; skipped += s; lock.unlock()
+        }
+    }
+}

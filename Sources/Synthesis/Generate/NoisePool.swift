@@ -1,0 +1,151 @@
+import AudioIO
+import Foundation
+import TKDCore
+
+/// The noise files of a recipe, each cut into disjoint per-split regions.
+///
+/// Positions are in samples at the dataset's sample rate. A file at another rate is resampled once
+/// (and kept in memory); a file at the dataset rate is read window by window, so memory does not grow
+/// with the noise collection.
+public final class NoisePool: @unchecked Sendable {
+    public struct File: Sendable, Equatable, Codable {
+        /// The name recorded in manifests (corpus-relative for the corpus's own noise).
+        public let source: String
+        public let sha256: String
+        /// Samples at the dataset rate.
+        public let numSamples: Int
+        public let nativeSampleRate: Int
+        /// `[start, end)` per split.
+        public let regions: [String: [Int]]
+
+        enum CodingKeys: String, CodingKey {
+            case source, sha256, regions
+            case numSamples = "num_samples"
+            case nativeSampleRate = "native_sample_rate"
+        }
+
+        public func region(_ split: Split) -> Range<Int> {
+            let r = regions[split.rawValue]!
+            return r[0]..<r[1]
+        }
+    }
+
+    public let files: [File]
+    let urls: [String: URL]
+    let sampleRate: Int
+    private let lock = NSLock()
+    private var resampled: [String: [Float]] = [:]
+
+    /// Scans the recipe's noise sources.
+    /// - Parameters:
+    ///   - corpusNoise: the corpus's `_background_noise_` files (corpus-relative paths).
+    ///   - resolve: maps a recipe source folder string to a folder.
+    public init(recipe: Recipe, corpusRoot: URL, corpusNoise: [NoiseFileInfo], recipeDirectory: URL,
+                hasher: SourceHasher) throws {
+        sampleRate = recipe.corpus.sampleRate
+        var found: [(source: String, url: URL, frames: Int, rate: Int)] = []
+        for source in recipe.noise.sources {
+            var entries: [(String, URL, Int, Int)] = []
+            if source == Recipe.NoiseSpec.corpusBackground {
+                for n in corpusNoise where n.channels >= 1 {
+                    entries.append((n.path, corpusRoot.appendingPathComponent(n.path), n.frames, n.sampleRate))
+                }
+            } else {
+                let folder = source.hasPrefix("/") ? URL(fileURLWithPath: source) : recipeDirectory.appendingPathComponent(source)
+                for rel in Self.audioFiles(below: folder) {
+                    let url = folder.appendingPathComponent(rel)
+                    guard let info = try? AudioReader.info(url) else { continue }
+                    entries.append(("\(source)/\(rel)", url, info.frames, info.sampleRate))
+                }
+            }
+            guard !entries.isEmpty else { throw GenerateError.noNoise(source: source) }
+            found += entries
+        }
+        let crossfade = Int((recipe.noise.crossfadeSeconds * Double(sampleRate)).rounded())
+        var files: [File] = []
+        var urls: [String: URL] = [:]
+        for f in found {
+            let n = Resampler.outputLength(inputFrames: f.frames, from: f.rate, to: sampleRate)
+            // Regions in split order along the file: training, validation, testing.
+            var regions: [String: [Int]] = [:]
+            var start = 0
+            var acc = 0.0
+            for split in Split.allCases {
+                acc += recipe.noise.regions[split.rawValue]!
+                let end = split == .testing ? n : Int((acc * Double(n)).rounded(.down))
+                regions[split.rawValue] = [start, end]
+                let needed = 2 * crossfade + 1
+                if end - start <= needed {
+                    throw GenerateError.noiseTooShort(source: f.source, split: split.rawValue, regionSamples: end - start,
+                                                      neededSamples: needed)
+                }
+                start = end
+            }
+            files.append(File(source: f.source, sha256: try hasher.sha256(of: f.url, name: f.source), numSamples: n,
+                              nativeSampleRate: f.rate, regions: regions))
+            urls[f.source] = f.url
+        }
+        self.files = files.sorted { $0.source < $1.source }
+        self.urls = urls
+    }
+
+    /// A pool over files already described (rendering from a manifest / dataset.json).
+    public init(files: [File], urls: [String: URL], sampleRate: Int) {
+        self.files = files
+        self.urls = urls
+        self.sampleRate = sampleRate
+    }
+
+    /// Samples `[start, start + count)` of a file at the dataset rate.
+    public func samples(_ source: String, start: Int, count: Int) throws -> [Float] {
+        guard let url = urls[source], let file = files.first(where: { $0.source == source }) else {
+            throw GenerateError.noNoise(source: source)
+        }
+        if file.nativeSampleRate == sampleRate {
+            return try AudioReader.readWindow(url, start: start, length: count).samples
+        }
+        let whole = try resampledSamples(source, url: url)
+        return Array(whole[start..<(start + count)])
+    }
+
+    private func resampledSamples(_ source: String, url: URL) throws -> [Float] {
+        lock.lock()
+        if let cached = resampled[source] { lock.unlock(); return cached }
+        lock.unlock()
+        let x = try AudioReader.read(url, options: AudioReadOptions(sampleRate: sampleRate)).samples
+        lock.lock(); defer { lock.unlock() }
+        resampled[source] = x
+        return x
+    }
+
+    /// Audio files (wav, flac, ogg, aiff) below a folder, relative paths, sorted.
+    static func audioFiles(below folder: URL) -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+        var out: [String] = []
+        while let rel = e.nextObject() as? String {
+            let lower = rel.lowercased()
+            if ["wav", "flac", "ogg", "aif", "aiff"].contains((lower as NSString).pathExtension),
+               !(rel as NSString).lastPathComponent.hasPrefix(".") {
+                out.append(rel)
+            }
+        }
+        return out.sorted()
+    }
+}
+
+/// SHA-256 of source files, computed once per run and shared by the workers.
+public final class SourceHasher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cache: [String: String] = [:]
+
+    public init() {}
+
+    public func sha256(of url: URL, name: String) throws -> String {
+        lock.lock()
+        if let h = cache[name] { lock.unlock(); return h }
+        lock.unlock()
+        let h = try SHA256.hex(fileAt: url)
+        lock.lock(); cache[name] = h; lock.unlock()
+        return h
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import TKDCore
+
+/// An append-only log of finished examples (`DATASET/.tkd-work/journal-<I>-of-<N>.jsonl`), so that a
+/// killed run resumes where it stopped. One JSON object a line; a line cut off by a kill is dropped
+/// on load (and the file truncated back to its last complete line).
+final class WorkJournal: @unchecked Sendable {
+    struct Entry: Codable, Sendable {
+        var record: ExampleRecord?
+        var skipped: DatasetInfo.Skip?
+    }
+
+    static let folder = ".tkd-work"
+
+    let url: URL
+    private let handle: FileHandle
+    private let lock = NSLock()
+
+    static func url(dataset: URL, shard: Shard) -> URL {
+        dataset.appendingPathComponent(folder).appendingPathComponent("journal-\(shard.index)-of-\(shard.count).jsonl")
+    }
+
+    static func doneMarker(dataset: URL, shard: Shard) -> URL {
+        dataset.appendingPathComponent(folder).appendingPathComponent("done-\(shard.index)-of-\(shard.count)")
+    }
+
+    /// Opens (creating) the journal and returns the entries already in it.
+    init(url: URL) throws {
+        self.url = url
+        try AtomicFile.createParent(of: url)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+        }
+        guard let h = try? FileHandle(forUpdating: url) else { throw CoreError.io(path: url.path, reason: "cannot open for appending") }
+        handle = h
+    }
+
+    deinit { try? handle.close() }
+
+    /// Complete entries; truncates a trailing partial line.
+    func load() throws -> [Entry] {
+        let data = (try? Data(contentsOf: url)) ?? Data()
+        var entries: [Entry] = []
+        var good = 0
+        var start = data.startIndex
+        let decoder = JSONDecoder()
+        while let nl = data[start...].firstIndex(of: 0x0A) {
+            if let e = try? decoder.decode(Entry.self, from: data[start..<nl]) { entries.append(e) }
+            start = nl + 1
+            good = start - data.startIndex
+        }
+        if good != data.count {
+            try handle.truncate(atOffset: UInt64(good))
+        }
+        try handle.seekToEnd()
+        return entries
+    }
+
+    func append(_ entry: Entry) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var line = try encoder.encode(entry)
+        line.append(0x0A)
+        lock.lock(); defer { lock.unlock() }
+        try handle.write(contentsOf: line)
+    }
+
+    /// All entries of every shard journal of an N-way run.
+    static func loadAll(dataset: URL, count: Int) throws -> [Entry] {
+        var out: [Entry] = []
+        for i in 0..<count {
+            let url = Self.url(dataset: dataset, shard: Shard(index: i, count: count))
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            out += try WorkJournal(url: url).load()
+        }
+        return out
+    }
+}

@@ -1,0 +1,160 @@
+import AudioIO
+import Foundation
+import TKDCore
+
+extension Recipe {
+    /// Loads and checks a recipe file. Unknown keys, wrong types and out-of-range values are rejected
+    /// with the file, line and key named.
+    /// - Throws: `ConfigError`.
+    public static func load(_ url: URL) throws -> Recipe {
+        try parse(try YAMLValue.load(url))
+    }
+
+    public static func parse(_ root: YAMLValue) throws -> Recipe {
+        let top = try root.mapping(
+            allowed: ["version", "name", "description", "seed", "corpus", "task", "variants", "placement", "noise",
+                      "level", "speech_activity", "output", "on_bad_input"],
+            required: ["version", "name", "variants"])
+        let version = try top["version"]!.int()
+        guard version == 1 else { throw top["version"]!.fail("unsupported recipe version \(version); expected 1") }
+        let name = try top["name"]!.string()
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw top["name"]!.fail("'\(name)' must be letters, digits, '-', '_' or '.'")
+        }
+        let seedValue = try top["seed"].map { try $0.int() } ?? 0
+        guard seedValue >= 0 else { throw top["seed"]!.fail("seed must be ≥ 0; got \(seedValue)") }
+
+        // corpus
+        var corpus = CorpusSpec(version: .v2, splits: .auto, sampleRate: 16000)
+        if let c = top["corpus"] {
+            let m = try c.mapping(allowed: ["version", "splits", "sample_rate"])
+            if let v = m["version"] { corpus.version = CorpusVersion(rawValue: try v.choice(CorpusVersion.allCases.map(\.rawValue)))! }
+            if let v = m["splits"] { corpus.splits = CorpusSpec.SplitChoice(rawValue: try v.choice(CorpusSpec.SplitChoice.allCases.map(\.rawValue)))! }
+            if let v = m["sample_rate"] { corpus.sampleRate = try v.int(in: 1000...192_000) }
+        }
+
+        // task
+        var task = TaskSpec(labels: "speech_commands_12", words: speechCommands12, unknownWords: [], unknownShare: 0.1,
+                            silenceShare: 0.1, maxKeywordsPerSplit: nil)
+        var unknownChoice: YAMLValue?
+        if let t = top["task"] {
+            let m = try t.mapping(allowed: ["labels", "words", "unknown_words", "unknown_share", "silence_share", "max_keywords_per_split"])
+            if let v = m["labels"] { task.labels = try v.choice(["speech_commands_12", "speech_commands_35", "words"]) }
+            switch task.labels {
+            case "speech_commands_12":
+                if let w = m["words"] { throw w.fail("words are fixed by labels: speech_commands_12; use labels: words for your own list") }
+                task.words = speechCommands12
+            case "speech_commands_35":
+                if let w = m["words"] { throw w.fail("words are fixed by labels: speech_commands_35; use labels: words for your own list") }
+                task.words = DemoCorpusBuilder.wordsV2.sorted()
+                task.unknownShare = 0
+            default:
+                guard let w = m["words"] else { throw t.fail("labels: words needs a 'words' list") }
+                task.words = try w.list().map { try $0.string() }
+                guard !task.words.isEmpty else { throw w.fail("needs at least one word") }
+                guard Set(task.words).count == task.words.count else { throw w.fail("a word is listed twice") }
+            }
+            unknownChoice = m["unknown_words"]
+            if let v = m["unknown_share"] { task.unknownShare = try v.double(in: 0...10) }
+            if let v = m["silence_share"] { task.silenceShare = try v.double(in: 0...10) }
+            if let v = m["max_keywords_per_split"], !v.isNull { task.maxKeywordsPerSplit = try v.int(in: 1...Int.max) }
+        } else if task.labels == "speech_commands_12" {
+            task.words = speechCommands12
+        }
+        // unknown_words: "rest" (every other word of the corpus, resolved against the corpus) or a list.
+        if let u = unknownChoice, u.isList {
+            task.unknownWords = try u.list().map { try $0.string() }
+            if let clash = task.unknownWords.first(where: task.words.contains) {
+                throw u.fail("'\(clash)' is both a keyword and an unknown word")
+            }
+        } else {
+            if let u = unknownChoice { _ = try u.choice(["rest"]) }
+            let all = corpus.version == .v2 ? DemoCorpusBuilder.wordsV2 : DemoCorpusBuilder.wordsV1
+            task.unknownWords = all.filter { !task.words.contains($0) }.sorted()
+        }
+
+        // variants
+        let variantList = try top["variants"]!.list()
+        guard !variantList.isEmpty else { throw top["variants"]!.fail("needs at least one variant") }
+        var variants: [VariantSpec] = []
+        for v in variantList {
+            let m = try v.mapping(allowed: ["name", "length_seconds"], required: ["name", "length_seconds"])
+            let vname = try m["name"]!.string()
+            guard !vname.isEmpty, vname.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw m["name"]!.fail("'\(vname)' must be letters, digits, '-', '_' or '.' (it names a folder)")
+            }
+            guard !variants.contains(where: { $0.name == vname }) else { throw m["name"]!.fail("variant '\(vname)' is defined twice") }
+            let length = try Distribution.read(m["length_seconds"]!, domain: 1...3600)
+            variants.append(VariantSpec(name: vname, lengthSeconds: length))
+        }
+
+        // placement
+        var placement = PlacementSpec(onset: .uniform)
+        if let p = top["placement"] {
+            let m = try p.mapping(allowed: ["onset"])
+            if let o = m["onset"] {
+                if !o.isMapping, let s = try? o.string(), s == "uniform" {
+                    placement.onset = .uniform
+                } else if !o.isMapping {
+                    throw o.fail("expected 'uniform' or a distribution over [0, 1] (fraction of the free range)")
+                } else {
+                    placement.onset = .fraction(try Distribution.read(o, domain: 0...1))
+                }
+            }
+        }
+
+        // noise
+        var noise = NoiseSpec(sources: [NoiseSpec.corpusBackground],
+                              regions: ["training": 0.8, "validation": 0.1, "testing": 0.1], crossfadeSeconds: 0.05)
+        if let n = top["noise"] {
+            let m = try n.mapping(allowed: ["sources", "regions", "crossfade_seconds"])
+            if let s = m["sources"] {
+                noise.sources = try s.list().map { try $0.string() }
+                guard !noise.sources.isEmpty else { throw s.fail("needs at least one source") }
+            }
+            if let r = m["regions"] {
+                let rm = try r.mapping(allowed: Split.allCases.map(\.rawValue), required: Split.allCases.map(\.rawValue))
+                for split in Split.allCases { noise.regions[split.rawValue] = try rm[split.rawValue]!.double(in: 0...1) }
+                let sum = noise.regions.values.reduce(0, +)
+                guard abs(sum - 1) < 1e-9 else { throw r.fail("fractions must sum to 1; they sum to \(sum)") }
+                for split in Split.allCases where noise.regions[split.rawValue]! <= 0 {
+                    throw rm[split.rawValue]!.fail("every split needs a positive share of the noise")
+                }
+            }
+            if let c = m["crossfade_seconds"] { noise.crossfadeSeconds = try c.double(in: 0.001...10) }
+        }
+
+        // level
+        var level = LevelSpec(snrDB: .uniform(min: -5, max: 10), snrDefinition: .speechActive, keywordGainDB: .const(0),
+                              silenceGainDB: .uniform(min: -20, max: 0), maxPeak: 0.99)
+        if let l = top["level"] {
+            let m = try l.mapping(allowed: ["snr_db", "snr_definition", "keyword_gain_db", "silence_gain_db", "max_peak"])
+            if let v = m["snr_db"] { level.snrDB = try Distribution.read(v, domain: -60...60) }
+            if let v = m["snr_definition"] { level.snrDefinition = SNRDefinition(rawValue: try v.choice(SNRDefinition.allCases.map(\.rawValue)))! }
+            if let v = m["keyword_gain_db"] { level.keywordGainDB = try Distribution.read(v, domain: -60...40) }
+            if let v = m["silence_gain_db"] { level.silenceGainDB = try Distribution.read(v, domain: -60...40) }
+            if let v = m["max_peak"] { level.maxPeak = try v.double(in: 0.01...1) }
+        }
+
+        // speech activity
+        var activity = SpeechActivitySpec(frameSeconds: 0.01, thresholdDB: 30, marginSeconds: 0.01)
+        if let a = top["speech_activity"] {
+            let m = try a.mapping(allowed: ["frame_seconds", "threshold_db", "margin_seconds"])
+            if let v = m["frame_seconds"] { activity.frameSeconds = try v.double(in: 0.001...0.1) }
+            if let v = m["threshold_db"] { activity.thresholdDB = try v.double(in: 1...120) }
+            if let v = m["margin_seconds"] { activity.marginSeconds = try v.double(in: 0...0.5) }
+        }
+
+        var output = OutputSpec(format: .pcm16)
+        if let o = top["output"] {
+            let m = try o.mapping(allowed: ["format"])
+            if let f = m["format"] { output.format = AudioFormat(rawValue: try f.choice(AudioFormat.allCases.map(\.rawValue)))! }
+        }
+        var policy = BadInputPolicy.fail
+        if let p = top["on_bad_input"] { policy = BadInputPolicy(rawValue: try p.choice(BadInputPolicy.allCases.map(\.rawValue)))! }
+
+        return Recipe(version: version, name: name, description: try top["description"].map { try $0.string() },
+                      seed: UInt64(seedValue), corpus: corpus, task: task, variants: variants, placement: placement,
+                      noise: noise, level: level, speechActivity: activity, output: output, onBadInput: policy)
+    }
+}
