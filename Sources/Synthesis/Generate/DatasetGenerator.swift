@@ -67,7 +67,21 @@ public final class DatasetGenerator: @unchecked Sendable {
         for w in recipe.task.words where !words.contains(w) {
             throw GenerateError.emptyWord(corpus: root.path, word: w)
         }
+        if recipe.onBadInput == .fail, let bad = unusableClips(index, recipe: recipe).first {
+            throw GenerateError.badCorpusFile(path: bad.path, kind: bad.kind.rawValue, detail: bad.detail)
+        }
         return index
+    }
+
+    /// Clips of the task's words (keywords and unknown words) that the scan could not use: unreadable,
+    /// empty, wrong rate or channel count, too long. They are left out of the index's utterances; the
+    /// recipe's `on_bad_input` decides whether that is an error or a recorded skip.
+    static func unusableClips(_ index: CorpusIndex, recipe: Recipe) -> [CorpusProblem] {
+        let words = Set(recipe.task.words + recipe.task.unknownWords)
+        let kinds: Set<CorpusProblem.Kind> = [.unreadable, .empty, .wrongSampleRate, .wrongChannels, .tooLong]
+        return index.problems.filter { p in
+            kinds.contains(p.kind) && p.path.split(separator: "/").first.map { words.contains(String($0)) } == true
+        }
     }
 
     /// Runs this shard; merges when every shard of the run has finished.
@@ -138,7 +152,9 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// when planning only). Returns the SHA-256 of the file's bytes.
     static func writeAudio(_ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool) throws -> String {
         let url = dataset.appendingPathComponent(rendered.record.audio)
-        let tmp = AtomicFile.temporaryURL(for: url)
+        // Planning only: encode beside the journal, so no audio folders appear.
+        let tmp = keep ? AtomicFile.temporaryURL(for: url)
+            : AtomicFile.temporaryURL(for: dataset.appendingPathComponent(WorkJournal.folder).appendingPathComponent(url.lastPathComponent))
         defer { try? FileManager.default.removeItem(at: tmp) }
         try AudioWriter.write(rendered.samples, sampleRate: rendered.record.sampleRate, to: tmp, format: format)
         let hash = try SHA256.hex(fileAt: tmp)
@@ -189,7 +205,12 @@ public final class DatasetGenerator: @unchecked Sendable {
             let data = try ExampleRecord.manifestData(kept.filter { $0.split == split })
             try AtomicFile.write(data, to: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl"))
         }
-        let info = datasetInfo(records: kept, skipped: examples.compactMap { skips[$0.id] }, index: index, pool: pool)
+        let corpusSkips = Self.unusableClips(index, recipe: recipe).map {
+            // The official lists agree with the hash rule (tested), so the rule names the split.
+            DatasetInfo.Skip(id: $0.path, split: SplitRule.official.split(of: $0.path).rawValue,
+                             reason: "\($0.kind.rawValue): \($0.detail)")
+        }
+        let info = datasetInfo(records: kept, skipped: corpusSkips + examples.compactMap { skips[$0.id] }, index: index, pool: pool)
         try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: dataset.appendingPathComponent(DatasetInfo.fileName))
         try? FileManager.default.removeItem(at: dataset.appendingPathComponent(WorkJournal.folder))
         return info

@@ -10,6 +10,7 @@ public enum GenerateError: Error, Equatable, Sendable {
     case silentNoise(id: String, source: String)
     case silentKeyword(id: String, source: String)
     case unreadableKeyword(id: String, source: String, reason: String)
+    case badCorpusFile(path: String, kind: String, detail: String)
     case sourceChanged(path: String, recorded: String, found: String)
     case renderMismatch(id: String, recorded: String, rendered: String)
     case outputFromOtherRecipe(path: String)
@@ -37,6 +38,8 @@ extension GenerateError: CustomStringConvertible, LocalizedError {
             return "generate: example \(id): keyword clip \(source) is silent (no speech-active span). Hint: set on_bad_input: skip."
         case let .unreadableKeyword(id, source, reason):
             return "generate: example \(id): keyword clip \(source) cannot be read: \(reason)"
+        case let .badCorpusFile(path, kind, detail):
+            return "generate: corpus file \(path) cannot be used (\(kind): \(detail)). Hint: fix or remove it, or set on_bad_input: skip to leave it out (recorded in dataset.json)."
         case let .sourceChanged(path, recorded, found):
             return "render: source \(path) has SHA-256 \(found); the manifest recorded \(recorded). Refusing to render from a changed source."
         case let .renderMismatch(id, recorded, rendered):

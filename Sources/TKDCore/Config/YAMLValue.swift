@@ -36,6 +36,8 @@ public struct YAMLValue: @unchecked Sendable {
     public static func parse(_ text: String, file: String) throws -> YAMLValue {
         do {
             return YAMLValue(node: try Yams.compose(yaml: text), file: file, path: "", line: 1)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            throw ConfigError(file: file, line: context.mark.line, key: duplicates.joined(separator: ", "), message: "key given twice")
         } catch let error as YamlError {
             throw ConfigError(file: file, line: Self.line(of: error), key: "", message: "YAML syntax error: \(Self.summary(error))")
         } catch {
