@@ -1,4 +1,5 @@
 import Foundation
+import TKDCore
 
 /// Runs the built `tkd` executable (found next to the test bundle, or at `$TKD_BINARY`).
 enum TKDBinary {
@@ -21,10 +22,13 @@ enum TKDBinary {
         return candidates[0].appendingPathComponent("tkd")
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> Output {
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Output {
         let p = Process()
         p.executableURL = url
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -48,6 +52,19 @@ enum TKDBinary {
         p.waitUntilExit()
         return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errBox.data, as: UTF8.self))
+    }
+
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// SHA-256 of every file below `root`, by relative path (hidden work folders excluded).
+    static func digests(_ root: URL) throws -> [String: String] {
+        var out: [String: String] = [:]
+        let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
+        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+            let data = try Data(contentsOf: url)
+            out[String(url.path.dropFirst(root.path.count + 1))] = SHA256.hex(data)
+        }
+        return out
     }
 
     static func tempDir(_ name: String) -> URL {

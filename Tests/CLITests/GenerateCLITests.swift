@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+import TKDCore
+
+/// A small corpus made once through the binary, shared by the generate tests.
+enum CLICorpus {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cached: Result<URL, Error>?
+
+    struct Failed: Error, CustomStringConvertible { let description: String }
+
+    static func small() throws -> URL {
+        lock.lock(); defer { lock.unlock() }
+        if let cached { return try cached.get() }
+        let r = Result { () throws -> URL in
+            let dir = TKDBinary.tempDir("corpus")
+            let out = try TKDBinary.run(["corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "2", "--jobs", "2", "-q"])
+            guard out.status == 0 else { throw Failed(description: out.stderr) }
+            return dir
+        }
+        cached = r
+        return try r.get()
+    }
+}
+
+@Suite("tkd generate (end to end)")
+struct GenerateCLITests {
+    static let demoRecipe = TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path
+
+    @Test("a run killed part-way and started again ends byte-identical to an uninterrupted run")
+    func killAndResume() throws {
+        let corpus = try CLICorpus.small()
+        let reference = TKDBinary.tempDir("ref")
+        let killed = TKDBinary.tempDir("killed")
+        defer { for d in [reference, killed] { try? FileManager.default.removeItem(at: d) } }
+        let ref = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", reference.path,
+                                     "--variant", "8s", "-q"])
+        #expect(ref.status == 0, "\(ref.stderr)")
+
+        let p = Process()
+        p.executableURL = TKDBinary.url
+        p.arguments = ["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", killed.path, "--variant", "8s", "-q"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Kill it once a handful of examples are journalled (or give up waiting after 60 s).
+        let journal = killed.appendingPathComponent(".tkd-work/journal-0-of-1.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && p.isRunning {
+            let lines = (try? Data(contentsOf: journal))?.filter { $0 == 0x0A }.count ?? 0
+            if lines >= 8 { break }
+            usleep(2000)
+        }
+        let wasRunning = p.isRunning
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(wasRunning, "the run finished before it could be interrupted; the test proved nothing")
+        #expect(!FileManager.default.fileExists(atPath: killed.appendingPathComponent("dataset.json").path))
+
+        let resumed = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", killed.path,
+                                         "--variant", "8s", "-q"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("already done"))
+        #expect(!resumed.stdout.contains(" 0 already done"), "the resumed run reused the killed run's work: \(resumed.stdout)")
+        #expect(try TKDBinary.digests(killed) == TKDBinary.digests(reference))
+    }
+
+    @Test("Slurm array variables shard the run; the merged result equals a single run, one folder per variant")
+    func slurm() throws {
+        let corpus = try CLICorpus.small()
+        let whole = TKDBinary.tempDir("whole")
+        let array = TKDBinary.tempDir("array")
+        defer { for d in [whole, array] { try? FileManager.default.removeItem(at: d) } }
+        let w = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", whole.path, "--jobs", "2"])
+        #expect(w.status == 0, "\(w.stderr)")
+        #expect(w.stdout.contains("_silence_") && w.stdout.contains("(all)"), "the class table is printed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: whole.path).sorted() == ["2s", "8s"])
+        for task in ["1", "0"] {
+            let t = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "-q"],
+                                      environment: ["SLURM_ARRAY_TASK_ID": task, "SLURM_ARRAY_TASK_COUNT": "2"])
+            #expect(t.status == 0, "\(t.stderr)")
+            #expect(t.stdout.contains("shard \(task)/2"))
+        }
+        #expect(try TKDBinary.digests(array) == TKDBinary.digests(whole))
+        let bad = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "--shard", "2/2"])
+        #expect(bad.status != 0 && bad.stderr.contains("--shard") && bad.stderr.contains("2/2"))
+    }
+
+    @Test("plan-only then render gives the same dataset as generating audio directly")
+    func planOnlyRender() throws {
+        let corpus = try CLICorpus.small()
+        let direct = TKDBinary.tempDir("direct")
+        let planned = TKDBinary.tempDir("planned")
+        defer { for d in [direct, planned] { try? FileManager.default.removeItem(at: d) } }
+        _ = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", direct.path, "--variant", "2s", "-q"])
+        let plan = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", planned.path,
+                                      "--variant", "2s", "--plan-only", "-q"])
+        #expect(plan.status == 0 && plan.stdout.contains("plan only"))
+        let render = try TKDBinary.run(["render", "--dataset", planned.path, "--corpus", corpus.path, "--jobs", "2", "-q"])
+        #expect(render.status == 0, "\(render.stderr)")
+        #expect(try TKDBinary.digests(planned) == TKDBinary.digests(direct))
+    }
+
+    @Test("recipe typos and bad corpora exit non-zero with one line naming file, line and key")
+    func errors() throws {
+        let corpus = try CLICorpus.small()
+        let dir = TKDBinary.tempDir("errors")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = dir.appendingPathComponent("typo.yaml")
+        try Data("version: 1\nname: t\nvariants:\n  - {name: a, length_seconds: 2}\nnoise:\n  crosfade_seconds: 0.1\n".utf8).write(to: recipe)
+        let typo = try TKDBinary.run(["generate", "--recipe", recipe.path, "--corpus", corpus.path, "--out", dir.appendingPathComponent("o").path])
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("\(recipe.path):6: 'noise.crosfade_seconds': unknown key"))
+        #expect(typo.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+        let variant = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", dir.path, "--variant", "3s"])
+        #expect(variant.status != 0 && variant.stderr.contains("--variant 3s") && variant.stderr.contains("2s, 8s"))
+        let missing = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", "/nonexistent/sc", "--out", dir.path])
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/sc"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("2s").path), "nothing written on bad input")
+    }
+}
+
+@Suite("Committed demo manifests")
+struct DemoManifestTests {
+    /// Fields that the plan alone determines (independent of the espeak-ng build that made the clips).
+    static func planFields(_ line: Substring) throws -> String {
+        var o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        for k in ["audio_sha256", "snr_db_achieved", "scale"] { o.removeValue(forKey: k) }
+        if var k = o["keyword"] as? [String: Any] {
+            for f in ["source_sha256", "source_num_samples", "speech_onset_sample", "speech_offset_sample",
+                      "speech_onset_seconds", "speech_offset_seconds"] { k.removeValue(forKey: f) }
+            o["keyword"] = k
+        }
+        o["noise"] = (o["noise"] as! [[String: Any]]).map { s in s.filter { $0.key != "gain_db" && $0.key != "source_sha256" } }
+        return String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    @Test("Recipes/demo.yaml on the default demo corpus reproduces Manifests/demo byte for byte")
+    func regenerate() throws {
+        let corpus = TKDBinary.tempDir("default-corpus")
+        let out = TKDBinary.tempDir("demo-manifests")
+        defer { for d in [corpus, out] { try? FileManager.default.removeItem(at: d) } }
+        let c = try TKDBinary.run(["corpus", "demo", "--out", corpus.path, "--jobs", "2", "-q"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let g = try TKDBinary.run(["generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path,
+                                   "--corpus", corpus.path, "--out", out.path, "--plan-only", "--jobs", "2", "-q"])
+        #expect(g.status == 0, "\(g.stderr)")
+        let committed = TKDBinary.repo.appendingPathComponent("Manifests/demo")
+        let recorded = try String(contentsOf: committed.appendingPathComponent("espeak-ng-version"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let demoInfo = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("demo_corpus.json"))) as! [String: Any]
+        let local = demoInfo["espeak_ng_version"] as? String ?? "?"
+        let exact = local == recorded
+        if !exact {
+            print("note: espeak-ng \(local) here, \(recorded) recorded: comparing only the plan-determined fields of Manifests/demo")
+        }
+        for variant in ["2s", "8s"] {
+            for file in ["training.jsonl", "validation.jsonl", "testing.jsonl", "dataset.json"] {
+                let want = try Data(contentsOf: committed.appendingPathComponent("\(variant)/\(file)"))
+                let gotURL = out.appendingPathComponent(variant).appendingPathComponent(file == "dataset.json" ? file : "manifests/\(file)")
+                let got = try Data(contentsOf: gotURL)
+                if exact {
+                    #expect(got == want, "\(variant)/\(file) differs from the committed copy (run Scripts/update-demo-manifests.sh after a deliberate change)")
+                } else if file.hasSuffix(".jsonl") {
+                    let a = try String(decoding: got, as: UTF8.self).split(separator: "\n").map(Self.planFields)
+                    let b = try String(decoding: want, as: UTF8.self).split(separator: "\n").map(Self.planFields)
+                    #expect(a == b, "\(variant)/\(file): plan-determined fields differ")
+                }
+            }
+        }
+    }
+}
