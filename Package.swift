@@ -16,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // SHA-256 through BoringSSL's assembly (SHA-NI / AVX2): hashing every output file is on the hot path.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries: one target per C library, found through pkg-config.
@@ -29,7 +31,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "TKDCore",
-                dependencies: [.product(name: "Yams", package: "Yams")]),
+                dependencies: [.product(name: "Yams", package: "Yams"),
+                               .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AudioIO",
                 dependencies: ["TKDCore", "CSndFile", "CSampleRate"]),
         .target(name: "Synthesis",

@@ -23,14 +23,14 @@ final class SndFile {
         self.handle = h
         self.info = info
         self.path = path
-        if let declared = Self.declaredDataFrames(log: logInfo, info: info), declared > Int(info.frames) {
+        if let log = truncationLog(), let declared = Self.declaredDataFrames(log: log, info: info), declared > Int(info.frames) {
             throw AudioError.truncated(path: path, declaredFrames: declared, availableFrames: Int(info.frames))
         }
         if info.frames <= 0 { throw AudioError.empty(path: path) }
     }
 
-    /// Opens `path` for writing with the given format (temporary paths are the caller's business).
-    init(writingTo path: String, sampleRate: Int, channels: Int, format: Int32) throws {
+    /// Opens an in-memory file for writing (`path` only names it in errors).
+    init(writingTo memory: MemoryFile, path: String, sampleRate: Int, channels: Int, format: Int32) throws {
         var info = SF_INFO()
         info.samplerate = Int32(sampleRate)
         info.channels = Int32(channels)
@@ -38,17 +38,29 @@ final class SndFile {
         guard sf_format_check(&info) != 0 else {
             throw AudioError.writeFailed(path: path, reason: "libsndfile rejects format 0x\(String(format, radix: 16)) at \(sampleRate) Hz, \(channels) channel(s)")
         }
-        guard let h = sf_open(path, Int32(SFM_WRITE), &info) else {
+        var vio = MemoryFile.virtualIO
+        guard let h = sf_open_virtual(&vio, Int32(SFM_WRITE), &info, Unmanaged.passUnretained(memory).toOpaque()) else {
             throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(nil)))
         }
         self.handle = h
         self.info = info
         self.path = path
+        self.memory = memory
         // Saturate instead of wrapping around when a float above full scale is converted to integers.
         sf_command(h, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
     }
 
-    deinit { sf_close(handle) }
+    /// Keeps an in-memory file alive as long as the handle.
+    private var memory: MemoryFile?
+
+    deinit { if !closed { sf_close(handle) } }
+
+    /// Finishes the header and releases the handle's resources now (for in-memory files, before the
+    /// bytes are taken).
+    func close() {
+        if !closed { sf_close(handle); closed = true }
+    }
+    private var closed = false
 
     /// Maps libsndfile's open failures onto `AudioError`.
     static func openError(path: String, code: Int32, reason: String) -> AudioError {
@@ -68,9 +80,11 @@ final class SndFile {
     var channels: Int { Int(info.channels) }
     var sampleRate: Int { Int(info.samplerate) }
 
-    var logInfo: String {
+    /// libsndfile's log, only when it reports a size mismatch ("should be"); nil otherwise (cheap).
+    func truncationLog() -> String? {
         var buffer = [CChar](repeating: 0, count: 8192)
         sf_command(handle, Int32(SFC_GET_LOG_INFO), &buffer, Int32(buffer.count))
+        guard strstr(buffer, "should be") != nil else { return nil }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -134,6 +148,15 @@ final class SndFile {
         }
     }
 
+    /// Writes frames of 16-bit integers.
+    func writeShort(_ samples: UnsafeBufferPointer<Int16>) throws {
+        let frames = samples.count / channels
+        let n = sf_writef_short(handle, samples.baseAddress, sf_count_t(frames))
+        if Int(n) != frames {
+            throw AudioError.writeFailed(path: path, reason: String(cString: sf_strerror(handle)))
+        }
+    }
+
     /// Writes frames of 32-bit integers (libsndfile keeps the top bits for 16/24-bit encodings).
     func writeInt(_ samples: UnsafeBufferPointer<Int32>) throws {
         let frames = samples.count / channels
@@ -166,4 +189,44 @@ final class SndFile {
     }
 
     static var versionString: String { String(cString: sf_version_string()) }
+}
+
+/// A growable byte buffer that libsndfile writes into through its virtual I/O interface.
+final class MemoryFile {
+    var bytes: [UInt8] = []
+    var position = 0
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    private static func of(_ p: UnsafeMutableRawPointer?) -> MemoryFile {
+        Unmanaged<MemoryFile>.fromOpaque(p!).takeUnretainedValue()
+    }
+
+    static let virtualIO = SF_VIRTUAL_IO(
+        get_filelen: { ud in sf_count_t(MemoryFile.of(ud).bytes.count) },
+        seek: { offset, whence, ud in
+            let m = MemoryFile.of(ud)
+            switch whence {
+            case SEEK_CUR: m.position += Int(offset)
+            case SEEK_END: m.position = m.bytes.count + Int(offset)
+            default: m.position = Int(offset)
+            }
+            return sf_count_t(m.position)
+        },
+        read: { ptr, count, ud in
+            let m = MemoryFile.of(ud)
+            let n = max(0, min(Int(count), m.bytes.count - m.position))
+            m.bytes.withUnsafeBytes { src in ptr!.copyMemory(from: src.baseAddress! + m.position, byteCount: n) }
+            m.position += n
+            return sf_count_t(n)
+        },
+        write: { ptr, count, ud in
+            let m = MemoryFile.of(ud)
+            let end = m.position + Int(count)
+            if end > m.bytes.count { m.bytes.append(contentsOf: repeatElement(0, count: end - m.bytes.count)) }
+            m.bytes.withUnsafeMutableBytes { dst in (dst.baseAddress! + m.position).copyMemory(from: ptr!, byteCount: Int(count)) }
+            m.position = end
+            return count
+        },
+        tell: { ud in sf_count_t(MemoryFile.of(ud).position) })
 }

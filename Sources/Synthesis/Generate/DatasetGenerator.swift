@@ -106,6 +106,7 @@ public final class DatasetGenerator: @unchecked Sendable {
         let mine = examples.indices.filter { options.shard.owns($0) }.map { examples[$0] }
         let reporter = ProgressReporter(label: "\(variant.name) examples", total: mine.count, mode: options.progress)
         let counter = Tally()
+        let produced = EntryStore()
         let dataset = self.dataset, planOnly = options.planOnly, format = recipe.output.format
         let policy = recipe.onBadInput
         let finishedWork = finished
@@ -119,17 +120,23 @@ public final class DatasetGenerator: @unchecked Sendable {
             do {
                 var rendered = try planner.plan(spec)
                 rendered.record.audioSHA256 = try Self.writeAudio(rendered, dataset: dataset, format: format, keep: !planOnly)
-                try journal.append(WorkJournal.Entry(record: rendered.record, skipped: nil))
+                let entry = WorkJournal.Entry(record: rendered.record, skipped: nil)
+                try journal.append(entry)
+                produced.set(spec.id, entry)
                 counter.add(made: 1)
             } catch let error as GenerateError where policy == .skip && Self.skippable(error) {
-                try journal.append(WorkJournal.Entry(record: nil, skipped: DatasetInfo.Skip(id: spec.id, split: spec.split.rawValue,
-                                                                                           reason: error.description)))
+                let entry = WorkJournal.Entry(record: nil, skipped: DatasetInfo.Skip(id: spec.id, split: spec.split.rawValue,
+                                                                                    reason: error.description))
+                try journal.append(entry)
+                produced.set(spec.id, entry)
                 counter.add(skipped: 1)
             }
         }
         reporter.finish()
         try AtomicFile.write(Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard))
-        let info = try mergeIfComplete(examples: examples, index: index, pool: pool)
+        // What this process knows: earlier work it found plus what it just made (newer wins).
+        let known = finished.merging(produced.all) { _, new in new }
+        let info = try mergeIfComplete(examples: examples, index: index, pool: pool, known: known)
         return GenerateSummary(dataset: dataset, made: counter.made, reused: counter.reused, skipped: counter.skipped, info: info)
     }
 
@@ -148,18 +155,13 @@ public final class DatasetGenerator: @unchecked Sendable {
         }
     }
 
-    /// Encodes the audio under a temporary name, hashes it, then renames it into place (or deletes it
-    /// when planning only). Returns the SHA-256 of the file's bytes.
+    /// Encodes the audio in memory, hashes the bytes, and (unless planning only) writes them atomically.
+    /// Returns the SHA-256 of the file's bytes.
     static func writeAudio(_ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool) throws -> String {
         let url = dataset.appendingPathComponent(rendered.record.audio)
-        // Planning only: encode beside the journal, so no audio folders appear.
-        let tmp = keep ? AtomicFile.temporaryURL(for: url)
-            : AtomicFile.temporaryURL(for: dataset.appendingPathComponent(WorkJournal.folder).appendingPathComponent(url.lastPathComponent))
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        try AudioWriter.write(rendered.samples, sampleRate: rendered.record.sampleRate, to: tmp, format: format)
-        let hash = try SHA256.hex(fileAt: tmp)
-        if keep { try AtomicFile.commit(tmp, to: url) }
-        return hash
+        let encoded = try AudioWriter.encode(rendered.samples, sampleRate: rendered.record.sampleRate, format: format, path: url.path)
+        if keep { try AtomicFile.write(encoded.data, to: url) }
+        return SHA256.hex(encoded.data)
     }
 
     /// Refuses a folder holding a dataset of another recipe or variant.
@@ -182,18 +184,23 @@ public final class DatasetGenerator: @unchecked Sendable {
     }
 
     /// When every shard of this run has its done marker: write the canonical manifests and dataset.json.
-    func mergeIfComplete(examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool) throws -> DatasetInfo? {
+    /// - Parameter known: entries this process already holds (its own shard's and earlier manifests);
+    ///   the other shards' journals are read from disk.
+    func mergeIfComplete(examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool,
+                         known: [String: WorkJournal.Entry]) throws -> DatasetInfo? {
         let n = options.shard.count
         for i in 0..<n where !FileManager.default.fileExists(atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: i, count: n)).path) {
             return nil
         }
         var records: [String: ExampleRecord] = [:]
         var skips: [String: DatasetInfo.Skip] = [:]
-        for e in try WorkJournal.loadAll(dataset: dataset, count: n) {
-            if let r = e.record { records[r.id] = r } else if let s = e.skipped { skips[s.id] = s }
+        var entries = Array(known.values)
+        for i in 0..<n where i != options.shard.index {
+            let url = WorkJournal.url(dataset: dataset, shard: Shard(index: i, count: n))
+            if FileManager.default.fileExists(atPath: url.path) { entries += try WorkJournal(url: url).load() }
         }
-        if let existing = try? DatasetInfo.loadManifests(dataset) {
-            for r in existing where records[r.id] == nil { records[r.id] = r }
+        for e in entries {
+            if let r = e.record { records[r.id] = r } else if let s = e.skipped { skips[s.id] = s }
         }
         let planned = Set(examples.map(\.id))
         let have = planned.filter { records[$0] != nil || skips[$0] != nil }.count
@@ -240,6 +247,13 @@ public final class DatasetGenerator: @unchecked Sendable {
             corpus: .init(version: index.version.rawValue, splitSource: index.splitSource.rawValue, fingerprint: h.finalizeHex(),
                           keywordSources: keywordCount),
             noiseFiles: pool.files, renderer: DatasetInfo.rendererDescription, counts: counts, totals: totals, skipped: skipped)
+    }
+
+    final class EntryStore: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String: WorkJournal.Entry] = [:]
+        func set(_ id: String, _ e: WorkJournal.Entry) { lock.lock(); entries[id] = e; lock.unlock() }
+        var all: [String: WorkJournal.Entry] { lock.lock(); defer { lock.unlock() }; return entries }
     }
 
     final class Tally: @unchecked Sendable {

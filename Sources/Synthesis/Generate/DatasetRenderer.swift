@@ -59,13 +59,10 @@ public struct DatasetRenderer: Sendable {
             }
             let segments = try r.noise.map { try pool.samples($0.source, start: $0.sourceStartSample, count: $0.numSamples) }
             let samples = Mixer.mix(Mixer.components(r, keywordClip: clip, segments: segments), scale: r.scale)
-            let tmp = AtomicFile.temporaryURL(for: target)
-            defer { try? FileManager.default.removeItem(at: tmp) }
-            try AtomicFile.createParent(of: target)
-            try AudioWriter.write(samples, sampleRate: r.sampleRate, to: tmp, format: format)
-            let hash = try SHA256.hex(fileAt: tmp)
+            let encoded = try AudioWriter.encode(samples, sampleRate: r.sampleRate, format: format, path: target.path)
+            let hash = SHA256.hex(encoded.data)
             guard hash == r.audioSHA256 else { throw GenerateError.renderMismatch(id: r.id, recorded: r.audioSHA256, rendered: hash) }
-            try AtomicFile.commit(tmp, to: target)
+            try AtomicFile.write(encoded.data, to: target)
             return false
         }
         reporter.finish()

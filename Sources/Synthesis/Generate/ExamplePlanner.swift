@@ -78,8 +78,11 @@ public struct ExamplePlanner: Sendable {
         if let kw = keyword, let speech {
             let snr = recipe.level.snrDB.sample(&rng)
             let span = recipe.level.snrDefinition == .speechActive ? speech : kw.onsetSample..<kw.offsetSample
-            let unit = Mixer.components(record, keywordClip: clip, segments: segmentSamples)
-            let k = Levels.rms(unit.keyword, range: span), n = Levels.rms(unit.noise, range: span)
+            // Keyword (with its gain) and noise (at unit gain) on the reference span only.
+            let g = Mixer.amplitude(kw.gainDB)
+            let keywordSpan = span.map { clip![$0 - kw.onsetSample] * g }
+            let noiseSpan = Mixer.renderNoise(record, segments: segmentSamples, range: span, unitGain: true)
+            let k = Levels.rms(keywordSpan), n = Levels.rms(noiseSpan)
             guard n > 1e-9 else { throw GenerateError.silentNoise(id: spec.id, source: segments[0].source) }
             noiseGainDB = 20 * log10(k / n) - snr
             record.snrDB = snr

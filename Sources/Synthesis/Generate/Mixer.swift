@@ -30,23 +30,8 @@ public enum Mixer {
     ///   - keywordClip: the clip at the dataset rate, already one second long (nil for `_silence_`).
     ///   - segments: the samples of each noise segment, in record order.
     public static func components(_ record: ExampleRecord, keywordClip: [Float]?, segments: [[Float]]) -> Components {
-        let n = record.numSamples
-        var noise = [Float](repeating: 0, count: n)
-        for (seg, x) in zip(record.noise, segments) {
-            let g = amplitude(seg.gainDB)
-            noise.withUnsafeMutableBufferPointer { out in
-                x.withUnsafeBufferPointer { src in
-                    for i in 0..<seg.numSamples {
-                        var w = g
-                        if i < seg.fadeInSamples { w *= fadeIn(i, seg.fadeInSamples) }
-                        let fromEnd = seg.numSamples - 1 - i
-                        if fromEnd < seg.fadeOutSamples { w *= fadeOut(seg.fadeOutSamples - 1 - fromEnd, seg.fadeOutSamples) }
-                        out[seg.destStartSample + i] += src[i] * w
-                    }
-                }
-            }
-        }
-        var keyword = [Float](repeating: 0, count: n)
+        let noise = renderNoise(record, segments: segments, range: 0..<record.numSamples, unitGain: false)
+        var keyword = [Float](repeating: 0, count: record.numSamples)
         if let kw = record.keyword, let clip = keywordClip {
             let g = amplitude(kw.gainDB)
             for i in 0..<clip.count { keyword[kw.onsetSample + i] = clip[i] * g }
@@ -54,19 +39,58 @@ public enum Mixer {
         return Components(keyword: keyword, noise: noise)
     }
 
+    /// The noise component over `range` only (index 0 of the result is sample `range.lowerBound`), with
+    /// the record's gains or at unit gain. Sample values equal those of `components` exactly.
+    public static func renderNoise(_ record: ExampleRecord, segments: [[Float]], range: Range<Int>, unitGain: Bool) -> [Float] {
+        var out = [Float](repeating: 0, count: range.count)
+        out.withUnsafeMutableBufferPointer { dst in
+            for (seg, x) in zip(record.noise, segments) {
+                let g = unitGain ? 1 : amplitude(seg.gainDB)
+                let n = seg.numSamples, fi = seg.fadeInSamples, fo = seg.fadeOutSamples
+                precondition(fi + fo <= n && x.count >= n, "segment fades overlap or samples are missing")
+                // Segment-local indices that fall inside `range`.
+                let lo = max(0, range.lowerBound - seg.destStartSample), hi = min(n, range.upperBound - seg.destStartSample)
+                guard lo < hi else { continue }
+                let shift = seg.destStartSample - range.lowerBound
+                x.withUnsafeBufferPointer { src in
+                    // Fade-in, plain, fade-out parts, each clipped to [lo, hi).
+                    func part(_ a: Int, _ b: Int) -> Range<Int> { a..<max(a, b) }
+                    for i in part(lo, min(hi, fi)) { dst[shift + i] += src[i] * (g * fadeIn(i, fi)) }
+                    for i in part(max(lo, fi), min(hi, n - fo)) { dst[shift + i] += src[i] * g }
+                    for i in part(max(lo, n - fo), hi) { dst[shift + i] += src[i] * (g * fadeOut(i - (n - fo), fo)) }
+                }
+            }
+        }
+        return out
+    }
+
     /// keyword + noise, times `scale`.
     public static func mix(_ c: Components, scale: Double) -> [Float] {
         let s = Float(scale)
-        var out = [Float](repeating: 0, count: c.noise.count)
-        for i in 0..<out.count { out[i] = (c.noise[i] + c.keyword[i]) * s }
-        return out
+        return [Float](unsafeUninitializedCapacity: c.noise.count) { out, count in
+            c.noise.withUnsafeBufferPointer { n in
+                c.keyword.withUnsafeBufferPointer { k in
+                    for i in 0..<n.count { out[i] = (n[i] + k[i]) * s }
+                }
+            }
+            count = c.noise.count
+        }
     }
 
     /// Peak of keyword + noise at unit scale.
     public static func peak(_ c: Components) -> Float {
-        var p: Float = 0
-        for i in 0..<c.noise.count { p = max(p, abs(c.noise[i] + c.keyword[i])) }
-        return p
+        c.noise.withUnsafeBufferPointer { n in
+            c.keyword.withUnsafeBufferPointer { k in
+                // Max of |x| through the bit patterns: for finite floats, clearing the sign bit gives
+                // integers ordered like the magnitudes, and an integer max reduction vectorises.
+                var p: UInt32 = 0
+                for i in 0..<n.count {
+                    let a = (n[i] + k[i]).bitPattern & 0x7FFF_FFFF
+                    p = a > p ? a : p
+                }
+                return Float(bitPattern: p)
+            }
+        }
     }
 
     /// The SNR of the components in dB over `range` (keyword RMS over noise RMS), nil when the noise is silent there.

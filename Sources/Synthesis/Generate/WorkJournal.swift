@@ -64,15 +64,4 @@ final class WorkJournal: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         try handle.write(contentsOf: line)
     }
-
-    /// All entries of every shard journal of an N-way run.
-    static func loadAll(dataset: URL, count: Int) throws -> [Entry] {
-        var out: [Entry] = []
-        for i in 0..<count {
-            let url = Self.url(dataset: dataset, shard: Shard(index: i, count: count))
-            guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            out += try WorkJournal(url: url).load()
-        }
-        return out
-    }
 }

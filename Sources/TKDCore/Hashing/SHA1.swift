@@ -62,7 +62,7 @@ public struct SHA1: Sendable {
     }
 }
 
-/// The 64-byte block buffer and Merkle–Damgård padding shared by SHA-1 and SHA-256.
+/// The 64-byte block buffer and Merkle–Damgård padding of SHA-1.
 struct MessageBlock: Sendable {
     private var buffer = [UInt8](repeating: 0, count: 64)
     private var filled = 0
@@ -118,7 +118,6 @@ struct MessageBlock: Sendable {
 
 extension UInt32 {
     @inline(__always) func rotl(_ n: UInt32) -> UInt32 { (self << n) | (self >> (32 - n)) }
-    @inline(__always) func rotr(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
     var bigEndianBytes: [UInt8] {
         [UInt8(self >> 24), UInt8(truncatingIfNeeded: self >> 16),
          UInt8(truncatingIfNeeded: self >> 8), UInt8(truncatingIfNeeded: self)]

@@ -1,38 +1,29 @@
+import Crypto
 import Foundation
 
 // SHA-256 (FIPS 180-4): content hashes of audio, corpora, tensor shards and checkpoints.
+// Backed by swift-crypto (BoringSSL's assembly, SHA-NI where the CPU has it): every generated file is
+// hashed, so this is on the hot path.
 
 /// Incremental SHA-256.
-public struct SHA256: Sendable {
-    private var h: [UInt32] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a,
-        0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ]
-    private var block = MessageBlock()
+// Crypto.SHA256 is a copy-on-write value without a Sendable conformance in swift-crypto 3; hashers are
+// never shared between threads here.
+public struct SHA256: @unchecked Sendable {
+    private var hasher = Crypto.SHA256()
 
     public init() {}
 
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        var b = MessageBlock()
-        swap(&b, &block)  // avoid overlapping access to self while compressing
-        b.append(bytes) { compress($0) }
-        swap(&b, &block)
+        let done: Void? = bytes.withContiguousStorageIfAvailable { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        if done == nil { hasher.update(data: Array(bytes)) }
     }
 
-    public mutating func update(_ data: Data) {
-        data.withUnsafeBytes { raw in update(raw.bindMemory(to: UInt8.self)) }
-    }
+    public mutating func update(_ data: Data) { hasher.update(data: data) }
 
-    public mutating func update(_ string: String) { update(Array(string.utf8)) }
+    public mutating func update(_ string: String) { hasher.update(data: Array(string.utf8)) }
 
     /// The 32-byte digest. The hasher should not be used afterwards.
-    public mutating func finalize() -> [UInt8] {
-        var b = MessageBlock()
-        swap(&b, &block)
-        b.pad(bigEndian: true) { compress($0) }
-        swap(&b, &block)
-        return h.flatMap(\.bigEndianBytes)
-    }
+    public mutating func finalize() -> [UInt8] { Array(hasher.finalize()) }
 
     public mutating func finalizeHex() -> String { finalize().hexString }
 
@@ -42,11 +33,7 @@ public struct SHA256: Sendable {
         return s.finalize()
     }
 
-    public static func hex(_ data: Data) -> String {
-        var s = SHA256()
-        s.update(data)
-        return s.finalizeHex()
-    }
+    public static func hex(_ data: Data) -> String { Crypto.SHA256.hash(data: data).hexString }
 
     public static func hex(_ string: String) -> String { digest(Array(string.utf8)).hexString }
 
@@ -67,42 +54,5 @@ public struct SHA256: Sendable {
             s.update(chunk)
         }
         return s.finalizeHex()
-    }
-
-    private static let k: [UInt32] = [
-        0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
-        0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
-        0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
-        0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
-        0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
-        0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
-        0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
-        0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
-    ]
-
-    private mutating func compress(_ chunk: UnsafeBufferPointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-        for i in 0..<16 {
-            w[i] = UInt32(chunk[4 * i]) << 24 | UInt32(chunk[4 * i + 1]) << 16
-                | UInt32(chunk[4 * i + 2]) << 8 | UInt32(chunk[4 * i + 3])
-        }
-        for i in 16..<64 {
-            let s0 = w[i - 15].rotr(7) ^ w[i - 15].rotr(18) ^ (w[i - 15] >> 3)
-            let s1 = w[i - 2].rotr(17) ^ w[i - 2].rotr(19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-        for i in 0..<64 {
-            let s1 = e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ Self.k[i] &+ w[i]
-            let s0 = a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
-        h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
-        }
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Atomic file output: everything is written under a temporary name in the destination folder and
 /// renamed into place only when complete, so no partial file ever carries its final name.
@@ -22,12 +25,38 @@ public enum AtomicFile {
         try createParent(of: url)
         let tmp = temporaryURL(for: url)
         do {
-            try data.write(to: tmp)
+            try writeNew(data, to: tmp.path)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
-            throw CoreError.io(path: url.path, reason: "write failed: \(error.localizedDescription)")
+            throw CoreError.io(path: url.path, reason: "write failed: \(error)")
         }
         try commit(tmp, to: url)
+    }
+
+    /// Writes every byte; returns 0 or the errno of the failure.
+    private static func writeAll(_ data: Data, fd: Int32) -> Int32 {
+        data.withUnsafeBytes { raw -> Int32 in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return 0
+        }
+    }
+
+    /// Plain POSIX create + write + close. No fsync: a file that a crash leaves incomplete is caught by
+    /// the SHA-256 checks that every resumed stage makes before it trusts a finished file.
+    private static func writeNew(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CoreError.io(path: path, reason: String(cString: strerror(errno))) }
+        var failure = writeAll(data, fd: fd)
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure != 0 { throw CoreError.io(path: path, reason: String(cString: strerror(failure))) }
     }
 
     /// Moves a finished temporary file onto its final name (rename(2): atomic on one file system).
