@@ -11,11 +11,11 @@ JOBS     ?= 2
 TKD      := .build/release/tkd
 
 # Debian packages: the four C libraries (+ pkg-config to find them), espeak-ng for the demo corpus,
-# sox for audio inspection, gzip for the compressed test fixtures.
+# sox for audio inspection, gzip for the compressed test fixtures, time for the benchmarks' peak memory.
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
-                espeak-ng sox gzip
+                espeak-ng sox gzip time
 
-.PHONY: deps build test demo reference-env clean
+.PHONY: deps build test demo bench-generate reference-env clean
 
 ## deps: install the Debian packages that are missing (apt-get; sudo when not root)
 deps:
@@ -42,6 +42,11 @@ test: deps
 demo: build
 	$(TKD) corpus demo --out $(DEMO_DIR)/corpus --jobs $(JOBS)
 	$(TKD) corpus index $(DEMO_DIR)/corpus --strict --jobs $(JOBS)
+	$(TKD) generate --recipe Recipes/demo.yaml --corpus $(DEMO_DIR)/corpus --out $(DEMO_DIR)/noisy --jobs $(JOBS)
+
+## bench-generate: tkd generate against the Python peer (needs reference-env); see BENCHMARKS.md
+bench-generate: build reference-env
+	Benchmarks/generate.sh
 
 ## reference-env: the Python virtualenv with the peer libraries (fixture generators, benchmarks)
 reference-env:
