@@ -90,15 +90,6 @@ public enum AudioWriter {
         return (Data(memory.bytes), clipped)
     }
 
-    /// Samples that an integer `format` cannot hold (they will be saturated).
-    public static func countClipped(_ samples: [Float], format: AudioFormat) -> Int {
-        switch format.integerBits {
-        case 16?: return quantise16(samples).clipped
-        case let bits?: return quantise(samples, bits: bits).clipped
-        case nil: return 0
-        }
-    }
-
     /// x · 32768 rounded half to even and saturated to Int16, and the number of saturated samples.
     ///
     /// Float is exact here (the scale is a power of two); after clamping to [-32768, 32767], adding

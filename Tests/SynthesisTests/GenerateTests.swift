@@ -25,7 +25,7 @@ enum GenerateFixture {
     }
 
     static func generate(recipe: Recipe, corpus: URL, variant: String, jobs: Int = 2, shard: Shard = .whole,
-                         planOnly: Bool = false, out: URL? = nil) throws -> URL {
+                         planOnly: Bool = false, out: URL? = nil, recipeDirectory: URL? = nil) throws -> URL {
         let dir = out ?? SharedDemoCorpus.tempDir("gen-\(variant)")
         var o = GenerateOptions()
         o.jobs = jobs
@@ -34,7 +34,7 @@ enum GenerateFixture {
         o.progress = .quiet
         let index = try DatasetGenerator.scanCorpus(corpus, recipe: recipe, jobs: 2)
         _ = try DatasetGenerator(recipe: recipe, variant: recipe.variant(variant)!, corpusRoot: corpus,
-                                 recipeDirectory: corpus, dataset: dir, options: o).run(index: index)
+                                 recipeDirectory: recipeDirectory ?? corpus, dataset: dir, options: o).run(index: index)
         return dir
     }
 
@@ -235,6 +235,30 @@ struct GenerateTests {
         let again = try DatasetGenerator(recipe: recipe, variant: recipe.variant("2s")!, corpusRoot: corpus,
                                          recipeDirectory: corpus, dataset: dir, options: o).run(index: index)
         #expect(again.made == 0 && again.reused == records.count)
+    }
+
+    @Test("a noise folder outside the corpus, at another sample rate, is resampled, recorded by its recipe path, and re-renders")
+    func extraNoiseFolder() throws {
+        let base = SharedDemoCorpus.tempDir("extra-noise")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let noise = NoiseSynthesizer.make(.pink, sampleRate: 22050, seed: 3)
+        try AudioWriter.write(noise, sampleRate: 22050, to: base.appendingPathComponent("noises/sub/pink22k.wav"))
+        let recipe = try GenerateFixture.recipe("noise: {sources: [noises]}\n")
+        let corpus = try SharedDemoCorpus.url()
+        let direct = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: "2s", recipeDirectory: base)
+        defer { try? FileManager.default.removeItem(at: direct) }
+        let info = try DatasetInfo.load(direct)
+        #expect(info.noiseFiles.map(\.source) == ["noises/sub/pink22k.wav"])
+        #expect(info.noiseFiles.first?.nativeSampleRate == 22050)
+        #expect(info.noiseFiles.first?.numSamples == Resampler.outputLength(inputFrames: noise.count, from: 22050, to: 16000))
+        #expect(try DatasetInfo.loadManifests(direct).allSatisfy { $0.noise.allSatisfy { $0.source == "noises/sub/pink22k.wav" } })
+
+        let planned = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: "2s", planOnly: true, recipeDirectory: base)
+        defer { try? FileManager.default.removeItem(at: planned) }
+        var renderer = DatasetRenderer(dataset: planned, corpusRoot: corpus, noiseBase: base)
+        renderer.progress = .quiet
+        try renderer.run()
+        #expect(try SharedDemoCorpus.digests(planned) == SharedDemoCorpus.digests(direct))
     }
 
     @Test("a folder holding a dataset of another recipe is refused")
