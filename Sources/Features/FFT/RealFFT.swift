@@ -1,0 +1,76 @@
+import CFFTW
+import Foundation
+
+// All FFTW interop lives in this file.
+
+/// Scalars the front end can compute in: Float (FFTW's single precision, `fftwf_*`) or Double (`fftw_*`).
+public protocol FrontEndScalar: BinaryFloatingPoint, Sendable {
+    static func makeFFT(size: Int) -> OpaquePointer
+    static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Self>, _ output: UnsafeMutablePointer<Self>)
+    static func log(_ x: Self) -> Self
+    static func log10(_ x: Self) -> Self
+}
+
+extension Float: FrontEndScalar {
+    public static func makeFFT(size: Int) -> OpaquePointer {
+        let input = fftwf_alloc_real(size)!, output = fftwf_alloc_complex(size / 2 + 1)!
+        defer { fftwf_free(input); fftwf_free(output) }
+        return fftwf_plan_dft_r2c_1d(Int32(size), input, output, UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+    }
+    public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+        output.withMemoryRebound(to: fftwf_complex.self, capacity: 1) { fftwf_execute_dft_r2c(plan, input, $0) }
+    }
+    public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    public static func log10(_ x: Float) -> Float { Foundation.log10(x) }
+}
+
+extension Double: FrontEndScalar {
+    public static func makeFFT(size: Int) -> OpaquePointer {
+        let input = fftw_alloc_real(size)!, output = fftw_alloc_complex(size / 2 + 1)!
+        defer { fftw_free(input); fftw_free(output) }
+        return fftw_plan_dft_r2c_1d(Int32(size), input, output, UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+    }
+    public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>) {
+        output.withMemoryRebound(to: fftw_complex.self, capacity: 1) { fftw_execute_dft_r2c(plan, input, $0) }
+    }
+    public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    public static func log10(_ x: Double) -> Double { Foundation.log10(x) }
+}
+
+/// A real-to-complex FFT of one size and precision, planned once and shared by every thread.
+///
+/// FFTW planning is not thread-safe, so plans are made under one global lock and cached by (size,
+/// precision); executing a plan is thread-safe with per-call buffers (plans are `FFTW_UNALIGNED`, so
+/// any buffers work with the new-array execute functions).
+public final class RealFFT<T: FrontEndScalar>: @unchecked Sendable {
+    public let size: Int
+    private let plan: OpaquePointer
+
+    /// The shared plan for `size` (even, ≥ 2).
+    public static func plan(size: Int) -> RealFFT<T> {
+        precondition(size >= 2 && size % 2 == 0, "FFT size must be even and at least 2")
+        planLock.lock(); defer { planLock.unlock() }
+        let key = "\(T.self)/\(size)"
+        if let p = planCache[key] as? RealFFT<T> { return p }
+        let p = RealFFT<T>(size: size, plan: T.makeFFT(size: size))
+        planCache[key] = p
+        return p
+    }
+
+    private init(size: Int, plan: OpaquePointer) {
+        self.size = size
+        self.plan = plan
+    }
+
+    /// Spectrum of `input` (`size` samples) into `output` (`size + 2` scalars: re, im interleaved).
+    @inline(__always)
+    public func forward(_ input: UnsafeMutablePointer<T>, into output: UnsafeMutablePointer<T>) {
+        T.executeFFT(plan, input, output)
+    }
+}
+
+private let planLock = NSLock()
+nonisolated(unsafe) private var planCache: [String: AnyObject] = [:]
+
+/// FFTW's version string.
+public var fftwVersion: String { String(cString: tkd_fftwf_version()) }
