@@ -5,17 +5,21 @@ import Foundation
 
 /// Scalars the front end can compute in: Float (FFTW's single precision, `fftwf_*`) or Double (`fftw_*`).
 public protocol FrontEndScalar: BinaryFloatingPoint, Sendable {
-    static func makeFFT(size: Int) -> OpaquePointer
+    /// A plan for `batch` transforms of `size` real samples, contiguous in the input (stride `size`)
+    /// and in the output (stride `size/2 + 1` complex values).
+    static func makeFFT(size: Int, batch: Int) -> OpaquePointer
     static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Self>, _ output: UnsafeMutablePointer<Self>)
     static func log(_ x: Self) -> Self
     static func log10(_ x: Self) -> Self
 }
 
 extension Float: FrontEndScalar {
-    public static func makeFFT(size: Int) -> OpaquePointer {
-        let input = fftwf_alloc_real(size)!, output = fftwf_alloc_complex(size / 2 + 1)!
+    public static func makeFFT(size: Int, batch: Int) -> OpaquePointer {
+        let input = fftwf_alloc_real(size * batch)!, output = fftwf_alloc_complex((size / 2 + 1) * batch)!
         defer { fftwf_free(input); fftwf_free(output) }
-        return fftwf_plan_dft_r2c_1d(Int32(size), input, output, UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+        var n = Int32(size)
+        return fftwf_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
+                                       UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
     }
     public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         output.withMemoryRebound(to: fftwf_complex.self, capacity: 1) { fftwf_execute_dft_r2c(plan, input, $0) }
@@ -25,10 +29,12 @@ extension Float: FrontEndScalar {
 }
 
 extension Double: FrontEndScalar {
-    public static func makeFFT(size: Int) -> OpaquePointer {
-        let input = fftw_alloc_real(size)!, output = fftw_alloc_complex(size / 2 + 1)!
+    public static func makeFFT(size: Int, batch: Int) -> OpaquePointer {
+        let input = fftw_alloc_real(size * batch)!, output = fftw_alloc_complex((size / 2 + 1) * batch)!
         defer { fftw_free(input); fftw_free(output) }
-        return fftw_plan_dft_r2c_1d(Int32(size), input, output, UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+        var n = Int32(size)
+        return fftw_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
+                                      UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
     }
     public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>) {
         output.withMemoryRebound(to: fftw_complex.self, capacity: 1) { fftw_execute_dft_r2c(plan, input, $0) }
@@ -37,32 +43,36 @@ extension Double: FrontEndScalar {
     public static func log10(_ x: Double) -> Double { Foundation.log10(x) }
 }
 
-/// A real-to-complex FFT of one size and precision, planned once and shared by every thread.
+/// Real-to-complex FFTs of one size, precision and batch (frames transformed together, which lets
+/// FFTW vectorise across frames), planned once and shared by every thread.
 ///
 /// FFTW planning is not thread-safe, so plans are made under one global lock and cached by (size,
 /// precision); executing a plan is thread-safe with per-call buffers (plans are `FFTW_UNALIGNED`, so
 /// any buffers work with the new-array execute functions).
 public final class RealFFT<T: FrontEndScalar>: @unchecked Sendable {
     public let size: Int
+    public let batch: Int
     private let plan: OpaquePointer
 
-    /// The shared plan for `size` (even, ≥ 2).
-    public static func plan(size: Int) -> RealFFT<T> {
-        precondition(size >= 2 && size % 2 == 0, "FFT size must be even and at least 2")
+    /// The shared plan for `batch` transforms of `size` (even, ≥ 2).
+    public static func plan(size: Int, batch: Int = 1) -> RealFFT<T> {
+        precondition(size >= 2 && size % 2 == 0 && batch >= 1, "FFT size must be even and at least 2")
         planLock.lock(); defer { planLock.unlock() }
-        let key = "\(T.self)/\(size)"
+        let key = "\(T.self)/\(size)x\(batch)"
         if let p = planCache[key] as? RealFFT<T> { return p }
-        let p = RealFFT<T>(size: size, plan: T.makeFFT(size: size))
+        let p = RealFFT<T>(size: size, batch: batch, plan: T.makeFFT(size: size, batch: batch))
         planCache[key] = p
         return p
     }
 
-    private init(size: Int, plan: OpaquePointer) {
+    private init(size: Int, batch: Int, plan: OpaquePointer) {
         self.size = size
+        self.batch = batch
         self.plan = plan
     }
 
-    /// Spectrum of `input` (`size` samples) into `output` (`size + 2` scalars: re, im interleaved).
+    /// Spectra of `batch` frames (`batch · size` samples) into `output` (`batch · (size + 2)` scalars:
+    /// re, im interleaved, frame after frame).
     @inline(__always)
     public func forward(_ input: UnsafeMutablePointer<T>, into output: UnsafeMutablePointer<T>) {
         T.executeFFT(plan, input, output)

@@ -68,12 +68,16 @@ public struct FrontEnd: FeatureExtracting {
     }
 }
 
-/// The per-signal computation in precision `T`.
+/// The per-signal computation in precision `T`. Frames go through the FFT `batchSize` at a time (one
+/// batched FFTW plan; a partial last batch is zero-filled and its extra outputs dropped).
 struct Pipeline<T: FrontEndScalar> {
+    static var batchSize: Int { 16 }
+
     let c: FrontEndConfig
     let frontEnd: FrontEnd
     let window: [T]
-    let weights: [[T]]
+    let weights: [T]          // all bands' non-zero runs, concatenated
+    let runs: [(start: Int, offset: Int, count: Int)]
     let dct: [T]?
     let fft: RealFFT<T>
 
@@ -81,70 +85,91 @@ struct Pipeline<T: FrontEndScalar> {
         frontEnd = f
         c = f.config
         window = f.window.map { T($0) }
-        weights = f.filterbank.weights.map { $0.map { T($0) } }
+        var w: [T] = [], r: [(Int, Int, Int)] = []
+        for (b, band) in f.filterbank.weights.enumerated() {
+            r.append((f.filterbank.starts[b], w.count, band.count))
+            w += band.map { T($0) }
+        }
+        weights = w
+        runs = r
         dct = f.dctMatrix?.map { T($0) }
-        fft = RealFFT<T>.plan(size: f.config.fftLength)
+        fft = RealFFT<T>.plan(size: f.config.fftLength, batch: Self.batchSize)
     }
 
     func run(_ samples: [Float]) -> [Float] {
         let frames = c.frameCount(samples: samples.count)
         guard frames > 0, samples.count >= c.minimumSamples else { return [] }
-        let nb = c.bins, bands = c.mel.bands, nf = c.featureCount
-        let starts = frontEnd.filterbank.starts
+        let nb = c.bins, bands = c.mel.bands, nf = c.featureCount, n = c.fftLength, fl = c.frameLength
+        let batch = Self.batchSize
         let signal = frontEnd.padded(samples)
         var out = [Float](repeating: 0, count: frames * nf)
-        var frame = [T](repeating: 0, count: c.fftLength)
-        var spectrum = [T](repeating: 0, count: c.fftLength + 2)
+        var frameBuffer = [T](repeating: 0, count: batch * n)
+        var spectrum = [T](repeating: 0, count: batch * (n + 2))
         var power = [T](repeating: 0, count: nb)
         var logmel = [T](repeating: 0, count: bands)
         let k = T(c.preemphasis)
+        let magnitude = c.spectrum == .magnitude
+        let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
         signal.withUnsafeBufferPointer { x in
-            frame.withUnsafeMutableBufferPointer { f in
-                spectrum.withUnsafeMutableBufferPointer { s in
-                    for t in 0..<frames {
-                        let start = t * c.hopLength
-                        if c.removeDCOffset || c.preemphasis != 0 {
-                            // Kaldi order: remove the frame's mean, pre-emphasise (x[0] against itself), window.
-                            var mean: T = 0
-                            if c.removeDCOffset {
-                                for i in 0..<c.frameLength { mean += T(x[start + i]) }
-                                mean /= T(c.frameLength)
-                            }
-                            var previous = T(x[start]) - mean
-                            for i in 0..<c.frameLength {
-                                let v = T(x[start + i]) - mean
-                                f[i] = (v - k * previous) * window[i]
-                                previous = v
-                            }
-                        } else {
-                            for i in 0..<c.frameLength { f[i] = T(x[start + i]) * window[i] }
+        window.withUnsafeBufferPointer { win in
+        weights.withUnsafeBufferPointer { wts in
+        frameBuffer.withUnsafeMutableBufferPointer { fb in
+        spectrum.withUnsafeMutableBufferPointer { sp in
+        power.withUnsafeMutableBufferPointer { pw in
+        logmel.withUnsafeMutableBufferPointer { lm in
+        out.withUnsafeMutableBufferPointer { o in
+            var t0 = 0
+            while t0 < frames {
+                let count = min(batch, frames - t0)
+                for j in 0..<batch {
+                    let f = fb.baseAddress! + j * n
+                    guard j < count else { for i in 0..<n { f[i] = 0 }; continue }
+                    let start = (t0 + j) * c.hopLength
+                    if kaldiStyle {
+                        // Kaldi order: remove the frame's mean, pre-emphasise (x[0] against itself), window.
+                        var mean: T = 0
+                        if c.removeDCOffset {
+                            for i in 0..<fl { mean += T(x[start + i]) }
+                            mean /= T(fl)
                         }
-                        for i in c.frameLength..<c.fftLength { f[i] = 0 }
-                        fft.forward(f.baseAddress!, into: s.baseAddress!)
-                        for b in 0..<nb {
-                            let re = s[2 * b], im = s[2 * b + 1]
-                            let p = re * re + im * im
-                            power[b] = c.spectrum == .power ? p : p.squareRoot()
+                        var previous = T(x[start]) - mean
+                        for i in 0..<fl {
+                            let v = T(x[start + i]) - mean
+                            f[i] = (v - k * previous) * win[i]
+                            previous = v
                         }
-                        for b in 0..<bands {
-                            let w = weights[b], s0 = starts[b]
+                    } else {
+                        for i in 0..<fl { f[i] = T(x[start + i]) * win[i] }
+                    }
+                    for i in fl..<n { f[i] = 0 }
+                }
+                fft.forward(fb.baseAddress!, into: sp.baseAddress!)
+                for j in 0..<count {
+                    let s = sp.baseAddress! + j * (n + 2)
+                    for b in 0..<nb {
+                        let re = s[2 * b], im = s[2 * b + 1]
+                        pw[b] = re * re + im * im
+                    }
+                    if magnitude { for b in 0..<nb { pw[b] = pw[b].squareRoot() } }
+                    for (b, run) in runs.enumerated() {
+                        var acc: T = 0
+                        for i in 0..<run.count { acc += wts[run.offset + i] * pw[run.start + i] }
+                        lm[b] = compress(acc)
+                    }
+                    let row = o.baseAddress! + (t0 + j) * nf
+                    if let d = dct {
+                        for q in 0..<nf {
                             var acc: T = 0
-                            for i in 0..<w.count { acc += w[i] * power[s0 + i] }
-                            logmel[b] = compress(acc)
+                            for i in 0..<bands { acc += d[q * bands + i] * lm[i] }
+                            row[q] = Float(acc)
                         }
-                        if let d = dct {
-                            for j in 0..<nf {
-                                var acc: T = 0
-                                for i in 0..<bands { acc += d[j * bands + i] * logmel[i] }
-                                out[t * nf + j] = Float(acc)
-                            }
-                        } else {
-                            for j in 0..<nf { out[t * nf + j] = Float(logmel[j]) }
-                        }
+                    } else {
+                        for q in 0..<nf { row[q] = Float(lm[q]) }
                     }
                 }
+                t0 += count
             }
-        }
+        }}}}}}}}
         if case let .decibels(_, topDB?) = c.log, let peak = out.max() {
             let floor = peak - Float(topDB)
             for i in 0..<out.count where out[i] < floor { out[i] = floor }
