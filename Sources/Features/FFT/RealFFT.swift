@@ -8,6 +8,9 @@ public protocol FrontEndScalar: BinaryFloatingPoint, Sendable {
     /// A plan for `batch` transforms of `size` real samples, contiguous in the input (stride `size`)
     /// and in the output (stride `size/2 + 1` complex values).
     static func makeFFT(size: Int, batch: Int) -> OpaquePointer
+    /// SIMD-aligned memory for FFT buffers (fftw_malloc); free with `releaseAligned`.
+    static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Self>
+    static func releaseAligned(_ p: UnsafeMutablePointer<Self>)
     static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Self>, _ output: UnsafeMutablePointer<Self>)
     static func log(_ x: Self) -> Self
     static func log10(_ x: Self) -> Self
@@ -19,13 +22,29 @@ extension Float: FrontEndScalar {
         defer { fftwf_free(input); fftwf_free(output) }
         var n = Int32(size)
         return fftwf_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
-                                       UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+                                       UInt32(FFTW_ESTIMATE))
     }
+    public static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Float> { fftwf_alloc_real(count)! }
+    public static func releaseAligned(_ p: UnsafeMutablePointer<Float>) { fftwf_free(p) }
     public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
         output.withMemoryRebound(to: fftwf_complex.self, capacity: 1) { fftwf_execute_dft_r2c(plan, input, $0) }
     }
-    public static func log(_ x: Float) -> Float { Foundation.log(x) }
-    public static func log10(_ x: Float) -> Float { Foundation.log10(x) }
+    /// Natural log for positive normal floats, branch-free so that loops over it vectorise: the
+    /// exponent from the bits, the mantissa folded into [√½, √2), then ln m = 2·atanh((m−1)/(m+1)) by
+    /// its series to t¹¹ (truncation < 1e-9; overall error within a few float ulps).
+    @inline(__always)
+    public static func log(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        let e = Int32(bitPattern: (bits >> 23) & 0xFF) &- 127
+        let m = Float(bitPattern: (bits & 0x007F_FFFF) | 0x3F80_0000)   // [1, 2)
+        let big = m > 1.414_213_6
+        let mm = big ? m * 0.5 : m
+        let ee = Float(big ? e &+ 1 : e)
+        let t = (mm - 1) / (mm + 1), t2 = t * t
+        let series = t * (2 + t2 * (0.666_666_7 + t2 * (0.4 + t2 * (0.285_714_3 + t2 * (0.222_222_2 + t2 * 0.181_818_2)))))
+        return series + ee * 0.693_147_2
+    }
+    public static func log10(_ x: Float) -> Float { log(x) * Float(1 / M_LN10) }
 }
 
 extension Double: FrontEndScalar {
@@ -34,8 +53,10 @@ extension Double: FrontEndScalar {
         defer { fftw_free(input); fftw_free(output) }
         var n = Int32(size)
         return fftw_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
-                                      UInt32(FFTW_ESTIMATE | FFTW_UNALIGNED))
+                                      UInt32(FFTW_ESTIMATE))
     }
+    public static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Double> { fftw_alloc_real(count)! }
+    public static func releaseAligned(_ p: UnsafeMutablePointer<Double>) { fftw_free(p) }
     public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>) {
         output.withMemoryRebound(to: fftw_complex.self, capacity: 1) { fftw_execute_dft_r2c(plan, input, $0) }
     }
@@ -47,8 +68,10 @@ extension Double: FrontEndScalar {
 /// FFTW vectorise across frames), planned once and shared by every thread.
 ///
 /// FFTW planning is not thread-safe, so plans are made under one global lock and cached by (size,
-/// precision); executing a plan is thread-safe with per-call buffers (plans are `FFTW_UNALIGNED`, so
-/// any buffers work with the new-array execute functions).
+/// precision, batch); executing a plan is thread-safe with per-call buffers. Plans assume SIMD-aligned
+/// buffers (`FFTW_UNALIGNED` would disable FFTW's vector codelets and halve the speed), so callers
+/// allocate them with `T.allocateAligned`. Plans are `FFTW_ESTIMATE`: measured plans may choose other
+/// algorithms from run to run, which would break byte-identical features.
 public final class RealFFT<T: FrontEndScalar>: @unchecked Sendable {
     public let size: Int
     public let batch: Int
@@ -72,7 +95,7 @@ public final class RealFFT<T: FrontEndScalar>: @unchecked Sendable {
     }
 
     /// Spectra of `batch` frames (`batch · size` samples) into `output` (`batch · (size + 2)` scalars:
-    /// re, im interleaved, frame after frame).
+    /// re, im interleaved, frame after frame). Both buffers must come from `T.allocateAligned`.
     @inline(__always)
     public func forward(_ input: UnsafeMutablePointer<T>, into output: UnsafeMutablePointer<T>) {
         T.executeFFT(plan, input, output)

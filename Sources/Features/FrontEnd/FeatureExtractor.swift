@@ -103,8 +103,11 @@ struct Pipeline<T: FrontEndScalar> {
         let batch = Self.batchSize
         let signal = frontEnd.padded(samples)
         var out = [Float](repeating: 0, count: frames * nf)
-        var frameBuffer = [T](repeating: 0, count: batch * n)
-        var spectrum = [T](repeating: 0, count: batch * (n + 2))
+        // FFT buffers must be SIMD-aligned (see RealFFT).
+        let fbBase = T.allocateAligned(batch * n), spBase = T.allocateAligned(batch * (n + 2))
+        defer { T.releaseAligned(fbBase); T.releaseAligned(spBase) }
+        let fb = UnsafeMutableBufferPointer(start: fbBase, count: batch * n)
+        let sp = UnsafeMutableBufferPointer(start: spBase, count: batch * (n + 2))
         var power = [T](repeating: 0, count: nb)
         var logmel = [T](repeating: 0, count: bands)
         let k = T(c.preemphasis)
@@ -113,8 +116,6 @@ struct Pipeline<T: FrontEndScalar> {
         signal.withUnsafeBufferPointer { x in
         window.withUnsafeBufferPointer { win in
         weights.withUnsafeBufferPointer { wts in
-        frameBuffer.withUnsafeMutableBufferPointer { fb in
-        spectrum.withUnsafeMutableBufferPointer { sp in
         power.withUnsafeMutableBufferPointer { pw in
         logmel.withUnsafeMutableBufferPointer { lm in
         out.withUnsafeMutableBufferPointer { o in
@@ -124,22 +125,21 @@ struct Pipeline<T: FrontEndScalar> {
                 for j in 0..<batch {
                     let f = fb.baseAddress! + j * n
                     guard j < count else { for i in 0..<n { f[i] = 0 }; continue }
-                    let start = (t0 + j) * c.hopLength
+                    // Pointer arithmetic (no overflow-checked index sums) so that these loops vectorise.
+                    let src = x.baseAddress! + (t0 + j) * c.hopLength
+                    let w = win.baseAddress!
                     if kaldiStyle {
                         // Kaldi order: remove the frame's mean, pre-emphasise (x[0] against itself), window.
                         var mean: T = 0
                         if c.removeDCOffset {
-                            for i in 0..<fl { mean += T(x[start + i]) }
+                            for i in 0..<fl { mean += T(src[i]) }
                             mean /= T(fl)
                         }
-                        var previous = T(x[start]) - mean
-                        for i in 0..<fl {
-                            let v = T(x[start + i]) - mean
-                            f[i] = (v - k * previous) * win[i]
-                            previous = v
-                        }
+                        let first = T(src[0]) - mean
+                        f[0] = (first - k * first) * w[0]
+                        for i in 1..<fl { f[i] = ((T(src[i]) - mean) - k * (T(src[i - 1]) - mean)) * w[i] }
                     } else {
-                        for i in 0..<fl { f[i] = T(x[start + i]) * win[i] }
+                        for i in 0..<fl { f[i] = T(src[i]) * w[i] }
                     }
                     for i in fl..<n { f[i] = 0 }
                 }
@@ -152,10 +152,12 @@ struct Pipeline<T: FrontEndScalar> {
                     }
                     if magnitude { for b in 0..<nb { pw[b] = pw[b].squareRoot() } }
                     for (b, run) in runs.enumerated() {
+                        let wp = wts.baseAddress! + run.offset, pp = pw.baseAddress! + run.start
                         var acc: T = 0
-                        for i in 0..<run.count { acc += wts[run.offset + i] * pw[run.start + i] }
-                        lm[b] = compress(acc)
+                        for i in 0..<run.count { acc += wp[i] * pp[i] }
+                        lm[b] = acc
                     }
+                    compress(lm)
                     let row = o.baseAddress! + (t0 + j) * nf
                     if let d = dct {
                         for q in 0..<nf {
@@ -169,7 +171,7 @@ struct Pipeline<T: FrontEndScalar> {
                 }
                 t0 += count
             }
-        }}}}}}}}
+        }}}}}}
         if case let .decibels(_, topDB?) = c.log, let peak = out.max() {
             let floor = peak - Float(topDB)
             for i in 0..<out.count where out[i] < floor { out[i] = floor }
@@ -177,13 +179,19 @@ struct Pipeline<T: FrontEndScalar> {
         return out
     }
 
+    /// The log compression of one frame's mel energies, in place.
     @inline(__always)
-    func compress(_ v: T) -> T {
+    func compress(_ v: UnsafeMutableBufferPointer<T>) {
+        let (scale, floor, offset): (T, T, T)
         switch c.log {
-        case let .decibels(amin, _): return 10 * T.log10(max(v, T(amin)))
-        case let .lnFloor(floor): return T.log(max(v, T(floor)))
-        case let .lnOffset(eps): return T.log(v + T(eps))
-        case .none: return v
+        case let .decibels(amin, _): (scale, floor, offset) = (T(10 / M_LN10), T(amin), 0)
+        case let .lnFloor(f): (scale, floor, offset) = (1, T(f), 0)
+        case let .lnOffset(eps): (scale, floor, offset) = (1, 0, T(eps))
+        case .none: return
+        }
+        for i in 0..<v.count {
+            let x = v[i] + offset
+            v[i] = scale * T.log(x > floor ? x : floor)
         }
     }
 }
