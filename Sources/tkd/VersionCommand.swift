@@ -1,6 +1,6 @@
 import ArgumentParser
 import AudioIO
-import CFFTW
+import Features
 import COpenBLAS
 import Foundation
 import TKDCore
@@ -19,7 +19,7 @@ struct VersionCommand: ParsableCommand {
             "tkd": TKDVersion.current,
             "libsndfile": AudioReader.libraryVersion,
             "libsamplerate": Resampler.libraryVersion,
-            "fftw3f": String(cString: tkd_fftwf_version()),
+            "fftw3f": fftwVersion,
             "openblas": String(cString: openblas_get_config()),
         ]
         if json {

@@ -261,6 +261,20 @@ struct GenerateTests {
         #expect(try SharedDemoCorpus.digests(planned) == SharedDemoCorpus.digests(direct))
     }
 
+    @Test("unfinished shards of another recipe are not mixed in: the second plan is refused")
+    func mixedShards() throws {
+        let corpus = try SharedDemoCorpus.url()
+        let dir = SharedDemoCorpus.tempDir("mixed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try GenerateFixture.generate(recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "2s",
+                                         shard: Shard(index: 0, count: 2), out: dir)
+        var other = try GenerateFixture.recipe()
+        other.level.maxPeak = 0.5
+        #expect(throws: GenerateError.outputFromOtherRecipe(path: dir.path)) {
+            _ = try GenerateFixture.generate(recipe: other, corpus: corpus, variant: "2s", shard: Shard(index: 1, count: 2), out: dir)
+        }
+    }
+
     @Test("a folder holding a dataset of another recipe is refused")
     func foreignDataset() throws {
         let reference = try GenerateFixture.reference("2s")

@@ -105,5 +105,5 @@ public final class RealFFT<T: FrontEndScalar>: @unchecked Sendable {
 private let planLock = NSLock()
 nonisolated(unsafe) private var planCache: [String: AnyObject] = [:]
 
-/// FFTW's version string.
+/// FFTW's version string, e.g. "fftw-3.3.10-sse2-avx".
 public var fftwVersion: String { String(cString: tkd_fftwf_version()) }

@@ -88,6 +88,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     public func run(index: CorpusIndex, hasher: SourceHasher = SourceHasher()) throws -> GenerateSummary {
         let examples = ExampleEnumerator.examples(recipe: recipe, index: index)
         try checkExistingDataset()
+        try pinPlan()
         let pool = try NoisePool(recipe: recipe, corpusRoot: corpusRoot, corpusNoise: index.noise,
                                  recipeDirectory: recipeDirectory, hasher: hasher)
         let planner = ExamplePlanner(recipe: recipe, variant: variant, corpusRoot: corpusRoot, noise: pool, hasher: hasher)
@@ -171,6 +172,21 @@ public final class DatasetGenerator: @unchecked Sendable {
         if info.recipe != recipe || info.variant != variant {
             throw GenerateError.outputFromOtherRecipe(path: dataset.path)
         }
+    }
+
+    /// Records the recipe and variant of the unfinished work in `.tkd-work/plan.json`, or refuses when
+    /// journals there come from another recipe or variant (shards must not mix plans before the merge).
+    func pinPlan() throws {
+        struct Plan: Codable, Equatable { var recipe: Recipe; var variant: Recipe.VariantSpec }
+        let url = dataset.appendingPathComponent(WorkJournal.folder).appendingPathComponent("plan.json")
+        let plan = Plan(recipe: recipe, variant: variant)
+        if let data = FileManager.default.contents(atPath: url.path) {
+            guard let old = try? JSONDecoder().decode(Plan.self, from: data), old == plan else {
+                throw GenerateError.outputFromOtherRecipe(path: dataset.path)
+            }
+            return
+        }
+        try AtomicFile.write(try CanonicalJSON.encodePretty(plan), to: url)
     }
 
     /// Temporary files of a killed run never carry a final name; remove them.
