@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TKDCore", "CSndFile"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "AudioIO", "TKDCore"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "TensorStoreTests", dependencies: ["TensorStore"]),
+        .testTarget(name: "TensorStoreTests", dependencies: ["TensorStore"], exclude: ["Fixtures"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TensorStore", "AudioIO"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore"]),
