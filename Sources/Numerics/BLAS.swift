@@ -1,0 +1,35 @@
+import COpenBLAS
+import Foundation
+
+// All OpenBLAS interop lives in this file.
+
+/// Matrix products through OpenBLAS `cblas_sgemm`, row-major.
+public enum BLAS {
+    /// OpenBLAS runs single-threaded inside the toolkit: parallelism comes from `WorkPool` over the
+    /// batch, whose reduction order is fixed (deterministic); OpenBLAS's own threads would compete
+    /// with it for the cores.
+    private static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// C[m×n] = alpha · op(A) · op(B) + beta · C, where op(A) is m×k and op(B) is k×n.
+    /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored (row-major).
+    @inlinable
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    @usableFromInline
+    static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                      _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        _ = singleThreaded
+        precondition(m >= 0 && n >= 0 && k >= 0, "gemm dimensions must be non-negative")
+        guard m > 0 && n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// OpenBLAS's build configuration, e.g. "OpenBLAS 0.3.21 … DYNAMIC_ARCH …".
+    public static var configuration: String { String(cString: openblas_get_config()) }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Keras padding modes (kws_streaming's layers use Keras semantics; STUDENTS.md §4).
+public enum Padding: String, Sendable, Codable {
+    /// Output length ceil(n / stride); zeros split with the smaller half before (TensorFlow's rule).
+    case same
+    /// Only positions where the dilated kernel fits: ceil((n − dilation·(k−1)) / stride).
+    case valid
+}
+
+/// One spatial axis of a convolution: input length, kernel, stride, dilation, padding.
+public struct ConvAxis: Sendable, Equatable {
+    public var input: Int, kernel: Int, stride: Int, dilation: Int, padding: Padding
+
+    public init(input: Int, kernel: Int, stride: Int = 1, dilation: Int = 1, padding: Padding) {
+        precondition(input > 0 && kernel > 0 && stride > 0 && dilation > 0, "convolution sizes must be positive")
+        self.input = input; self.kernel = kernel; self.stride = stride; self.dilation = dilation; self.padding = padding
+    }
+
+    /// The dilated kernel's extent.
+    public var span: Int { dilation * (kernel - 1) + 1 }
+
+    public var output: Int {
+        switch padding {
+        case .same: return (input + stride - 1) / stride
+        case .valid: return input >= span ? (input - span) / stride + 1 : 0
+        }
+    }
+
+    /// Zeros added before the input (TensorFlow: total = max((out−1)·stride + span − n, 0), before = total / 2).
+    public var padBefore: Int {
+        guard padding == .same else { return 0 }
+        return max((output - 1) * stride + span - input, 0) / 2
+    }
+}
+
+/// 2-D convolution of channels-last tensors by im2col + sgemm. A 1-D convolution is the case H = 1.
+///
+/// Shapes: input [H, W, Cin] per example, weights [KH, KW, Cin, Cout] (Keras layout), output [OH, OW, Cout].
+public struct Conv2D: Sendable, Equatable {
+    public let rows: ConvAxis
+    public let cols: ConvAxis
+    public let inChannels: Int
+    public let outChannels: Int
+
+    public init(rows: ConvAxis, cols: ConvAxis, inChannels: Int, outChannels: Int) {
+        self.rows = rows; self.cols = cols; self.inChannels = inChannels; self.outChannels = outChannels
+    }
+
+    public var outputCount: Int { rows.output * cols.output * outChannels }
+    /// Columns of the im2col matrix: KH · KW · Cin.
+    public var patchSize: Int { rows.kernel * cols.kernel * inChannels }
+
+    /// The im2col matrix [OH·OW, KH·KW·Cin] of one example (zeros where the kernel reaches padding).
+    public func im2col(_ x: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
+        let (oh, ow, c) = (rows.output, cols.output, inChannels)
+        let (pr, pc) = (rows.padBefore, cols.padBefore)
+        var p = m
+        for i in 0..<oh {
+            for j in 0..<ow {
+                for ki in 0..<rows.kernel {
+                    let r = i * rows.stride + ki * rows.dilation - pr
+                    for kj in 0..<cols.kernel {
+                        let q = j * cols.stride + kj * cols.dilation - pc
+                        if r >= 0 && r < rows.input && q >= 0 && q < cols.input {
+                            p.update(from: x + (r * cols.input + q) * c, count: c)
+                        } else {
+                            p.update(repeating: 0, count: c)
+                        }
+                        p += c
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the im2col gradient back onto the input gradient (the adjoint of `im2col`).
+    public func col2im(_ m: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let (oh, ow, c) = (rows.output, cols.output, inChannels)
+        let (pr, pc) = (rows.padBefore, cols.padBefore)
+        var p = m
+        for i in 0..<oh {
+            for j in 0..<ow {
+                for ki in 0..<rows.kernel {
+                    let r = i * rows.stride + ki * rows.dilation - pr
+                    for kj in 0..<cols.kernel {
+                        let q = j * cols.stride + kj * cols.dilation - pc
+                        if r >= 0 && r < rows.input && q >= 0 && q < cols.input {
+                            let d = dx + (r * cols.input + q) * c
+                            for t in 0..<c { d[t] += p[t] }
+                        }
+                        p += c
+                    }
+                }
+            }
+        }
+    }
+
+    /// y = conv(x, w) + bias for one example; `scratch` holds OH·OW·KH·KW·Cin floats.
+    public func forward(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        output y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        im2col(x, into: scratch)
+        let positions = rows.output * cols.output
+        if let bias {
+            for i in 0..<positions { (y + i * outChannels).update(from: bias, count: outChannels) }
+        }
+        BLAS.gemm(m: positions, n: outChannels, k: patchSize, a: scratch, lda: patchSize, b: w, ldb: outChannels,
+                  beta: bias == nil ? 0 : 1, c: y, ldc: outChannels)
+    }
+
+    /// Gradients of one example: dW += colsᵀ·dY, dB += Σ dY, dX += col2im(dY·Wᵀ) (when asked).
+    /// `scratch` holds 2 · OH·OW·KH·KW·Cin floats.
+    public func backward(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                         weightGradient dw: UnsafeMutablePointer<Float>, biasGradient db: UnsafeMutablePointer<Float>?,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>) {
+        let positions = rows.output * cols.output
+        let cols = scratch, dcols = scratch + positions * patchSize
+        im2col(x, into: cols)
+        BLAS.gemm(transA: true, m: patchSize, n: outChannels, k: positions, a: cols, lda: patchSize, b: dy, ldb: outChannels,
+                  beta: 1, c: dw, ldc: outChannels)
+        if let db {
+            for i in 0..<positions { for o in 0..<outChannels { db[o] += dy[i * outChannels + o] } }
+        }
+        if let dx {
+            BLAS.gemm(transB: true, m: positions, n: patchSize, k: outChannels, a: dy, lda: outChannels, b: w, ldb: outChannels,
+                      c: dcols, ldc: patchSize)
+            col2im(dcols, into: dx)
+        }
+    }
+}
