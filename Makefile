@@ -43,6 +43,10 @@ demo: build
 	$(TKD) corpus demo --out $(DEMO_DIR)/corpus --jobs $(JOBS)
 	$(TKD) corpus index $(DEMO_DIR)/corpus --strict --jobs $(JOBS)
 	$(TKD) generate --recipe Recipes/demo.yaml --corpus $(DEMO_DIR)/corpus --out $(DEMO_DIR)/noisy --jobs $(JOBS)
+	for v in 2s 8s; do \
+	  $(TKD) features --dataset $(DEMO_DIR)/noisy/$$v --preset kws-streaming-mfcc20 --jobs $(JOBS) || exit 1; \
+	  $(TKD) features --dataset $(DEMO_DIR)/noisy/$$v --preset kws-streaming-mfcc40 --jobs $(JOBS) || exit 1; \
+	done
 
 ## bench-generate: tkd generate against the Python peer (needs reference-env); see BENCHMARKS.md
 bench-generate: build reference-env
