@@ -99,6 +99,17 @@ struct FeatureStoreTests {
         #expect(throws: CoreError.self) { try Self.build(dataset, dtype: .float16) }
     }
 
+    @Test("a plan-only dataset (no audio yet) is refused with a hint to render it")
+    func planOnly() throws {
+        let dataset = try TinyDataset.make(examples: 3)
+        defer { try? FileManager.default.removeItem(at: dataset) }
+        try Data(#"{"audio_rendered": false}"#.utf8).write(to: dataset.appendingPathComponent("dataset.json"))
+        #expect { try Self.build(dataset) } throws: { e in
+            guard case let .invalidValue(field, _, expected) = e as? CoreError else { return false }
+            return field.hasSuffix("dataset.json") && expected.contains("tkd render")
+        }
+    }
+
     @Test("float16 stores hold the features rounded to half precision")
     func float16() throws {
         let dataset = try TinyDataset.make(examples: 3)

@@ -92,6 +92,12 @@ public struct FeatureStoreBuilder: Sendable {
     ///   another configuration in the folder.
     @discardableResult
     public func run() throws -> Summary {
+        struct Rendered: Decodable { let audio_rendered: Bool }
+        if let data = FileManager.default.contents(atPath: dataset.appendingPathComponent("dataset.json").path),
+           let info = try? JSONDecoder().decode(Rendered.self, from: data), !info.audio_rendered {
+            throw CoreError.invalidValue(field: dataset.appendingPathComponent("dataset.json").path, value: "audio_rendered: false",
+                                         expected: "a dataset with audio; run `tkd render --dataset \(dataset.path) --corpus CORPUS` first")
+        }
         let examples = try DatasetExample.load(dataset: dataset)
         guard let first = examples.first else { throw CoreError.io(path: dataset.path, reason: "the manifests hold no examples") }
         let frontEnd = try FrontEnd(preset.config(sampleRate: first.sampleRate))
