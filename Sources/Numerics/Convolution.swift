@@ -51,48 +51,42 @@ public struct Conv2D: Sendable, Equatable {
     /// Columns of the im2col matrix: KH · KW · Cin.
     public var patchSize: Int { rows.kernel * cols.kernel * inChannels }
 
-    /// The im2col matrix [OH·OW, KH·KW·Cin] of one example (zeros where the kernel reaches padding).
-    public func im2col(_ x: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
-        let (oh, ow, c) = (rows.output, cols.output, inChannels)
-        let (pr, pc) = (rows.padBefore, cols.padBefore)
-        var p = m
-        for i in 0..<oh {
-            for j in 0..<ow {
+    /// Visits the im2col matrix one tap at a time, in matrix order: for each output position and kernel
+    /// tap, the offset of its `Cin`-wide slot in the matrix and the offset of the input pixel it reads
+    /// (nil where the kernel reaches into the padding).
+    @inline(__always)
+    func forEachTap(_ body: (_ slot: Int, _ pixel: Int?) -> Void) {
+        let c = inChannels
+        var slot = 0
+        for i in 0..<rows.output {
+            for j in 0..<cols.output {
                 for ki in 0..<rows.kernel {
-                    let r = i * rows.stride + ki * rows.dilation - pr
+                    let r = i * rows.stride + ki * rows.dilation - rows.padBefore
                     for kj in 0..<cols.kernel {
-                        let q = j * cols.stride + kj * cols.dilation - pc
-                        if r >= 0 && r < rows.input && q >= 0 && q < cols.input {
-                            p.update(from: x + (r * cols.input + q) * c, count: c)
-                        } else {
-                            p.update(repeating: 0, count: c)
-                        }
-                        p += c
+                        let q = j * cols.stride + kj * cols.dilation - cols.padBefore
+                        let inside = r >= 0 && r < rows.input && q >= 0 && q < cols.input
+                        body(slot, inside ? (r * cols.input + q) * c : nil)
+                        slot += c
                     }
                 }
             }
         }
     }
 
+    /// The im2col matrix [OH·OW, KH·KW·Cin] of one example (zeros where the kernel reaches padding).
+    public func im2col(_ x: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
+        let c = inChannels
+        forEachTap { slot, pixel in
+            if let pixel { (m + slot).update(from: x + pixel, count: c) } else { (m + slot).update(repeating: 0, count: c) }
+        }
+    }
+
     /// Adds the im2col gradient back onto the input gradient (the adjoint of `im2col`).
     public func col2im(_ m: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let (oh, ow, c) = (rows.output, cols.output, inChannels)
-        let (pr, pc) = (rows.padBefore, cols.padBefore)
-        var p = m
-        for i in 0..<oh {
-            for j in 0..<ow {
-                for ki in 0..<rows.kernel {
-                    let r = i * rows.stride + ki * rows.dilation - pr
-                    for kj in 0..<cols.kernel {
-                        let q = j * cols.stride + kj * cols.dilation - pc
-                        if r >= 0 && r < rows.input && q >= 0 && q < cols.input {
-                            let d = dx + (r * cols.input + q) * c
-                            for t in 0..<c { d[t] += p[t] }
-                        }
-                        p += c
-                    }
-                }
-            }
+        let c = inChannels
+        forEachTap { slot, pixel in
+            guard let pixel else { return }
+            for t in 0..<c { dx[pixel + t] += m[slot + t] }
         }
     }
 
