@@ -2,16 +2,22 @@ import Foundation
 
 /// Row-wise softmax and log-softmax, stabilised by subtracting each row's maximum; sums in Double.
 public enum Softmax {
+    /// max(row) and log Σ exp(row − max), the stable pieces of both functions.
+    @inline(__always)
+    static func shiftAndLogSum(_ row: UnsafePointer<Float>, _ width: Int) -> (top: Float, logSum: Double) {
+        var top = -Float.infinity
+        for i in 0..<width { top = max(top, row[i]) }
+        var sum = 0.0
+        for i in 0..<width { sum += exp(Double(row[i] - top)) }
+        return (top, log(sum))
+    }
+
     /// y[r, :] = softmax(x[r, :]) for `rows` rows of `width`.
     public static func forward(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let xr = x + r * width, yr = y + r * width
-            var top = -Float.infinity
-            for i in 0..<width { top = max(top, xr[i]) }
-            var sum = 0.0
-            for i in 0..<width { let e = exp(Double(xr[i] - top)); yr[i] = Float(e); sum += e }
-            let inv = Float(1 / sum)
-            for i in 0..<width { yr[i] *= inv }
+            let (top, logSum) = shiftAndLogSum(xr, width)
+            for i in 0..<width { yr[i] = Float(exp(Double(xr[i] - top) - logSum)) }
         }
     }
 
@@ -19,12 +25,8 @@ public enum Softmax {
     public static func logForward(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let xr = x + r * width, yr = y + r * width
-            var top = -Float.infinity
-            for i in 0..<width { top = max(top, xr[i]) }
-            var sum = 0.0
-            for i in 0..<width { sum += exp(Double(xr[i] - top)) }
-            let lse = Double(top) + log(sum)
-            for i in 0..<width { yr[i] = Float(Double(xr[i]) - lse) }
+            let (top, logSum) = shiftAndLogSum(xr, width)
+            for i in 0..<width { yr[i] = Float(Double(xr[i] - top) - logSum) }
         }
     }
 
