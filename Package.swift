@@ -44,11 +44,13 @@ let package = Package(
                 dependencies: ["TKDCore"]),
         .target(name: "Numerics",
                 dependencies: ["TKDCore", "COpenBLAS"]),
+        .target(name: "Training",
+                dependencies: ["TKDCore", "TensorStore", "Numerics"]),
         .target(name: "Features",
                 dependencies: ["TKDCore", "AudioIO", "TensorStore", "CFFTW"]),
         .executableTarget(name: "tkd",
                           dependencies: [
-                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "CFFTW", "COpenBLAS",
+                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Training", "COpenBLAS",
                             .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ]),
 
@@ -57,6 +59,7 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "AudioIO", "TKDCore"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TKDCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Numerics"]),
         .testTarget(name: "TensorStoreTests", dependencies: ["TensorStore"], exclude: ["Fixtures"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TensorStore", "AudioIO"],
                     exclude: ["Fixtures"]),
