@@ -10,7 +10,7 @@ writes the input (`<signal>-<rate>.npy`, float32) and, per preset, the reference
   torchaudio-melspec   torchaudio.transforms.MelSpectrogram(...) + AmplitudeToDB(stype="power")
   librosa-melspec      librosa.feature.melspectrogram(...) + librosa.power_to_db(ref=1.0, amin=1e-10)
   kaldi-fbank          torchaudio.compliance.kaldi.fbank(...) (also checked against kaldi-native-fbank here)
-  kws-streaming-mfcc20/40  an independent numpy implementation of STUDENTS.md section 1.2
+  kws-streaming-mfcc20/40, -mfcc20-8000hz  an independent numpy implementation of STUDENTS.md section 1.2
 
 The calls are exactly those documented for the presets in Sources/Features/FrontEnd/FrontEndPreset.swift;
 at 8 kHz the window and hop keep their milliseconds (see that file). `manifest.json` records the library
@@ -119,11 +119,11 @@ def kaldi_fbank(x, rate):
     return out
 
 
-def kws_mfcc(x, rate, coefficients):
+def kws_mfcc(x, rate, coefficients, upper_edge=7600.0):
     """STUDENTS.md section 1.2, written from the prose (not from the Swift code)."""
     win, hop = ms(rate, 40), ms(rate, 20)
     nfft = pow2(win)
-    upper = min(7600.0, rate / 2)
+    upper = min(upper_edge, rate / 2)
     frames = 1 + (len(x) - win) // hop
     n = np.arange(win)
     window = 0.5 - 0.5 * np.cos(2 * np.pi * n / win)
@@ -152,6 +152,7 @@ PRESETS = {
     "kaldi-fbank": kaldi_fbank,
     "kws-streaming-mfcc20": lambda x, r: kws_mfcc(x, r, 20),
     "kws-streaming-mfcc40": lambda x, r: kws_mfcc(x, r, 40),
+    "kws-streaming-mfcc20-8000hz": lambda x, r: kws_mfcc(x, r, 20, upper_edge=8000.0),
 }
 
 

@@ -27,6 +27,8 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
     case kwsStreamingMFCC20 = "kws-streaming-mfcc20"
     /// As `kws-streaming-mfcc20` with 40 coefficients (TC-ResNet).
     case kwsStreamingMFCC40 = "kws-streaming-mfcc40"
+    /// As `kws-streaming-mfcc20` with the mel bands up to 8000 Hz (MHAtt-RNN's paper runs, STUDENTS.md §1.1).
+    case kwsStreamingMFCC20Upper8000 = "kws-streaming-mfcc20-8000hz"
     /// The recommended default for new work: 25 ms / 10 ms periodic Hann, centred with reflection,
     /// 512-point power spectrum, 40 HTK mel bands 20-8000 Hz, ln(x + 1e-6). Natural-log units (like
     /// Kaldi's), a small fixed offset instead of a floor so that quiet frames stay smooth, and frame
@@ -60,16 +62,16 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
                 mel: .init(bands: 40, fMin: 20, fMax: nyquist, scale: .htk, domain: .mel,
                            slaneyNorm: false, zeroDC: false, dropNyquist: true),
                 log: .lnFloor(Double(Float.ulpOfOne)), dct: nil)
-        case .kwsStreamingMFCC20, .kwsStreamingMFCC40:
+        case .kwsStreamingMFCC20, .kwsStreamingMFCC40, .kwsStreamingMFCC20Upper8000:
             let win = samples(40), hop = samples(20)
             return FrontEndConfig(
                 sampleRate: r, frameLength: win, hopLength: hop, fftLength: pow2(atLeast: win),
                 window: .init(kind: .hannPeriodic, length: win), padding: .none,
                 removeDCOffset: false, preemphasis: 0, spectrum: .magnitude,
-                mel: .init(bands: 40, fMin: 20, fMax: min(7600, nyquist), scale: .htk, domain: .mel,
-                           slaneyNorm: false, zeroDC: true, dropNyquist: false),
+                mel: .init(bands: 40, fMin: 20, fMax: min(self == .kwsStreamingMFCC20Upper8000 ? 8000 : 7600, nyquist), scale: .htk,
+                           domain: .mel, slaneyNorm: false, zeroDC: true, dropNyquist: false),
                 log: .lnFloor(1e-12),
-                dct: .init(coefficients: self == .kwsStreamingMFCC20 ? 20 : 40, scaling: .kwsStreaming),
+                dct: .init(coefficients: self == .kwsStreamingMFCC40 ? 40 : 20, scaling: .kwsStreaming),
                 // The DCT mixes all 40 log bands, including ones at a magnitude spectrum's float32
                 // rounding floor (ln values down to -27.6); float64 matches the specification there.
                 precision: .float64)

@@ -11,9 +11,14 @@ public enum Student: String, Sendable, CaseIterable, Codable {
     /// MFCC coefficients the student reads (its front-end preset).
     public var featureCount: Int { self == .tcResNet ? 40 : 20 }
 
-    /// The front-end preset of the paper runs (MHAtt-RNN's upper mel edge is 8000 Hz in the paper; the
-    /// 7600-Hz preset is used here for all — see README).
-    public var preset: String { self == .tcResNet ? "kws-streaming-mfcc40" : "kws-streaming-mfcc20" }
+    /// The front-end preset of the paper runs (STUDENTS.md §1.1: 7600 Hz upper mel edge, 8000 Hz for MHAtt-RNN).
+    public var preset: String {
+        switch self {
+        case .tcResNet: return "kws-streaming-mfcc40"
+        case .mhAttRNN: return "kws-streaming-mfcc20-8000hz"
+        default: return "kws-streaming-mfcc20"
+        }
+    }
 
     /// The layer whose output is the context representation c′ for attention distillation (STUDENTS.md §11).
     public var contextLayerName: String {
