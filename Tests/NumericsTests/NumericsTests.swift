@@ -8,6 +8,20 @@ func randomArray(_ n: Int, seed: UInt64) -> [Float] {
     return (0..<n).map { _ in Float(rng.uniform(-1, 1)) }
 }
 
+/// Checks `grad` against central finite differences of `f` at `values`, element by element.
+/// Float32 forward passes: h = 1e-2 keeps the O(h²) truncation and the rounding both below `tolerance`.
+func expectFiniteDifferences(_ name: String, _ values: [Float], _ grad: [Float], step h: Float = 1e-2, tolerance: Double = 2e-3,
+                             sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Float]) -> Double) {
+    for i in 0..<values.count {
+        var p = values, m = values
+        p[i] += h
+        m[i] -= h
+        let fd = (f(p) - f(m)) / Double(2 * h)
+        #expect(abs(fd - Double(grad[i])) < tolerance, "\(name)[\(i)]: finite difference \(fd), backward \(grad[i])",
+                sourceLocation: sourceLocation)
+    }
+}
+
 @Suite("BLAS")
 struct BLASTests {
     /// Float32 products of length k accumulate rounding of order k · ε relative to the magnitudes.
@@ -295,19 +309,10 @@ struct GRUTests {
             gru.backward(cache, input: x, outputGradient: up, kernel: w, recurrent: r, kernelGradient: a.baseAddress!,
                          recurrentGradient: c.baseAddress!, biasGradient: d.baseAddress!, inputGradient: e.baseAddress!)
         }}}}
-        // Float32 forward passes: h = 1e-2 keeps the O(h²) error and the rounding both below 2e-3.
-        let h: Float = 1e-2, tolerance = 2e-3
-        func check(_ name: String, _ values: [Float], _ grad: [Float], _ f: ([Float]) -> Double) {
-            for i in 0..<values.count {
-                var p = values, m = values; p[i] += h; m[i] -= h
-                let fd = (f(p) - f(m)) / Double(2 * h)
-                #expect(abs(fd - Double(grad[i])) < tolerance, "\(name)[\(i)]: finite difference \(fd), backward \(grad[i])")
-            }
-        }
-        check("dW", w, dW) { loss(x, $0, r, bias) }
-        check("dU", r, dU) { loss(x, w, $0, bias) }
-        check("dBias", bias, dB) { loss(x, w, r, $0) }
-        check("dx", x, dx) { loss($0, w, r, bias) }
+        expectFiniteDifferences("dW", w, dW) { loss(x, $0, r, bias) }
+        expectFiniteDifferences("dU", r, dU) { loss(x, w, $0, bias) }
+        expectFiniteDifferences("dBias", bias, dB) { loss(x, w, r, $0) }
+        expectFiniteDifferences("dx", x, dx) { loss($0, w, r, bias) }
     }
 }
 
@@ -369,19 +374,11 @@ struct PeepholeLSTMTests {
                               projectionGradient: f.baseAddress!, inputGradient: g.baseAddress!)
             }}
         }}}
-        let h: Float = 1e-2, tolerance = 2e-3
-        func check(_ name: String, _ values: [Float], _ grad: [Float], _ f: ([Float]) -> Double) {
-            for i in 0..<values.count {
-                var pl = values, mi = values; pl[i] += h; mi[i] -= h
-                let fd = (f(pl) - f(mi)) / Double(2 * h)
-                #expect(abs(fd - Double(grad[i])) < tolerance, "\(name)[\(i)]: finite difference \(fd), backward \(grad[i])")
-            }
-        }
-        check("dW", w, dW) { loss(x, $0, bias, peep, proj) }
-        check("dBias", bias, dB) { loss(x, w, $0, peep, proj) }
-        check("dPeepholes", peep, dPeep) { loss(x, w, bias, $0, proj) }
-        check("dP", proj, dP) { loss(x, w, bias, peep, $0) }
-        check("dx", x, dx) { loss($0, w, bias, peep, proj) }
+        expectFiniteDifferences("dW", w, dW) { loss(x, $0, bias, peep, proj) }
+        expectFiniteDifferences("dBias", bias, dB) { loss(x, w, $0, peep, proj) }
+        expectFiniteDifferences("dPeepholes", peep, dPeep) { loss(x, w, bias, $0, proj) }
+        expectFiniteDifferences("dP", proj, dP) { loss(x, w, bias, peep, $0) }
+        expectFiniteDifferences("dx", x, dx) { loss($0, w, bias, peep, proj) }
     }
 }
 
@@ -409,17 +406,9 @@ struct AttentionTests {
             att.backward(cache, input: h, outputGradient: up, queryWeights: w, weightGradient: a.baseAddress!,
                          biasGradient: c.baseAddress!, inputGradient: e.baseAddress!)
         }}}
-        let step: Float = 1e-2, tolerance = 2e-3
-        func check(_ name: String, _ values: [Float], _ grad: [Float], _ f: ([Float]) -> Double) {
-            for i in 0..<values.count {
-                var p = values, m = values; p[i] += step; m[i] -= step
-                let fd = (f(p) - f(m)) / Double(2 * step)
-                #expect(abs(fd - Double(grad[i])) < tolerance, "\(name)[\(i)]: finite difference \(fd), backward \(grad[i])")
-            }
-        }
-        check("dW", w, dW) { loss(h, $0, qb) }
-        check("dBias", qb, dB) { loss(h, w, $0) }
-        check("dH", h, dH) { loss($0, w, qb) }
+        expectFiniteDifferences("dW", w, dW) { loss(h, $0, qb) }
+        expectFiniteDifferences("dBias", qb, dB) { loss(h, w, $0) }
+        expectFiniteDifferences("dH", h, dH) { loss($0, w, qb) }
     }
 
     @Test("temporal attention KD: KL(a_T ‖ a_S) is 0 at a_S = a_T; gradients match finite differences")
@@ -439,17 +428,8 @@ struct AttentionTests {
         let (result, dC, dQ) = run(c, q, target)
         #expect(result.loss > 0)
         #expect(abs(run(c, q, result.studentAttention).0.loss) < 1e-6, "KL of a distribution with itself")
-        let h: Float = 1e-2
-        for i in 0..<c.count {
-            var p = c, m = c; p[i] += h; m[i] -= h
-            let fd = (run(p, q, target).0.loss - run(m, q, target).0.loss) / Double(2 * h)
-            #expect(abs(fd - Double(dC[i])) < 2e-3, "dC[\(i)]")
-        }
-        for i in 0..<q.count {
-            var p = q, m = q; p[i] += h; m[i] -= h
-            let fd = (run(c, p, target).0.loss - run(c, m, target).0.loss) / Double(2 * h)
-            #expect(abs(fd - Double(dQ[i])) < 2e-3, "dQ[\(i)]")
-        }
+        expectFiniteDifferences("dC", c, dC) { run($0, q, target).0.loss }
+        expectFiniteDifferences("dQ", q, dQ) { run(c, $0, target).0.loss }
     }
 }
 

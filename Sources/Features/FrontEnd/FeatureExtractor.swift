@@ -16,6 +16,13 @@ public struct FrontEnd: FeatureExtracting {
     public let filterbank: MelFilterbank
     let window: [Double]        // frameLength: the window centred, zeros around it
     let dctMatrix: [Double]?    // coefficients × bands
+    /// The plan in the configured precision, built once here rather than on every call.
+    private let pipeline: Prepared
+
+    private enum Prepared: Sendable {
+        case float32(Pipeline<Float>)
+        case float64(Pipeline<Double>)
+    }
 
     /// - Throws: `FeaturesError.invalidConfig`.
     public init(_ config: FrontEndConfig) throws {
@@ -42,19 +49,27 @@ public struct FrontEnd: FeatureExtracting {
         } else {
             dctMatrix = nil
         }
-    }
-
-    public func features(_ samples: [Float]) -> [Float] {
         switch config.precision {
-        case .float32: return Pipeline<Float>(self).run(samples)
-        case .float64: return Pipeline<Double>(self).run(samples)
+        case .float32:
+            pipeline = .float32(Pipeline(config: config, window: window, filterbank: filterbank, dct: dctMatrix))
+        case .float64:
+            pipeline = .float64(Pipeline(config: config, window: window, filterbank: filterbank, dct: dctMatrix))
         }
     }
 
+    public func features(_ samples: [Float]) -> [Float] {
+        switch pipeline {
+        case let .float32(p): return p.run(samples)
+        case let .float64(p): return p.run(samples)
+        }
+    }
+}
+
+extension FrontEndConfig {
     /// The signal the frames are cut from: centre padding by `fftLength / 2` on each side when asked.
     func padded(_ x: [Float]) -> [Float] {
-        guard case let .center(reflect) = config.padding else { return x }
-        let p = config.fftLength / 2
+        guard case let .center(reflect) = padding else { return x }
+        let p = fftLength / 2
         var out = [Float](repeating: 0, count: x.count + 2 * p)
         for i in 0..<x.count { out[p + i] = x[i] }
         if reflect {
@@ -70,30 +85,28 @@ public struct FrontEnd: FeatureExtracting {
 
 /// The per-signal computation in precision `T`. Frames go through the FFT `batchSize` at a time (one
 /// batched FFTW plan; a partial last batch is zero-filled and its extra outputs dropped).
-struct Pipeline<T: FrontEndScalar> {
+struct Pipeline<T: FrontEndScalar>: @unchecked Sendable {  // immutable after init; the FFT plan is shared safely
     static var batchSize: Int { 16 }
 
     let c: FrontEndConfig
-    let frontEnd: FrontEnd
     let window: [T]
     let weights: [T]          // all bands' non-zero runs, concatenated
     let runs: [(start: Int, offset: Int, count: Int)]
     let dct: [T]?
     let fft: RealFFT<T>
 
-    init(_ f: FrontEnd) {
-        frontEnd = f
-        c = f.config
-        window = f.window.map { T($0) }
+    init(config: FrontEndConfig, window: [Double], filterbank: MelFilterbank, dct: [Double]?) {
+        c = config
+        self.window = window.map { T($0) }
         var w: [T] = [], r: [(Int, Int, Int)] = []
-        for (b, band) in f.filterbank.weights.enumerated() {
-            r.append((f.filterbank.starts[b], w.count, band.count))
+        for (b, band) in filterbank.weights.enumerated() {
+            r.append((filterbank.starts[b], w.count, band.count))
             w += band.map { T($0) }
         }
         weights = w
         runs = r
-        dct = f.dctMatrix?.map { T($0) }
-        fft = RealFFT<T>.plan(size: f.config.fftLength, batch: Self.batchSize)
+        self.dct = dct?.map { T($0) }
+        fft = RealFFT<T>.plan(size: config.fftLength, batch: Self.batchSize)
     }
 
     func run(_ samples: [Float]) -> [Float] {
@@ -101,7 +114,7 @@ struct Pipeline<T: FrontEndScalar> {
         guard frames > 0, samples.count >= c.minimumSamples else { return [] }
         let nb = c.bins, bands = c.mel.bands, nf = c.featureCount, n = c.fftLength, fl = c.frameLength
         let batch = Self.batchSize
-        let signal = frontEnd.padded(samples)
+        let signal = c.padded(samples)
         var out = [Float](repeating: 0, count: frames * nf)
         // FFT buffers must be SIMD-aligned (see RealFFT).
         let fbBase = T.allocateAligned(batch * n), spBase = T.allocateAligned(batch * (n + 2))

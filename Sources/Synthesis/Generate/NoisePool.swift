@@ -32,6 +32,8 @@ public final class NoisePool: @unchecked Sendable {
 
     public let files: [File]
     let urls: [String: URL]
+    /// Native sample rate by source, for the per-segment lookup on the hot path.
+    private let nativeRates: [String: Int]
     let sampleRate: Int
     private let lock = NSLock()
     private var resampled: [String: [Float]] = [:]
@@ -87,21 +89,23 @@ public final class NoisePool: @unchecked Sendable {
         }
         self.files = files.sorted { $0.source < $1.source }
         self.urls = urls
+        self.nativeRates = Dictionary(uniqueKeysWithValues: files.map { ($0.source, $0.nativeSampleRate) })
     }
 
     /// A pool over files already described (rendering from a manifest / dataset.json).
     public init(files: [File], urls: [String: URL], sampleRate: Int) {
         self.files = files
         self.urls = urls
+        self.nativeRates = Dictionary(uniqueKeysWithValues: files.map { ($0.source, $0.nativeSampleRate) })
         self.sampleRate = sampleRate
     }
 
     /// Samples `[start, start + count)` of a file at the dataset rate.
     public func samples(_ source: String, start: Int, count: Int) throws -> [Float] {
-        guard let url = urls[source], let file = files.first(where: { $0.source == source }) else {
+        guard let url = urls[source], let nativeRate = nativeRates[source] else {
             throw GenerateError.noNoise(source: source)
         }
-        if file.nativeSampleRate == sampleRate {
+        if nativeRate == sampleRate {
             return try AudioReader.readWindow(url, start: start, length: count).samples
         }
         let whole = try resampledSamples(source, url: url)
