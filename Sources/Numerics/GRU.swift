@@ -29,7 +29,8 @@ public struct GRU: Sendable, Equatable {
     public struct Cache: Sendable {
         let batch: Int, steps: Int
         var z: [Float], r: [Float], candidate: [Float], recurrentH: [Float]   // each [T, B, u]
-        var outputs: [Float]                                                 // [B, T, u]
+        /// h_t for every step, [B, T, u].
+        public var outputs: [Float]
     }
 
     /// h for every step. `kernel` [in, 3u], `recurrent` [u, 3u], `bias` [2·3u].

@@ -1,0 +1,123 @@
+import Foundation
+import Numerics
+
+/// Att-RNN / MHAtt-RNN attention pooling over H [B, T, d] (STUDENTS.md §8-9): the query comes from the
+/// middle step H[T/2] through one Dense(d) per head; keys and values are H; heads are concatenated.
+/// Output [B, heads·d]; `weights` keeps the model's own α [B, heads, T] from the last forward.
+public final class QueryAttentionLayer: Layer {
+    public let name: String
+    public let attention: QueryAttention
+    public let queryKernel: Parameter, queryBias: Parameter
+    public var needsInputGradient = true
+    private var input: Tensor?
+    private var caches: [QueryAttention.Cache] = []
+    /// α of the last forward, [B, heads, T].
+    public private(set) var weights: Tensor = Tensor(zeros: [0])
+
+    public init(name: String, width: Int, heads: Int) {
+        self.name = name
+        attention = QueryAttention(width: width, heads: heads)
+        queryKernel = Parameter("\(name).query_kernel", shape: [heads, width, width])
+        queryBias = Parameter("\(name).query_bias", shape: [heads, width])
+    }
+
+    public var parameters: [Parameter] { [queryKernel, queryBias] }
+
+    public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
+        let b = x.batch, t = x.shape[1], d = attention.width, h = attention.heads
+        precondition(x.shape[2] == d, "\(name): expected [B, T, \(d)], got \(x.shape)")
+        let att = attention, w = queryKernel.value, qb = queryBias.value, data = x.data
+        let ranges = context.chunks(b)
+        let caches = try context.parallel.pool.map(ranges.count) { c -> QueryAttention.Cache in
+            let r = ranges[c]
+            let chunk = Array(data[(r.lowerBound * t * d)..<(r.upperBound * t * d)])
+            return att.forward(chunk, batch: r.count, steps: t, queryWeights: w, queryBiases: qb)
+        }
+        var y = [Float](), alpha = [Float]()
+        y.reserveCapacity(b * h * d)
+        for c in caches { y += c.outputs; alpha += c.weights }
+        weights = Tensor(shape: [b, h, t], data: alpha)
+        if context.training { input = x; self.caches = caches }
+        return Tensor(shape: [b, h * d], data: y)
+    }
+
+    public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
+        guard let x = input else { preconditionFailure("\(name): backward without a training forward") }
+        let b = x.batch, t = x.shape[1], d = attention.width, h = attention.heads
+        let att = attention, w = queryKernel.value, caches = self.caches, data = x.data, g = dy.data
+        let nw = queryKernel.count, nb = queryBias.count
+        var dx = [Float](repeating: 0, count: b * t * d)
+        let sums = try dx.withUnsafeMutableBufferPointer { dxp in
+            let dxs = SharedBuffer(dxp.baseAddress!)
+            return try context.sumOverChunks(b, width: nw + nb) { r, acc in
+                let c = r.lowerBound / context.parallel.chunkSize
+                let chunk = Array(data[(r.lowerBound * t * d)..<(r.upperBound * t * d)])
+                let dOut = Array(g[(r.lowerBound * h * d)..<(r.upperBound * h * d)])
+                att.backward(caches[c], input: chunk, outputGradient: dOut, queryWeights: w, weightGradient: acc.baseAddress!,
+                             biasGradient: acc.baseAddress! + nw, inputGradient: dxs[r.lowerBound * t * d])
+            }
+        }
+        queryKernel.accumulate(sums[0..<nw])
+        queryBias.accumulate(sums[nw...])
+        return Tensor(shape: x.shape, data: dx)
+    }
+}
+
+/// TC-ResNet's residual block over [B, T, 1, C] (STUDENTS.md §6): conv(k×1, stride s) → BN → ReLU →
+/// conv(k×1) → BN, plus the shortcut — identity, or conv 1×1 stride s → BN → ReLU when the channel
+/// count changes — then ReLU.
+public final class ResidualBlockLayer: Layer {
+    public let name: String
+    let conv1: ConvLayer, bn1: BatchNormLayer, relu1: ActivationLayer, conv2: ConvLayer, bn2: BatchNormLayer
+    let shortcut: (conv: ConvLayer, bn: BatchNormLayer, relu: ActivationLayer)?
+    public var needsInputGradient = true
+    private var output: [Float] = []
+
+    public init(name: String, inChannels: Int, filters: Int, kernel: Int, stride: Int, momentum: Float) {
+        self.name = name
+        conv1 = ConvLayer(name: "\(name).conv1", inChannels: inChannels, filters: filters, kernel: (kernel, 1),
+                          stride: (stride, 1), padding: .same, activation: .linear)
+        bn1 = BatchNormLayer(name: "\(name).bn1", channels: filters, momentum: momentum)
+        relu1 = ActivationLayer(name: "\(name).relu1", activation: .relu)
+        conv2 = ConvLayer(name: "\(name).conv2", inChannels: filters, filters: filters, kernel: (kernel, 1),
+                          padding: .same, activation: .linear)
+        bn2 = BatchNormLayer(name: "\(name).bn2", channels: filters, momentum: momentum)
+        if inChannels != filters {
+            shortcut = (ConvLayer(name: "\(name).shortcut", inChannels: inChannels, filters: filters, kernel: (1, 1),
+                                  stride: (stride, 1), padding: .same, activation: .linear),
+                        BatchNormLayer(name: "\(name).shortcut_bn", channels: filters, momentum: momentum),
+                        ActivationLayer(name: "\(name).shortcut_relu", activation: .relu))
+        } else {
+            shortcut = nil
+        }
+    }
+
+    var main: [Layer] { [conv1, bn1, relu1, conv2, bn2] }
+
+    public var parameters: [Parameter] {
+        main.flatMap(\.parameters) + (shortcut.map { $0.conv.parameters + $0.bn.parameters } ?? [])
+    }
+
+    public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
+        var y = x
+        for l in main { y = try l.forward(y, context) }
+        var s = x
+        if let shortcut { for l in [shortcut.conv, shortcut.bn, shortcut.relu] as [Layer] { s = try l.forward(s, context) } }
+        for i in y.data.indices { y.data[i] = max(0, y.data[i] + s.data[i]) }
+        if context.training { output = y.data }
+        return y
+    }
+
+    public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
+        var g = dy
+        for i in g.data.indices where output[i] <= 0 { g.data[i] = 0 }
+        var dMain = g
+        for l in main.reversed() { dMain = try l.backward(dMain, context) }
+        var dShort = g
+        if let shortcut {
+            for l in [shortcut.relu, shortcut.bn, shortcut.conv] as [Layer] { dShort = try l.backward(dShort, context) }
+        }
+        for i in dMain.data.indices { dMain.data[i] += dShort.data[i] }
+        return dMain
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Numerics
+
+/// The training loss of the method (PAPER.md): cross-entropy + λ · KL(a_T ‖ a_S), with
+/// a_S = softmax_t(c′_t · q / τ) from the training-only head, and optionally Hinton logit distillation
+/// w · T² · KL(softmax(z_T / T) ‖ softmax(z_S / T)) from cached teacher logits. Every term is a batch mean.
+public struct Objective: Sendable, Equatable, Codable {
+    /// λ of the attention term (0 turns distillation off).
+    public var kdLambda: Float = 0
+    /// τ of the student's attention head.
+    public var kdTemperature: Float = 1
+    /// Weight w of the logit term (0 = off).
+    public var logitWeight: Float = 0
+    /// Temperature T of the logit term.
+    public var logitTemperature: Float = 2
+
+    public init(kdLambda: Float = 0, kdTemperature: Float = 1, logitWeight: Float = 0, logitTemperature: Float = 2) {
+        self.kdLambda = kdLambda; self.kdTemperature = kdTemperature
+        self.logitWeight = logitWeight; self.logitTemperature = logitTemperature
+    }
+
+    public struct Result {
+        public var loss: Double
+        public var crossEntropy: Double
+        public var attentionKD: Double
+        public var logitKD: Double
+        /// Correct arg-max predictions in the batch.
+        public var correct: Int
+        public var logitGradient: Tensor
+        public var contextGradient: Tensor?
+        /// a_S [B, T′] when distilling.
+        public var studentAttention: [Float]?
+    }
+
+    /// Loss and gradients for one batch. `targets` [B, T′] (rows summing to 1) is needed when λ > 0;
+    /// `teacherLogits` [B, classes] when the logit weight is > 0. Adds dLoss/dq into `query.gradient`.
+    public func evaluate(logits: Tensor, labels: [Int], context: Tensor, query: Parameter, targets: [Float]?,
+                         teacherLogits: [Float]?) -> Result {
+        let b = logits.batch, k = logits.shape[1]
+        var logp = [Float](repeating: 0, count: b * k)
+        Softmax.logForward(logits.data, rows: b, width: k, into: &logp)
+        var ce = 0.0, correct = 0
+        var dz = [Float](repeating: 0, count: b * k)
+        for i in 0..<b {
+            let y = labels[i]
+            ce -= Double(logp[i * k + y])
+            var best = 0
+            for j in 0..<k {
+                if logits.data[i * k + j] > logits.data[i * k + best] { best = j }
+                dz[i * k + j] = (exp(logp[i * k + j]) - (j == y ? 1 : 0)) / Float(b)
+            }
+            if best == y { correct += 1 }
+        }
+        ce /= Double(b)
+        var loss = ce
+        var logitKD = 0.0
+        if logitWeight > 0, let teacher = teacherLogits {
+            let temp = logitTemperature
+            let zs = logits.data.map { $0 / temp }, zt = teacher.map { $0 / temp }
+            var ps = [Float](repeating: 0, count: b * k), pt = [Float](repeating: 0, count: b * k)
+            Softmax.forward(zs, rows: b, width: k, into: &ps)
+            Softmax.forward(zt, rows: b, width: k, into: &pt)
+            for i in 0..<(b * k) where pt[i] > 0 {
+                logitKD += Double(pt[i]) * (log(Double(pt[i])) - log(max(Double(ps[i]), 1e-30)))
+            }
+            logitKD = logitKD * Double(temp * temp) / Double(b)
+            loss += Double(logitWeight) * logitKD
+            // d/dz_S of w·T²·KL = w·T·(p_S − p_T)/B.
+            for i in 0..<(b * k) { dz[i] += logitWeight * temp * (ps[i] - pt[i]) / Float(b) }
+        }
+        var attentionKD = 0.0
+        var dContext: Tensor?
+        var studentAttention: [Float]?
+        if kdLambda > 0, let targets {
+            let t = context.shape[1], d = context.shape[2]
+            var dc = [Float](repeating: 0, count: context.data.count)
+            var dq = [Float](repeating: 0, count: d)
+            let r = TemporalAttentionKD.lossAndGradients(context: context.data, batch: b, steps: t, width: d, query: query.value,
+                                                         temperature: kdTemperature, target: targets,
+                                                         contextGradient: &dc, queryGradient: &dq)
+            attentionKD = r.loss
+            loss += Double(kdLambda) * r.loss
+            for i in dc.indices { dc[i] *= kdLambda }
+            for i in 0..<d { query.gradient[i] += kdLambda * dq[i] }
+            dContext = Tensor(shape: context.shape, data: dc)
+            studentAttention = r.studentAttention
+        }
+        return Result(loss: loss, crossEntropy: ce, attentionKD: attentionKD, logitKD: logitKD, correct: correct,
+                      logitGradient: Tensor(shape: logits.shape, data: dz), contextGradient: dContext,
+                      studentAttention: studentAttention)
+    }
+}

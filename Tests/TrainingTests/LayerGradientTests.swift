@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import TKDCore
+@testable import Training
+
+func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
+    var rng = CounterRNG(seed: seed, key: ["training-test"])
+    return (0..<n).map { _ in Float(rng.uniform(-scale, scale)) }
+}
+
+/// Backward of `layer` against central finite differences of L = Σ R ⊙ layer(x) (R fixed, random),
+/// for sampled input elements and sampled elements of every trainable parameter. Float32 forward passes:
+/// h = 1e-3 and a Double sum keep truncation and rounding under `tolerance` (relative to max(1, |g|)).
+/// Chunks of 2 examples and 2 threads exercise the chunked, fixed-order reduction.
+func expectLayerGradients(_ layer: Layer, input: Tensor, samples: Int = 24, step h: Float = 1e-3, tolerance: Double = 4e-3,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let run = RunContext(mode: .training, jobs: 2, chunkSize: 2, seed: 5, step: 9)
+    for p in layer.parameters where p.trainable {
+        p.value = randomValues(p.count, seed: UInt64(p.name.utf8.count * 31 + p.count), scale: 0.5)
+        if p.name.hasSuffix("gamma") { p.value = p.value.map { $0 + 1 } }
+    }
+    let y = try layer.forward(input, run)
+    let r = randomValues(y.data.count, seed: 77)
+    for p in layer.parameters { p.zeroGradient() }
+    layer.needsInputGradient = true
+    let dx = try layer.backward(Tensor(shape: y.shape, data: r), run)
+    func loss() throws -> Double {
+        let out = try layer.forward(currentInput, run)
+        return zip(out.data, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    var currentInput = input
+    func check(_ what: String, count: Int, gradient: (Int) -> Float, perturb: (Int, Float) -> Void) throws {
+        let stride = max(1, count / samples)
+        for i in Swift.stride(from: 0, to: count, by: stride) {
+            perturb(i, h); let plus = try loss()
+            perturb(i, -2 * h); let minus = try loss()
+            perturb(i, h)
+            let fd = (plus - minus) / Double(2 * h), g = Double(gradient(i))
+            #expect(abs(fd - g) <= tolerance * max(1, abs(g)), "\(layer.name) \(what)[\(i)]: finite difference \(fd), backward \(g)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+    try check("input", count: input.data.count, gradient: { dx.data[$0] }, perturb: { currentInput.data[$0] += $1 })
+    for p in layer.parameters where p.trainable {
+        let g = p.gradient
+        try check(p.name, count: p.count, gradient: { g[$0] }, perturb: { p.value[$0] += $1 })
+    }
+}
+
+@Suite("Layers: backward against finite differences")
+struct LayerGradientTests {
+    func input(_ shape: [Int], seed: UInt64 = 3) -> Tensor {
+        Tensor(shape: shape, data: randomValues(shape.reduce(1, *), seed: seed))
+    }
+
+    @Test("conv2d: same and valid padding, stride 2, dilation, ReLU")
+    func conv() throws {
+        try expectLayerGradients(ConvLayer(name: "c", inChannels: 3, filters: 4, kernel: (3, 2), padding: .valid, activation: .relu),
+                                 input: input([5, 7, 4, 3]))
+        try expectLayerGradients(ConvLayer(name: "c", inChannels: 3, filters: 2, kernel: (5, 1), stride: (2, 1), padding: .same,
+                                           activation: .linear), input: input([3, 9, 1, 3]))
+        try expectLayerGradients(ConvLayer(name: "c", inChannels: 2, filters: 3, kernel: (3, 3), dilation: (2, 1), padding: .same,
+                                           activation: .linear), input: input([3, 8, 5, 2]))
+    }
+
+    @Test("batch norm (training mode: batch statistics)")
+    func batchNorm() throws {
+        try expectLayerGradients(BatchNormLayer(name: "bn", channels: 3), input: input([5, 4, 2, 3]))
+    }
+
+    @Test("dense with ReLU, ReLU, dropout, global average pool, last step")
+    func simple() throws {
+        try expectLayerGradients(DenseLayer(name: "d", inputs: 6, units: 5, activation: .relu), input: input([5, 6]))
+        try expectLayerGradients(ActivationLayer(name: "r", activation: .relu), input: input([3, 4, 5]))
+        try expectLayerGradients(DropoutLayer(name: "dr", rate: 0.4), input: input([4, 10]))
+        try expectLayerGradients(GlobalAveragePoolLayer(name: "gap"), input: input([3, 5, 1, 4]))
+        try expectLayerGradients(LastStepLayer(name: "last"), input: input([3, 5, 4]))
+    }
+
+    @Test("GRU, unidirectional and bidirectional")
+    func gru() throws {
+        try expectLayerGradients(GRULayer(name: "g", inputs: 3, units: 4, bidirectional: false), input: input([3, 6, 3]))
+        try expectLayerGradients(GRULayer(name: "g", inputs: 3, units: 4, bidirectional: true), input: input([5, 6, 3]))
+    }
+
+    @Test("LSTM with peepholes and projection")
+    func lstm() throws {
+        try expectLayerGradients(PeepholeLSTMLayer(name: "lstm", inputs: 3, units: 5, projection: 2), input: input([3, 6, 3]))
+    }
+
+    @Test("query attention, one and several heads")
+    func attention() throws {
+        try expectLayerGradients(QueryAttentionLayer(name: "att", width: 4, heads: 1), input: input([3, 7, 4]))
+        try expectLayerGradients(QueryAttentionLayer(name: "att", width: 4, heads: 3), input: input([3, 6, 4]))
+    }
+
+    @Test("residual block: identity and projection shortcut with stride 2")
+    func residual() throws {
+        try expectLayerGradients(ResidualBlockLayer(name: "res", inChannels: 3, filters: 3, kernel: 3, stride: 1, momentum: 0.99),
+                                 input: input([4, 7, 1, 3]))
+        try expectLayerGradients(ResidualBlockLayer(name: "res", inChannels: 3, filters: 4, kernel: 3, stride: 2, momentum: 0.99),
+                                 input: input([4, 7, 1, 3]))
+    }
+
+    @Test("dropout: inverted scaling, rate respected, off in inference, same mask for any chunking")
+    func dropout() throws {
+        let layer = DropoutLayer(name: "dr", rate: 0.25)
+        let x = Tensor(shape: [10, 1000], data: [Float](repeating: 1, count: 10_000))
+        let y = try layer.forward(x, RunContext(mode: .training, jobs: 1, chunkSize: 3, seed: 1, step: 4))
+        let kept = y.data.filter { $0 != 0 }
+        #expect(Set(kept) == [Float(1 / 0.75)])
+        #expect(abs(Double(kept.count) / 10_000 - 0.75) < 0.02)
+        let again = try layer.forward(x, RunContext(mode: .training, jobs: 2, chunkSize: 7, seed: 1, step: 4))
+        #expect(again.data == y.data)
+        let next = try layer.forward(x, RunContext(mode: .training, jobs: 1, seed: 1, step: 5))
+        #expect(next.data != y.data)
+        #expect(try layer.forward(x, RunContext(mode: .inference)).data == x.data)
+    }
+}
