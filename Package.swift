@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Numerics",
                 dependencies: ["TKDCore", "COpenBLAS"]),
         .target(name: "Training",
-                dependencies: ["TKDCore", "TensorStore", "Numerics"]),
+                dependencies: ["TKDCore", "TensorStore", "Numerics", "Synthesis", "Features"]),
         .target(name: "Features",
                 dependencies: ["TKDCore", "AudioIO", "TensorStore", "CFFTW"]),
         .executableTarget(name: "tkd",

@@ -41,8 +41,10 @@ public func clipGlobalNorm(_ gradients: [UnsafeMutableBufferPointer<Float>], max
 /// p ← p − lr_t · m / (sqrt(v) + ε). (PyTorch puts ε inside the bias correction: p − lr · m̂ / (sqrt(v̂) + ε).)
 public struct Adam: Sendable {
     public var beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
-    public private(set) var step = 0
-    var m: [[Float]] = [], v: [[Float]] = []
+    /// Updates made so far (t of the bias correction); with `m` and `v` the whole state, for checkpoints.
+    public var step = 0
+    /// First and second moment estimates, one array per parameter tensor (empty before the first update).
+    public var m: [[Float]] = [], v: [[Float]] = []
 
     public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
@@ -50,18 +52,33 @@ public struct Adam: Sendable {
 
     /// One update of every parameter tensor with its gradient, at learning rate `lr`.
     public mutating func update(_ parameters: [UnsafeMutableBufferPointer<Float>], gradients: [UnsafeBufferPointer<Float>], lr: Double) {
+        let lrT = begin(counts: parameters.map(\.count), lr: lr)
+        for (k, (p, g)) in zip(parameters, gradients).enumerated() { apply(tensor: k, p, g, rate: lrT) }
+    }
+
+    /// Starts an update of tensors with `counts` elements (allocating the state on the first one):
+    /// advances t and returns lr_t for `apply`.
+    public mutating func begin(counts: [Int], lr: Double) -> Float {
         if m.isEmpty {
-            m = parameters.map { [Float](repeating: 0, count: $0.count) }
+            m = counts.map { [Float](repeating: 0, count: $0) }
             v = m
         }
+        precondition(m.map(\.count) == counts, "Adam state does not match the parameter tensors")
         step += 1
         let t = Double(step)
-        let lrT = Float(lr * (1 - pow(Double(beta2), t)).squareRoot() / (1 - pow(Double(beta1), t)))
-        for (k, (p, g)) in zip(parameters, gradients).enumerated() {
-            for i in 0..<p.count {
-                m[k][i] = beta1 * m[k][i] + (1 - beta1) * g[i]
-                v[k][i] = beta2 * v[k][i] + (1 - beta2) * g[i] * g[i]
-                p[i] -= lrT * m[k][i] / (v[k][i].squareRoot() + epsilon)
+        return Float(lr * (1 - pow(Double(beta2), t)).squareRoot() / (1 - pow(Double(beta1), t)))
+    }
+
+    /// Updates tensor k of the current step with its gradient.
+    public mutating func apply(tensor k: Int, _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, rate lrT: Float) {
+        let (b1, b2, eps) = (beta1, beta2, epsilon)
+        m[k].withUnsafeMutableBufferPointer { mk in
+            v[k].withUnsafeMutableBufferPointer { vk in
+                for i in 0..<p.count {
+                    mk[i] = b1 * mk[i] + (1 - b1) * g[i]
+                    vk[i] = b2 * vk[i] + (1 - b2) * g[i] * g[i]
+                    p[i] -= lrT * mk[i] / (vk[i].squareRoot() + eps)
+                }
             }
         }
     }
@@ -70,17 +87,29 @@ public struct Adam: Sendable {
 /// SGD with momentum, Keras formulation (TC-ResNet's optimizer): velocity ← μ·velocity − lr·g; p ← p + velocity.
 public struct MomentumSGD: Sendable {
     public var momentum: Float
-    var velocity: [[Float]] = []
+    /// One array per parameter tensor (empty before the first update): the state, for checkpoints.
+    public var velocity: [[Float]] = []
 
     public init(momentum: Float = 0.9) { self.momentum = momentum }
 
     public mutating func update(_ parameters: [UnsafeMutableBufferPointer<Float>], gradients: [UnsafeBufferPointer<Float>], lr: Double) {
-        if velocity.isEmpty { velocity = parameters.map { [Float](repeating: 0, count: $0.count) } }
-        let rate = Float(lr)
-        for (k, (p, g)) in zip(parameters, gradients).enumerated() {
+        begin(counts: parameters.map(\.count))
+        for (k, (p, g)) in zip(parameters, gradients).enumerated() { apply(tensor: k, p, g, lr: lr) }
+    }
+
+    /// Allocates the state for tensors with `counts` elements on the first update.
+    public mutating func begin(counts: [Int]) {
+        if velocity.isEmpty { velocity = counts.map { [Float](repeating: 0, count: $0) } }
+        precondition(velocity.map(\.count) == counts, "momentum state does not match the parameter tensors")
+    }
+
+    /// Updates tensor k with its gradient at learning rate `lr`.
+    public mutating func apply(tensor k: Int, _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, lr: Double) {
+        let rate = Float(lr), mu = momentum
+        velocity[k].withUnsafeMutableBufferPointer { vk in
             for i in 0..<p.count {
-                velocity[k][i] = momentum * velocity[k][i] - rate * g[i]
-                p[i] += velocity[k][i]
+                vk[i] = mu * vk[i] - rate * g[i]
+                p[i] += vk[i]
             }
         }
     }

@@ -34,6 +34,13 @@ public final class ProgressReporter: @unchecked Sendable {
     private var done = 0
     private var lastDraw = -Double.infinity
     private var finished = false
+    private var statusText = ""
+
+    /// A short status shown after the counts (e.g. "loss 0.4121  acc 88.0%"), and as `status` in JSON.
+    public var status: String {
+        get { lock.lock(); defer { lock.unlock() }; return statusText }
+        set { lock.lock(); statusText = newValue; lock.unlock() }
+    }
 
     /// - Parameters:
     ///   - label: what is being counted ("clips", "examples").
@@ -92,11 +99,12 @@ public final class ProgressReporter: @unchecked Sendable {
             fields.append("\"rate_per_s\":\(Self.fixed(rate, 2))")
             fields.append("\"elapsed_s\":\(Self.fixed(elapsed, 2))")
             if let eta, !final { fields.append("\"eta_s\":\(Self.fixed(eta, 1))") }
+            if !statusText.isEmpty { fields.append("\"status\":\"\(statusText.replacingOccurrences(of: "\"", with: "'"))\"") }
             sink("{" + fields.joined(separator: ",") + "}\n")
         case .terminal:
             sink("\r\u{1B}[2K" + Self.line(label: label, done: done, total: total, rate: rate,
                                             elapsed: elapsed, eta: final ? nil : eta)
-                 + (final ? "\n" : ""))
+                 + (statusText.isEmpty ? "" : "  " + statusText) + (final ? "\n" : ""))
         }
     }
 

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Classification metrics of one split (`metrics.json`, `tkd evaluate`).
+public struct Metrics: Sendable, Equatable, Codable {
+    public var split: String
+    public var examples: Int
+    public var accuracy: Double
+    /// Mean cross-entropy.
+    public var loss: Double
+    public var perClass: [ClassMetrics]
+    /// confusion[true][predicted] counts.
+    public var confusion: [[Int]]
+    /// Mean over classes with examples of the one-vs-rest average precision of the softmax scores
+    /// (the multi-label measure; for single-label data it ranks examples per class).
+    public var meanAveragePrecision: Double
+
+    public struct ClassMetrics: Sendable, Equatable, Codable {
+        public var label: String
+        public var support: Int
+        public var precision: Double
+        public var recall: Double
+        public var averagePrecision: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case label, support, precision, recall
+            case averagePrecision = "average_precision"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case split, examples, accuracy, loss, confusion
+        case perClass = "per_class", meanAveragePrecision = "mean_average_precision"
+    }
+
+    /// From softmax scores [N, K] (row-major) and true labels.
+    public init(split: String, labels names: [String], scores: [Float], truth: [Int], loss: Double) {
+        let k = names.count, n = truth.count
+        precondition(scores.count == n * k)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+        var correct = 0
+        for i in 0..<n {
+            var best = 0
+            for j in 1..<k where scores[i * k + j] > scores[i * k + best] { best = j }
+            confusion[truth[i]][best] += 1
+            if best == truth[i] { correct += 1 }
+        }
+        var perClass: [ClassMetrics] = []
+        var aps: [Double] = []
+        for c in 0..<k {
+            let tp = confusion[c][c]
+            let predicted = (0..<k).reduce(0) { $0 + confusion[$1][c] }
+            let support = confusion[c].reduce(0, +)
+            var ap: Double?
+            if support > 0 {
+                // Average precision: mean of precision@rank over the positives, ranked by score (ties by index).
+                let order = (0..<n).sorted { scores[$0 * k + c] != scores[$1 * k + c] ? scores[$0 * k + c] > scores[$1 * k + c] : $0 < $1 }
+                var hits = 0, sum = 0.0
+                for (rank, i) in order.enumerated() where truth[i] == c {
+                    hits += 1
+                    sum += Double(hits) / Double(rank + 1)
+                }
+                ap = sum / Double(support)
+                aps.append(ap!)
+            }
+            perClass.append(ClassMetrics(label: names[c], support: support,
+                                         precision: predicted > 0 ? Double(tp) / Double(predicted) : 0,
+                                         recall: support > 0 ? Double(tp) / Double(support) : 0, averagePrecision: ap))
+        }
+        self.split = split
+        examples = n
+        accuracy = n > 0 ? Double(correct) / Double(n) : 0
+        self.loss = loss
+        self.perClass = perClass
+        self.confusion = confusion
+        meanAveragePrecision = aps.isEmpty ? 0 : aps.reduce(0, +) / Double(aps.count)
+    }
+
+    /// A readable table: accuracy, mAP, then one row per class.
+    public var report: String {
+        var lines = [String(format: "%@: %d examples, accuracy %.2f %%, mAP %.4f, loss %.4f",
+                            split, examples, 100 * accuracy, meanAveragePrecision, loss)]
+        let width = max(5, perClass.map(\.label.count).max() ?? 5)
+        lines.append("  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + "  support  precision  recall")
+        for c in perClass {
+            lines.append("  " + c.label.padding(toLength: width, withPad: " ", startingAt: 0)
+                         + String(format: "  %7d  %9.4f  %6.4f", c.support, c.precision, c.recall))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Numerics
+import TKDCore
+
+/// A training run's configuration (`Recipes/train/<student>.yaml`; every field is documented in
+/// `Recipes/train/README.md`). Defaults follow the kws_streaming paper recipe (STUDENTS.md §3).
+public struct TrainConfig: Sendable, Equatable, Codable {
+    /// The run's folder under `--runs` (default: the config file's name).
+    public var name: String
+    public var student: Student
+    /// Feature preset (default: the student's, `Student.preset`).
+    public var features: String
+    public var seed: UInt64 = 0
+    public var batchSize = 100
+    public var steps = 80_000
+    /// Validation every N steps; the best-by-validation checkpoint is kept (ties go to the later step).
+    public var evalEvery = 400
+    public var optimizer: OptimizerConfig
+    public var schedule: LearningRateSchedule
+    /// Global gradient-norm clipping (nil = off).
+    public var clipNorm: Float?
+    /// kws_streaming SpecAugment (nil = off).
+    public var specAugment: SpecAugment?
+    /// Random time shift of the features by up to ± this many frames, zero-filled (0 = off).
+    public var timeShiftFrames = 0
+    public var kd = KDConfig()
+    /// Examples per parallel chunk; fixes the floating-point summation order (not `--jobs`).
+    public var chunk = 25
+
+    public enum OptimizerConfig: Sendable, Equatable, Codable {
+        case adam(epsilon: Float)
+        case momentum(Float)
+    }
+
+    public struct KDConfig: Sendable, Equatable, Codable {
+        /// λ of KL(a_T ‖ a_S); 0 trains without attention distillation.
+        public var lambda: Float = 0
+        /// τ of the student's attention head.
+        public var temperature: Float = 1
+        /// `oracle` (uniform over the recorded speech-active span) or `teacher:<fingerprint>`.
+        public var target = "oracle"
+        /// How a teacher vector is resampled to T′: `index` (the paper) or `centers` (frame-centre times).
+        public var interpolation = AttentionResampling.index
+        /// Hinton logit distillation weight (0 = off) and temperature; needs a teacher target.
+        public var logitWeight: Float = 0
+        public var logitTemperature: Float = 2
+
+        enum CodingKeys: String, CodingKey {
+            case lambda, temperature, target, interpolation
+            case logitWeight = "logit_weight", logitTemperature = "logit_temperature"
+        }
+        public init() {}
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, student, features, seed, steps, optimizer, schedule, kd, chunk
+        case batchSize = "batch_size", evalEvery = "eval_every", clipNorm = "clip_norm"
+        case specAugment = "spec_augment", timeShiftFrames = "time_shift_frames"
+    }
+
+    public init(name: String, student: Student) {
+        self.name = name
+        self.student = student
+        features = student.preset
+        optimizer = student == .tcResNet ? .momentum(0.9) : .adam(epsilon: 1e-8)
+        schedule = student == .tcResNet ? .exponential(initial: 0.1, final: 0.01, steps: 80_000)
+            : .exponential(initial: 1e-3, final: 2e-5, steps: 80_000)
+        specAugment = SpecAugment()
+    }
+
+    public var objective: Objective {
+        Objective(kdLambda: kd.lambda, kdTemperature: kd.temperature, logitWeight: kd.logitWeight,
+                  logitTemperature: kd.logitTemperature)
+    }
+}
+
+/// How a teacher attention vector of length T is brought to the student's T′.
+public enum AttentionResampling: String, Sendable, Codable, CaseIterable {
+    /// Linear interpolation on the index grid: position j of T′ reads i = j·(T − 1)/(T′ − 1) (the paper).
+    case index
+    /// Linear interpolation at the student's frame-centre times on the teacher's frame-centre grid.
+    case centers
+}
+
+extension TrainConfig {
+    static let keys = ["name", "student", "features", "seed", "batch_size", "steps", "eval_every", "optimizer", "schedule",
+                       "clip_norm", "spec_augment", "time_shift_frames", "kd", "chunk"]
+
+    /// Reads a YAML training config; unknown keys, wrong types and values out of range are one error
+    /// naming the file, line and key. `name` defaults to the file's base name.
+    public static func load(_ url: URL) throws -> TrainConfig {
+        let root = try YAMLValue.load(url)
+        let m = try root.mapping(allowed: keys, required: ["student"])
+        let student = try studentValue(m["student"]!)
+        let fallback = url.deletingPathExtension().lastPathComponent
+        var c = TrainConfig(name: try m["name"].map { try $0.string() } ?? fallback, student: student)
+        if let v = m["features"], !v.isNull { c.features = try v.string() }
+        if let v = m["seed"], !v.isNull { c.seed = UInt64(try v.int(in: 0...Int.max)) }
+        if let v = m["batch_size"], !v.isNull { c.batchSize = try v.int(in: 1...100_000) }
+        if let v = m["steps"], !v.isNull { c.steps = try v.int(in: 1...100_000_000) }
+        if let v = m["eval_every"], !v.isNull { c.evalEvery = try v.int(in: 1...100_000_000) }
+        if let v = m["chunk"], !v.isNull { c.chunk = try v.int(in: 1...100_000) }
+        if let v = m["time_shift_frames"], !v.isNull { c.timeShiftFrames = try v.int(in: 0...10_000) }
+        if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
+        if let v = m["optimizer"] { c.optimizer = try optimizerValue(v) }
+        if let v = m["schedule"] { c.schedule = try scheduleValue(v, steps: c.steps) }
+        else { c.schedule = c.schedule.withSteps(c.steps) }
+        if let v = m["spec_augment"] {
+            if v.isNull || (try? v.bool()) == false { c.specAugment = nil }
+            else {
+                let s = try v.mapping(allowed: ["time_masks", "time_width", "frequency_masks", "frequency_width"])
+                var a = SpecAugment()
+                if let x = s["time_masks"] { a.timeMasks = try x.int(in: 0...100) }
+                if let x = s["time_width"] { a.timeWidth = try x.int(in: 0...10_000) }
+                if let x = s["frequency_masks"] { a.frequencyMasks = try x.int(in: 0...100) }
+                if let x = s["frequency_width"] { a.frequencyWidth = try x.int(in: 0...10_000) }
+                c.specAugment = a
+            }
+        }
+        if let v = m["kd"] {
+            let k = try v.mapping(allowed: ["lambda", "temperature", "target", "interpolation", "logit_weight", "logit_temperature"])
+            if let x = k["lambda"] { c.kd.lambda = Float(try x.double(in: 0...1e6)) }
+            if let x = k["temperature"] { c.kd.temperature = Float(try x.double(in: 1e-6...1e6)) }
+            if let x = k["target"] { c.kd.target = try targetValue(x) }
+            if let x = k["interpolation"] {
+                c.kd.interpolation = AttentionResampling(rawValue: try x.choice(AttentionResampling.allCases.map(\.rawValue)))!
+            }
+            if let x = k["logit_weight"] { c.kd.logitWeight = Float(try x.double(in: 0...1e6)) }
+            if let x = k["logit_temperature"] { c.kd.logitTemperature = Float(try x.double(in: 1e-6...1e6)) }
+        }
+        return c
+    }
+
+    static func studentValue(_ v: YAMLValue) throws -> Student {
+        Student(rawValue: try v.choice(Student.allCases.map(\.rawValue)))!
+    }
+
+    /// `oracle` or `teacher:<fingerprint>` (hex).
+    public static func validTarget(_ s: String) -> Bool {
+        if s == "oracle" { return true }
+        guard s.hasPrefix("teacher:") else { return false }
+        let fp = s.dropFirst("teacher:".count)
+        return !fp.isEmpty && fp.allSatisfy { $0.isHexDigit }
+    }
+
+    static func targetValue(_ v: YAMLValue) throws -> String {
+        let s = try v.string()
+        guard validTarget(s) else { throw v.fail("expected 'oracle' or 'teacher:<fingerprint>', found '\(s)'") }
+        return s
+    }
+
+    static func optimizerValue(_ v: YAMLValue) throws -> OptimizerConfig {
+        let m = try v.mapping(allowed: ["kind", "epsilon", "momentum"], required: ["kind"])
+        switch try m["kind"]!.choice(["adam", "momentum"]) {
+        case "adam":
+            if let x = m["momentum"] { throw x.fail("'momentum' applies to kind 'momentum', not 'adam'") }
+            return .adam(epsilon: Float(try m["epsilon"]?.double(in: 0...1) ?? 1e-8))
+        default:
+            if let x = m["epsilon"] { throw x.fail("'epsilon' applies to kind 'adam', not 'momentum'") }
+            return .momentum(Float(try m["momentum"]?.double(in: 0...0.999_999) ?? 0.9))
+        }
+    }
+
+    static func scheduleValue(_ v: YAMLValue, steps: Int) throws -> LearningRateSchedule {
+        let m = try v.mapping(allowed: ["kind", "rate", "initial", "final", "peak", "warmup"], required: ["kind"])
+        func rate(_ key: String) throws -> Double {
+            guard let x = m[key], !x.isNull else { throw v.fail("schedule needs '\(key)'") }
+            return try x.double(in: 1e-12...10)
+        }
+        let kind = try m["kind"]!.choice(["constant", "exp", "warmup-cosine"])
+        let allowed: [String: Set<String>] = ["constant": ["kind", "rate"], "exp": ["kind", "initial", "final"],
+                                              "warmup-cosine": ["kind", "peak", "final", "warmup"]]
+        if let extra = m.keys.sorted().first(where: { !allowed[kind]!.contains($0) }) {
+            throw m[extra]!.fail("not a field of schedule kind '\(kind)' (expected: \(allowed[kind]!.sorted().joined(separator: ", ")))")
+        }
+        switch kind {
+        case "constant": return .constant(try rate("rate"))
+        case "exp": return .exponential(initial: try rate("initial"), final: try rate("final"), steps: steps)
+        default:
+            return .warmupCosine(peak: try rate("peak"), final: try rate("final"),
+                                 warmup: try m["warmup"]?.int(in: 0...100_000_000) ?? 0, steps: steps)
+        }
+    }
+}
+
+extension LearningRateSchedule {
+    /// The same schedule spread over `steps`.
+    public func withSteps(_ steps: Int) -> LearningRateSchedule {
+        switch self {
+        case .constant: return self
+        case let .exponential(a, b, _): return .exponential(initial: a, final: b, steps: steps)
+        case let .warmupCosine(p, f, w, _): return .warmupCosine(peak: p, final: f, warmup: w, steps: steps)
+        }
+    }
+}

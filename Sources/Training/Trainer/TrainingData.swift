@@ -1,0 +1,110 @@
+import Features
+import Foundation
+import Synthesis
+import TensorStore
+import TKDCore
+
+/// A generated dataset opened for training: its manifests, label map and one feature store, checked
+/// against each other before the first step (ids, audio hashes, shapes, labels, manifest fingerprint).
+public final class TrainingData: @unchecked Sendable {
+    public let dataset: URL
+    public let info: DatasetInfo
+    public let labels: [String]
+    public let records: [String: ExampleRecord]
+    /// Example ids per split, in manifest order.
+    public let splits: [Split: [String]]
+    public let preset: String
+    public let store: ShardedStoreReader
+    public let storeConfig: FeatureStoreConfig
+    public let frames: Int
+    public let featureCount: Int
+    /// SHA-256 of the three manifests (the dataset's fingerprint, as the feature store records it).
+    public let manifestsSHA256: String
+
+    public init(dataset: URL, preset: String, featureCount expected: Int? = nil, student: String = "the model") throws {
+        self.dataset = dataset
+        self.preset = preset
+        info = try DatasetInfo.load(dataset)
+        labels = info.labels
+        let all = try DatasetInfo.loadManifests(dataset)
+        var hash = SHA256()
+        for split in Split.allCases {
+            hash.update(try Data(contentsOf: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")))
+        }
+        manifestsSHA256 = hash.finalizeHex()
+        let folder = dataset.appendingPathComponent("features/\(preset)")
+        let configURL = folder.appendingPathComponent(FeatureStoreConfig.fileName)
+        guard FileManager.default.fileExists(atPath: configURL.path),
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent(StoreIndex.fileName).path) else {
+            throw TrainingError.missingFeatureStore(path: folder.path, preset: preset, dataset: dataset.path)
+        }
+        let config: FeatureStoreConfig
+        do { config = try JSONDecoder().decode(FeatureStoreConfig.self, from: Data(contentsOf: configURL)) }
+        catch { throw TrainingError.teacherCache(path: configURL.path, reason: "unreadable feature store config: \(CanonicalJSON.describe(error))") }
+        storeConfig = config
+        guard config.manifestsSHA256 == manifestsSHA256 else {
+            throw TrainingError.staleFeatureStore(path: folder.path, storeManifests: config.manifestsSHA256, manifests: manifestsSHA256)
+        }
+        let store = try ShardedStoreReader(folder)
+        self.store = store
+        let indexPath = folder.appendingPathComponent(StoreIndex.fileName).path
+        let missing = all.filter { store.index.entries[$0.id] == nil }.map(\.id)
+        guard missing.isEmpty else { throw TrainingError.missingFeatures(path: indexPath, ids: missing, total: missing.count) }
+        var byID: [String: ExampleRecord] = [:]
+        var splits: [Split: [String]] = [:]
+        var frames: Int?
+        var width: Int?
+        for r in all {
+            let entry = store.index.entries[r.id]!
+            if let sha = entry.sourceSHA256, sha != r.audioSHA256 {
+                throw TrainingError.audioChanged(path: indexPath, id: r.id, store: sha, manifest: r.audioSHA256)
+            }
+            let w = entry.shape.dropFirst().reduce(1, *)
+            if width == nil { width = w }
+            if let expected, w != expected {
+                throw TrainingError.featureWidth(path: indexPath, width: w, student: student, expected: expected)
+            }
+            if frames == nil { frames = entry.shape[0] }
+            guard entry.shape[0] == frames else {
+                throw TrainingError.frameCounts(path: indexPath, id: r.id, frames: entry.shape[0], expected: frames!)
+            }
+            guard r.labelIndex >= 0 && r.labelIndex < labels.count else {
+                throw TrainingError.labels(path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
+                                           reason: "dataset.json has \(labels.count) labels")
+            }
+            guard labels[r.labelIndex] == r.label else {
+                throw TrainingError.labels(path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
+                                           reason: "dataset.json names index \(r.labelIndex) '\(labels[r.labelIndex])'")
+            }
+            byID[r.id] = r
+            splits[r.split, default: []].append(r.id)
+        }
+        for split in Split.allCases where (splits[split] ?? []).isEmpty {
+            throw TrainingError.emptySplit(path: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl").path, split: split.rawValue)
+        }
+        records = byID
+        self.splits = splits
+        self.frames = frames ?? 0
+        featureCount = width ?? 0
+    }
+
+    /// Features of `ids` as one batch [B, frames, featureCount].
+    public func batch(_ ids: [String]) throws -> Tensor {
+        let size = frames * featureCount
+        var data = [Float](repeating: 0, count: ids.count * size)
+        for (i, id) in ids.enumerated() {
+            try store.withTensor(id) { values, _ in
+                data.withUnsafeMutableBufferPointer { d in
+                    (d.baseAddress! + i * size).update(from: values.baseAddress!, count: size)
+                }
+            }
+        }
+        return Tensor(shape: [ids.count, frames, featureCount], data: data)
+    }
+
+    /// Centre of input frame j, in samples.
+    public func frameCentre(_ j: Double) -> Double {
+        let fe = storeConfig.frontEnd
+        return fe.padding == .none ? j * Double(fe.hopLength) + Double(fe.frameLength) / 2 : j * Double(fe.hopLength)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Problems found before or during training and evaluation: one line naming the file or field, the
+/// value seen and what was expected.
+public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case missingFeatureStore(path: String, preset: String, dataset: String)
+    case staleFeatureStore(path: String, storeManifests: String, manifests: String)
+    case missingFeatures(path: String, ids: [String], total: Int)
+    case audioChanged(path: String, id: String, store: String, manifest: String)
+    case featureWidth(path: String, width: Int, student: String, expected: Int)
+    case frameCounts(path: String, id: String, frames: Int, expected: Int)
+    case labels(path: String, id: String, label: String, index: Int, reason: String)
+    case emptySplit(path: String, split: String)
+    case teacherCache(path: String, reason: String)
+    case checkpoint(path: String, reason: String)
+    case runMismatch(path: String, field: String, run: String, requested: String)
+
+    public var description: String {
+        switch self {
+        case let .missingFeatureStore(path, preset, dataset):
+            return "\(path): no feature store for preset '\(preset)'; compute it with `tkd features --dataset \(dataset) --preset \(preset)`"
+        case let .staleFeatureStore(path, store, manifests):
+            return "\(path): stale feature store: computed for manifests \(store.prefix(12))…, the dataset's manifests are now \(manifests.prefix(12))…; recompute it with `tkd features`"
+        case let .missingFeatures(path, ids, total):
+            return "\(path): \(total) example(s) of the manifests have no features (first: \(ids.prefix(3).joined(separator: ", "))); the store is incomplete"
+        case let .audioChanged(path, id, store, manifest):
+            return "\(path): features of '\(id)' were computed from audio \(store.prefix(12))…, the manifest now says \(manifest.prefix(12))…; recompute the store"
+        case let .featureWidth(path, width, student, expected):
+            return "\(path): features have \(width) coefficients per frame; \(student) expects \(expected)"
+        case let .frameCounts(path, id, frames, expected):
+            return "\(path): example '\(id)' has \(frames) frames, expected \(expected) like the rest of the dataset (variants have one length)"
+        case let .labels(path, id, label, index, reason):
+            return "\(path): example '\(id)' has label '\(label)' at index \(index): \(reason)"
+        case let .emptySplit(path, split):
+            return "\(path): the \(split) split is empty"
+        case let .teacherCache(path, reason):
+            return "\(path): \(reason)"
+        case let .checkpoint(path, reason):
+            return "\(path): \(reason)"
+        case let .runMismatch(path, field, run, requested):
+            return "\(path): the run folder holds a run with \(field) = \(run), this command asks for \(requested); choose another --name or remove the folder"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
