@@ -86,7 +86,7 @@ public struct Conv2D: Sendable, Equatable {
         let c = inChannels
         forEachTap { slot, pixel in
             guard let pixel else { return }
-            for t in 0..<c { dx[pixel + t] += m[slot + t] }
+            Vector.add(m + slot, into: dx + pixel, count: c)
         }
     }
 

@@ -38,35 +38,43 @@ public struct GRU: Sendable, Equatable {
                         recurrent: UnsafePointer<Float>, bias: UnsafePointer<Float>) -> Cache {
         let u = units, g = 3 * units
         // Input projections of every step at once: [B·T, 3u] = x [B·T, in] · W + b_input.
-        var xw = [Float](repeating: 0, count: b * t * g)
+        var xw = uninitializedFloats(b * t * g)
         xw.withUnsafeMutableBufferPointer { p in
             for row in 0..<(b * t) { (p.baseAddress! + row * g).update(from: bias, count: g) }
             BLAS.gemm(m: b * t, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: p.baseAddress!, ldc: g)
         }
-        var cache = Cache(batch: b, steps: t, z: .init(repeating: 0, count: t * b * u), r: .init(repeating: 0, count: t * b * u),
-                          candidate: .init(repeating: 0, count: t * b * u), recurrentH: .init(repeating: 0, count: t * b * u),
-                          outputs: .init(repeating: 0, count: b * t * u))
+        var cache = Cache(batch: b, steps: t, z: uninitializedFloats(t * b * u), r: uninitializedFloats(t * b * u),
+                          candidate: uninitializedFloats(t * b * u), recurrentH: uninitializedFloats(t * b * u),
+                          outputs: uninitializedFloats(b * t * u))
         var h = [Float](repeating: 0, count: b * u)
         var hu = [Float](repeating: 0, count: b * g)
-        for step in 0..<t {
-            hu.withUnsafeMutableBufferPointer { p in
-                for i in 0..<b { (p.baseAddress! + i * g).update(from: bias + g, count: g) }
-                BLAS.gemm(m: b, n: g, k: u, a: h, lda: u, b: recurrent, ldb: g, beta: 1, c: p.baseAddress!, ldc: g)
-            }
-            for i in 0..<b {
-                let xr = (i * t + step) * g
-                for k in 0..<u {
-                    let z = sigmoid(xw[xr + k] + hu[i * g + k])
-                    let r = sigmoid(xw[xr + u + k] + hu[i * g + u + k])
-                    let rh = hu[i * g + 2 * u + k]
-                    let c = tanh(xw[xr + 2 * u + k] + r * rh)
-                    let at = (step * b + i) * u + k
-                    cache.z[at] = z; cache.r[at] = r; cache.candidate[at] = c; cache.recurrentH[at] = rh
-                    h[i * u + k] = z * h[i * u + k] + (1 - z) * c
-                    cache.outputs[(i * t + step) * u + k] = h[i * u + k]
+        cache.z.withUnsafeMutableBufferPointer { zs in
+        cache.r.withUnsafeMutableBufferPointer { rs in
+        cache.candidate.withUnsafeMutableBufferPointer { cs in
+        cache.recurrentH.withUnsafeMutableBufferPointer { rhs in
+        cache.outputs.withUnsafeMutableBufferPointer { outs in
+        xw.withUnsafeBufferPointer { xwp in
+        h.withUnsafeMutableBufferPointer { hp in
+        hu.withUnsafeMutableBufferPointer { hup in
+            let hb = hp.baseAddress!, hub = hup.baseAddress!
+            for step in 0..<t {
+                for i in 0..<b { (hub + i * g).update(from: bias + g, count: g) }
+                BLAS.gemm(m: b, n: g, k: u, a: hb, lda: u, b: recurrent, ldb: g, beta: 1, c: hub, ldc: g)
+                for i in 0..<b {
+                    let x = xwp.baseAddress! + (i * t + step) * g, hr = hub + i * g, hi = hb + i * u
+                    let at = (step * b + i) * u
+                    let z = zs.baseAddress! + at, r = rs.baseAddress! + at, c = cs.baseAddress! + at, rh = rhs.baseAddress! + at
+                    let out = outs.baseAddress! + (i * t + step) * u
+                    // Separate simple loops (few pointers each) so that the compiler vectorises them.
+                    Vector.sigmoidOfSum(x, hr, into: z, count: u)
+                    Vector.sigmoidOfSum(x + u, hr + u, into: r, count: u)
+                    rh.update(from: hr + 2 * u, count: u)
+                    Vector.tanhOfSumProduct(x + 2 * u, r, rh, into: c, count: u)
+                    for k in 0..<u { hi[k] = z[k] * hi[k] + (1 - z[k]) * c[k] }
+                    out.update(from: hi, count: u)
                 }
             }
-        }
+        }}}}}}}}
         return cache
     }
 
@@ -77,39 +85,51 @@ public struct GRU: Sendable, Equatable {
                          kernelGradient dW: UnsafeMutablePointer<Float>, recurrentGradient dU: UnsafeMutablePointer<Float>,
                          biasGradient dB: UnsafeMutablePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>) {
         let b = cache.batch, t = cache.steps, u = units, g = 3 * units
-        var dxw = [Float](repeating: 0, count: b * t * g)      // pre-activation gradients of the input side
+        var dxw = uninitializedFloats(b * t * g)      // pre-activation gradients of the input side
         var dhu = [Float](repeating: 0, count: b * g)           // … and of the recurrent side, one step
         var dhNext = [Float](repeating: 0, count: b * u)
         var hPrev = [Float](repeating: 0, count: b * u)
-        for step in stride(from: t - 1, through: 0, by: -1) {
-            for i in 0..<b {
-                for k in 0..<u {
-                    let at = (step * b + i) * u + k
-                    let z = cache.z[at], r = cache.r[at], c = cache.candidate[at], rh = cache.recurrentH[at]
-                    let prev = step > 0 ? cache.outputs[(i * t + step - 1) * u + k] : 0
-                    hPrev[i * u + k] = prev
-                    let dh = dOut[(i * t + step) * u + k] + dhNext[i * u + k]
-                    let dAz = dh * (prev - c) * z * (1 - z)
-                    let dAc = dh * (1 - z) * (1 - c * c)
-                    let dAr = dAc * rh * r * (1 - r)
-                    let xr = (i * t + step) * g
-                    dxw[xr + k] = dAz; dxw[xr + u + k] = dAr; dxw[xr + 2 * u + k] = dAc
-                    dhu[i * g + k] = dAz; dhu[i * g + u + k] = dAr; dhu[i * g + 2 * u + k] = dAc * r
-                    dhNext[i * u + k] = dh * z
+        cache.z.withUnsafeBufferPointer { zs in
+        cache.r.withUnsafeBufferPointer { rs in
+        cache.candidate.withUnsafeBufferPointer { cs in
+        cache.recurrentH.withUnsafeBufferPointer { rhs in
+        cache.outputs.withUnsafeBufferPointer { outs in
+        dxw.withUnsafeMutableBufferPointer { dxwp in
+        dhu.withUnsafeMutableBufferPointer { dhup in
+        dhNext.withUnsafeMutableBufferPointer { dhn in
+        hPrev.withUnsafeMutableBufferPointer { hpp in
+            for step in stride(from: t - 1, through: 0, by: -1) {
+                for i in 0..<b {
+                    let at = (step * b + i) * u
+                    let z = zs.baseAddress! + at, r = rs.baseAddress! + at, c = cs.baseAddress! + at, rh = rhs.baseAddress! + at
+                    let prev = hpp.baseAddress! + i * u, dn = dhn.baseAddress! + i * u
+                    if step > 0 { prev.update(from: outs.baseAddress! + (i * t + step - 1) * u, count: u) }
+                    else { prev.update(repeating: 0, count: u) }
+                    let dO = dOut + (i * t + step) * u
+                    let dx = dxwp.baseAddress! + (i * t + step) * g, dr = dhup.baseAddress! + i * g
+                    for k in 0..<u {
+                        let dh = dO[k] + dn[k]
+                        dn[k] = dh
+                    }
+                    for k in 0..<u { dx[k] = dn[k] * (prev[k] - c[k]) * z[k] * (1 - z[k]) }
+                    for k in 0..<u { dx[2 * u + k] = dn[k] * (1 - z[k]) * (1 - c[k] * c[k]) }
+                    for k in 0..<u { dx[u + k] = dx[2 * u + k] * rh[k] * r[k] * (1 - r[k]) }
+                    dr.update(from: dx, count: 2 * u)
+                    for k in 0..<u { dr[2 * u + k] = dx[2 * u + k] * r[k] }
+                    for k in 0..<u { dn[k] = dn[k] * z[k] }
                 }
+                // dU += h_{t−1}ᵀ · dhu; db' += Σ dhu; dh_{t−1} += dhu · Uᵀ
+                BLAS.gemm(transA: true, m: u, n: g, k: b, a: hpp.baseAddress!, lda: u, b: dhup.baseAddress!, ldb: g, beta: 1, c: dU, ldc: g)
+                for i in 0..<b { let d = dhup.baseAddress! + i * g; for j in 0..<g { dB[g + j] += d[j] } }
+                BLAS.gemm(transB: true, m: b, n: u, k: g, a: dhup.baseAddress!, lda: g, b: recurrent, ldb: g, beta: 1, c: dhn.baseAddress!, ldc: u)
             }
-            // dU += h_{t−1}ᵀ · dhu; db' += Σ dhu; dh_{t−1} += dhu · Uᵀ
-            BLAS.gemm(transA: true, m: u, n: g, k: b, a: hPrev, lda: u, b: dhu, ldb: g, beta: 1, c: dU, ldc: g)
-            for i in 0..<b { for j in 0..<g { dB[g + j] += dhu[i * g + j] } }
-            dhNext.withUnsafeMutableBufferPointer { p in
-                BLAS.gemm(transB: true, m: b, n: u, k: g, a: dhu, lda: g, b: recurrent, ldb: g, beta: 1, c: p.baseAddress!, ldc: u)
-            }
-        }
+        }}}}}}}}}
         // Input side for all steps at once.
         BLAS.gemm(transA: true, m: inputs, n: g, k: b * t, a: x, lda: inputs, b: dxw, ldb: g, beta: 1, c: dW, ldc: g)
-        for row in 0..<(b * t) { for j in 0..<g { dB[j] += dxw[row * g + j] } }
+        dxw.withUnsafeBufferPointer { d in
+            for row in 0..<(b * t) { let r = d.baseAddress! + row * g; for j in 0..<g { dB[j] += r[j] } }
+        }
         BLAS.gemm(transB: true, m: b * t, n: inputs, k: g, a: dxw, lda: g, b: kernel, ldb: g, c: dx, ldc: inputs)
     }
 }
 
-@inline(__always) func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }

@@ -61,12 +61,12 @@ public struct PeepholeLSTM: Sendable, Equatable {
             for i in 0..<b {
                 for k in 0..<n {
                     let prev = c[i * n + k]
-                    let ig = sigmoid(a[i * g + k] + peepholes[k] * prev)
-                    let jt = tanh(a[i * g + n + k])
-                    let fg = sigmoid(a[i * g + 2 * n + k] + 1 + peepholes[n + k] * prev)
+                    let ig = fastSigmoid(a[i * g + k] + peepholes[k] * prev)
+                    let jt = fastTanh(a[i * g + n + k])
+                    let fg = fastSigmoid(a[i * g + 2 * n + k] + 1 + peepholes[n + k] * prev)
                     let ct = fg * prev + ig * jt
-                    let og = sigmoid(a[i * g + 3 * n + k] + peepholes[2 * n + k] * ct)
-                    let tc = tanh(ct)
+                    let og = fastSigmoid(a[i * g + 3 * n + k] + peepholes[2 * n + k] * ct)
+                    let tc = fastTanh(ct)
                     let at = (step * b + i) * n + k
                     cache.ig[at] = ig; cache.jt[at] = jt; cache.fg[at] = fg; cache.og[at] = og; cache.c[at] = ct; cache.tc[at] = tc
                     c[i * n + k] = ct

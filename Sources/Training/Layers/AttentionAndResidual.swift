@@ -103,21 +103,28 @@ public final class ResidualBlockLayer: Layer {
         for l in main { y = try l.forward(y, context) }
         var s = x
         if let shortcut { for l in [shortcut.conv, shortcut.bn, shortcut.relu] as [Layer] { s = try l.forward(s, context) } }
-        for i in y.data.indices { y.data[i] = max(0, y.data[i] + s.data[i]) }
+        y.data.withUnsafeMutableBufferPointer { yp in
+            s.data.withUnsafeBufferPointer { Vector.add($0.baseAddress!, into: yp.baseAddress!, count: yp.count) }
+            Vector.relu(yp.baseAddress!, count: yp.count)
+        }
         if context.training { output = y.data }
         return y
     }
 
     public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
         var g = dy
-        for i in g.data.indices where output[i] <= 0 { g.data[i] = 0 }
+        g.data.withUnsafeMutableBufferPointer { gp in
+            output.withUnsafeBufferPointer { Vector.reluMask(gp.baseAddress!, output: $0.baseAddress!, count: gp.count) }
+        }
         var dMain = g
         for l in main.reversed() { dMain = try l.backward(dMain, context) }
         var dShort = g
         if let shortcut {
             for l in [shortcut.relu, shortcut.bn, shortcut.conv] as [Layer] { dShort = try l.backward(dShort, context) }
         }
-        for i in dMain.data.indices { dMain.data[i] += dShort.data[i] }
+        dMain.data.withUnsafeMutableBufferPointer { d in
+            dShort.data.withUnsafeBufferPointer { Vector.add($0.baseAddress!, into: d.baseAddress!, count: d.count) }
+        }
         return dMain
     }
 }

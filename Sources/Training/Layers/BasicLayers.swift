@@ -29,7 +29,7 @@ public final class BatchNormLayer: Layer {
         let c = gamma.count
         precondition(x.shape.last == c, "\(name): expected \(c) channels, got \(x.shape)")
         let rows = x.data.count / c
-        var y = [Float](repeating: 0, count: x.data.count)
+        var y = uninitializedFloats(x.data.count)
         if context.training {
             let cache = x.data.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
@@ -55,7 +55,7 @@ public final class BatchNormLayer: Layer {
 
     public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
         guard let cache else { preconditionFailure("\(name): backward without a training forward") }
-        var dx = [Float](repeating: 0, count: dy.data.count)
+        var dx = uninitializedFloats(dy.data.count)
         dx.withUnsafeMutableBufferPointer { dxp in
             BatchNorm.backward(cache, outputGradient: dy.data, channels: gamma.count, gamma: gamma.value,
                                inputGradient: dxp.baseAddress!, gammaGradient: &gamma.gradient, betaGradient: &beta.gradient)

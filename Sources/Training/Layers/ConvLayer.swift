@@ -37,14 +37,14 @@ public final class ConvLayer: Layer {
         let conv = geometry(x.shape)
         let b = x.batch, inSize = x.exampleSize, positions = conv.rows.output * conv.cols.output
         let outSize = positions * filters, patch = conv.patchSize
-        var y = [Float](repeating: 0, count: b * outSize)
+        var y = uninitializedFloats(b * outSize)
         let w = kernel.value, bv = bias.value, f = filters, relu = activation == .relu
         try x.data.withUnsafeBufferPointer { xp in
             try y.withUnsafeMutableBufferPointer { yp in
                 let xs = SharedInput(xp.baseAddress!), ys = SharedBuffer(yp.baseAddress!)
                 try context.forEachChunk(b) { _, range in
                     let rows = range.count * positions
-                    var cols = [Float](repeating: 0, count: rows * patch)
+                    var cols = uninitializedFloats(rows * patch)
                     cols.withUnsafeMutableBufferPointer { cp in
                         for (k, e) in range.enumerated() { conv.im2col(xs[e * inSize], into: cp.baseAddress! + k * positions * patch) }
                         let out = ys[range.lowerBound * outSize]
@@ -78,7 +78,7 @@ public final class ConvLayer: Layer {
                     let dxs = wantsDx ? SharedBuffer(dxp.baseAddress!) : nil
                     return try context.sumOverChunks(b, width: wCount + f) { range, acc in
                         let rows = range.count * positions
-                        var cols = [Float](repeating: 0, count: rows * patch)
+                        var cols = uninitializedFloats(rows * patch)
                         cols.withUnsafeMutableBufferPointer { cp in
                             for (k, e) in range.enumerated() { conv.im2col(xs[e * inSize], into: cp.baseAddress! + k * positions * patch) }
                             let dyc = gs[range.lowerBound * outSize]

@@ -157,6 +157,7 @@ public final class Trainer {
     }
 
     public func run() throws -> Outcome {
+        reuseLargeAllocations()
         let fm = FileManager.default
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         let configURL = folder.appendingPathComponent("config.json")
@@ -219,27 +220,13 @@ public final class Trainer {
                 }
             }
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: config.chunk, seed: config.seed, step: step)
-            let out = try model.forward(x, run)
-            model.zeroGradients()
             let labels = ids.map { data.records[$0]!.labelIndex }
-            let r = objective.evaluate(logits: out.logits, labels: labels, context: out.context, query: model.kdQuery,
-                                       targets: targets, teacherLogits: nil)
+            let lr = config.schedule.rate(step: step)
+            let r = try Self.step(model, optimizer: &optimizer, input: x, labels: labels, targets: targets, objective: objective,
+                                  learningRate: lr, clipNorm: config.clipNorm, run: run)
             guard r.loss.isFinite else {
                 throw TrainingError.checkpoint(path: folder.path, reason: "the loss became \(r.loss) at step \(step); lower the learning rate or enable clip_norm")
             }
-            try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
-            let params = model.trainableParameters
-            if let clip = config.clipNorm {
-                var total = 0.0
-                for p in params { for g in p.gradient { total += Double(g) * Double(g) } }
-                let norm = total.squareRoot()
-                if norm > Double(clip) {
-                    let scale = Float(Double(clip) / norm)
-                    for p in params { for i in p.gradient.indices { p.gradient[i] *= scale } }
-                }
-            }
-            let lr = config.schedule.rate(step: step)
-            optimizer.update(params, lr: lr)
             sums.loss += r.loss; sums.ce += r.crossEntropy; sums.kd += r.attentionKD
             sums.correct += r.correct; sums.seen += ids.count
             reporter.status = String(format: "loss %.4f  acc %.1f%%", sums.loss / Double(max(1, step - (history.last?.step ?? start))),
@@ -274,6 +261,29 @@ public final class Trainer {
                                  bestStep: bestInfo.step, steps: config.steps, validation: validation, test: test)
         try AtomicFile.write(try CanonicalJSON.encodePretty(metrics), to: folder.appendingPathComponent("metrics.json"))
         return Outcome(metrics: metrics, resumedFrom: start, folder: folder)
+    }
+
+    /// One optimisation step: forward, loss, backward, optional global-norm clipping, optimiser update.
+    public static func step(_ model: StudentModel, optimizer: inout OptimizerState, input x: Tensor, labels: [Int], targets: [Float]?,
+                            objective: Objective, learningRate lr: Double, clipNorm: Float?, run: RunContext) throws -> Objective.Result {
+        let out = try model.forward(x, run)
+        model.zeroGradients()
+        let r = objective.evaluate(logits: out.logits, labels: labels, context: out.context, query: model.kdQuery,
+                                   targets: targets, teacherLogits: nil)
+        guard r.loss.isFinite else { return r }
+        try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
+        let params = model.trainableParameters
+        if let clip = clipNorm {
+            var total = 0.0
+            for p in params { for g in p.gradient { total += Double(g) * Double(g) } }
+            let norm = total.squareRoot()
+            if norm > Double(clip) {
+                let scale = Float(Double(clip) / norm)
+                for p in params { for i in p.gradient.indices { p.gradient[i] *= scale } }
+            }
+        }
+        optimizer.update(params, lr: lr)
+        return r
     }
 
     func info(step: Int, validation: Double?, optimizer: String?) -> CheckpointInfo {
