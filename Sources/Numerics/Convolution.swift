@@ -76,6 +76,13 @@ public struct Conv2D: Sendable, Equatable {
     /// The im2col matrix [OH·OW, KH·KW·Cin] of one example (zeros where the kernel reaches padding).
     public func im2col(_ x: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>) {
         let c = inChannels
+        if c < 8 {
+            // Few channels (a first convolution): element copies beat a memcpy call per tap.
+            forEachTap { slot, pixel in
+                if let pixel { for t in 0..<c { m[slot + t] = x[pixel + t] } } else { for t in 0..<c { m[slot + t] = 0 } }
+            }
+            return
+        }
         forEachTap { slot, pixel in
             if let pixel { (m + slot).update(from: x + pixel, count: c) } else { (m + slot).update(repeating: 0, count: c) }
         }
@@ -84,6 +91,13 @@ public struct Conv2D: Sendable, Equatable {
     /// Adds the im2col gradient back onto the input gradient (the adjoint of `im2col`).
     public func col2im(_ m: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
         let c = inChannels
+        if c < 8 {
+            forEachTap { slot, pixel in
+                guard let pixel else { return }
+                for t in 0..<c { dx[pixel + t] += m[slot + t] }
+            }
+            return
+        }
         forEachTap { slot, pixel in
             guard let pixel else { return }
             Vector.add(m + slot, into: dx + pixel, count: c)

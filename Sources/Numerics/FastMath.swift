@@ -33,7 +33,8 @@ public func fastTanh(_ x: Float) -> Float { 1 - 2 / (1 + fastExp(2 * x)) }
 /// `fastExp` on eight lanes at once (explicit SIMD: the scalar loops do not vectorise reliably).
 @inline(__always)
 public func fastExp(_ v: SIMD8<Float>) -> SIMD8<Float> {
-    let x = v.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.3)
+    let x = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
     let shifted = x * 1.442_695_04 + 12_582_912
     let n = shifted - 12_582_912
     let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000

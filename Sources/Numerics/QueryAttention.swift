@@ -29,25 +29,34 @@ public struct QueryAttention: Sendable, Equatable {
 
     public func forward(_ h: UnsafePointer<Float>, batch b: Int, steps t: Int, queryWeights w: UnsafePointer<Float>,
                         queryBiases qb: UnsafePointer<Float>) -> Cache {
-        let d = width, mid = t / 2
-        var cache = Cache(batch: b, steps: t, queries: .init(repeating: 0, count: b * heads * d),
-                          weights: .init(repeating: 0, count: b * heads * t), outputs: .init(repeating: 0, count: b * heads * d))
-        var scores = [Float](repeating: 0, count: t)
-        for i in 0..<b {
-            let hi = h + i * t * d, u = hi + mid * d
-            for head in 0..<heads {
-                let q = (0..<d).map { k in
-                    (0..<d).reduce(qb[head * d + k]) { $0 + u[$1] * w[(head * d + $1) * d + k] }
-                }
-                for k in 0..<d { cache.queries[(i * heads + head) * d + k] = q[k] }
-                for s in 0..<t { scores[s] = (0..<d).reduce(Float(0)) { $0 + hi[s * d + $1] * q[$1] } }
-                cache.weights.withUnsafeMutableBufferPointer { a in
-                    Softmax.forward(scores, rows: 1, width: t, into: a.baseAddress! + (i * heads + head) * t)
-                }
-                for k in 0..<d {
-                    var v: Float = 0
-                    for s in 0..<t { v += cache.weights[(i * heads + head) * t + s] * hi[s * d + k] }
-                    cache.outputs[(i * heads + head) * d + k] = v
+        let d = width, mid = t / 2, nh = heads
+        var cache = Cache(batch: b, steps: t, queries: uninitializedFloats(b * nh * d),
+                          weights: uninitializedFloats(b * nh * t), outputs: uninitializedFloats(b * nh * d))
+        // The middle steps u [B, d], then per head Q_h [B, d] = U W_h + b_h, stored as queries [B, heads, d].
+        var u = uninitializedFloats(b * d)
+        for i in 0..<b { for k in 0..<d { u[i * d + k] = h[(i * t + mid) * d + k] } }
+        cache.queries.withUnsafeMutableBufferPointer { q in
+            let qp = q.baseAddress!
+            for head in 0..<nh {
+                for i in 0..<b { (qp + (i * nh + head) * d).update(from: qb + head * d, count: d) }
+                BLAS.gemm(m: b, n: d, k: d, a: u, lda: d, b: w + head * d * d, ldb: d, beta: 1, c: qp + head * d, ldc: nh * d)
+            }
+        }
+        var scores = uninitializedFloats(nh * t)
+        cache.weights.withUnsafeMutableBufferPointer { a in
+            cache.outputs.withUnsafeMutableBufferPointer { o in
+                cache.queries.withUnsafeBufferPointer { q in
+                    for i in 0..<b {
+                        let hi = h + i * t * d
+                        // scores [heads, T] = Q_i H_iᵀ; α = softmax over T; v [heads, d] = α H_i.
+                        scores.withUnsafeMutableBufferPointer { sp in
+                            BLAS.gemm(transB: true, m: nh, n: t, k: d, a: q.baseAddress! + i * nh * d, lda: d, b: hi, ldb: d,
+                                      c: sp.baseAddress!, ldc: t)
+                        }
+                        Softmax.forward(scores, rows: nh, width: t, into: a.baseAddress! + i * nh * t)
+                        BLAS.gemm(m: nh, n: d, k: t, a: a.baseAddress! + i * nh * t, lda: t, b: hi, ldb: d,
+                                  c: o.baseAddress! + i * nh * d, ldc: d)
+                    }
                 }
             }
         }
@@ -58,38 +67,46 @@ public struct QueryAttention: Sendable, Equatable {
     public func backward(_ cache: Cache, input h: UnsafePointer<Float>, outputGradient dOut: UnsafePointer<Float>,
                          queryWeights w: UnsafePointer<Float>, weightGradient dW: UnsafeMutablePointer<Float>,
                          biasGradient dBias: UnsafeMutablePointer<Float>, inputGradient dH: UnsafeMutablePointer<Float>) {
-        let b = cache.batch, t = cache.steps, d = width, mid = t / 2
-        var dAlpha = [Float](repeating: 0, count: t), dScores = [Float](repeating: 0, count: t)
-        for i in 0..<b {
-            let hi = h + i * t * d, dhi = dH + i * t * d, u = hi + mid * d
-            for head in 0..<heads {
-                let dv = dOut + (i * heads + head) * d
-                let alpha = (i * heads + head) * t
-                for s in 0..<t {
-                    dAlpha[s] = (0..<d).reduce(Float(0)) { $0 + hi[s * d + $1] * dv[$1] }
-                    for k in 0..<d { dhi[s * d + k] += cache.weights[alpha + s] * dv[k] }
-                }
-                cache.weights.withUnsafeBufferPointer { a in
-                    Softmax.backward(output: a.baseAddress! + alpha, outputGradient: dAlpha, rows: 1, width: t,
-                                     into: &dScores)
-                }
-                var dq = [Float](repeating: 0, count: d)
-                let q = (i * heads + head) * d
-                for s in 0..<t {
-                    for k in 0..<d {
-                        dq[k] += dScores[s] * hi[s * d + k]
-                        dhi[s * d + k] += dScores[s] * cache.queries[q + k]
+        let b = cache.batch, t = cache.steps, d = width, mid = t / 2, nh = heads
+        var dQ = uninitializedFloats(b * nh * d)
+        var dAlpha = uninitializedFloats(nh * t), dScores = uninitializedFloats(nh * t)
+        cache.weights.withUnsafeBufferPointer { a in
+            cache.queries.withUnsafeBufferPointer { q in
+                dQ.withUnsafeMutableBufferPointer { dq in
+                    for i in 0..<b {
+                        let hi = h + i * t * d, dhi = dH + i * t * d
+                        let dv = dOut + i * nh * d, alpha = a.baseAddress! + i * nh * t
+                        // v = α H: dα = dv Hᵀ, dH += αᵀ dv.
+                        dAlpha.withUnsafeMutableBufferPointer { da in
+                            BLAS.gemm(transB: true, m: nh, n: t, k: d, a: dv, lda: d, b: hi, ldb: d, c: da.baseAddress!, ldc: t)
+                        }
+                        BLAS.gemm(transA: true, m: t, n: d, k: nh, a: alpha, lda: t, b: dv, ldb: d, beta: 1, c: dhi, ldc: d)
+                        dScores.withUnsafeMutableBufferPointer { ds in
+                            Softmax.backward(output: alpha, outputGradient: dAlpha, rows: nh, width: t, into: ds.baseAddress!)
+                        }
+                        // scores = Q Hᵀ: dQ = dS H, dH += dSᵀ Q.
+                        BLAS.gemm(m: nh, n: d, k: t, a: dScores, lda: t, b: hi, ldb: d, c: dq.baseAddress! + i * nh * d, ldc: d)
+                        BLAS.gemm(transA: true, m: t, n: d, k: nh, a: dScores, lda: t, b: q.baseAddress! + i * nh * d, ldb: d,
+                                  beta: 1, c: dhi, ldc: d)
                     }
                 }
-                for j in 0..<d {
-                    for k in 0..<d {
-                        dW[(head * d + j) * d + k] += u[j] * dq[k]
-                        dhi[mid * d + j] += dq[k] * w[(head * d + j) * d + k]
-                    }
-                }
-                for k in 0..<d { dBias[head * d + k] += dq[k] }
             }
         }
+        // Q_h = U W_h + b_h: dW_h += Uᵀ dQ_h, db_h += Σ dQ_h, dU += dQ_h W_hᵀ (into the middle step of dH).
+        var u = uninitializedFloats(b * d), dU = [Float](repeating: 0, count: b * d)
+        for i in 0..<b { for k in 0..<d { u[i * d + k] = h[(i * t + mid) * d + k] } }
+        dQ.withUnsafeBufferPointer { dq in
+            for head in 0..<nh {
+                let dqh = dq.baseAddress! + head * d
+                BLAS.gemm(transA: true, m: d, n: d, k: b, a: u, lda: d, b: dqh, ldb: nh * d, beta: 1, c: dW + head * d * d, ldc: d)
+                for i in 0..<b { for k in 0..<d { dBias[head * d + k] += dqh[i * nh * d + k] } }
+                dU.withUnsafeMutableBufferPointer { du in
+                    BLAS.gemm(transB: true, m: b, n: d, k: d, a: dqh, lda: nh * d, b: w + head * d * d, ldb: d, beta: 1,
+                              c: du.baseAddress!, ldc: d)
+                }
+            }
+        }
+        for i in 0..<b { for k in 0..<d { dH[(i * t + mid) * d + k] += dU[i * d + k] } }
     }
 }
 
