@@ -17,7 +17,9 @@ public final class StudentModel {
     /// The training-only KD query q [d] (`kd.query`): never used by inference or evaluation.
     public let kdQuery: Parameter
 
-    public init(student: Student, classes: Int) {
+    /// - Parameter batchNormMomentum: overrides every batch norm's moving-average momentum (the students'
+    ///   0.99 / 0.997 need tens of thousands of steps to settle; short schedules want a smaller one).
+    public init(student: Student, classes: Int, batchNormMomentum: Float? = nil) {
         self.student = student
         self.classes = classes
         featureCount = student.featureCount
@@ -39,7 +41,7 @@ public final class StudentModel {
                 layers.append(ConvLayer(name: name, inChannels: shape[2], filters: filters, kernel: k, stride: s, dilation: d,
                                         padding: padding, activation: Activation(act)))
             case let .batchNorm(momentum, epsilon):
-                layers.append(BatchNormLayer(name: name, channels: shape.last!, momentum: momentum, epsilon: epsilon))
+                layers.append(BatchNormLayer(name: name, channels: shape.last!, momentum: batchNormMomentum ?? momentum, epsilon: epsilon))
             case let .activation(a):
                 layers.append(ActivationLayer(name: name, activation: Activation(a)))
             case let .expandAxis(e):
@@ -64,7 +66,7 @@ public final class StudentModel {
                 layers.append(DenseLayer(name: name, inputs: shape.reduce(1, *), units: units, activation: Activation(act)))
             case let .residualBlock(filters, kernel, stride, momentum):
                 layers.append(ResidualBlockLayer(name: name, inChannels: shape[2], filters: filters, kernel: kernel,
-                                                 stride: stride, momentum: momentum))
+                                                 stride: stride, momentum: batchNormMomentum ?? momentum))
             }
             if i == contextSpec && context < 0 { context = layers.count - 1 }
             shape = next

@@ -31,12 +31,16 @@ public struct CheckpointInfo: Sendable, Equatable, Codable {
     public var validationAccuracy: Double?
     public var datasetName: String
     public var manifestsSHA256: String
+    /// Training-loss sums since the last validation (loss, CE, attention KD, correct, examples), so that a
+    /// resumed run writes the same history as an uninterrupted one.
+    public var pendingSums: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case format, tool, student, classes, labels, frames, step, config, optimizer
         case featurePreset = "feature_preset", kdLambda = "kd_lambda", kdTemperature = "kd_temperature"
         case kdTarget = "kd_target", teacherFingerprint = "teacher_fingerprint", trainingOnly = "training_only"
         case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 = "manifests_sha256"
+        case pendingSums = "pending_sums"
     }
 }
 
@@ -154,7 +158,7 @@ public enum Checkpoint {
 
     /// A model with the checkpoint's weights; `includeTrainingOnly` also restores the KD query.
     public static func model(from info: CheckpointInfo, file: SafeTensorsFile, includeTrainingOnly: Bool) throws -> StudentModel {
-        let model = StudentModel(student: info.student, classes: info.classes)
+        let model = StudentModel(student: info.student, classes: info.classes, batchNormMomentum: info.config.batchNormMomentum)
         for p in model.parameters + (includeTrainingOnly ? [model.kdQuery] : []) {
             guard let e = file.entries[p.name] else {
                 throw TrainingError.checkpoint(path: file.path, reason: "tensor '\(p.name)' is missing")

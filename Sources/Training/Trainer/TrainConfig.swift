@@ -26,6 +26,8 @@ public struct TrainConfig: Sendable, Equatable, Codable {
     public var kd = KDConfig()
     /// Examples per parallel chunk; fixes the floating-point summation order (not `--jobs`).
     public var chunk = 25
+    /// Overrides the students' batch-norm momentum (0.99; 0.997 for TC-ResNet) — nil keeps them.
+    public var batchNormMomentum: Float?
 
     public enum OptimizerConfig: Sendable, Equatable, Codable {
         case adam(epsilon: Float)
@@ -56,6 +58,7 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         case name, student, features, seed, steps, optimizer, schedule, kd, chunk
         case batchSize = "batch_size", evalEvery = "eval_every", clipNorm = "clip_norm"
         case specAugment = "spec_augment", timeShiftFrames = "time_shift_frames"
+        case batchNormMomentum = "batch_norm_momentum"
     }
 
     public init(name: String, student: Student) {
@@ -84,7 +87,7 @@ public enum AttentionResampling: String, Sendable, Codable, CaseIterable {
 
 extension TrainConfig {
     static let keys = ["name", "student", "features", "seed", "batch_size", "steps", "eval_every", "optimizer", "schedule",
-                       "clip_norm", "spec_augment", "time_shift_frames", "kd", "chunk"]
+                       "clip_norm", "spec_augment", "time_shift_frames", "kd", "chunk", "batch_norm_momentum"]
 
     /// Reads a YAML training config; unknown keys, wrong types and values out of range are one error
     /// naming the file, line and key. `name` defaults to the file's base name.
@@ -101,6 +104,7 @@ extension TrainConfig {
         if let v = m["eval_every"], !v.isNull { c.evalEvery = try v.int(in: 1...100_000_000) }
         if let v = m["chunk"], !v.isNull { c.chunk = try v.int(in: 1...100_000) }
         if let v = m["time_shift_frames"], !v.isNull { c.timeShiftFrames = try v.int(in: 0...10_000) }
+        if let v = m["batch_norm_momentum"] { c.batchNormMomentum = v.isNull ? nil : Float(try v.double(in: 0...0.999_999)) }
         if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
         if let v = m["optimizer"] { c.optimizer = try optimizerValue(v) }
         if let v = m["schedule"] { c.schedule = try scheduleValue(v, steps: c.steps) }

@@ -82,6 +82,8 @@ public final class Trainer {
     public let folder: URL
     public var jobs = 1
     public var progress: ProgressMode = .auto
+    /// Stop after this many steps in this invocation (saving `last`); a rerun resumes. nil = to the end.
+    public var stopAfter: Int?
     /// Where one-line messages go (resume notices, evaluations).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
@@ -151,11 +153,15 @@ public final class Trainer {
     }
 
     public struct Outcome: Sendable {
-        public var metrics: RunMetrics
+        public var metrics: RunMetrics?
         public var resumedFrom: Int
         public var folder: URL
+        /// Set when `stopAfter` ended the invocation before the last step.
+        public var stoppedAt: Int?
     }
 
+    /// Runs (or resumes) the training; returns the final metrics, or — when `stopAfter` ends this invocation
+    /// early — `metrics` nil and `stoppedAt` set.
     public func run() throws -> Outcome {
         reuseLargeAllocations()
         let fm = FileManager.default
@@ -169,12 +175,13 @@ public final class Trainer {
         }
         try AtomicFile.write(configData, to: configURL)
 
-        let model = StudentModel(student: config.student, classes: data.labels.count)
+        let model = StudentModel(student: config.student, classes: data.labels.count, batchNormMomentum: config.batchNormMomentum)
         model.initialize(seed: config.seed)
         var optimizer = OptimizerState(config.optimizer)
         var history: [HistoryEntry] = []
         var start = 0
         var bestAccuracy = -1.0
+        var pending: [Double]?
         if fm.fileExists(atPath: last.path) {
             let (info, file) = try Checkpoint.open(last)
             guard info.config == config else {
@@ -193,6 +200,7 @@ public final class Trainer {
                 history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: historyURL.path).filter { $0.step <= start }
             }
             bestAccuracy = history.filter(\.best).map(\.validationAccuracy).max() ?? -1
+            pending = info.pendingSums
             log("resuming \(config.name) from step \(start) (\(last.path))")
         }
 
@@ -200,8 +208,17 @@ public final class Trainer {
         let reporter = ProgressReporter(label: "\(config.name) steps", total: config.steps, mode: progress)
         reporter.advance(by: start)
         var sums = (loss: 0.0, ce: 0.0, kd: 0.0, correct: 0, seen: 0)
+        if let p = pending, p.count == 5 { sums = (p[0], p[1], p[2], Int(p[3]), Int(p[4])) }
         var step = start
         while step < config.steps {
+            if let stopAfter, step - start >= stopAfter {
+                var i = info(step: step, validation: nil, optimizer: optimizer.kind)
+                i.pendingSums = [sums.loss, sums.ce, sums.kd, Double(sums.correct), Double(sums.seen)]
+                try Checkpoint.save(model, info: i, optimizer: optimizer, to: last)
+                reporter.finish()
+                log("stopped after \(stopAfter) step(s) at step \(step) of \(config.steps); run the same command again to resume")
+                return Outcome(metrics: nil, resumedFrom: start, folder: folder, stoppedAt: step)
+            }
             step += 1
             let ids = batchIDs(step: step)
             var x = try data.batch(ids)
@@ -260,7 +277,7 @@ public final class Trainer {
         let metrics = RunMetrics(student: config.student, kdLambda: config.kd.lambda, kdTarget: config.kd.target,
                                  bestStep: bestInfo.step, steps: config.steps, validation: validation, test: test)
         try AtomicFile.write(try CanonicalJSON.encodePretty(metrics), to: folder.appendingPathComponent("metrics.json"))
-        return Outcome(metrics: metrics, resumedFrom: start, folder: folder)
+        return Outcome(metrics: metrics, resumedFrom: start, folder: folder, stoppedAt: nil)
     }
 
     /// One optimisation step: forward, loss, backward, optional global-norm clipping, optimiser update.

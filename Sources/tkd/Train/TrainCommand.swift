@@ -41,6 +41,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Folder that holds the run folders.")
     var runs: String = "runs"
 
+    @Option(name: .customLong("stop-after"), help: "Train at most N steps in this invocation, save a resumable checkpoint and exit 0 (for time-limited jobs).")
+    var stopAfter: Int?
+
     @OptionGroup var options: RunOptions
 
     func validate() throws {
@@ -49,6 +52,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--kd-target must be 'oracle' or 'teacher:<fingerprint>'; got '\(kdTarget)'.")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
     }
 
     func run() throws {
@@ -65,8 +69,13 @@ struct TrainCommand: ParsableCommand {
         trainer.jobs = options.jobs
         trainer.progress = options.progressMode
         trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        trainer.stopAfter = stopAfter
         let outcome = try trainer.run()
-        let m = outcome.metrics
+        guard let m = outcome.metrics else {
+            say("\(c.name): stopped at step \(outcome.stoppedAt ?? 0) of \(c.steps); run the same command again to resume")
+            say("run folder: \(outcome.folder.path)")
+            return
+        }
         say("\(c.name): \(c.student.rawValue), λ = \(Self.short(Double(c.kd.lambda))) (\(c.kd.target)), best step \(m.bestStep) of \(m.steps)")
         say(String(format: "validation accuracy %.2f %%, test accuracy %.2f %% (test mAP %.4f)",
                    100 * m.validation.accuracy, 100 * m.test.accuracy, m.test.meanAveragePrecision))
