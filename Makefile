@@ -15,7 +15,7 @@ TKD      := .build/release/tkd
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
                 espeak-ng sox gzip time
 
-.PHONY: deps build test demo bench-generate reference-env clean
+.PHONY: deps build test demo bench-generate bench-train reference-env clean
 
 ## deps: install the Debian packages that are missing (apt-get; sudo when not root)
 deps:
@@ -47,10 +47,17 @@ demo: build
 	  $(TKD) features --dataset $(DEMO_DIR)/noisy/$$v --preset kws-streaming-mfcc20 --jobs $(JOBS) || exit 1; \
 	  $(TKD) features --dataset $(DEMO_DIR)/noisy/$$v --preset kws-streaming-mfcc40 --jobs $(JOBS) || exit 1; \
 	done
+	$(TKD) train --dataset $(DEMO_DIR)/noisy/2s --config Recipes/train/demo/att-rnn.yaml --runs $(DEMO_DIR)/runs --jobs $(JOBS)
+	$(TKD) train --dataset $(DEMO_DIR)/noisy/2s --config Recipes/train/demo/att-rnn.yaml --runs $(DEMO_DIR)/runs --jobs $(JOBS) \
+	  --kd-lambda 0.25
 
 ## bench-generate: tkd generate against the Python peer (needs reference-env); see BENCHMARKS.md
 bench-generate: build reference-env
 	Benchmarks/generate.sh
+
+## bench-train: tkd's training steps against PyTorch (needs reference-env); see BENCHMARKS.md
+bench-train: build reference-env
+	Benchmarks/train.sh
 
 ## reference-env: the Python virtualenv with the peer libraries (fixture generators, benchmarks)
 reference-env:

@@ -1,4 +1,5 @@
 import Foundation
+import TKDCore
 
 /// Batch normalisation over the rows of a [N, C] matrix (N = examples × positions, channels last),
 /// Keras semantics (STUDENTS.md §4): y = γ · (x − μ) / sqrt(σ² + ε) + β.
@@ -86,6 +87,84 @@ public enum BatchNorm {
         }
     }
 
+    /// Training-mode forward with the rows split into `chunks` run on `pool`: per-chunk Double sums are
+    /// added in chunk order, so the result does not depend on the thread count (only on the chunks).
+    public static func forwardTraining(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: [Float], beta: [Float],
+                                       epsilon: Float, output y: UnsafeMutablePointer<Float>, chunks: [Range<Int>],
+                                       pool: WorkPool) throws -> Cache {
+        let xs = ReadOnly(x), ys = Writable(y)
+        let sums = try pool.map(chunks.count) { k -> [Double] in
+            var s = [Double](repeating: 0, count: c)
+            for r in chunks[k] { let row = xs.p + r * c; for ch in 0..<c { s[ch] += Double(row[ch]) } }
+            return s
+        }
+        var mean = [Double](repeating: 0, count: c)
+        for s in sums { for ch in 0..<c { mean[ch] += s[ch] } }
+        for ch in 0..<c { mean[ch] /= Double(n) }
+        let m = mean
+        let squares = try pool.map(chunks.count) { k -> [Double] in
+            var q = [Double](repeating: 0, count: c)
+            for r in chunks[k] { let row = xs.p + r * c; for ch in 0..<c { let d = Double(row[ch]) - m[ch]; q[ch] += d * d } }
+            return q
+        }
+        var variance = [Double](repeating: 0, count: c)
+        for q in squares { for ch in 0..<c { variance[ch] += q[ch] } }
+        for ch in 0..<c { variance[ch] /= Double(n) }
+        let meanF = mean.map { Float($0) }
+        let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
+        var xhat = uninitializedFloats(n * c)
+        try xhat.withUnsafeMutableBufferPointer { h in
+            let hs = Writable(h.baseAddress!)
+            try pool.forEach(chunks.count) { k in
+                for r in chunks[k] {
+                    let row = xs.p + r * c, hr = hs.p + r * c, yr = ys.p + r * c
+                    for ch in 0..<c {
+                        let v = (row[ch] - meanF[ch]) * invStd[ch]
+                        hr[ch] = v
+                        yr[ch] = gamma[ch] * v + beta[ch]
+                    }
+                }
+            }
+        }
+        return Cache(mean: meanF, variance: variance.map { Float($0) }, invStd: invStd, normalized: xhat, rows: n)
+    }
+
+    /// `backward` with the rows split into `chunks` run on `pool` (sums added in chunk order).
+    public static func backward(_ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: [Float],
+                                inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
+                                betaGradient db: UnsafeMutablePointer<Float>, chunks: [Range<Int>], pool: WorkPool) throws {
+        let n = cache.rows, gs = ReadOnly(dy), dxs = Writable(dx)
+        try cache.normalized.withUnsafeBufferPointer { hp in
+            let h = ReadOnly(hp.baseAddress!)
+            let partial = try pool.map(chunks.count) { k -> [Double] in
+                var s = [Double](repeating: 0, count: 2 * c)
+                for r in chunks[k] {
+                    let g = gs.p + r * c, hr = h.p + r * c
+                    for ch in 0..<c { s[ch] += Double(g[ch]); s[c + ch] += Double(g[ch]) * Double(hr[ch]) }
+                }
+                return s
+            }
+            var total = [Double](repeating: 0, count: 2 * c)
+            for p in partial { for i in 0..<(2 * c) { total[i] += p[i] } }
+            var a = [Float](repeating: 0, count: c), bh = a, k0 = a
+            for ch in 0..<c {
+                db[ch] += Float(total[ch])
+                dg[ch] += Float(total[c + ch])
+                let scale = Double(gamma[ch]) * Double(cache.invStd[ch])
+                a[ch] = Float(scale)
+                bh[ch] = Float(-scale * total[c + ch] / Double(n))
+                k0[ch] = Float(-scale * total[ch] / Double(n))
+            }
+            let (av, bv, kv) = (a, bh, k0)
+            try pool.forEach(chunks.count) { k in
+                for r in chunks[k] {
+                    let g = gs.p + r * c, hr = h.p + r * c, out = dxs.p + r * c
+                    for ch in 0..<c { out[ch] = av[ch] * g[ch] + bv[ch] * hr[ch] + kv[ch] }
+                }
+            }
+        }
+    }
+
     /// Inference mode: normalises with the running statistics.
     public static func forwardInference(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: UnsafePointer<Float>,
                                         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVariance: UnsafePointer<Float>,
@@ -112,3 +191,7 @@ public enum BatchNorm {
         }
     }
 }
+
+/// Pointers handed to worker threads that touch disjoint rows.
+struct ReadOnly: @unchecked Sendable { let p: UnsafePointer<Float>; init(_ p: UnsafePointer<Float>) { self.p = p } }
+struct Writable: @unchecked Sendable { let p: UnsafeMutablePointer<Float>; init(_ p: UnsafeMutablePointer<Float>) { self.p = p } }

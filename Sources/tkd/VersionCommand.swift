@@ -21,6 +21,7 @@ struct VersionCommand: ParsableCommand {
             "libsamplerate": Resampler.libraryVersion,
             "fftw3f": fftwVersion,
             "openblas": String(cString: openblas_get_config()),
+            "openblas_core": String(cString: openblas_get_corename()),
         ]
         if json {
             say(String(decoding: try CanonicalJSON.encode(info), as: UTF8.self))

@@ -22,15 +22,20 @@ public struct WorkPool: Sendable {
         }
         let state = SharedState()
         let group = DispatchGroup()
-        for _ in 0..<min(jobs, count) {
+        let work: @Sendable () -> Void = {
+            while let i = state.take(limit: count) {
+                do { try body(i) } catch { state.fail(index: i, error: error) }
+            }
+        }
+        // jobs − 1 helper threads; the calling thread works too.
+        for _ in 1..<min(jobs, count) {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                while let i = state.take(limit: count) {
-                    do { try body(i) } catch { state.fail(index: i, error: error) }
-                }
+                work()
             }
         }
+        work()
         group.wait()
         if let error = state.firstError { throw error }
     }

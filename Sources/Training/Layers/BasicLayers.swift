@@ -31,10 +31,13 @@ public final class BatchNormLayer: Layer {
         let rows = x.data.count / c
         var y = uninitializedFloats(x.data.count)
         if context.training {
-            let cache = x.data.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    BatchNorm.forwardTraining(xp.baseAddress!, rows: rows, channels: c, gamma: gamma.value, beta: beta.value,
-                                              epsilon: epsilon, output: yp.baseAddress!)
+            let positions = rows / x.batch
+            let chunks = context.chunks(x.batch).map { ($0.lowerBound * positions)..<($0.upperBound * positions) }
+            let (g, bt, eps, pool) = (gamma.value, beta.value, epsilon, context.parallel.pool)
+            let cache = try x.data.withUnsafeBufferPointer { xp in
+                try y.withUnsafeMutableBufferPointer { yp in
+                    try BatchNorm.forwardTraining(xp.baseAddress!, rows: rows, channels: c, gamma: g, beta: bt, epsilon: eps,
+                                                  output: yp.baseAddress!, chunks: chunks, pool: pool)
                 }
             }
             BatchNorm.updateRunning(cache, momentum: momentum, runningMean: &movingMean.value,
@@ -56,9 +59,14 @@ public final class BatchNormLayer: Layer {
     public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
         guard let cache else { preconditionFailure("\(name): backward without a training forward") }
         var dx = uninitializedFloats(dy.data.count)
-        dx.withUnsafeMutableBufferPointer { dxp in
-            BatchNorm.backward(cache, outputGradient: dy.data, channels: gamma.count, gamma: gamma.value,
-                               inputGradient: dxp.baseAddress!, gammaGradient: &gamma.gradient, betaGradient: &beta.gradient)
+        let positions = dy.data.count / gamma.count / shape[0]
+        let chunks = context.chunks(shape[0]).map { ($0.lowerBound * positions)..<($0.upperBound * positions) }
+        try dx.withUnsafeMutableBufferPointer { dxp in
+            try dy.data.withUnsafeBufferPointer { gp in
+                try BatchNorm.backward(cache, outputGradient: gp.baseAddress!, channels: gamma.count, gamma: gamma.value,
+                                       inputGradient: dxp.baseAddress!, gammaGradient: &gamma.gradient, betaGradient: &beta.gradient,
+                                       chunks: chunks, pool: context.parallel.pool)
+            }
         }
         return Tensor(shape: shape, data: dx)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Features
 import Foundation
 import TKDCore
+import Numerics
 import Training
 
 /// `tkd bench …`: in-process throughput measurements (see BENCHMARKS.md and Benchmarks/).
@@ -137,7 +138,7 @@ struct BenchTrainCommand: ParsableCommand {
             "\"tool\":\"tkd\"", "\"model\":\"\(student.rawValue)\"", "\"frames\":\(frames)", "\"batch\":\(batch)",
             "\"threads\":\(jobs)", "\"steps\":\(self.steps)", String(format: "\"seconds\":%.4f", w1 - w0),
             String(format: "\"cpu_seconds\":%.4f", c1 - c0), String(format: "\"examples_per_second\":%.2f", examples / (w1 - w0)),
-            "\"parameters\":\(student.trainableParameters(classes: 12))",
+            "\"parameters\":\(student.trainableParameters(classes: 12))", "\"openblas_core\":\"\(BLAS.coreName)\"",
         ]
         say("{" + fields.joined(separator: ",") + "}")
     }

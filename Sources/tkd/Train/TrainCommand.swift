@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synthesis
 import TKDCore
+import Numerics
 import Training
 
 /// `tkd train --dataset D --config C [--kd-lambda L] [--kd-target oracle|teacher:<fp>] [--jobs N]`
@@ -70,6 +71,7 @@ struct TrainCommand: ParsableCommand {
         trainer.progress = options.progressMode
         trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         trainer.stopAfter = stopAfter
+        if let note = BLAS.slowKernelNote { trainer.log(note) }
         let outcome = try trainer.run()
         guard let m = outcome.metrics else {
             say("\(c.name): stopped at step \(outcome.stoppedAt ?? 0) of \(c.steps); run the same command again to resume")

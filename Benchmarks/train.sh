@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark: training steps per second of TC-ResNet and Att-RNN (2-s and 8-s inputs, batch 100) in tkd
+# against PyTorch CPU training the same model (Benchmarks/peers/train_peer.py), 1 and 2 threads, in one
+# run: the tools alternate, REPEAT times each, and the median is reported. Needs `make reference-env`.
+#
+# OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPU models newer than its table; when
+# that happens and OPENBLAS_CORETYPE is unset, tkd is measured both as is and with the kernel family
+# the CPU supports (SkylakeX / Haswell). PyTorch's BLAS (MKL, oneDNN) is not affected.
+#
+#   Benchmarks/train.sh          # REPEAT=3 STEPS_2S=10 STEPS_8S=4
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+REPEAT="${REPEAT:-3}"; STEPS_2S="${STEPS_2S:-10}"; STEPS_8S="${STEPS_8S:-4}"
+PY="${PY:-$repo/.venv-reference/bin/python}"
+[ -x "$PY" ] || { echo "train.sh: $PY not found; run 'make reference-env' first" >&2; exit 1; }
+swift build -c release --product tkd >/dev/null
+TKD=.build/release/tkd
+variants=("as-is")
+core="$($TKD version | awk '$1 == "openblas_core" {print $2}')"
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$core" = "Prescott" ] && grep -qw avx2 /proc/cpuinfo; then
+  if grep -qw avx512f /proc/cpuinfo; then variants+=("SkylakeX"); else variants+=("Haswell"); fi
+fi
+out="$(mktemp)"; trap 'rm -f "$out"' EXIT
+for model in tc-resnet att-rnn; do
+  for frames in 99 399; do
+    steps=$STEPS_2S; [ "$frames" = 399 ] && steps=$STEPS_8S
+    for threads in 1 2; do
+      for rep in $(seq "$REPEAT"); do
+        for v in "${variants[@]}"; do
+          if [ "$v" = "as-is" ]; then env_core=(); else env_core=(OPENBLAS_CORETYPE="$v"); fi
+          env "${env_core[@]}" $TKD bench train --student "$model" --frames "$frames" --batch 100 --steps "$steps" \
+            --warmup 2 --jobs "$threads" | sed "s/^{/{\"variant\":\"$v\",/" >> "$out"
+        done
+        "$PY" Benchmarks/peers/train_peer.py --model "$model" --frames "$frames" --batch 100 --threads "$threads" \
+          --steps "$steps" --warmup 2 2>/dev/null | sed 's/^{/{"variant":"torch",/' >> "$out"
+      done
+    done
+  done
+done
+"$PY" - "$out" <<'PYEOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+groups = {}
+for r in rows:
+    groups.setdefault((r["model"], r["frames"], r["threads"], r["variant"]), []).append(r["examples_per_second"])
+variants = sorted({k[3] for k in groups if k[3] != "torch"})
+head = "| model | frames | threads | PyTorch ex/s | " + " | ".join(f"tkd ({v}) ex/s | ratio" for v in variants) + " |"
+print(head)
+print("|" + "---|" * (4 + 2 * len(variants)))
+for (model, frames, threads) in sorted({k[:3] for k in groups}):
+    torch = statistics.median(groups[(model, frames, threads, "torch")])
+    cells = [model, str(frames), str(threads), f"{torch:.0f}"]
+    for v in variants:
+        t = statistics.median(groups[(model, frames, threads, v)])
+        cells += [f"{t:.0f}", f"{t / torch:.2f}×"]
+    print("| " + " | ".join(cells) + " |")
+PYEOF
