@@ -3,9 +3,10 @@
 # against PyTorch CPU training the same model (Benchmarks/peers/train_peer.py), 1 and 2 threads, in one
 # run: the tools alternate, REPEAT times each, and the median is reported. Needs `make reference-env`.
 #
-# OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPU models newer than its table; when
-# that happens and OPENBLAS_CORETYPE is unset, tkd is measured both as is and with the kernel family
-# the CPU supports (SkylakeX / Haswell). PyTorch's BLAS (MKL, oneDNN) is not affected.
+# OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPU models newer than its table; tkd then
+# restarts itself with OPENBLAS_CORETYPE set to the family the CPU supports (README.md, "Speed"). When
+# that happens, tkd is also measured with OpenBLAS's own choice (TKD_OPENBLAS_AUTO=0). PyTorch's BLAS
+# (MKL, oneDNN) is not affected.
 #
 #   Benchmarks/train.sh          # REPEAT=3 STEPS_2S=10 STEPS_8S=4
 set -euo pipefail
@@ -16,11 +17,10 @@ PY="${PY:-$repo/.venv-reference/bin/python}"
 [ -x "$PY" ] || { echo "train.sh: $PY not found; run 'make reference-env' first" >&2; exit 1; }
 swift build -c release --product tkd >/dev/null
 TKD=.build/release/tkd
-variants=("as-is")
 core="$($TKD version | awk '$1 == "openblas_core" {print $2}')"
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ "$core" = "Prescott" ] && grep -qw avx2 /proc/cpuinfo; then
-  if grep -qw avx512f /proc/cpuinfo; then variants+=("SkylakeX"); else variants+=("Haswell"); fi
-fi
+own="$(TKD_OPENBLAS_AUTO=0 $TKD version | awk '$1 == "openblas_core" {print $2}')"
+variants=("$core")
+[ "$own" != "$core" ] && variants+=("$own")
 out="$(mktemp)"; trap 'rm -f "$out"' EXIT
 for model in tc-resnet att-rnn; do
   for frames in 99 399; do
@@ -28,7 +28,7 @@ for model in tc-resnet att-rnn; do
     for threads in 1 2; do
       for rep in $(seq "$REPEAT"); do
         for v in "${variants[@]}"; do
-          if [ "$v" = "as-is" ]; then env_core=(); else env_core=(OPENBLAS_CORETYPE="$v"); fi
+          if [ "$v" = "$core" ]; then env_core=(); else env_core=(TKD_OPENBLAS_AUTO=0); fi
           env "${env_core[@]}" $TKD bench train --student "$model" --frames "$frames" --batch 100 --steps "$steps" \
             --warmup 2 --jobs "$threads" | sed "s/^{/{\"variant\":\"$v\",/" >> "$out"
         done

@@ -36,18 +36,25 @@ public enum BLAS {
     /// The kernel family OpenBLAS chose at load time ("SkylakeX", "Haswell", "Prescott", …).
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
-    /// A one-line note when OpenBLAS runs its generic SSE3 ("Prescott") kernels on a CPU with AVX2 —
-    /// what OpenBLAS 0.3.21 does on CPU models newer than its table (e.g. family 6 model 207) — and
-    /// `OPENBLAS_CORETYPE` is not set. nil when there is nothing to say.
-    public static var slowKernelNote: String? {
+    /// The kernel family this CPU supports when OpenBLAS fell back to its generic SSE3 ("Prescott")
+    /// kernels — what OpenBLAS 0.3.21 does on CPU models newer than its table (e.g. family 6 model 207) —
+    /// and `OPENBLAS_CORETYPE` is not set: "SkylakeX" (AVX-512 F/CD/BW/DQ/VL) or "Haswell" (AVX2 + FMA).
+    /// nil when OpenBLAS's own choice stands.
+    public static var betterCoreType: String? {
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
               ["Prescott", "Core2", "Nehalem", "Penryn", "Dunnington"].contains(coreName),
               let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
         let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         let words = Set(flags.split(separator: " ").map(String.init))
-        guard words.contains("avx2") else { return nil }
-        let suggestion = words.contains("avx512f") ? "SkylakeX" : "Haswell"
-        return "note: OpenBLAS chose its \(coreName) (SSE3) kernels on this AVX2\(words.contains("avx512f") ? "/AVX-512" : "") CPU; "
-            + "OPENBLAS_CORETYPE=\(suggestion) makes training about 2× faster (see README.md, \"Speed\")"
+        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(words.contains) { return "SkylakeX" }
+        if ["avx2", "fma"].allSatisfy(words.contains) { return "Haswell" }
+        return nil
+    }
+
+    /// A one-line note for the same situation (when the kernel family could not be set for this process).
+    public static var slowKernelNote: String? {
+        guard let better = betterCoreType else { return nil }
+        return "note: OpenBLAS chose its \(coreName) (SSE3) kernels on a CPU that runs its \(better) ones; "
+            + "OPENBLAS_CORETYPE=\(better) makes training about 2.5× faster (see README.md, \"Speed\")"
     }
 }
