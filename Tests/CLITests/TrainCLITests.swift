@@ -27,21 +27,27 @@ enum CLIDataset {
 
 @Suite("tkd train / evaluate (end to end)")
 struct TrainCLITests {
-    /// TC-ResNet, short: 40 steps of 8 examples, validation every 20, chunks of 4 examples.
+    /// TC-ResNet, short: 60 steps of 8 examples, validation every 30, chunks of 4 examples, attention KD.
+    /// Without SpecAugment the 24 training examples are fitted quickly: over seeds 1-4 and both OpenBLAS
+    /// kernel families the best checkpoint scored 0.42-0.63 on the training split (chance: 1/12).
     static let config = """
     student: tc-resnet
     seed: 3
     batch_size: 8
-    steps: 40
-    eval_every: 20
+    steps: 60
+    eval_every: 30
     chunk: 4
     optimizer: {kind: momentum, momentum: 0.9}
     schedule: {kind: constant, rate: 0.05}
-    batch_norm_momentum: 0.9
-    spec_augment: {time_masks: 1, time_width: 5, frequency_masks: 1, frequency_width: 3}
+    batch_norm_momentum: 0.8
+    spec_augment: null
     time_shift_frames: 2
     kd: {lambda: 0.5, temperature: 1, target: oracle}
     """
+
+    /// The same with SpecAugment, for the resume test (its stripes are keyed by the step).
+    static let augmented = config.replacingOccurrences(
+        of: "spec_augment: null", with: "spec_augment: {time_masks: 1, time_width: 5, frequency_masks: 1, frequency_width: 3}")
 
     static func writeConfig(_ text: String = config) throws -> URL {
         let url = TKDBinary.tempDir("config").appendingPathExtension("yaml")
@@ -94,7 +100,7 @@ struct TrainCLITests {
     @Test("a run stopped part-way and resumed with --jobs 2 ends byte-identical to an uninterrupted --jobs 1 run")
     func resumeAndJobs() throws {
         let dataset = try CLIDataset.small()
-        let config = try Self.writeConfig()
+        let config = try Self.writeConfig(Self.augmented)
         let one = TKDBinary.tempDir("runs-1"), two = TKDBinary.tempDir("runs-2")
         defer { for u in [config, one, two] { try? FileManager.default.removeItem(at: u) } }
         let base = ["train", "--dataset", dataset.path, "--config", config.path, "--name", "r", "-q"]
@@ -102,9 +108,9 @@ struct TrainCLITests {
         #expect(a.status == 0, "\(a.stderr)")
         let stop = try TKDBinary.run(base + ["--runs", two.path, "--jobs", "2", "--stop-after", "13"])
         #expect(stop.status == 0, "\(stop.stderr)")
-        #expect(stop.stdout.contains("stopped at step 13 of 40"))
+        #expect(stop.stdout.contains("stopped at step 13 of 60"))
         let again = try TKDBinary.run(base + ["--runs", two.path, "--jobs", "2", "--stop-after", "14"])
-        #expect(again.stdout.contains("stopped at step 27 of 40"), "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("stopped at step 27 of 60"), "\(again.stdout)\(again.stderr)")
         let finish = try TKDBinary.run(base + ["--runs", two.path, "--jobs", "2"])
         #expect(finish.status == 0, "\(finish.stderr)")
         #expect(finish.stderr.contains("resuming r from step 27"))
