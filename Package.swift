@@ -50,7 +50,7 @@ let package = Package(
                 dependencies: ["TKDCore", "AudioIO", "TensorStore", "CFFTW"]),
         .executableTarget(name: "tkd",
                           dependencies: [
-                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Training", "COpenBLAS",
+                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Training", "COpenBLAS",
                             .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ]),
 
