@@ -115,3 +115,35 @@ extension Vector {
 public func uninitializedFloats(_ n: Int) -> [Float] {
     [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
 }
+
+extension Vector {
+    /// The Keras GRU's gate gradients for one example and step (see `GRU.backward`): with
+    /// dh = dOut + dNext, writes dx = [dA_z, dA_r, dA_c], dRec = [dA_z, dA_r, dA_c ⊙ r] and dNext = dh ⊙ z.
+    static func gruGates(dOut: UnsafePointer<Float>, dNext: UnsafeMutablePointer<Float>, previous: UnsafePointer<Float>,
+                         z: UnsafePointer<Float>, r: UnsafePointer<Float>, c: UnsafePointer<Float>, rh: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>, dRec: UnsafeMutablePointer<Float>, count u: Int) {
+        var k = 0
+        while k + 8 <= u {
+            let dh = load(dOut + k) + load(dNext + k)
+            let zk = load(z + k), rk = load(r + k), ck = load(c + k)
+            let dAz = dh * (load(previous + k) - ck) * zk * (1 - zk)
+            let dAc = dh * (1 - zk) * (1 - ck * ck)
+            let dAr = dAc * load(rh + k) * rk * (1 - rk)
+            store(dAz, dx + k); store(dAr, dx + u + k); store(dAc, dx + 2 * u + k)
+            store(dAz, dRec + k); store(dAr, dRec + u + k); store(dAc * rk, dRec + 2 * u + k)
+            store(dh * zk, dNext + k)
+            k += 8
+        }
+        while k < u {
+            let dh = dOut[k] + dNext[k]
+            let zk = z[k], rk = r[k], ck = c[k]
+            let dAz = dh * (previous[k] - ck) * zk * (1 - zk)
+            let dAc = dh * (1 - zk) * (1 - ck * ck)
+            let dAr = dAc * rh[k] * rk * (1 - rk)
+            dx[k] = dAz; dx[u + k] = dAr; dx[2 * u + k] = dAc
+            dRec[k] = dAz; dRec[u + k] = dAr; dRec[2 * u + k] = dAc * rk
+            dNext[k] = dh * zk
+            k += 1
+        }
+    }
+}

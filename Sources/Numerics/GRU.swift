@@ -33,9 +33,11 @@ public struct GRU: Sendable, Equatable {
         public var outputs: [Float]
     }
 
-    /// h for every step. `kernel` [in, 3u], `recurrent` [u, 3u], `bias` [2·3u].
+    /// h for every step. `kernel` [in, 3u], `recurrent` [u, 3u], `bias` [2·3u]. `reverse` runs the
+    /// recurrence from the last step to the first (the backward half of a bidirectional layer); outputs
+    /// stay at their own step.
     public func forward(_ x: UnsafePointer<Float>, batch b: Int, steps t: Int, kernel: UnsafePointer<Float>,
-                        recurrent: UnsafePointer<Float>, bias: UnsafePointer<Float>) -> Cache {
+                        recurrent: UnsafePointer<Float>, bias: UnsafePointer<Float>, reverse: Bool = false) -> Cache {
         let u = units, g = 3 * units
         // Input projections of every step at once: [B·T, 3u] = x [B·T, in] · W + b_input.
         var xw = uninitializedFloats(b * t * g)
@@ -57,7 +59,8 @@ public struct GRU: Sendable, Equatable {
         h.withUnsafeMutableBufferPointer { hp in
         hu.withUnsafeMutableBufferPointer { hup in
             let hb = hp.baseAddress!, hub = hup.baseAddress!
-            for step in 0..<t {
+            for n in 0..<t {
+                let step = reverse ? t - 1 - n : n
                 for i in 0..<b { (hub + i * g).update(from: bias + g, count: g) }
                 BLAS.gemm(m: b, n: g, k: u, a: hb, lda: u, b: recurrent, ldb: g, beta: 1, c: hub, ldc: g)
                 for i in 0..<b {
@@ -78,12 +81,15 @@ public struct GRU: Sendable, Equatable {
         return cache
     }
 
-    /// Gradients: `dOutputs` [B, T, u] is dLoss/dh_t for every step (zeros where only some steps are
-    /// used). Accumulates (+=) into dW, dU, dBias; writes dx [B, T, in].
+    /// Gradients: `dOut` holds dLoss/dh_t for every step (zeros where only some steps are used), row
+    /// (example i, step s) at `(i·T + s)·outputStride` (default u). Accumulates (+=) into dW, dU, dBias;
+    /// writes dx [B, T, in], or adds to it with `accumulateInput`. `reverse` as in `forward`.
     public func backward(_ cache: Cache, input x: UnsafePointer<Float>, outputGradient dOut: UnsafePointer<Float>,
-                         kernel: UnsafePointer<Float>, recurrent: UnsafePointer<Float>,
+                         outputStride: Int? = nil, kernel: UnsafePointer<Float>, recurrent: UnsafePointer<Float>,
                          kernelGradient dW: UnsafeMutablePointer<Float>, recurrentGradient dU: UnsafeMutablePointer<Float>,
-                         biasGradient dB: UnsafeMutablePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>) {
+                         biasGradient dB: UnsafeMutablePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
+                         accumulateInput: Bool = false, reverse: Bool = false) {
+        let stride = outputStride ?? units
         let b = cache.batch, t = cache.steps, u = units, g = 3 * units
         var dxw = uninitializedFloats(b * t * g)      // pre-activation gradients of the input side
         var dhu = [Float](repeating: 0, count: b * g)           // … and of the recurrent side, one step
@@ -98,25 +104,18 @@ public struct GRU: Sendable, Equatable {
         dhu.withUnsafeMutableBufferPointer { dhup in
         dhNext.withUnsafeMutableBufferPointer { dhn in
         hPrev.withUnsafeMutableBufferPointer { hpp in
-            for step in stride(from: t - 1, through: 0, by: -1) {
+            for n in Swift.stride(from: t - 1, through: 0, by: -1) {
+                // Steps in the opposite order of the forward pass; h_prev is the state the step started from.
+                let step = reverse ? t - 1 - n : n, before = reverse ? step + 1 : step - 1
                 for i in 0..<b {
                     let at = (step * b + i) * u
                     let z = zs.baseAddress! + at, r = rs.baseAddress! + at, c = cs.baseAddress! + at, rh = rhs.baseAddress! + at
                     let prev = hpp.baseAddress! + i * u, dn = dhn.baseAddress! + i * u
-                    if step > 0 { prev.update(from: outs.baseAddress! + (i * t + step - 1) * u, count: u) }
+                    if n > 0 { prev.update(from: outs.baseAddress! + (i * t + before) * u, count: u) }
                     else { prev.update(repeating: 0, count: u) }
-                    let dO = dOut + (i * t + step) * u
+                    let dO = dOut + (i * t + step) * stride
                     let dx = dxwp.baseAddress! + (i * t + step) * g, dr = dhup.baseAddress! + i * g
-                    for k in 0..<u {
-                        let dh = dO[k] + dn[k]
-                        dn[k] = dh
-                    }
-                    for k in 0..<u { dx[k] = dn[k] * (prev[k] - c[k]) * z[k] * (1 - z[k]) }
-                    for k in 0..<u { dx[2 * u + k] = dn[k] * (1 - z[k]) * (1 - c[k] * c[k]) }
-                    for k in 0..<u { dx[u + k] = dx[2 * u + k] * rh[k] * r[k] * (1 - r[k]) }
-                    dr.update(from: dx, count: 2 * u)
-                    for k in 0..<u { dr[2 * u + k] = dx[2 * u + k] * r[k] }
-                    for k in 0..<u { dn[k] = dn[k] * z[k] }
+                    Vector.gruGates(dOut: dO, dNext: dn, previous: prev, z: z, r: r, c: c, rh: rh, dx: dx, dRec: dr, count: u)
                 }
                 // dU += h_{t−1}ᵀ · dhu; db' += Σ dhu; dh_{t−1} += dhu · Uᵀ
                 BLAS.gemm(transA: true, m: u, n: g, k: b, a: hpp.baseAddress!, lda: u, b: dhup.baseAddress!, ldb: g, beta: 1, c: dU, ldc: g)
@@ -129,7 +128,8 @@ public struct GRU: Sendable, Equatable {
         dxw.withUnsafeBufferPointer { d in
             for row in 0..<(b * t) { let r = d.baseAddress! + row * g; for j in 0..<g { dB[j] += r[j] } }
         }
-        BLAS.gemm(transB: true, m: b * t, n: inputs, k: g, a: dxw, lda: g, b: kernel, ldb: g, c: dx, ldc: inputs)
+        BLAS.gemm(transB: true, m: b * t, n: inputs, k: g, a: dxw, lda: g, b: kernel, ldb: g, beta: accumulateInput ? 1 : 0,
+                  c: dx, ldc: inputs)
     }
 }
 

@@ -35,26 +35,24 @@ public final class GRULayer: Layer {
         let cell = self.cell, dirs = directions
         let w = weights.map(\.value)
         let ranges = context.chunks(b)
-        let data = x.data
-        let caches = try context.parallel.pool.map(ranges.count) { c -> [GRU.Cache] in
-            let range = ranges[c], n = range.count
-            let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])
-            var result = [cell.forward(chunk, batch: n, steps: t, kernel: w[0], recurrent: w[1], bias: w[2])]
-            if dirs == 2 {
-                let reversed = reverseTime(chunk, batch: n, steps: t, width: f)
-                result.append(cell.forward(reversed, batch: n, steps: t, kernel: w[3], recurrent: w[4], bias: w[5]))
-            }
-            return result
-        }
-        var y = [Float](repeating: 0, count: b * t * width)
-        for (c, range) in ranges.enumerated() {
-            for (k, e) in range.enumerated() {
-                for s in 0..<t {
-                    let out = (e * t + s) * width
-                    for j in 0..<u { y[out + j] = caches[c][0].outputs[(k * t + s) * u + j] }
-                    if dirs == 2 {
-                        for j in 0..<u { y[out + u + j] = caches[c][1].outputs[(k * t + t - 1 - s) * u + j] }
+        var y = uninitializedFloats(b * t * width)
+        let caches = try x.data.withUnsafeBufferPointer { xp in
+            try y.withUnsafeMutableBufferPointer { yp in
+                let xs = SharedInput(xp.baseAddress!), ys = SharedBuffer(yp.baseAddress!)
+                return try context.parallel.pool.map(ranges.count) { c -> [GRU.Cache] in
+                    let range = ranges[c], n = range.count
+                    let chunk = xs[range.lowerBound * t * f]
+                    var result: [GRU.Cache] = []
+                    for d in 0..<dirs {
+                        let cache = cell.forward(chunk, batch: n, steps: t, kernel: w[3 * d], recurrent: w[3 * d + 1],
+                                                 bias: w[3 * d + 2], reverse: d == 1)
+                        cache.outputs.withUnsafeBufferPointer { o in
+                            let out = ys[range.lowerBound * t * width + d * u]
+                            for row in 0..<(n * t) { (out + row * width).update(from: o.baseAddress! + row * u, count: u) }
+                        }
+                        result.append(cache)
                     }
+                    return result
                 }
             }
         }
@@ -69,34 +67,20 @@ public final class GRULayer: Layer {
         let w = weights.map(\.value)
         let sizes = weights.map(\.count)
         let perDirection = sizes[0] + sizes[1] + sizes[2]
-        let ranges = context.chunks(b)
-        let data = x.data, g = dy.data
-        var dx = [Float](repeating: 0, count: b * t * f)
-        let sums = try dx.withUnsafeMutableBufferPointer { dxp in
-            let dxs = SharedBuffer(dxp.baseAddress!)
-            return try context.sumOverChunks(b, width: dirs * perDirection) { range, acc in
-                let c = range.lowerBound / context.parallel.chunkSize, n = range.count
-                let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])
-                for d in 0..<dirs {
-                    // This direction's output gradient, in its own time order.
-                    var dOut = [Float](repeating: 0, count: n * t * u)
-                    for k in 0..<n {
-                        for s in 0..<t {
-                            let src = ((range.lowerBound + k) * t + (d == 0 ? s : t - 1 - s)) * width + d * u
-                            for j in 0..<u { dOut[(k * t + s) * u + j] = g[src + j] }
-                        }
-                    }
-                    let input = d == 0 ? chunk : reverseTime(chunk, batch: n, steps: t, width: f)
-                    var dIn = [Float](repeating: 0, count: n * t * f)
-                    let a = acc.baseAddress! + d * perDirection
-                    cell.backward(caches[c][d], input: input, outputGradient: dOut, kernel: w[3 * d], recurrent: w[3 * d + 1],
-                                  kernelGradient: a, recurrentGradient: a + sizes[0], biasGradient: a + sizes[0] + sizes[1],
-                                  inputGradient: &dIn)
-                    let out = dxs[range.lowerBound * t * f]
-                    for k in 0..<n {
-                        for s in 0..<t {
-                            let from = (k * t + (d == 0 ? s : t - 1 - s)) * f, to = (k * t + s) * f
-                            for j in 0..<f { out[to + j] += dIn[from + j] }
+        var dx = uninitializedFloats(b * t * f)
+        let sums = try x.data.withUnsafeBufferPointer { xp in
+            try dy.data.withUnsafeBufferPointer { gp in
+                try dx.withUnsafeMutableBufferPointer { dxp in
+                    let xs = SharedInput(xp.baseAddress!), gs = SharedInput(gp.baseAddress!), dxs = SharedBuffer(dxp.baseAddress!)
+                    return try context.sumOverChunks(b, width: dirs * perDirection) { range, acc in
+                        let c = range.lowerBound / context.parallel.chunkSize
+                        for d in 0..<dirs {
+                            let a = acc.baseAddress! + d * perDirection
+                            cell.backward(caches[c][d], input: xs[range.lowerBound * t * f],
+                                          outputGradient: gs[range.lowerBound * t * width + d * u], outputStride: width,
+                                          kernel: w[3 * d], recurrent: w[3 * d + 1], kernelGradient: a,
+                                          recurrentGradient: a + sizes[0], biasGradient: a + sizes[0] + sizes[1],
+                                          inputGradient: dxs[range.lowerBound * t * f], accumulateInput: d > 0, reverse: d == 1)
                         }
                     }
                 }
@@ -168,11 +152,4 @@ public final class PeepholeLSTMLayer: Layer {
         for q in parameters { q.accumulate(sums[offset..<(offset + q.count)]); offset += q.count }
         return Tensor(shape: x.shape, data: dx)
     }
-}
-
-/// The sequence with its time axis reversed, per example ([B, T, W]).
-func reverseTime(_ x: [Float], batch b: Int, steps t: Int, width w: Int) -> [Float] {
-    var y = [Float](repeating: 0, count: x.count)
-    for i in 0..<b { for s in 0..<t { for j in 0..<w { y[(i * t + s) * w + j] = x[(i * t + t - 1 - s) * w + j] } } }
-    return y
 }
