@@ -18,7 +18,7 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible, 
 
     public var description: String {
         let at = line.map { ":\($0)" } ?? ""
-        return "recipe: \(file)\(at): \(key.isEmpty ? "" : "'\(key)': ")\(message)"
+        return "\(file)\(at): \(key.isEmpty ? "" : "'\(key)': ")\(message)"
     }
 
     public var errorDescription: String? { description }
