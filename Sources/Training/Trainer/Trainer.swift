@@ -291,16 +291,17 @@ public final class Trainer {
         try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
         let params = model.trainableParameters
         if let clip = clipNorm {
-            var total = 0.0
-            for p in params { for g in p.gradient { total += Double(g) * Double(g) } }
-            let norm = total.squareRoot()
-            if norm > Double(clip) {
-                let scale = Float(Double(clip) / norm)
-                for p in params { for i in p.gradient.indices { p.gradient[i] *= scale } }
-            }
+            _ = withGradientBuffers(params[...], []) { clipGlobalNorm($0, maxNorm: clip) }
         }
         optimizer.update(params, lr: lr)
         return r
+    }
+
+    /// Calls `body` with every parameter's gradient as a mutable buffer at once (for `clipGlobalNorm`).
+    static func withGradientBuffers<R>(_ params: ArraySlice<Parameter>, _ buffers: [UnsafeMutableBufferPointer<Float>],
+                                       _ body: ([UnsafeMutableBufferPointer<Float>]) -> R) -> R {
+        guard let first = params.first else { return body(buffers) }
+        return first.gradient.withUnsafeMutableBufferPointer { withGradientBuffers(params.dropFirst(), buffers + [$0], body) }
     }
 
     func info(step: Int, validation: Double?, optimizer: String?) -> CheckpointInfo {
