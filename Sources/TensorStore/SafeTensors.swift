@@ -5,8 +5,22 @@ import TKDCore
 public enum TensorDType: String, Sendable, Codable, CaseIterable {
     case float32 = "F32"
     case float16 = "F16"
+    /// bfloat16 (the upper half of a float32), as Hugging Face checkpoints store it.
+    case bfloat16 = "BF16"
 
     public var byteSize: Int { self == .float32 ? 4 : 2 }
+}
+
+extension Float {
+    /// bfloat16 bits, rounded to nearest even (NaN kept quiet).
+    var bfloat16Bits: UInt16 {
+        let bits = bitPattern
+        if isNaN { return UInt16(bits >> 16) | 0x40 }
+        let rounding = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16((bits &+ rounding) >> 16)
+    }
+
+    init(bfloat16Bits b: UInt16) { self.init(bitPattern: UInt32(b) << 16) }
 }
 
 /// safetensors files (Hugging Face's format): an 8-byte little-endian header length, a JSON header
@@ -59,6 +73,10 @@ public enum SafeTensors {
                 case .float16:
                     var half = [UInt16](repeating: 0, count: buf.count)
                     for i in 0..<buf.count { half[i] = Float16(buf[i]).bitPattern.littleEndian }
+                    half.withUnsafeBytes { out.append(contentsOf: $0) }
+                case .bfloat16:
+                    var half = [UInt16](repeating: 0, count: buf.count)
+                    for i in 0..<buf.count { half[i] = buf[i].bfloat16Bits.littleEndian }
                     half.withUnsafeBytes { out.append(contentsOf: $0) }
                 }
             }
@@ -126,7 +144,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 throw TensorStoreError.malformed(path: url.path, reason: "tensor '\(name)' has no dtype/shape/data_offsets")
             }
             guard let dtype = TensorDType(rawValue: d) else {
-                throw TensorStoreError.unsupportedType(path: url.path, dtype: d, expected: "F32 or F16")
+                throw TensorStoreError.unsupportedType(path: url.path, dtype: d, expected: "F32, F16 or BF16")
             }
             guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= available,
                   offsets[1] - offsets[0] == shape.reduce(1, *) * dtype.byteSize else {
@@ -140,13 +158,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         self.dataStart = 8 + n
     }
 
-    /// A tensor's values as Float (float16 is widened; float32 is copied out of the mapping).
+    /// A tensor's values as Float (float16 and bfloat16 are widened; float32 is copied out of the mapping).
     public func values(_ name: String) throws -> [Float] {
         guard let e = entries[name] else { throw TensorStoreError.malformed(path: path, reason: "no tensor '\(name)'") }
         if e.dtype == .float32 { return try withFloat32(name) { Array($0) } }
+        let brain = e.dtype == .bfloat16
         return data.withUnsafeBytes { raw in
             (0..<(e.range.count / 2)).map { i in
-                Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart + e.range.lowerBound + 2 * i, as: UInt16.self))))
+                let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart + e.range.lowerBound + 2 * i, as: UInt16.self))
+                return brain ? Float(bfloat16Bits: bits) : Float(Float16(bitPattern: bits))
             }
         }
     }

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Attention rollout (Abnar & Zuidema, 2020): how much each input frame contributes to the representation
+/// a query reads, through every layer, as a 1-D distribution over time.
+public struct Rollout: Sendable, Equatable, Codable {
+    /// How a layer's heads are fused into one T × T map.
+    public enum Fusion: String, Sendable, Codable, CaseIterable { case mean, max, min }
+    /// Which row of the joint map is returned: the first frame's, the mean over rows, or the one the
+    /// checkpoint's pooling implies (`auto`: mean for mean pooling).
+    public enum Query: String, Sendable, Codable, CaseIterable { case first, mean, auto }
+
+    public var fusion = Fusion.mean
+    /// w in Â = (1 − w)·A + w·I: the residual connection's share.
+    public var residual: Float = 0.5
+    /// Per row of the fused map, the share of the smallest entries set to zero before the residual is
+    /// added (the diagonal is never discarded); 0 keeps everything.
+    public var discard: Float = 0
+    public var query = Query.auto
+
+    public init(fusion: Fusion = .mean, residual: Float = 0.5, discard: Float = 0, query: Query = .auto) {
+        self.fusion = fusion; self.residual = residual; self.discard = discard; self.query = query
+    }
+
+    /// The rollout vector [T] (sums to 1) from per-layer attentions [heads, T, T] (rows are queries),
+    /// first layer first. `meanPooling` resolves `.auto`.
+    public func vector(_ attentions: [[Float]], heads: Int, frames t: Int, meanPooling: Bool = true) -> [Float] {
+        var joint: [Double]?
+        for a in attentions {
+            precondition(a.count == heads * t * t, "attention size \(a.count) is not heads·T·T")
+            var fused = [Double](repeating: 0, count: t * t)
+            for i in 0..<(t * t) {
+                var v: Double
+                switch fusion {
+                case .mean: v = 0; for h in 0..<heads { v += Double(a[h * t * t + i]) }; v /= Double(heads)
+                case .max: v = -.infinity; for h in 0..<heads { v = Swift.max(v, Double(a[h * t * t + i])) }
+                case .min: v = .infinity; for h in 0..<heads { v = Swift.min(v, Double(a[h * t * t + i])) }
+                }
+                fused[i] = v
+            }
+            if discard > 0 {
+                let drop = Int((Double(discard) * Double(t)).rounded(.down))
+                for r in 0..<t {
+                    let order = (0..<t).filter { $0 != r }.sorted { fused[r * t + $0] != fused[r * t + $1] ? fused[r * t + $0] < fused[r * t + $1] : $0 < $1 }
+                    for j in order.prefix(drop) { fused[r * t + j] = 0 }
+                }
+            }
+            for r in 0..<t {
+                for j in 0..<t { fused[r * t + j] *= Double(1 - residual) }
+                fused[r * t + r] += Double(residual)
+                let s = (0..<t).reduce(0.0) { $0 + fused[r * t + $1] }
+                if s > 0 { for j in 0..<t { fused[r * t + j] /= s } }
+            }
+            if let previous = joint {
+                // joint ← Â_l · joint.
+                var next = [Double](repeating: 0, count: t * t)
+                for r in 0..<t { for k in 0..<t { let f = fused[r * t + k]; if f != 0 { for j in 0..<t { next[r * t + j] += f * previous[k * t + j] } } } }
+                joint = next
+            } else {
+                joint = fused
+            }
+        }
+        guard let joint else { return [Float](repeating: 1 / Float(t), count: t) }
+        let useMean = query == .mean || (query == .auto && meanPooling)
+        var v = [Double](repeating: 0, count: t)
+        if useMean { for r in 0..<t { for j in 0..<t { v[j] += joint[r * t + j] / Double(t) } } }
+        else { for j in 0..<t { v[j] = joint[j] } }
+        let total = v.reduce(0, +)
+        return v.map { Float(total > 0 ? $0 / total : 1 / Double(t)) }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Problems with a teacher checkpoint or cache: one line naming the file, the value and what was expected.
+public enum TeacherError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case config(path: String, field: String, value: String, expected: String)
+    case missingTensor(path: String, name: String)
+    case shape(path: String, name: String, shape: [Int], expected: [Int])
+    case input(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .config(path, field, value, expected):
+            return "\(path): '\(field)' is \(value); expected \(expected)"
+        case let .missingTensor(path, name):
+            return "\(path): tensor '\(name)' is missing"
+        case let .shape(path, name, shape, expected):
+            return "\(path): tensor '\(name)' has shape \(shape), expected \(expected)"
+        case let .input(path, reason):
+            return "\(path): \(reason)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// The fields of a Hugging Face `Wav2Vec2Config` (`config.json`) that the forward pass needs, checked
+/// against what this implementation supports.
+public struct Wav2Vec2Config: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var intermediateSize: Int
+    public var convDim: [Int]
+    public var convKernel: [Int]
+    public var convStride: [Int]
+    public var convBias: Bool
+    /// "group" (GroupNorm after the first convolution; wav2vec2-base) or "layer" (LayerNorm after every one).
+    public var featExtractNorm: String
+    /// Pre-LN transformer with a final LayerNorm (large / XLSR) instead of post-LN.
+    public var stableLayerNorm: Bool
+    public var positionalKernel: Int
+    public var positionalGroups: Int
+    public var layerNormEpsilon: Float
+    public var classifierProjectionSize: Int
+    public var labels: Int
+    public var id2label: [Int: String]
+
+    /// Reads and validates `config.json`.
+    public init(url: URL) throws {
+        let path = url.path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TeacherError.input(path: path, reason: "no config.json (expected a Hugging Face model folder)")
+        }
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TeacherError.input(path: path, reason: "not a JSON object")
+        }
+        func int(_ k: String, _ fallback: Int? = nil) throws -> Int {
+            if let v = o[k] as? Int { return v }
+            if let fallback, o[k] == nil { return fallback }
+            throw TeacherError.config(path: path, field: k, value: "\(o[k] ?? "missing")", expected: "an integer")
+        }
+        func ints(_ k: String) throws -> [Int] {
+            guard let v = o[k] as? [Int], !v.isEmpty else {
+                throw TeacherError.config(path: path, field: k, value: "\(o[k] ?? "missing")", expected: "a list of integers")
+            }
+            return v
+        }
+        func string(_ k: String, _ fallback: String) -> String { o[k] as? String ?? fallback }
+        func bool(_ k: String, _ fallback: Bool) -> Bool { o[k] as? Bool ?? fallback }
+        if let t = o["model_type"] as? String, t != "wav2vec2" {
+            throw TeacherError.config(path: path, field: "model_type", value: "'\(t)'", expected: "'wav2vec2'")
+        }
+        hiddenSize = try int("hidden_size")
+        layers = try int("num_hidden_layers")
+        heads = try int("num_attention_heads")
+        intermediateSize = try int("intermediate_size")
+        convDim = try ints("conv_dim"); convKernel = try ints("conv_kernel"); convStride = try ints("conv_stride")
+        guard convDim.count == convKernel.count && convKernel.count == convStride.count else {
+            throw TeacherError.config(path: path, field: "conv_dim/conv_kernel/conv_stride",
+                                      value: "lengths \(convDim.count)/\(convKernel.count)/\(convStride.count)", expected: "equal lengths")
+        }
+        convBias = bool("conv_bias", false)
+        featExtractNorm = string("feat_extract_norm", "group")
+        guard ["group", "layer"].contains(featExtractNorm) else {
+            throw TeacherError.config(path: path, field: "feat_extract_norm", value: "'\(featExtractNorm)'", expected: "'group' or 'layer'")
+        }
+        stableLayerNorm = bool("do_stable_layer_norm", false)
+        positionalKernel = try int("num_conv_pos_embeddings", 128)
+        positionalGroups = try int("num_conv_pos_embedding_groups", 16)
+        layerNormEpsilon = Float(o["layer_norm_eps"] as? Double ?? 1e-5)
+        classifierProjectionSize = try int("classifier_proj_size", 256)
+        for (key, want) in [("hidden_act", "gelu"), ("feat_extract_activation", "gelu")] {
+            let v = string(key, want)
+            guard v == want else { throw TeacherError.config(path: path, field: key, value: "'\(v)'", expected: "'\(want)'") }
+        }
+        for key in ["use_weighted_layer_sum", "add_adapter"] where bool(key, false) {
+            throw TeacherError.config(path: path, field: key, value: "true", expected: "false (not supported)")
+        }
+        guard hiddenSize % heads == 0 else {
+            throw TeacherError.config(path: path, field: "num_attention_heads", value: "\(heads)", expected: "a divisor of hidden_size \(hiddenSize)")
+        }
+        guard hiddenSize % positionalGroups == 0 else {
+            throw TeacherError.config(path: path, field: "num_conv_pos_embedding_groups", value: "\(positionalGroups)",
+                                      expected: "a divisor of hidden_size \(hiddenSize)")
+        }
+        var names: [Int: String] = [:]
+        if let m = o["id2label"] as? [String: String] { for (k, v) in m { if let i = Int(k) { names[i] = v } } }
+        id2label = names
+        labels = o["num_labels"] as? Int ?? max(names.count, 2)
+    }
+
+    /// Frames the convolutional feature extractor makes from `samples` samples (no padding).
+    public func frames(samples: Int) -> Int {
+        var n = samples
+        for (k, s) in zip(convKernel, convStride) { n = n >= k ? (n - k) / s + 1 : 0 }
+        return n
+    }
+}
