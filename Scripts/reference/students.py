@@ -43,7 +43,7 @@ conv bias feeds a training-mode batch norm, so its gradient is exactly zero and 
 (up to ~2e-6) are rounding noise: compare those with an absolute tolerance.
 
 Each fixture `<student>-T<T>.safetensors` (float32 tensors; metadata generator, torch, tau, lambda, batch, frames):
-  input [B, T, F], labels [B], target [B, T'], logits [B, 12], loss [1], ce [1], kd [1], attention [B, T'] (a_S),
+  labels [B], target [B, T'], logits [B, 12], loss [1], ce [1], kd [1], attention [B, T'] (a_S),
   model_attention [B, heads, T'] (att-rnn, mhatt-rnn: the alpha of l8),
   state.<buffer> for every batch-norm moving statistic after the one training step,
   grad.<param> (full shape) when the parameter has at most 512 values, else grad.<param>.sample [512]
@@ -441,7 +441,7 @@ def canonical_metadata(path):
 def fixture(student, frames):
     r = run(student, frames)
     tensors = {
-        "input": f32(r["x"]), "labels": f32(r["y"]), "target": f32(r["target"]), "logits": f32(r["logits"]),
+        "labels": f32(r["y"]), "target": f32(r["target"]), "logits": f32(r["logits"]),
         "loss": f32(r["loss"]).reshape(1), "ce": f32(r["ce"]).reshape(1), "kd": f32(r["kd"]).reshape(1),
         "attention": f32(r["attention"]),
     }

@@ -41,15 +41,16 @@ with the same seed (base: 0, stable: 1):
 g is deliberately not ||v||, so an implementation that ignores g fails the test.)
 
 Input (float32 [2, 8000], 0.5 s at 16 kHz, t = n / 16000, computed in float64, then float32):
-  example 0: 0.3 sin(2 pi 440 t) + 0.05 * numpy.random.RandomState(0).normal(size=8000)
-  example 1: 0.2 sin(2 pi (200 t + 1800 t^2)) + 0.05 * numpy.random.RandomState(1).normal(size=8000), a linear
+  example 0: 0.3 sin(2 pi 440 t) + 0.05 (2 u(3000, i) - 1), u the integer hash below (recomputed by the
+             Swift test, so `input` is not stored)
+  example 1: 0.2 sin(2 pi (200 t + 1800 t^2)) + 0.05 (2 u(3001, i) - 1), a linear
              chirp from 200 Hz to 2000 Hz over the 0.5 s (instantaneous frequency 200 + 3600 t)
 Raw samples are fed to the model: Wav2Vec2FeatureExtractor's do_normalize (zero mean, unit variance per
 example) is NOT applied, and there is no attention mask (both examples full length).
 
 Each `<folder>/reference.safetensors` (float32 only; metadata: generator, torch, transformers, variant, frames,
 rollout_discard), T = 24 frames for 8000 samples (conv output lengths 1599, 799, 399, 199, 99, 49, 24):
-  input        [2, 8000]
+  (input        [2, 8000]        not stored: the Swift test rebuilds it from the formula above)
   features     [2, T, 16]     model.wav2vec2.feature_extractor(input).transpose(1, 2) (before the feature
                               projection's LayerNorm)
   hidden.<i>   [2, T, 32]     output_hidden_states, i = 0..2. hidden.0 is the input of the first encoder layer:
@@ -167,13 +168,21 @@ def load(folder):
 # Input and forward pass
 # ---------------------------------------------------------------------------------------------------------
 
+def hash_uniform(k, count):
+    """u(k, i) = ((i·2654435761 + k·97531 + 12345) mod 2^32) / 2^32, exact integer arithmetic (the Swift
+    test recomputes the waveform from it, so the input is not stored)."""
+    i = np.arange(count, dtype=np.uint64)
+    v = (i * np.uint64(2654435761) + np.uint64(k * 97531 + 12345)) % np.uint64(2 ** 32)
+    return v.astype(np.float64) / 2 ** 32
+
+
 def waveform():
     t = np.arange(SAMPLES, dtype=np.float64) / RATE
     duration = SAMPLES / RATE
-    tone = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.random.RandomState(0).normal(size=SAMPLES)
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * (2 * hash_uniform(3000, SAMPLES) - 1)
     f0, f1 = 200.0, 2000.0
     chirp_phase = 2 * np.pi * (f0 * t + (f1 - f0) / (2 * duration) * t ** 2)
-    chirp = 0.2 * np.sin(chirp_phase) + 0.05 * np.random.RandomState(1).normal(size=SAMPLES)
+    chirp = 0.2 * np.sin(chirp_phase) + 0.05 * (2 * hash_uniform(3001, SAMPLES) - 1)
     return np.stack([tone, chirp]).astype(np.float32)
 
 
@@ -269,7 +278,7 @@ def canonical_header(path):
 
 
 def write_reference(folder, variant, r):
-    tensors = {"input": r["input"]}
+    tensors = {}
     tensors.update({k: np.ascontiguousarray(v.numpy(), dtype=np.float32) for k, v in r.items()
                     if isinstance(v, torch.Tensor)})
     tensors.update(rollouts(r))

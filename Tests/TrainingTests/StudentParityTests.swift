@@ -42,8 +42,10 @@ struct StudentParityTests {
     @Test("logits, losses, attention, moving statistics and gradients", arguments: Student.allCases, [49, 130])
     func parity(student: Student, frames: Int) throws {
         let file = try SafeTensorsFile(Self.fixtures.appendingPathComponent("\(student.rawValue)-T\(frames).safetensors"))
-        let input = try file.values("input"), labels = try file.values("labels").map { Int($0) }
+        let labels = try file.values("labels").map { Int($0) }
         let b = labels.count
+        // x[b, t, f] = 4·(2u(1000, i) − 1): the generator's input, rebuilt instead of stored.
+        let input = (0..<(b * frames * student.featureCount)).map { Float(4 * (2 * Self.u(1000, $0) - 1)) }
         let model = StudentModel(student: student, classes: 12)
         for (k, p) in (model.parameters.filter(\.trainable) + [model.kdQuery]).enumerated() { Self.fill(p, k: k) }
         // Chunks of 2 over a batch of 3, on 2 threads: the parallel path is what is checked.
