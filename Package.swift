@@ -52,7 +52,7 @@ let package = Package(
                 dependencies: ["TKDCore", "AudioIO", "TensorStore", "CFFTW"]),
         .executableTarget(name: "tkd",
                           dependencies: [
-                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Training", "COpenBLAS",
+                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Training", "Teacher", "COpenBLAS",
                             .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ]),
 
