@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Training",
                 dependencies: ["TKDCore", "TensorStore", "Numerics", "Synthesis", "Features"]),
         .target(name: "Teacher",
-                dependencies: ["TKDCore", "TensorStore", "Numerics", "Training"]),
+                dependencies: ["TKDCore", "AudioIO", "Synthesis", "TensorStore", "Numerics", "Training"]),
         .target(name: "Features",
                 dependencies: ["TKDCore", "AudioIO", "TensorStore", "CFFTW"]),
         .executableTarget(name: "tkd",

@@ -96,16 +96,21 @@ public final class Trainer {
                                 student: config.student.rawValue)
         folder = runs.appendingPathComponent(config.name)
         if config.kd.target.hasPrefix("teacher:") {
-            let fp = String(config.kd.target.dropFirst("teacher:".count))
-            let cache = dataset.appendingPathComponent("teachers/\(fp)")
-            throw TrainingError.teacherCache(path: cache.path, reason: FileManager.default.fileExists(atPath: cache.path)
-                ? "teacher caches are not readable by this version of tkd (the teacher module is not built yet); use --kd-target oracle"
-                : "no teacher cache with fingerprint \(fp) in this dataset (see `tkd teacher cache`); use --kd-target oracle")
-        }
-        if config.kd.logitWeight > 0 {
-            throw TrainingError.teacherCache(path: "kd.logit_weight", reason: "logit distillation needs teacher logits from a teacher cache; the oracle target has none")
+            teacher = try TeacherTargets(data: data, fingerprint: String(config.kd.target.dropFirst("teacher:".count)))
+            if config.timeShiftFrames > 0 && config.kd.interpolation == .index && config.kd.lambda > 0 {
+                throw TrainingError.teacherCache(path: "kd.interpolation", reason: "time_shift_frames with a teacher target needs interpolation 'centers' (the target moves with the shifted features)")
+            }
+            if config.kd.logitWeight > 0 { _ = try teacher!.logits(data.splits[.training]![0], classes: data.labels.count) }
+        } else {
+            teacher = nil
+            if config.kd.logitWeight > 0 {
+                throw TrainingError.teacherCache(path: "kd.logit_weight", reason: "logit distillation needs teacher logits from a teacher cache; the oracle target has none")
+            }
         }
     }
+
+    /// The teacher cache when `kd.target` is `teacher:<fingerprint>`.
+    public let teacher: TeacherTargets?
 
     var last: URL { folder.appendingPathComponent("last.safetensors") }
     var best: URL { folder.appendingPathComponent("best.safetensors") }
@@ -231,16 +236,28 @@ public final class Trainer {
             var targets: [Float]?
             if objective.kdLambda > 0 {
                 let hop = data.storeConfig.frontEnd.hopLength
-                targets = zip(ids, shifts).flatMap { id, s in
-                    AttentionTargets.oracle(data.records[id]!, student: config.student, frames: data.frames, shift: s * hop,
-                                            frameCentre: data.frameCentre)
+                let steps = config.student.contextSteps(frames: data.frames)
+                if let teacher {
+                    let centres = (0..<steps).map { data.frameCentre(config.student.contextCentreFrame(step: $0, frames: data.frames)) }
+                    targets = try zip(ids, shifts).flatMap { id, s in
+                        try teacher.target(id, steps: steps, mode: config.kd.interpolation, studentCentres: centres, shift: s * hop)
+                    }
+                } else {
+                    targets = zip(ids, shifts).flatMap { id, s in
+                        AttentionTargets.oracle(data.records[id]!, student: config.student, frames: data.frames, shift: s * hop,
+                                                frameCentre: data.frameCentre)
+                    }
                 }
+            }
+            var teacherLogits: [Float]?
+            if objective.logitWeight > 0, let teacher {
+                teacherLogits = try ids.flatMap { try teacher.logits($0, classes: data.labels.count) }
             }
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: config.chunk, seed: config.seed, step: step)
             let labels = ids.map { data.records[$0]!.labelIndex }
             let lr = config.schedule.rate(step: step)
-            let r = try Self.step(model, optimizer: &optimizer, input: x, labels: labels, targets: targets, objective: objective,
-                                  learningRate: lr, clipNorm: config.clipNorm, run: run)
+            let r = try Self.step(model, optimizer: &optimizer, input: x, labels: labels, targets: targets, teacherLogits: teacherLogits,
+                                  objective: objective, learningRate: lr, clipNorm: config.clipNorm, run: run)
             guard r.loss.isFinite else {
                 throw TrainingError.checkpoint(path: folder.path, reason: "the loss became \(r.loss) at step \(step); lower the learning rate or enable clip_norm")
             }
@@ -282,11 +299,12 @@ public final class Trainer {
 
     /// One optimisation step: forward, loss, backward, optional global-norm clipping, optimiser update.
     public static func step(_ model: StudentModel, optimizer: inout OptimizerState, input x: Tensor, labels: [Int], targets: [Float]?,
-                            objective: Objective, learningRate lr: Double, clipNorm: Float?, run: RunContext) throws -> Objective.Result {
+                            teacherLogits: [Float]? = nil, objective: Objective, learningRate lr: Double, clipNorm: Float?,
+                            run: RunContext) throws -> Objective.Result {
         let out = try model.forward(x, run)
         model.zeroGradients()
         let r = objective.evaluate(logits: out.logits, labels: labels, context: out.context, query: model.kdQuery,
-                                   targets: targets, teacherLogits: nil)
+                                   targets: targets, teacherLogits: teacherLogits)
         guard r.loss.isFinite else { return r }
         try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
         let params = model.trainableParameters
@@ -308,7 +326,7 @@ public final class Trainer {
         CheckpointInfo(student: config.student, classes: data.labels.count, labels: data.labels, featurePreset: config.features,
                        frames: data.frames, step: step, config: config, kdLambda: config.kd.lambda,
                        kdTemperature: config.kd.temperature, kdTarget: config.kd.target,
-                       teacherFingerprint: config.kd.target.hasPrefix("teacher:") ? String(config.kd.target.dropFirst(8)) : nil,
+                       teacherFingerprint: teacher?.fingerprint,
                        trainingOnly: ["kd.query"], optimizer: optimizer, validationAccuracy: validation,
                        datasetName: data.info.name, manifestsSHA256: data.manifestsSHA256)
     }

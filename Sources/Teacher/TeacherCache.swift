@@ -1,0 +1,241 @@
+import AudioIO
+import Foundation
+import Synthesis
+import TensorStore
+import TKDCore
+
+/// `teachers/<fingerprint>/cache.json`: what a teacher cache holds and how it was made, plus its summary.
+public struct TeacherCacheInfo: Sendable, Equatable, Codable {
+    public static let fileName = "cache.json"
+    public static let currentFormat = "tkd-teacher-cache/1"
+    public var format = TeacherCacheInfo.currentFormat
+    public var tool = "tkd \(TKDVersion.current)"
+    /// SHA-256 (hex) of the teacher's weights, its config and the rollout settings; the folder name is its first 16 digits.
+    public var fingerprint: String
+    public var teacher: String
+    public var weightsSHA256: String
+    public var configSHA256: String
+    public var rollout: Rollout
+    public var dtype: TensorDType
+    public var examplesPerShard: Int
+    public var manifestsSHA256: String
+    public var sampleRate: Int
+    /// Teacher frames: centre of frame j at `frameHop·j + frameCentreOffset` samples (the feature
+    /// extractor's total stride and half its receptive field).
+    public var frameHop: Int
+    public var frameCentreOffset: Double
+    /// Class names of the teacher's head (index order), when it has one.
+    public var teacherLabels: [String]?
+    public var summary: Summary?
+
+    /// Teacher accuracy and how well its rollout finds the keyword.
+    public struct Summary: Sendable, Equatable, Codable {
+        public var validationAccuracy: Double?
+        public var testAccuracy: Double?
+        /// Mean share of rollout mass inside the recorded speech-active span (examples with a keyword).
+        public var massInSpeech: Double
+        /// Share of examples whose rollout peak lies inside the speech-active span.
+        public var peakInSpeech: Double
+        /// Mean share of the example's frames that the span covers (the uniform baseline for `massInSpeech`).
+        public var spanShare: Double
+        public var examplesWithKeyword: Int
+
+        enum CodingKeys: String, CodingKey {
+            case validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy", massInSpeech = "mass_in_speech"
+            case peakInSpeech = "peak_in_speech", spanShare = "span_share", examplesWithKeyword = "examples_with_keyword"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, tool, fingerprint, teacher, rollout, dtype, summary
+        case weightsSHA256 = "weights_sha256", configSHA256 = "config_sha256", examplesPerShard = "examples_per_shard"
+        case manifestsSHA256 = "manifests_sha256", sampleRate = "sample_rate", frameHop = "frame_hop"
+        case frameCentreOffset = "frame_centre_offset", teacherLabels = "teacher_labels"
+    }
+
+    /// Teacher frame centres in samples for `frames` frames.
+    public func frameCentres(_ frames: Int) -> [Double] { (0..<frames).map { Double(frameHop * $0) + frameCentreOffset } }
+}
+
+/// Writes a dataset's teacher cache `DATASET/teachers/<fingerprint>/`: per example the rollout vector at the
+/// teacher's frame rate (`rollout/<id>`, [T]) and the teacher's logits (`logits/<id>`, [labels]) in
+/// safetensors shards of `examplesPerShard` examples in manifest order, `index.json` (key → shard, shape,
+/// audio SHA-256; SHA-256 per shard) and `cache.json`. Deterministic whatever `--jobs`/`--shard`; a rerun
+/// keeps finished shards whose file and source audio are unchanged and recomputes the rest.
+public struct TeacherCacheBuilder: Sendable {
+    public var dataset: URL
+    public var teacherFolder: URL
+    public var rollout = Rollout()
+    public var dtype: TensorDType = .float32
+    public var jobs = 1
+    public var shard = Shard.whole
+    public var progress: ProgressMode = .auto
+    public var examplesPerShard = 1024
+
+    public init(dataset: URL, teacher: URL) {
+        self.dataset = dataset
+        teacherFolder = teacher
+    }
+
+    /// The fingerprint of a teacher folder with rollout settings: SHA-256 over the weights' and config's
+    /// SHA-256 and the canonical JSON of the settings.
+    public static func fingerprint(teacher: URL, rollout: Rollout) throws -> (full: String, weights: String, config: String) {
+        let weights = try SHA256.hex(fileAt: teacher.appendingPathComponent("model.safetensors"))
+        let config = try SHA256.hex(fileAt: teacher.appendingPathComponent("config.json"))
+        var h = SHA256()
+        h.update("tkd-teacher-cache/1\n\(weights)\n\(config)\n")
+        h.update(try CanonicalJSON.encode(rollout))
+        return (h.finalizeHex(), weights, config)
+    }
+
+    public struct Result: Sendable {
+        public var folder: URL
+        public var info: TeacherCacheInfo
+        public var shardsMade: Int
+        public var shardsKept: Int
+        public var complete: Bool
+    }
+
+    struct ShardRecord: Codable, Equatable {
+        var file: String
+        var sha256: String
+        var bytes: Int
+        /// id → audio SHA-256 of the examples the shard was computed from.
+        var sources: [String: String]
+    }
+
+    public func run() throws -> Result {
+        let model = try Wav2Vec2Model(folder: teacherFolder)
+        let (full, weightsSHA, configSHA) = try Self.fingerprint(teacher: teacherFolder, rollout: rollout)
+        let folder = dataset.appendingPathComponent("teachers/\(full.prefix(16))")
+        let records = try DatasetInfo.loadManifests(dataset)
+        guard !records.isEmpty else { throw TeacherError.input(path: dataset.path, reason: "the manifests hold no examples") }
+        var manifestHash = SHA256()
+        for split in Split.allCases {
+            manifestHash.update(try Data(contentsOf: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")))
+        }
+        let strides = model.config.convStride.reduce(1, *)
+        var field = 1
+        for (k, s) in zip(model.config.convKernel, model.config.convStride).reversed() { field = (field - 1) * s + k }
+        let labels = model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
+        var info = TeacherCacheInfo(fingerprint: full, teacher: teacherFolder.path, weightsSHA256: weightsSHA, configSHA256: configSHA,
+                                    rollout: rollout, dtype: dtype, examplesPerShard: examplesPerShard,
+                                    manifestsSHA256: manifestHash.finalizeHex(), sampleRate: 16_000, frameHop: strides,
+                                    frameCentreOffset: Double(field) / 2, teacherLabels: labels, summary: nil)
+        let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
+        // A cache of another layout is refused; shards of another version of the dataset are re-checked below.
+        if let data = FileManager.default.contents(atPath: infoURL.path),
+           let old = try? JSONDecoder().decode(TeacherCacheInfo.self, from: data),
+           old.dtype != info.dtype || old.examplesPerShard != info.examplesPerShard {
+            throw TeacherError.input(path: infoURL.path, reason: "a cache with dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard; delete \(folder.path) to rebuild it with \(dtype.rawValue)")
+        }
+        let shardCount = (records.count + examplesPerShard - 1) / examplesPerShard
+        let mine = (0..<shardCount).filter { shard.owns($0) }
+        let reporter = ProgressReporter(label: "teacher examples", total: mine.reduce(0) { $0 + range($1, records.count).count }, mode: progress)
+        var made = 0, kept = 0
+        let heads = model.config.heads, rolloutSettings = rollout, type = dtype, root = dataset
+        for k in mine {
+            let r = range(k, records.count)
+            let group = Array(records[r])
+            let sources = Dictionary(uniqueKeysWithValues: group.map { ($0.id, $0.audioSHA256) })
+            if let record = finished(k, folder: folder), record.sources == sources { kept += 1; reporter.advance(by: r.count); continue }
+            let tensors = try WorkPool(jobs: jobs).map(group.count) { i -> [SafeTensors.Tensor] in
+                defer { reporter.advance() }
+                let e = group[i]
+                let url = root.appendingPathComponent(e.audio)
+                let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
+                let out = try model.forward(audio.samples)
+                let v = rolloutSettings.vector(out.attentions, heads: heads, frames: out.frames, meanPooling: true)
+                var t = [SafeTensors.Tensor(name: "rollout/\(e.id)", dtype: type, shape: [v.count], values: v)]
+                if let logits = out.logits { t.append(.init(name: "logits/\(e.id)", dtype: type, shape: [logits.count], values: logits)) }
+                return t
+            }.flatMap { $0 }
+            let data = SafeTensors.encode(tensors, metadata: ["format": TeacherCacheInfo.currentFormat, "fingerprint": full])
+            try AtomicFile.write(data, to: folder.appendingPathComponent(Self.shardName(k)))
+            let record = ShardRecord(file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count, sources: sources)
+            try AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k, folder: folder))
+            made += 1
+        }
+        reporter.finish()
+        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
+        var complete = false
+        if let index = try writeIndexIfComplete(records: records, shardCount: shardCount, folder: folder) {
+            info.summary = try Self.summarize(records: records, index: index, folder: folder, info: info, datasetLabels: try DatasetInfo.load(dataset).labels)
+            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
+            complete = true
+        }
+        return Result(folder: folder, info: info, shardsMade: made, shardsKept: kept, complete: complete)
+    }
+
+    func range(_ k: Int, _ n: Int) -> Range<Int> { (k * examplesPerShard)..<min(n, (k + 1) * examplesPerShard) }
+    static func shardName(_ k: Int) -> String { String(format: "shard-%05d.safetensors", k) }
+    func sidecar(_ k: Int, folder: URL) -> URL { folder.appendingPathComponent(".\(Self.shardName(k)).done.json") }
+
+    /// A shard counts as finished when its sidecar exists and the file still has the recorded SHA-256.
+    func finished(_ k: Int, folder: URL) -> ShardRecord? {
+        guard let data = FileManager.default.contents(atPath: sidecar(k, folder: folder).path),
+              let record = try? JSONDecoder().decode(ShardRecord.self, from: data),
+              (try? SHA256.hex(fileAt: folder.appendingPathComponent(record.file))) == record.sha256 else { return nil }
+        return record
+    }
+
+    func writeIndexIfComplete(records: [ExampleRecord], shardCount: Int, folder: URL) throws -> StoreIndex? {
+        var shards: [StoreIndex.ShardInfo] = []
+        var entries: [String: StoreIndex.Location] = [:]
+        for k in 0..<shardCount {
+            let group = records[range(k, records.count)]
+            guard let record = finished(k, folder: folder),
+                  record.sources == Dictionary(uniqueKeysWithValues: group.map { ($0.id, $0.audioSHA256) }) else { return nil }
+            let file = try SafeTensorsFile(folder.appendingPathComponent(record.file))
+            shards.append(.init(file: record.file, sha256: record.sha256, bytes: record.bytes, tensors: file.entries.count))
+            for e in group {
+                for kind in ["rollout", "logits"] {
+                    guard let entry = file.entries["\(kind)/\(e.id)"] else { continue }
+                    entries["\(kind)/\(e.id)"] = .init(shard: record.file, tensor: "\(kind)/\(e.id)", shape: entry.shape, sourceSHA256: e.audioSHA256)
+                }
+            }
+        }
+        let index = StoreIndex(dtype: dtype, entries: entries, shards: shards)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(index), to: folder.appendingPathComponent(StoreIndex.fileName))
+        return index
+    }
+
+    /// Teacher accuracy on validation and test (when its labels are the dataset's) and rollout localisation.
+    static func summarize(records: [ExampleRecord], index: StoreIndex, folder: URL, info: TeacherCacheInfo,
+                          datasetLabels: [String]) throws -> TeacherCacheInfo.Summary {
+        let reader = try ShardedStoreReader(folder)
+        // Teacher class → dataset class, by name when the head has names that cover the dataset's labels, else by index.
+        var map: [Int: Int] = [:]
+        if let names = info.teacherLabels {
+            let byName = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            if datasetLabels.allSatisfy({ byName[$0] != nil }) {
+                for (d, name) in datasetLabels.enumerated() { map[byName[name]!] = d }
+            } else if names.count == datasetLabels.count {
+                for i in 0..<names.count { map[i] = i }
+            }
+        }
+        var correct: [Split: Int] = [:], seen: [Split: Int] = [:]
+        var mass = 0.0, peaks = 0, share = 0.0, keyed = 0
+        for r in records {
+            let v = try reader.tensor("rollout/\(r.id)").values
+            if !map.isEmpty, index.entries["logits/\(r.id)"] != nil, r.split != .training {
+                let z = try reader.tensor("logits/\(r.id)").values
+                let best = z.indices.max { z[$0] < z[$1] }!
+                seen[r.split, default: 0] += 1
+                if map[best] == r.labelIndex { correct[r.split, default: 0] += 1 }
+            }
+            guard let k = r.keyword else { continue }
+            let centres = info.frameCentres(v.count)
+            let inside = centres.indices.filter { centres[$0] >= Double(k.speechOnsetSample) && centres[$0] < Double(k.speechOffsetSample) }
+            keyed += 1
+            mass += inside.reduce(0.0) { $0 + Double(v[$1]) }
+            share += Double(inside.count) / Double(v.count)
+            let peak = v.indices.max { v[$0] < v[$1] }!
+            if inside.contains(peak) { peaks += 1 }
+        }
+        func accuracy(_ s: Split) -> Double? { map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) } }
+        return .init(validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing),
+                     massInSpeech: keyed > 0 ? mass / Double(keyed) : 0, peakInSpeech: keyed > 0 ? Double(peaks) / Double(keyed) : 0,
+                     spanShare: keyed > 0 ? share / Double(keyed) : 0, examplesWithKeyword: keyed)
+    }
+}
