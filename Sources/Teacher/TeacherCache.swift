@@ -3,6 +3,7 @@ import Foundation
 import Synthesis
 import TensorStore
 import TKDCore
+import Training
 
 /// `teachers/<fingerprint>/cache.json`: what a teacher cache holds and how it was made, plus its summary.
 public struct TeacherCacheInfo: Sendable, Equatable, Codable {
@@ -105,6 +106,7 @@ public struct TeacherCacheBuilder: Sendable {
     }
 
     public func run() throws -> Result {
+        reuseLargeAllocations()
         let model = try Wav2Vec2Model(folder: teacherFolder)
         let (full, weightsSHA, configSHA) = try Self.fingerprint(teacher: teacherFolder, rollout: rollout)
         let folder = dataset.appendingPathComponent("teachers/\(full.prefix(16))")
