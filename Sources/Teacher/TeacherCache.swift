@@ -66,6 +66,10 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable {
 public struct TeacherCacheBuilder: Sendable {
     public var dataset: URL
     public var teacherFolder: URL
+    /// Instead of running `teacherFolder`: a folder of per-example exports (`--import`): `<id>.safetensors`
+    /// with `layer.<i>` [heads, T, T] attentions (rolled out here) or a ready `rollout` [T], and optionally
+    /// `logits`; plus an optional `import.json` {"frame_hop", "frame_centre_offset", "labels"}.
+    public var importFolder: URL?
     public var rollout = Rollout()
     public var dtype: TensorDType = .float32
     public var jobs = 1
@@ -105,25 +109,96 @@ public struct TeacherCacheBuilder: Sendable {
         var sources: [String: String]
     }
 
-    public func run() throws -> Result {
-        reuseLargeAllocations()
+    /// Where the per-example vectors come from.
+    struct Source: Sendable {
+        var fingerprint: String, weights: String, config: String, description: String
+        var frameHop: Int, frameCentreOffset: Double, labels: [String]?
+        var compute: @Sendable (ExampleRecord, URL) throws -> (rollout: [Float], logits: [Float]?)
+    }
+
+    func modelSource() throws -> Source {
         let model = try Wav2Vec2Model(folder: teacherFolder)
         let (full, weightsSHA, configSHA) = try Self.fingerprint(teacher: teacherFolder, rollout: rollout)
-        let folder = dataset.appendingPathComponent("teachers/\(full.prefix(16))")
+        var field = 1
+        for (k, s) in zip(model.config.convKernel, model.config.convStride).reversed() { field = (field - 1) * s + k }
+        let labels = model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
+        let heads = model.config.heads, settings = rollout
+        return Source(fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
+                      frameHop: model.config.convStride.reduce(1, *), frameCentreOffset: Double(field) / 2, labels: labels) { e, root in
+            let url = root.appendingPathComponent(e.audio)
+            let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
+            let out = try model.forward(audio.samples)
+            return (settings.vector(out.attentions, heads: heads, frames: out.frames, meanPooling: true), out.logits)
+        }
+    }
+
+    /// The fields of an import folder's optional `import.json`.
+    struct ImportInfo: Decodable {
+        var frame_hop: Int?
+        var frame_centre_offset: Double?
+        var labels: [String]?
+    }
+
+    func importSource(_ folder: URL, records: [ExampleRecord]) throws -> Source {
+        let infoURL = folder.appendingPathComponent("import.json")
+        var info = ImportInfo()
+        var hash = SHA256()
+        hash.update("tkd-teacher-import/1\n")
+        if let data = FileManager.default.contents(atPath: infoURL.path) {
+            do { info = try JSONDecoder().decode(ImportInfo.self, from: data) } catch {
+                throw TeacherError.input(path: infoURL.path, reason: "unreadable: \(CanonicalJSON.describe(error))")
+            }
+            hash.update(data)
+        }
+        for e in records.sorted(by: { $0.id < $1.id }) {
+            let url = folder.appendingPathComponent("\(e.id).safetensors")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw TeacherError.input(path: url.path, reason: "no export for example '\(e.id)' (expected one <id>.safetensors per manifest example)")
+            }
+            hash.update("\(e.id) \(try SHA256.hex(fileAt: url))\n")
+        }
+        let filesSHA = hash.finalizeHex()
+        var h = SHA256()
+        h.update("tkd-teacher-cache/1\nimport \(filesSHA)\n")
+        h.update(try CanonicalJSON.encode(rollout))
+        let settings = rollout
+        return Source(fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
+                      frameHop: info.frame_hop ?? 320, frameCentreOffset: info.frame_centre_offset ?? 200, labels: info.labels) { e, _ in
+            let url = folder.appendingPathComponent("\(e.id).safetensors")
+            let file = try SafeTensorsFile(url)
+            let logits = file.entries["logits"] != nil ? try file.values("logits") : nil
+            if file.entries["rollout"] != nil { return (try file.values("rollout"), logits) }
+            var layers: [[Float]] = []
+            var shape: [Int] = []
+            while let entry = file.entries["layer.\(layers.count)"] {
+                guard entry.shape.count == 3, entry.shape[1] == entry.shape[2], shape.isEmpty || shape == entry.shape else {
+                    throw TeacherError.shape(path: url.path, name: "layer.\(layers.count)", shape: entry.shape, expected: shape.isEmpty ? [-1, -1, -1] : shape)
+                }
+                shape = entry.shape
+                layers.append(try file.values("layer.\(layers.count)"))
+            }
+            guard !layers.isEmpty else {
+                throw TeacherError.input(path: url.path, reason: "neither 'rollout' nor 'layer.0' (attentions [heads, T, T]) is in the file")
+            }
+            return (settings.vector(layers, heads: shape[0], frames: shape[1], meanPooling: true), logits)
+        }
+    }
+
+    public func run() throws -> Result {
+        reuseLargeAllocations()
         let records = try DatasetInfo.loadManifests(dataset)
         guard !records.isEmpty else { throw TeacherError.input(path: dataset.path, reason: "the manifests hold no examples") }
+        let source = try importFolder.map { try importSource($0, records: records) } ?? modelSource()
+        let full = source.fingerprint
+        let folder = dataset.appendingPathComponent("teachers/\(full.prefix(16))")
         var manifestHash = SHA256()
         for split in Split.allCases {
             manifestHash.update(try Data(contentsOf: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")))
         }
-        let strides = model.config.convStride.reduce(1, *)
-        var field = 1
-        for (k, s) in zip(model.config.convKernel, model.config.convStride).reversed() { field = (field - 1) * s + k }
-        let labels = model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
-        var info = TeacherCacheInfo(fingerprint: full, teacher: teacherFolder.path, weightsSHA256: weightsSHA, configSHA256: configSHA,
+        var info = TeacherCacheInfo(fingerprint: full, teacher: source.description, weightsSHA256: source.weights, configSHA256: source.config,
                                     rollout: rollout, dtype: dtype, examplesPerShard: examplesPerShard,
-                                    manifestsSHA256: manifestHash.finalizeHex(), sampleRate: 16_000, frameHop: strides,
-                                    frameCentreOffset: Double(field) / 2, teacherLabels: labels, summary: nil)
+                                    manifestsSHA256: manifestHash.finalizeHex(), sampleRate: 16_000, frameHop: source.frameHop,
+                                    frameCentreOffset: source.frameCentreOffset, teacherLabels: source.labels, summary: nil)
         let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
         // A cache of another layout is refused; shards of another version of the dataset are re-checked below.
         if let data = FileManager.default.contents(atPath: infoURL.path),
@@ -135,7 +210,7 @@ public struct TeacherCacheBuilder: Sendable {
         let mine = (0..<shardCount).filter { shard.owns($0) }
         let reporter = ProgressReporter(label: "teacher examples", total: mine.reduce(0) { $0 + range($1, records.count).count }, mode: progress)
         var made = 0, kept = 0
-        let heads = model.config.heads, rolloutSettings = rollout, type = dtype, root = dataset
+        let type = dtype, root = dataset, compute = source.compute
         for k in mine {
             let r = range(k, records.count)
             let group = Array(records[r])
@@ -144,12 +219,9 @@ public struct TeacherCacheBuilder: Sendable {
             let tensors = try WorkPool(jobs: jobs).map(group.count) { i -> [SafeTensors.Tensor] in
                 defer { reporter.advance() }
                 let e = group[i]
-                let url = root.appendingPathComponent(e.audio)
-                let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
-                let out = try model.forward(audio.samples)
-                let v = rolloutSettings.vector(out.attentions, heads: heads, frames: out.frames, meanPooling: true)
+                let (v, logits) = try compute(e, root)
                 var t = [SafeTensors.Tensor(name: "rollout/\(e.id)", dtype: type, shape: [v.count], values: v)]
-                if let logits = out.logits { t.append(.init(name: "logits/\(e.id)", dtype: type, shape: [logits.count], values: logits)) }
+                if let logits { t.append(.init(name: "logits/\(e.id)", dtype: type, shape: [logits.count], values: logits)) }
                 return t
             }.flatMap { $0 }
             let data = SafeTensors.encode(tensors, metadata: ["format": TeacherCacheInfo.currentFormat, "fingerprint": full])
@@ -208,6 +280,11 @@ public struct TeacherCacheBuilder: Sendable {
         let reader = try ShardedStoreReader(folder)
         // Teacher class → dataset class, by name when the head has names that cover the dataset's labels, else by index.
         var map: [Int: Int] = [:]
+        if info.teacherLabels == nil, let first = records.first, let e = index.entries["logits/\(first.id)"],
+           e.shape == [datasetLabels.count] {
+            // Exports without label names: logits in the dataset's class order when the counts agree.
+            for i in 0..<datasetLabels.count { map[i] = i }
+        }
         if let names = info.teacherLabels {
             let byName = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
             if datasetLabels.allSatisfy({ byName[$0] != nil }) {

@@ -88,13 +88,14 @@ public final class TeacherTargets: @unchecked Sendable {
 
     /// The teacher's logits for one example in the dataset's class order.
     public func logits(_ id: String, classes: Int) throws -> [Float] {
-        guard let map = classMap else {
-            throw TrainingError.teacherCache(path: folder.path, reason: "the teacher's labels do not match the dataset's, so its logits cannot be distilled")
-        }
         guard reader.index.entries["logits/\(id)"] != nil else {
             throw TrainingError.teacherCache(path: folder.path, reason: "no logits for '\(id)' (the teacher has no classification head)")
         }
         let z = try reader.tensor("logits/\(id)").values
+        // Without label names (imported exports), logits are taken in the dataset's order when the counts agree.
+        guard let map = classMap ?? (info.teacher_labels == nil && z.count == classes ? Array(0..<classes) : nil) else {
+            throw TrainingError.teacherCache(path: folder.path, reason: "the teacher's labels do not match the dataset's, so its logits cannot be distilled")
+        }
         var out = [Float](repeating: -1e4, count: classes)
         for (t, d) in map.enumerated() where d >= 0 && t < z.count { out[d] = z[t] }
         return out

@@ -111,7 +111,10 @@ struct TeacherCacheCommand: ParsableCommand {
     var dataset: String
 
     @Option(help: "A Hugging Face wav2vec 2.0 model folder.")
-    var teacher: String
+    var teacher: String?
+
+    @Option(name: .customLong("import"), help: "Instead of --teacher: a folder of per-example exports <id>.safetensors (layer.<i> attentions or a rollout, optional logits; see README.md).")
+    var importFolder: String?
 
     @OptionGroup var rolloutOptions: RolloutOptions
 
@@ -123,8 +126,13 @@ struct TeacherCacheCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
+    func validate() throws {
+        guard (teacher == nil) != (importFolder == nil) else { throw ValidationError("give exactly one of --teacher DIR and --import DIR.") }
+    }
+
     func run() throws {
-        var b = TeacherCacheBuilder(dataset: URL(fileURLWithPath: dataset), teacher: URL(fileURLWithPath: teacher))
+        var b = TeacherCacheBuilder(dataset: URL(fileURLWithPath: dataset), teacher: URL(fileURLWithPath: teacher ?? "."))
+        b.importFolder = importFolder.map { URL(fileURLWithPath: $0) }
         b.rollout = rolloutOptions.rollout
         b.dtype = dtype
         b.jobs = options.jobs
