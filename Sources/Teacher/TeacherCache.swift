@@ -278,20 +278,11 @@ public struct TeacherCacheBuilder: Sendable {
     static func summarize(records: [ExampleRecord], index: StoreIndex, folder: URL, info: TeacherCacheInfo,
                           datasetLabels: [String]) throws -> TeacherCacheInfo.Summary {
         let reader = try ShardedStoreReader(folder)
-        // Teacher class → dataset class, by name when the head has names that cover the dataset's labels, else by index.
+        // Teacher class → dataset class (the trainer's rule).
+        let logitCount = records.first.flatMap { index.entries["logits/\($0.id)"]?.shape.first }
         var map: [Int: Int] = [:]
-        if info.teacherLabels == nil, let first = records.first, let e = index.entries["logits/\(first.id)"],
-           e.shape == [datasetLabels.count] {
-            // Exports without label names: logits in the dataset's class order when the counts agree.
-            for i in 0..<datasetLabels.count { map[i] = i }
-        }
-        if let names = info.teacherLabels {
-            let byName = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-            if datasetLabels.allSatisfy({ byName[$0] != nil }) {
-                for (d, name) in datasetLabels.enumerated() { map[byName[name]!] = d }
-            } else if names.count == datasetLabels.count {
-                for i in 0..<names.count { map[i] = i }
-            }
+        if let m = TeacherTargets.classMap(teacherLabels: info.teacherLabels, datasetLabels: datasetLabels, logits: logitCount) {
+            for (t, d) in m.enumerated() where d >= 0 { map[t] = d }
         }
         var correct: [Split: Int] = [:], seen: [Split: Int] = [:]
         var mass = 0.0, peaks = 0, share = 0.0, keyed = 0

@@ -56,20 +56,22 @@ public final class TeacherTargets: @unchecked Sendable {
                 throw TrainingError.audioChanged(path: indexPath, id: id, store: sha, manifest: record.audioSHA256)
             }
         }
-        if let names = info.teacher_labels {
-            let byName = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-            if data.labels.allSatisfy({ byName[$0] != nil }) {
-                var map = [Int](repeating: -1, count: names.count)
-                for (d, name) in data.labels.enumerated() { map[byName[name]!] = d }
-                classMap = map
-            } else if names.count == data.labels.count {
-                classMap = Array(0..<names.count)
-            } else {
-                classMap = nil
-            }
-        } else {
-            classMap = nil
+        classMap = Self.classMap(teacherLabels: info.teacher_labels, datasetLabels: data.labels, logits: nil)
+    }
+
+    /// The dataset class of each teacher class: by name when the teacher's names cover the dataset's labels,
+    /// else by position when the counts agree (names or, without names, the logits' length); nil otherwise.
+    public static func classMap(teacherLabels: [String]?, datasetLabels: [String], logits: Int?) -> [Int]? {
+        guard let names = teacherLabels else {
+            return logits == datasetLabels.count ? Array(0..<datasetLabels.count) : nil
         }
+        let byName = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        if datasetLabels.allSatisfy({ byName[$0] != nil }) {
+            var map = [Int](repeating: -1, count: names.count)
+            for (d, name) in datasetLabels.enumerated() { map[byName[name]!] = d }
+            return map
+        }
+        return names.count == datasetLabels.count ? Array(0..<names.count) : nil
     }
 
     /// a_T for one example over the student's `steps` context steps. `shift` is the features' time shift in
@@ -92,8 +94,9 @@ public final class TeacherTargets: @unchecked Sendable {
             throw TrainingError.teacherCache(path: folder.path, reason: "no logits for '\(id)' (the teacher has no classification head)")
         }
         let z = try reader.tensor("logits/\(id)").values
-        // Without label names (imported exports), logits are taken in the dataset's order when the counts agree.
-        guard let map = classMap ?? (info.teacher_labels == nil && z.count == classes ? Array(0..<classes) : nil) else {
+        let unnamed = info.teacher_labels == nil
+            ? Self.classMap(teacherLabels: nil, datasetLabels: Array(repeating: "", count: classes), logits: z.count) : nil
+        guard let map = classMap ?? unnamed else {
             throw TrainingError.teacherCache(path: folder.path, reason: "the teacher's labels do not match the dataset's, so its logits cannot be distilled")
         }
         var out = [Float](repeating: -1e4, count: classes)
