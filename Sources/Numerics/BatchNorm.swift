@@ -18,73 +18,22 @@ public enum BatchNorm {
         public let rows: Int
     }
 
-    /// Training mode: normalises with the batch statistics.
+    /// Training mode: normalises with the batch statistics (one thread, one chunk).
     public static func forwardTraining(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: UnsafePointer<Float>,
                                        beta: UnsafePointer<Float>, epsilon: Float, output y: UnsafeMutablePointer<Float>) -> Cache {
-        var sum = [Double](repeating: 0, count: c), sq = [Double](repeating: 0, count: c)
-        sum.withUnsafeMutableBufferPointer { s in
-            for r in 0..<n { let row = x + r * c; for ch in 0..<c { s[ch] += Double(row[ch]) } }
-        }
-        let meanD = sum.map { $0 / Double(n) }
-        sq.withUnsafeMutableBufferPointer { q in
-            meanD.withUnsafeBufferPointer { m in
-                for r in 0..<n { let row = x + r * c; for ch in 0..<c { let d = Double(row[ch]) - m[ch]; q[ch] += d * d } }
-            }
-        }
-        let varD = sq.map { $0 / Double(n) }
-        let mean = meanD.map { Float($0) }, variance = varD.map { Float($0) }
-        let invStd = varD.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
-        var xhat = uninitializedFloats(n * c)
-        xhat.withUnsafeMutableBufferPointer { h in
-            mean.withUnsafeBufferPointer { m in
-                invStd.withUnsafeBufferPointer { s in
-                    for r in 0..<n {
-                        let row = x + r * c, hr = h.baseAddress! + r * c, yr = y + r * c
-                        for ch in 0..<c {
-                            let v = (row[ch] - m[ch]) * s[ch]
-                            hr[ch] = v
-                            yr[ch] = gamma[ch] * v + beta[ch]
-                        }
-                    }
-                }
-            }
-        }
-        return Cache(mean: mean, variance: variance, invStd: invStd, normalized: xhat, rows: n)
+        // One chunk on one thread cannot throw.
+        try! forwardTraining(x, rows: n, channels: c, gamma: Array(UnsafeBufferPointer(start: gamma, count: c)),
+                             beta: Array(UnsafeBufferPointer(start: beta, count: c)), epsilon: epsilon, output: y,
+                             chunks: [0..<n], pool: WorkPool(jobs: 1))
     }
 
-    /// dx, and dγ, dβ accumulated (+=), for training mode:
+    /// dx, and dγ, dβ accumulated (+=), for training mode (one thread, one chunk):
     /// dx = γ·invStd · (dy − Σdy/N − x̂ · Σ(dy·x̂)/N).
     public static func backward(_ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: UnsafePointer<Float>,
                                 inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
                                 betaGradient db: UnsafeMutablePointer<Float>) {
-        let n = cache.rows
-        var sumDy = [Double](repeating: 0, count: c), sumDyXhat = [Double](repeating: 0, count: c)
-        cache.normalized.withUnsafeBufferPointer { h in
-            sumDy.withUnsafeMutableBufferPointer { s in
-                sumDyXhat.withUnsafeMutableBufferPointer { q in
-                    for r in 0..<n {
-                        let g = dy + r * c, hr = h.baseAddress! + r * c
-                        for ch in 0..<c {
-                            s[ch] += Double(g[ch])
-                            q[ch] += Double(g[ch]) * Double(hr[ch])
-                        }
-                    }
-                }
-            }
-            var a = [Float](repeating: 0, count: c), bh = a, k0 = a
-            for ch in 0..<c {
-                db[ch] += Float(sumDy[ch])
-                dg[ch] += Float(sumDyXhat[ch])
-                let scale = Double(gamma[ch]) * Double(cache.invStd[ch])
-                a[ch] = Float(scale)
-                bh[ch] = Float(-scale * sumDyXhat[ch] / Double(n))
-                k0[ch] = Float(-scale * sumDy[ch] / Double(n))
-            }
-            for r in 0..<n {
-                let g = dy + r * c, hr = h.baseAddress! + r * c, out = dx + r * c
-                for ch in 0..<c { out[ch] = a[ch] * g[ch] + bh[ch] * hr[ch] + k0[ch] }
-            }
-        }
+        try! backward(cache, outputGradient: dy, channels: c, gamma: Array(UnsafeBufferPointer(start: gamma, count: c)),
+                      inputGradient: dx, gammaGradient: dg, betaGradient: db, chunks: [0..<cache.rows], pool: WorkPool(jobs: 1))
     }
 
     /// Training-mode forward with the rows split into `chunks` run on `pool`: per-chunk Double sums are
@@ -92,10 +41,10 @@ public enum BatchNorm {
     public static func forwardTraining(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: [Float], beta: [Float],
                                        epsilon: Float, output y: UnsafeMutablePointer<Float>, chunks: [Range<Int>],
                                        pool: WorkPool) throws -> Cache {
-        let xs = ReadOnly(x), ys = Writable(y)
+        let xs = SendableConstPointer(x), ys = SendablePointer(y)
         let sums = try pool.map(chunks.count) { k -> [Double] in
             var s = [Double](repeating: 0, count: c)
-            for r in chunks[k] { let row = xs.p + r * c; for ch in 0..<c { s[ch] += Double(row[ch]) } }
+            for r in chunks[k] { let row = xs.base + r * c; for ch in 0..<c { s[ch] += Double(row[ch]) } }
             return s
         }
         var mean = [Double](repeating: 0, count: c)
@@ -104,7 +53,7 @@ public enum BatchNorm {
         let m = mean
         let squares = try pool.map(chunks.count) { k -> [Double] in
             var q = [Double](repeating: 0, count: c)
-            for r in chunks[k] { let row = xs.p + r * c; for ch in 0..<c { let d = Double(row[ch]) - m[ch]; q[ch] += d * d } }
+            for r in chunks[k] { let row = xs.base + r * c; for ch in 0..<c { let d = Double(row[ch]) - m[ch]; q[ch] += d * d } }
             return q
         }
         var variance = [Double](repeating: 0, count: c)
@@ -114,10 +63,10 @@ public enum BatchNorm {
         let invStd = variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }
         var xhat = uninitializedFloats(n * c)
         try xhat.withUnsafeMutableBufferPointer { h in
-            let hs = Writable(h.baseAddress!)
+            let hs = SendablePointer(h.baseAddress!)
             try pool.forEach(chunks.count) { k in
                 for r in chunks[k] {
-                    let row = xs.p + r * c, hr = hs.p + r * c, yr = ys.p + r * c
+                    let row = xs.base + r * c, hr = hs.base + r * c, yr = ys.base + r * c
                     for ch in 0..<c {
                         let v = (row[ch] - meanF[ch]) * invStd[ch]
                         hr[ch] = v
@@ -133,13 +82,13 @@ public enum BatchNorm {
     public static func backward(_ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: [Float],
                                 inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
                                 betaGradient db: UnsafeMutablePointer<Float>, chunks: [Range<Int>], pool: WorkPool) throws {
-        let n = cache.rows, gs = ReadOnly(dy), dxs = Writable(dx)
+        let n = cache.rows, gs = SendableConstPointer(dy), dxs = SendablePointer(dx)
         try cache.normalized.withUnsafeBufferPointer { hp in
-            let h = ReadOnly(hp.baseAddress!)
+            let h = SendableConstPointer(hp.baseAddress!)
             let partial = try pool.map(chunks.count) { k -> [Double] in
                 var s = [Double](repeating: 0, count: 2 * c)
                 for r in chunks[k] {
-                    let g = gs.p + r * c, hr = h.p + r * c
+                    let g = gs.base + r * c, hr = h.base + r * c
                     for ch in 0..<c { s[ch] += Double(g[ch]); s[c + ch] += Double(g[ch]) * Double(hr[ch]) }
                 }
                 return s
@@ -158,7 +107,7 @@ public enum BatchNorm {
             let (av, bv, kv) = (a, bh, k0)
             try pool.forEach(chunks.count) { k in
                 for r in chunks[k] {
-                    let g = gs.p + r * c, hr = h.p + r * c, out = dxs.p + r * c
+                    let g = gs.base + r * c, hr = h.base + r * c, out = dxs.base + r * c
                     for ch in 0..<c { out[ch] = av[ch] * g[ch] + bv[ch] * hr[ch] + kv[ch] }
                 }
             }
@@ -191,7 +140,3 @@ public enum BatchNorm {
         }
     }
 }
-
-/// Pointers handed to worker threads that touch disjoint rows.
-struct ReadOnly: @unchecked Sendable { let p: UnsafePointer<Float>; init(_ p: UnsafePointer<Float>) { self.p = p } }
-struct Writable: @unchecked Sendable { let p: UnsafeMutablePointer<Float>; init(_ p: UnsafeMutablePointer<Float>) { self.p = p } }

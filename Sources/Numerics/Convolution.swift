@@ -104,35 +104,36 @@ public struct Conv2D: Sendable, Equatable {
         }
     }
 
-    /// y = conv(x, w) + bias for one example; `scratch` holds OH·OW·KH·KW·Cin floats.
-    public func forward(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    /// y = conv(x, w) + bias for `examples` consecutive examples (their im2col rows go through one sgemm);
+    /// `scratch` holds examples · OH·OW·KH·KW·Cin floats.
+    public func forward(_ x: UnsafePointer<Float>, examples n: Int = 1, weights w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         output y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        im2col(x, into: scratch)
-        let positions = rows.output * cols.output
+        let positions = rows.output * cols.output, inSize = rows.input * cols.input * inChannels
+        for e in 0..<n { im2col(x + e * inSize, into: scratch + e * positions * patchSize) }
         if let bias {
-            for i in 0..<positions { (y + i * outChannels).update(from: bias, count: outChannels) }
+            for i in 0..<(n * positions) { (y + i * outChannels).update(from: bias, count: outChannels) }
         }
-        BLAS.gemm(m: positions, n: outChannels, k: patchSize, a: scratch, lda: patchSize, b: w, ldb: outChannels,
+        BLAS.gemm(m: n * positions, n: outChannels, k: patchSize, a: scratch, lda: patchSize, b: w, ldb: outChannels,
                   beta: bias == nil ? 0 : 1, c: y, ldc: outChannels)
     }
 
-    /// Gradients of one example: dW += colsᵀ·dY, dB += Σ dY, dX += col2im(dY·Wᵀ) (when asked).
-    /// `scratch` holds 2 · OH·OW·KH·KW·Cin floats.
-    public func backward(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-                         weightGradient dw: UnsafeMutablePointer<Float>, biasGradient db: UnsafeMutablePointer<Float>?,
-                         inputGradient dx: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>) {
-        let positions = rows.output * cols.output
-        let cols = scratch, dcols = scratch + positions * patchSize
-        im2col(x, into: cols)
-        BLAS.gemm(transA: true, m: patchSize, n: outChannels, k: positions, a: cols, lda: patchSize, b: dy, ldb: outChannels,
+    /// Gradients of `examples` consecutive examples: dW += colsᵀ·dY, dB += Σ dY, dX += col2im(dY·Wᵀ) (when
+    /// asked). `scratch` holds examples · OH·OW·KH·KW·Cin floats (reused for dY·Wᵀ once dW is done).
+    public func backward(_ x: UnsafePointer<Float>, examples n: Int = 1, weights w: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, weightGradient dw: UnsafeMutablePointer<Float>,
+                         biasGradient db: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         scratch: UnsafeMutablePointer<Float>) {
+        let positions = rows.output * cols.output, inSize = rows.input * cols.input * inChannels, m = n * positions
+        for e in 0..<n { im2col(x + e * inSize, into: scratch + e * positions * patchSize) }
+        BLAS.gemm(transA: true, m: patchSize, n: outChannels, k: m, a: scratch, lda: patchSize, b: dy, ldb: outChannels,
                   beta: 1, c: dw, ldc: outChannels)
         if let db {
-            for i in 0..<positions { for o in 0..<outChannels { db[o] += dy[i * outChannels + o] } }
+            for i in 0..<m { Vector.add(dy + i * outChannels, into: db, count: outChannels) }
         }
         if let dx {
-            BLAS.gemm(transB: true, m: positions, n: patchSize, k: outChannels, a: dy, lda: outChannels, b: w, ldb: outChannels,
-                      c: dcols, ldc: patchSize)
-            col2im(dcols, into: dx)
+            BLAS.gemm(transB: true, m: m, n: patchSize, k: outChannels, a: dy, lda: outChannels, b: w, ldb: outChannels,
+                      c: scratch, ldc: patchSize)
+            for e in 0..<n { col2im(scratch + e * positions * patchSize, into: dx + e * inSize) }
         }
     }
 }

@@ -178,3 +178,17 @@ extension Vector {
         }
     }
 }
+
+/// A pointer handed to the chunks of a parallel loop, each of which writes only its own rows.
+public struct SendablePointer: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Float>
+    public init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
+    public subscript(offset: Int) -> UnsafeMutablePointer<Float> { base + offset }
+}
+
+/// Read-only counterpart of `SendablePointer`.
+public struct SendableConstPointer: @unchecked Sendable {
+    public let base: UnsafePointer<Float>
+    public init(_ base: UnsafePointer<Float>) { self.base = base }
+    public subscript(offset: Int) -> UnsafePointer<Float> { base + offset }
+}

@@ -191,13 +191,9 @@ public struct TeacherCacheBuilder: Sendable {
         let source = try importFolder.map { try importSource($0, records: records) } ?? modelSource()
         let full = source.fingerprint
         let folder = dataset.appendingPathComponent("teachers/\(full.prefix(16))")
-        var manifestHash = SHA256()
-        for split in Split.allCases {
-            manifestHash.update(try Data(contentsOf: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")))
-        }
         var info = TeacherCacheInfo(fingerprint: full, teacher: source.description, weightsSHA256: source.weights, configSHA256: source.config,
                                     rollout: rollout, dtype: dtype, examplesPerShard: examplesPerShard,
-                                    manifestsSHA256: manifestHash.finalizeHex(), sampleRate: 16_000, frameHop: source.frameHop,
+                                    manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset), sampleRate: 16_000, frameHop: source.frameHop,
                                     frameCentreOffset: source.frameCentreOffset, teacherLabels: source.labels, summary: nil)
         let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
         // A cache of another layout is refused; shards of another version of the dataset are re-checked below.

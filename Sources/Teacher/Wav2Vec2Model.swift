@@ -158,7 +158,8 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             x = Self.apply(conv, x, length: length)
             length = (length - conv.kernel) / conv.stride + 1
             if let n = featureNorms[i] {
-                if c.featExtractNorm == "layer" { Self.layerNorm(&x, rows: length, n, eps: c.layerNormEpsilon) }
+                // transformers builds these norms with PyTorch's default ε (1e-5), not `layer_norm_eps`.
+                if c.featExtractNorm == "layer" { Self.layerNorm(&x, rows: length, n, eps: 1e-5) }
                 else { Self.channelNorm(&x, rows: length, n, eps: 1e-5) }
             }
             Self.gelu(&x)

@@ -79,16 +79,16 @@ struct TargetTests {
         // kws front end: frame j covers [320 j, 320 j + 640), centre 320 j + 320.
         let centre = { (j: Double) in 320 * j + 320 }
         let r = record(onset: 8_000, offset: 16_000)     // speech [10 000, 16 000)
-        let a = AttentionTargets.oracle(r, student: .attRNN, frames: 99, frameCentre: centre)
+        let a = AttentionTargets.oracle(r, centres: Student.attRNN.contextCentres(frames: 99, frameCentre: centre))
         let on = a.indices.filter { a[$0] > 0 }
         // Centres 320 j + 320 in [10 000, 16 000): j = 31 (10 240) … 48 (15 680); j = 49 (16 000) is outside.
         #expect(on == Array(31...48))
         #expect(abs(a.reduce(0, +) - 1) < 1e-6)
-        let shifted = AttentionTargets.oracle(r, student: .attRNN, frames: 99, shift: 3 * 320, frameCentre: centre)
+        let shifted = AttentionTargets.oracle(r, centres: Student.attRNN.contextCentres(frames: 99, frameCentre: centre), shift: 3 * 320)
         #expect(shifted.indices.filter { shifted[$0] > 0 } == Array(34...51))
         var silence = r
         silence.keyword = nil
-        #expect(Set(AttentionTargets.oracle(silence, student: .crnn, frames: 99, frameCentre: centre)) == [Float(1) / 93])
+        #expect(Set(AttentionTargets.oracle(silence, centres: Student.crnn.contextCentres(frames: 99, frameCentre: centre))) == [Float(1) / 93])
     }
 
     @Test("resampling: index grid (endpoints kept, linear between), centre grid, renormalised")

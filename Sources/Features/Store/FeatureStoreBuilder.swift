@@ -19,7 +19,7 @@ public struct DatasetExample: Sendable, Decodable, Equatable {
         case numSamples = "num_samples"
     }
 
-    static let splits = ["training", "validation", "testing"]
+    static let splits = ManifestFingerprint.splits
 
     /// Every example of a dataset folder, training → validation → testing, each sorted by id.
     public static func load(dataset: URL) throws -> [DatasetExample] {
@@ -104,15 +104,11 @@ public struct FeatureStoreBuilder: Sendable {
         if let bad = examples.first(where: { $0.sampleRate != first.sampleRate }) {
             throw FeaturesError.sampleRateMismatch(path: bad.audio, sampleRate: bad.sampleRate, expected: first.sampleRate)
         }
-        var manifestHash = SHA256()
-        for split in DatasetExample.splits {
-            manifestHash.update(try Data(contentsOf: dataset.appendingPathComponent("manifests/\(split).jsonl")))
-        }
         let longest = examples.map { frontEnd.config.frameCount(samples: $0.numSamples) }.max() ?? 1
         let perExample = max(1, longest * frontEnd.config.featureCount * dtype.byteSize)
         let config = FeatureStoreConfig(tool: "tkd \(TKDVersion.current)", preset: preset.rawValue, frontEnd: frontEnd.config,
                                         dtype: dtype, examplesPerShard: max(1, shardBytes / perExample),
-                                        manifestsSHA256: manifestHash.finalizeHex())
+                                        manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset))
         try checkExisting(config)
         let shardCount = (examples.count + config.examplesPerShard - 1) / config.examplesPerShard
         let mine = (0..<shardCount).filter { shard.owns($0) }

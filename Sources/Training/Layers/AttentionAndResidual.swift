@@ -48,7 +48,7 @@ public final class QueryAttentionLayer: Layer {
         let nw = queryKernel.count, nb = queryBias.count
         var dx = [Float](repeating: 0, count: b * t * d)
         let sums = try dx.withUnsafeMutableBufferPointer { dxp in
-            let dxs = SharedBuffer(dxp.baseAddress!)
+            let dxs = SendablePointer(dxp.baseAddress!)
             return try context.sumOverChunks(b, width: nw + nb) { r, acc in
                 let c = r.lowerBound / context.parallel.chunkSize
                 let chunk = Array(data[(r.lowerBound * t * d)..<(r.upperBound * t * d)])

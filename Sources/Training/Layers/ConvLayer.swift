@@ -2,7 +2,8 @@ import Foundation
 import Numerics
 
 /// Keras Conv2D over [B, T, F, C] (time first, channels last) with bias and a fused activation.
-/// Weights [KH, KW, Cin, Cout]. The batch runs in chunks: each chunk's im2col rows go through one sgemm.
+/// Weights [KH, KW, Cin, Cout]. The batch runs in chunks: each chunk goes through `Conv2D` (im2col, one
+/// sgemm), or through one sgemm per tap for kernels that span time only (`TimeConvPlan`).
 public final class ConvLayer: Layer {
     public let name: String
     public let kernel: Parameter
@@ -43,21 +44,18 @@ public final class ConvLayer: Layer {
         let b = x.batch, inSize = x.exampleSize, positions = conv.rows.output * conv.cols.output
         let outSize = positions * filters, patch = conv.patchSize
         var y = uninitializedFloats(b * outSize)
-        let w = kernel.value, bv = bias.value, f = filters, relu = activation == .relu
+        let w = kernel.value, bv = bias.value, relu = activation == .relu
         try x.data.withUnsafeBufferPointer { xp in
             try y.withUnsafeMutableBufferPointer { yp in
-                let xs = SharedInput(xp.baseAddress!), ys = SharedBuffer(yp.baseAddress!)
+                let xs = SendableConstPointer(xp.baseAddress!), ys = SendablePointer(yp.baseAddress!)
                 try context.forEachChunk(b) { _, range in
-                    let rows = range.count * positions
-                    var cols = uninitializedFloats(rows * patch)
+                    var cols = uninitializedFloats(range.count * positions * patch)
+                    let out = ys[range.lowerBound * outSize]
                     cols.withUnsafeMutableBufferPointer { cp in
-                        for (k, e) in range.enumerated() { conv.im2col(xs[e * inSize], into: cp.baseAddress! + k * positions * patch) }
-                        let out = ys[range.lowerBound * outSize]
-                        for r in 0..<rows { (out + r * f).update(from: bv, count: f) }
-                        BLAS.gemm(m: rows, n: f, k: patch, a: cp.baseAddress!, lda: patch, b: w, ldb: f,
-                                  beta: 1, c: out, ldc: f)
-                        if relu { for i in 0..<(rows * f) where out[i] < 0 { out[i] = 0 } }
+                        conv.forward(xs[range.lowerBound * inSize], examples: range.count, weights: w, bias: bv, output: out,
+                                     scratch: cp.baseAddress!)
                     }
+                    if relu { Vector.relu(out, count: range.count * outSize) }
                 }
             }
         }
@@ -80,25 +78,15 @@ public final class ConvLayer: Layer {
         let sums = try x.data.withUnsafeBufferPointer { xp in
             try g.withUnsafeBufferPointer { gp in
                 try dx.withUnsafeMutableBufferPointer { dxp in
-                    let xs = SharedInput(xp.baseAddress!), gs = SharedInput(gp.baseAddress!)
-                    let dxs = wantsDx ? SharedBuffer(dxp.baseAddress!) : nil
+                    let xs = SendableConstPointer(xp.baseAddress!), gs = SendableConstPointer(gp.baseAddress!)
+                    let dxs = wantsDx ? SendablePointer(dxp.baseAddress!) : nil
                     return try context.sumOverChunks(b, width: wCount + f) { range, acc in
-                        let rows = range.count * positions
-                        var cols = uninitializedFloats(rows * patch)
+                        var cols = uninitializedFloats(range.count * positions * patch)
                         cols.withUnsafeMutableBufferPointer { cp in
-                            for (k, e) in range.enumerated() { conv.im2col(xs[e * inSize], into: cp.baseAddress! + k * positions * patch) }
-                            let dyc = gs[range.lowerBound * outSize]
-                            BLAS.gemm(transA: true, m: patch, n: f, k: rows, a: cp.baseAddress!, lda: patch, b: dyc, ldb: f,
-                                      beta: 0, c: acc.baseAddress!, ldc: f)
-                            for r in 0..<rows { for o in 0..<f { acc[wCount + o] += dyc[r * f + o] } }
-                            if let dxs {
-                                // Reuse the im2col buffer for dcols = dY · Wᵀ.
-                                BLAS.gemm(transB: true, m: rows, n: patch, k: f, a: dyc, lda: f, b: w, ldb: f,
-                                          c: cp.baseAddress!, ldc: patch)
-                                for (k, e) in range.enumerated() {
-                                    conv.col2im(cp.baseAddress! + k * positions * patch, into: dxs[e * inSize])
-                                }
-                            }
+                            conv.backward(xs[range.lowerBound * inSize], examples: range.count, weights: w,
+                                          outputGradient: gs[range.lowerBound * outSize], weightGradient: acc.baseAddress!,
+                                          biasGradient: acc.baseAddress! + wCount, inputGradient: dxs?[range.lowerBound * inSize],
+                                          scratch: cp.baseAddress!)
                         }
                     }
                 }
@@ -155,7 +143,7 @@ extension ConvLayer {
         let w = kernel.value, bv = bias.value, relu = activation == .relu, taps = conv.rows.kernel
         try x.data.withUnsafeBufferPointer { xp in
             try y.withUnsafeMutableBufferPointer { yp in
-                let xs = SharedInput(xp.baseAddress!), ys = SharedBuffer(yp.baseAddress!)
+                let xs = SendableConstPointer(xp.baseAddress!), ys = SendablePointer(yp.baseAddress!)
                 try context.forEachChunk(b) { _, range in
                     let n = range.count, rows = plan.streamRows(n)
                     var xpad = uninitializedFloats(plan.inputRows(n) * cin)
@@ -195,8 +183,8 @@ extension ConvLayer {
         let sums = try x.data.withUnsafeBufferPointer { xp in
             try g.withUnsafeBufferPointer { gp in
                 try dx.withUnsafeMutableBufferPointer { dxp in
-                    let xs = SharedInput(xp.baseAddress!), gs = SharedInput(gp.baseAddress!)
-                    let dxs = wantsDx ? SharedBuffer(dxp.baseAddress!) : nil
+                    let xs = SendableConstPointer(xp.baseAddress!), gs = SendableConstPointer(gp.baseAddress!)
+                    let dxs = wantsDx ? SendablePointer(dxp.baseAddress!) : nil
                     return try context.sumOverChunks(b, width: wCount + f) { range, acc in
                         let n = range.count, rows = plan.streamRows(n), perExample = plan.padded / plan.stride * fq
                         var xpad = uninitializedFloats(plan.inputRows(n) * cin)

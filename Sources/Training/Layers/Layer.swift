@@ -102,20 +102,6 @@ public struct RunContext: Sendable {
     }
 }
 
-/// A raw pointer that chunks of a parallel loop write through; each chunk touches disjoint rows.
-struct SharedBuffer: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
-    init(_ base: UnsafeMutablePointer<Float>) { self.base = base }
-    subscript(offset: Int) -> UnsafeMutablePointer<Float> { base + offset }
-}
-
-/// Read-only counterpart of `SharedBuffer`.
-struct SharedInput: @unchecked Sendable {
-    let base: UnsafePointer<Float>
-    init(_ base: UnsafePointer<Float>) { self.base = base }
-    subscript(offset: Int) -> UnsafePointer<Float> { base + offset }
-}
-
 /// A runtime layer with forward and backward passes over a whole batch.
 ///
 /// `forward` in training mode keeps what `backward` needs; `backward` takes dLoss/dOutput, adds the
@@ -150,18 +136,4 @@ extension Activation {
         }
         return g
     }
-}
-
-/// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not export).
-@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-
-/// Keeps freed training buffers in the heap instead of returning them to the kernel: every step
-/// allocates the same large activations again, and fresh pages from mmap cost a kernel page clear
-/// (≈ 20 % of a TC-ResNet step). Called once by the trainer and the benchmarks.
-public func reuseLargeAllocations() {
-    #if os(Linux)
-    let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3    // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
-    _ = glibcMallopt(mmapThreshold, 1 << 25)   // glibc caps it at 32 MiB
-    _ = glibcMallopt(trimThreshold, Int32.max)
-    #endif
 }

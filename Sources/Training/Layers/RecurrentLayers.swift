@@ -38,7 +38,7 @@ public final class GRULayer: Layer {
         var y = uninitializedFloats(b * t * width)
         let caches = try x.data.withUnsafeBufferPointer { xp in
             try y.withUnsafeMutableBufferPointer { yp in
-                let xs = SharedInput(xp.baseAddress!), ys = SharedBuffer(yp.baseAddress!)
+                let xs = SendableConstPointer(xp.baseAddress!), ys = SendablePointer(yp.baseAddress!)
                 return try context.parallel.pool.map(ranges.count) { c -> [GRU.Cache] in
                     let range = ranges[c], n = range.count
                     let chunk = xs[range.lowerBound * t * f]
@@ -71,7 +71,7 @@ public final class GRULayer: Layer {
         let sums = try x.data.withUnsafeBufferPointer { xp in
             try dy.data.withUnsafeBufferPointer { gp in
                 try dx.withUnsafeMutableBufferPointer { dxp in
-                    let xs = SharedInput(xp.baseAddress!), gs = SharedInput(gp.baseAddress!), dxs = SharedBuffer(dxp.baseAddress!)
+                    let xs = SendableConstPointer(xp.baseAddress!), gs = SendableConstPointer(gp.baseAddress!), dxs = SendablePointer(dxp.baseAddress!)
                     return try context.sumOverChunks(b, width: dirs * perDirection) { range, acc in
                         let c = range.lowerBound / context.parallel.chunkSize
                         for d in 0..<dirs {
@@ -137,7 +137,7 @@ public final class PeepholeLSTMLayer: Layer {
         let data = x.data, g = dy.data
         var dx = [Float](repeating: 0, count: b * t * f)
         let sums = try dx.withUnsafeMutableBufferPointer { dxp in
-            let dxs = SharedBuffer(dxp.baseAddress!)
+            let dxs = SendablePointer(dxp.baseAddress!)
             return try context.sumOverChunks(b, width: sizes.reduce(0, +)) { range, acc in
                 let c = range.lowerBound / context.parallel.chunkSize
                 let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])

@@ -18,6 +18,11 @@ extension Student {
         }
     }
 
+    /// The centres of the context steps, in samples, given the input frames' centres (`frameCentre`).
+    public func contextCentres(frames: Int, frameCentre: (Double) -> Double) -> [Double] {
+        (0..<contextSteps(frames: frames)).map { frameCentre(contextCentreFrame(step: $0, frames: frames)) }
+    }
+
     /// T′ for an input of `frames` frames.
     public func contextSteps(frames: Int) -> Int {
         switch self {
@@ -32,15 +37,14 @@ extension Student {
 public enum AttentionTargets {
     /// The "oracle" target: uniform over the context steps whose centre falls inside the manifest's
     /// recorded speech-active span [speech_onset, speech_offset) (the nearest step when none does);
-    /// uniform over every step for examples without a keyword (`_silence_`). `shift` moves the span by
-    /// that many samples (the features were shifted by the same amount).
-    public static func oracle(_ record: ExampleRecord, student: Student, frames: Int, shift: Int = 0,
-                              frameCentre: (Double) -> Double) -> [Float] {
-        let steps = student.contextSteps(frames: frames)
+    /// uniform over every step for examples without a keyword (`_silence_`). `centres` are the context
+    /// steps' centres in samples (`Student.contextCentres`); `shift` moves the span by that many samples
+    /// (the features were shifted by the same amount).
+    public static func oracle(_ record: ExampleRecord, centres: [Double], shift: Int = 0) -> [Float] {
+        let steps = centres.count
         guard steps > 0 else { return [] }
         guard let k = record.keyword else { return [Float](repeating: 1 / Float(steps), count: steps) }
         let on = Double(k.speechOnsetSample + shift), off = Double(k.speechOffsetSample + shift)
-        let centres = (0..<steps).map { frameCentre(student.contextCentreFrame(step: $0, frames: frames)) }
         var inside = centres.indices.filter { centres[$0] >= on && centres[$0] < off }
         if inside.isEmpty {
             let mid = (on + off) / 2

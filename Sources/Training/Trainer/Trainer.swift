@@ -214,6 +214,8 @@ public final class Trainer {
         reporter.advance(by: start)
         var sums = (loss: 0.0, ce: 0.0, kd: 0.0, correct: 0, seen: 0)
         if let p = pending, p.count == 5 { sums = (p[0], p[1], p[2], Int(p[3]), Int(p[4])) }
+        let hop = data.storeConfig.frontEnd.hopLength
+        let centres = config.student.contextCentres(frames: data.frames, frameCentre: data.frameCentre)
         var step = start
         while step < config.steps {
             if let stopAfter, step - start >= stopAfter {
@@ -235,17 +237,13 @@ public final class Trainer {
             }
             var targets: [Float]?
             if objective.kdLambda > 0 {
-                let hop = data.storeConfig.frontEnd.hopLength
-                let steps = config.student.contextSteps(frames: data.frames)
                 if let teacher {
-                    let centres = (0..<steps).map { data.frameCentre(config.student.contextCentreFrame(step: $0, frames: data.frames)) }
                     targets = try zip(ids, shifts).flatMap { id, s in
-                        try teacher.target(id, steps: steps, mode: config.kd.interpolation, studentCentres: centres, shift: s * hop)
+                        try teacher.target(id, steps: centres.count, mode: config.kd.interpolation, studentCentres: centres, shift: s * hop)
                     }
                 } else {
                     targets = zip(ids, shifts).flatMap { id, s in
-                        AttentionTargets.oracle(data.records[id]!, student: config.student, frames: data.frames, shift: s * hop,
-                                                frameCentre: data.frameCentre)
+                        AttentionTargets.oracle(data.records[id]!, centres: centres, shift: s * hop)
                     }
                 }
             }
@@ -263,7 +261,8 @@ public final class Trainer {
             }
             sums.loss += r.loss; sums.ce += r.crossEntropy; sums.kd += r.attentionKD
             sums.correct += r.correct; sums.seen += ids.count
-            reporter.status = String(format: "loss %.4f  acc %.1f%%", sums.loss / Double(max(1, step - (history.last?.step ?? start))),
+            // Sums (restored ones included) run since the last validation.
+            reporter.status = String(format: "loss %.4f  acc %.1f%%", sums.loss / Double(max(1, step - (history.last?.step ?? 0))),
                                      100 * Double(sums.correct) / Double(max(1, sums.seen)))
             reporter.advance()
 

@@ -27,11 +27,7 @@ public final class TrainingData: @unchecked Sendable {
         info = try DatasetInfo.load(dataset)
         labels = info.labels
         let all = try DatasetInfo.loadManifests(dataset)
-        var hash = SHA256()
-        for split in Split.allCases {
-            hash.update(try Data(contentsOf: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")))
-        }
-        manifestsSHA256 = hash.finalizeHex()
+        manifestsSHA256 = try ManifestFingerprint.sha256(dataset: dataset)
         let folder = dataset.appendingPathComponent("features/\(preset)")
         let configURL = folder.appendingPathComponent(FeatureStoreConfig.fileName)
         guard FileManager.default.fileExists(atPath: configURL.path),
