@@ -149,33 +149,47 @@ extension Vector {
 }
 
 extension Vector {
-    /// Exact-form GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)) with erf from Abramowitz & Stegun 7.1.26 (absolute
-    /// error below 1.5e-7) over `fastExp`, eight lanes at a time; in place.
+    /// erf from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7) over `fastExp`.
+    @inline(__always) static func erf8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let a = v.replacing(with: -v, where: v .< 0)
+        let t = 1 / (1 + 0.327_591_1 * a)
+        var p = SIMD8<Float>(repeating: 1.061_405_429)
+        p = p * t - 1.453_152_027
+        p = p * t + 1.421_413_741
+        p = p * t - 0.284_496_736
+        p = p * t + 0.254_829_592
+        let y = 1 - p * t * fastExp(-a * a)
+        return y.replacing(with: -y, where: v .< 0)
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD8<Float> {
+        if count == 8 { return load(p) }
+        var v = SIMD8<Float>(repeating: 0)
+        for i in 0..<count { v[i] = p[i] }
+        return v
+    }
+
+    @inline(__always) static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        if count == 8 { store(v, p); return }
+        for i in 0..<count { p[i] = v[i] }
+    }
+
+    /// Exact-form GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)), eight lanes at a time; in place.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-        @inline(__always) func erf8(_ v: SIMD8<Float>) -> SIMD8<Float> {
-            let a = v.replacing(with: -v, where: v .< 0)
-            let t = 1 / (1 + 0.327_591_1 * a)
-            var p = SIMD8<Float>(repeating: 1.061_405_429)
-            p = p * t - 1.453_152_027
-            p = p * t + 1.421_413_741
-            p = p * t - 0.284_496_736
-            p = p * t + 0.254_829_592
-            let y = 1 - p * t * fastExp(-a * a)
-            return y.replacing(with: -y, where: v .< 0)
+        @inline(__always) func f(_ v: SIMD8<Float>) -> SIMD8<Float> { 0.5 * v * (1 + erf8(v * 0.707_106_77)) }
+        var k = 0
+        while k + 8 <= n { store(f(load(x + k)), x + k); k += 8 }
+        if k < n { store(f(load(x + k, n - k)), x + k, n - k) }
+    }
+
+    /// g ⊙= GELU′(x) = Φ(x) + x·φ(x), given GELU's input x; in place on g.
+    public static func geluBackward(_ g: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, count n: Int) {
+        @inline(__always) func d(_ v: SIMD8<Float>) -> SIMD8<Float> {
+            0.5 * (1 + erf8(v * 0.707_106_77)) + v * 0.398_942_28 * fastExp(-0.5 * v * v)
         }
         var k = 0
-        while k + 8 <= n {
-            let v = load(x + k)
-            store(0.5 * v * (1 + erf8(v * 0.707_106_77)), x + k)
-            k += 8
-        }
-        while k < n {
-            let v = x[k]
-            var lanes = SIMD8<Float>(repeating: 0)
-            lanes[0] = v * 0.707_106_77
-            x[k] = 0.5 * v * (1 + erf8(lanes)[0])
-            k += 1
-        }
+        while k + 8 <= n { store(load(g + k) * d(load(x + k)), g + k); k += 8 }
+        if k < n { store(load(g + k, n - k) * d(load(x + k, n - k)), g + k, n - k) }
     }
 }
 

@@ -44,6 +44,47 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     public var classifierProjectionSize: Int
     public var labels: Int
     public var id2label: [Int: String]
+    /// How the sequence-classification head pools the projected frames: "mean" (Hugging Face's
+    /// `Wav2Vec2ForSequenceClassification`) or "first" (the first frame, the paper's Fig. 1; the
+    /// tkd-specific `config.json` key `tkd_pooling`, which transformers ignores).
+    public var pooling: String
+
+    /// A configuration in code (the bundled teacher's); `jsonObject` writes it as `config.json`.
+    public init(hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, convDim: [Int], convKernel: [Int],
+                convStride: [Int], positionalKernel: Int, positionalGroups: Int, classifierProjectionSize: Int,
+                labels: [String], pooling: String = "mean") {
+        self.hiddenSize = hiddenSize; self.layers = layers; self.heads = heads; self.intermediateSize = intermediateSize
+        self.convDim = convDim; self.convKernel = convKernel; self.convStride = convStride
+        convBias = false; featExtractNorm = "group"; stableLayerNorm = false
+        self.positionalKernel = positionalKernel; self.positionalGroups = positionalGroups
+        layerNormEpsilon = 1e-5
+        self.classifierProjectionSize = classifierProjectionSize
+        self.labels = labels.count
+        id2label = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.offset, $0.element) })
+        self.pooling = pooling
+    }
+
+    /// `config.json` for Hugging Face `Wav2Vec2ForSequenceClassification` (no dropout, masking or
+    /// layer drop at inference; `extra` adds keys such as the tkd training record).
+    public func jsonObject(extra: [String: Any] = [:]) -> [String: Any] {
+        var o: [String: Any] = [
+            "model_type": "wav2vec2", "architectures": ["Wav2Vec2ForSequenceClassification"],
+            "hidden_size": hiddenSize, "num_hidden_layers": layers, "num_attention_heads": heads,
+            "intermediate_size": intermediateSize, "hidden_act": "gelu", "feat_extract_activation": "gelu",
+            "conv_dim": convDim, "conv_kernel": convKernel, "conv_stride": convStride, "conv_bias": convBias,
+            "feat_extract_norm": featExtractNorm, "do_stable_layer_norm": stableLayerNorm,
+            "num_conv_pos_embeddings": positionalKernel, "num_conv_pos_embedding_groups": positionalGroups,
+            "layer_norm_eps": Double(layerNormEpsilon), "classifier_proj_size": classifierProjectionSize,
+            "num_labels": labels, "use_weighted_layer_sum": false, "add_adapter": false,
+            "mask_time_prob": 0.0, "mask_feature_prob": 0.0, "apply_spec_augment": false, "layerdrop": 0.0,
+            "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "feat_proj_dropout": 0.0,
+            "final_dropout": 0.0, "tkd_pooling": pooling,
+            "id2label": Dictionary(uniqueKeysWithValues: id2label.map { (String($0.key), $0.value) }),
+            "label2id": Dictionary(uniqueKeysWithValues: id2label.map { ($0.value, $0.key) }),
+        ]
+        for (k, v) in extra { o[k] = v }
+        return o
+    }
 
     /// Reads and validates `config.json`.
     public init(url: URL) throws {
@@ -107,6 +148,10 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         if let m = o["id2label"] as? [String: String] { for (k, v) in m { if let i = Int(k) { names[i] = v } } }
         id2label = names
         labels = o["num_labels"] as? Int ?? max(names.count, 2)
+        pooling = string("tkd_pooling", "mean")
+        guard ["mean", "first"].contains(pooling) else {
+            throw TeacherError.config(path: path, field: "tkd_pooling", value: "'\(pooling)'", expected: "'mean' or 'first'")
+        }
     }
 
     /// Frames the convolutional feature extractor makes from `samples` samples (no padding).

@@ -12,7 +12,7 @@ import TKDCore
 public final class Wav2Vec2Model: @unchecked Sendable {
     public let config: Wav2Vec2Config
     public let folder: URL
-    /// Whether the checkpoint has a sequence-classification head (projector, mean pooling, classifier).
+    /// Whether the checkpoint has a sequence-classification head (projector, pooling, classifier).
     public let hasClassifier: Bool
 
     struct Conv {
@@ -190,8 +190,12 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         if let projector, let classifier {
             let p = Self.apply(projector, h, rows: t)
             var mean = [Float](repeating: 0, count: projector.outputs)
-            for r in 0..<t { for j in 0..<projector.outputs { mean[j] += p[r * projector.outputs + j] } }
-            for j in mean.indices { mean[j] /= Float(t) }
+            if c.pooling == "first" {
+                mean = Array(p[0..<projector.outputs])
+            } else {
+                for r in 0..<t { for j in 0..<projector.outputs { mean[j] += p[r * projector.outputs + j] } }
+                for j in mean.indices { mean[j] /= Float(t) }
+            }
             pooled = mean
             logits = Self.apply(classifier, mean, rows: 1)
         }

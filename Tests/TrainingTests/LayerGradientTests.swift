@@ -116,4 +116,35 @@ struct LayerGradientTests {
         #expect(next.data != y.data)
         #expect(try layer.forward(x, RunContext(mode: .inference)).data == x.data)
     }
+
+    @Test("sequence layers: linear, layer norm, per-channel group norm, GELU")
+    func sequenceLayers() throws {
+        try expectLayerGradients(LinearLayer(name: "lin", inputs: 5, outputs: 3), input: input([5, 4, 5]))
+        try expectLayerGradients(LayerNormLayer(name: "ln", channels: 6), input: input([5, 3, 6]))
+        try expectLayerGradients(ChannelNormLayer(name: "gn", channels: 4), input: input([5, 7, 4]))
+        try expectLayerGradients(GELULayer(name: "gelu"), input: input([5, 3, 4]))
+    }
+
+    @Test("conv1d: stride and bias; groups with padding, weight norm and same-pad trimming")
+    func conv1d() throws {
+        try expectLayerGradients(Conv1DLayer(name: "c", inChannels: 3, outChannels: 4, kernel: 3, stride: 2, bias: true),
+                                 input: input([5, 11, 3]))
+        try expectLayerGradients(Conv1DLayer(name: "c", inChannels: 1, outChannels: 3, kernel: 4, stride: 3, bias: false),
+                                 input: input([3, 14, 1]))
+        // Even kernel with padding K/2: one extra frame, dropped (wav2vec 2.0's positional convolution).
+        let pos = Conv1DLayer(name: "p", inChannels: 4, outChannels: 4, kernel: 4, padding: 2, groups: 2, bias: true,
+                              weightNorm: true, trimToInput: true)
+        #expect(pos.outputLength(7) == 7)
+        try expectLayerGradients(pos, input: input([5, 7, 4]))
+    }
+
+    @Test("multi-head self-attention: every projection and the input")
+    func selfAttention() throws {
+        let layer = SelfAttentionLayer(name: "attn", hidden: 6, heads: 2)
+        try expectLayerGradients(layer, input: input([5, 4, 6]))
+        // Probabilities are row-stochastic [B, heads, T, T].
+        let p = layer.probabilities
+        #expect(p.count == 5 * 2 * 4 * 4)
+        for row in 0..<(5 * 2 * 4) { #expect(abs(p[(row * 4)..<(row * 4 + 4)].reduce(0, +) - 1) < 1e-5) }
+    }
 }

@@ -153,7 +153,7 @@ extension TrainConfig {
         return s
     }
 
-    static func optimizerValue(_ v: YAMLValue) throws -> OptimizerConfig {
+    public static func optimizerValue(_ v: YAMLValue) throws -> OptimizerConfig {
         let m = try v.mapping(allowed: ["kind", "epsilon", "momentum"], required: ["kind"])
         switch try m["kind"]!.choice(["adam", "momentum"]) {
         case "adam":
@@ -165,7 +165,7 @@ extension TrainConfig {
         }
     }
 
-    static func scheduleValue(_ v: YAMLValue, steps: Int) throws -> LearningRateSchedule {
+    public static func scheduleValue(_ v: YAMLValue, steps: Int) throws -> LearningRateSchedule {
         let m = try v.mapping(allowed: ["kind", "rate", "initial", "final", "peak", "warmup"], required: ["kind"])
         func rate(_ key: String) throws -> Double {
             guard let x = m[key], !x.isNull else { throw v.fail("schedule needs '\(key)'") }

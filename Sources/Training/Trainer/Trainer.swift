@@ -52,6 +52,29 @@ public struct HistoryEntry: Sendable, Equatable, Codable {
     }
 }
 
+/// Minibatches drawn from a per-epoch shuffle keyed by (seed, epoch): step s (1-based) takes global
+/// positions [(s − 1)·B, s·B) of the concatenated epochs, so any step's batch is known without replaying.
+public enum EpochShuffle {
+    public static func batch(_ ids: [String], batchSize b: Int, seed: UInt64, step: Int) -> [String] {
+        let n = ids.count
+        var out: [String] = []
+        out.reserveCapacity(b)
+        var epoch = -1
+        var order: [Int] = []
+        for g in ((step - 1) * b)..<(step * b) {
+            let e = g / n
+            if e != epoch {
+                epoch = e
+                var rng = CounterRNG(seed: seed, key: ["train", "shuffle", String(e)])
+                order = Array(0..<n)
+                for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformInt(0...i)) }
+            }
+            out.append(ids[order[g % n]])
+        }
+        return out
+    }
+}
+
 /// `metrics.json` of a finished run: the best-by-validation checkpoint's validation and test metrics.
 public struct RunMetrics: Sendable, Equatable, Codable {
     public var student: Student
@@ -115,25 +138,9 @@ public final class Trainer {
     var last: URL { folder.appendingPathComponent("last.safetensors") }
     var best: URL { folder.appendingPathComponent("best.safetensors") }
 
-    /// Training example ids for global positions [from, from + count) of the epoch-shuffled stream.
+    /// Training example ids of step `step` (1-based) of the epoch-shuffled stream.
     func batchIDs(step: Int) -> [String] {
-        let ids = data.splits[.training]!
-        let n = ids.count, b = config.batchSize
-        var out: [String] = []
-        out.reserveCapacity(b)
-        var epoch = -1
-        var order: [Int] = []
-        for g in ((step - 1) * b)..<(step * b) {
-            let e = g / n
-            if e != epoch {
-                epoch = e
-                var rng = CounterRNG(seed: config.seed, key: ["train", "shuffle", String(e)])
-                order = Array(0..<n)
-                for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformInt(0...i)) }
-            }
-            out.append(ids[order[g % n]])
-        }
-        return out
+        EpochShuffle.batch(data.splits[.training]!, batchSize: config.batchSize, seed: config.seed, step: step)
     }
 
     /// Shifts every example's frames by its own offset in [−S, S] (zero-filled); returns the offsets.
@@ -315,7 +322,7 @@ public final class Trainer {
     }
 
     /// Calls `body` with every parameter's gradient as a mutable buffer at once (for `clipGlobalNorm`).
-    static func withGradientBuffers<R>(_ params: ArraySlice<Parameter>, _ buffers: [UnsafeMutableBufferPointer<Float>],
+    public static func withGradientBuffers<R>(_ params: ArraySlice<Parameter>, _ buffers: [UnsafeMutableBufferPointer<Float>],
                                        _ body: ([UnsafeMutableBufferPointer<Float>]) -> R) -> R {
         guard let first = params.first else { return body(buffers) }
         return first.gradient.withUnsafeMutableBufferPointer { withGradientBuffers(params.dropFirst(), buffers + [$0], body) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioIO
 import Foundation
+import Numerics
 import TensorStore
 import Teacher
 import TKDCore
@@ -12,8 +13,8 @@ extension Rollout.Query: ExpressibleByArgument {}
 struct TeacherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teacher",
-        abstract: "The wav2vec 2.0 teacher: per-layer attentions and attention rollout from a Hugging Face model folder.",
-        subcommands: [TeacherAttentionsCommand.self, TeacherCacheCommand.self])
+        abstract: "The wav2vec 2.0 teacher: train the bundled one, per-layer attentions and rollout, the attention cache.",
+        subcommands: [TeacherTrainCommand.self, TeacherAttentionsCommand.self, TeacherCacheCommand.self])
 }
 
 /// Rollout settings shared by the teacher commands.
@@ -76,7 +77,7 @@ struct TeacherAttentionsCommand: ParsableCommand {
         for (i, a) in output.attentions.enumerated() { tensors.append(.init(name: "layer.\(i)", shape: [heads, t, t], values: a)) }
         var vector: [Float]?
         if rollout {
-            vector = rolloutOptions.rollout.vector(output.attentions, heads: heads, frames: t, meanPooling: true)
+            vector = rolloutOptions.rollout.vector(output.attentions, heads: heads, frames: t, meanPooling: model.config.pooling == "mean")
             tensors.append(.init(name: "rollout", shape: [t], values: vector!))
         }
         let data = SafeTensors.encode(tensors, metadata: ["format": "tkd-teacher-attentions/1", "teacher": teacher,
@@ -149,5 +150,58 @@ struct TeacherCacheCommand: ParsableCommand {
         say(String(format: "rollout localisation over %d keyword examples: %.1f %% of the mass inside the speech span (uniform: %.1f %%), peak inside it in %.1f %%",
                    s.examplesWithKeyword, 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
         say("train with: tkd train --dataset \(dataset) --config C --kd-target teacher:\(r.info.fingerprint.prefix(16))")
+    }
+}
+
+/// `tkd teacher train --dataset D --config C --out DIR`: the bundled teacher.
+struct TeacherTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the bundled compact wav2vec 2.0 teacher on a dataset's audio; writes a Hugging Face model folder.",
+        discussion: """
+        DIR receives config.json, model.safetensors (the best weights by validation accuracy) and \
+        preprocessor_config.json — loadable by `tkd teacher cache --teacher DIR` and by transformers' \
+        Wav2Vec2ForSequenceClassification — and DIR/training/ (config, resumable state, history, metrics). \
+        Running the same command again resumes an interrupted run.
+        """)
+
+    @Option(help: "The dataset folder (tkd generate; 16-kHz audio of one length).")
+    var dataset: String
+
+    @Option(help: "Teacher config YAML (Recipes/teacher/*.yaml).")
+    var config: String
+
+    @Option(help: "Output model folder.")
+    var out: String
+
+    @Option(help: "Override steps (the schedule is spread over them).")
+    var steps: Int?
+
+    @Option(name: .customLong("stop-after"), help: "Train at most N steps in this invocation, save the resumable state and exit 0.")
+    var stopAfter: Int?
+
+    @OptionGroup var options: RunOptions
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
+    }
+
+    func run() throws {
+        var c = try TeacherTrainConfig.load(URL(fileURLWithPath: config))
+        if let steps { c.steps = steps; c.schedule = c.schedule.withSteps(steps) }
+        let trainer = try TeacherTrainer(config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
+        trainer.jobs = options.jobs
+        trainer.progress = options.progressMode
+        trainer.stopAfter = stopAfter
+        if let note = BLAS.slowKernelNote { trainer.log(note) }
+        let outcome = try trainer.run()
+        guard let v = outcome.validation, let t = outcome.test else {
+            say("teacher \(c.name): stopped at step \(outcome.stoppedAt ?? 0) of \(c.steps); run the same command again to resume")
+            return
+        }
+        say("teacher \(c.name): best step \(outcome.bestStep) of \(c.steps)")
+        say(String(format: "validation accuracy %.2f %%, test accuracy %.2f %%", 100 * v.accuracy, 100 * t.accuracy))
+        say("model folder: \(out)")
     }
 }

@@ -1,0 +1,229 @@
+import Foundation
+import Numerics
+import TensorStore
+import TKDCore
+import Training
+
+/// wav2vec 2.0 for sequence classification (base layout: GroupNorm in the first convolution, post-LN
+/// transformer, weight-normed positional convolution, projector + pooling + classifier), built from the
+/// trainer's layers so it can be trained here. Parameters carry Hugging Face's state-dict names, so
+/// `save` writes a folder that `Wav2Vec2Model` and `transformers` both load.
+public final class TrainableWav2Vec2 {
+    public let config: Wav2Vec2Config
+    public let dropout: Float
+
+    struct Block {
+        let attention: SelfAttentionLayer
+        let attentionDropout: DropoutLayer
+        let norm: LayerNormLayer
+        let intermediate: LinearLayer
+        let activation: GELULayer
+        let output: LinearLayer
+        let outputDropout: DropoutLayer
+        let finalNorm: LayerNormLayer
+    }
+
+    let convs: [Conv1DLayer]
+    let convNorm: ChannelNormLayer
+    let convActivations: [GELULayer]
+    let projectionNorm: LayerNormLayer
+    let projection: LinearLayer
+    let projectionDropout: DropoutLayer
+    let positional: Conv1DLayer
+    let positionalActivation: GELULayer
+    let encoderNorm: LayerNormLayer
+    let encoderDropout: DropoutLayer
+    let blocks: [Block]
+    let projector: LinearLayer
+    let classifier: LinearLayer
+
+    /// Every tensor of the checkpoint, in a fixed order.
+    public let parameters: [Parameter]
+
+    /// A freshly initialised model (Hugging Face's `_init_weights` scales, drawn from the counter RNG
+    /// keyed by `seed` and the parameter's name, so the same seed gives the same bytes).
+    public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0) {
+        precondition(!c.stableLayerNorm && c.featExtractNorm == "group" && !c.convBias,
+                     "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
+        config = c
+        self.dropout = dropout
+        let p = "wav2vec2"
+        var convs: [Conv1DLayer] = [], inChannels = 1
+        for i in 0..<c.convDim.count {
+            convs.append(Conv1DLayer(name: "\(p).feature_extractor.conv_layers.\(i).conv", inChannels: inChannels,
+                                     outChannels: c.convDim[i], kernel: c.convKernel[i], stride: c.convStride[i], bias: false))
+            inChannels = c.convDim[i]
+        }
+        convs[0].needsInputGradient = false
+        self.convs = convs
+        convNorm = ChannelNormLayer(name: "\(p).feature_extractor.conv_layers.0.layer_norm", channels: c.convDim[0])
+        convActivations = (0..<c.convDim.count).map { GELULayer(name: "conv\($0).gelu") }
+        let h = c.hiddenSize
+        projectionNorm = LayerNormLayer(name: "\(p).feature_projection.layer_norm", channels: inChannels, epsilon: c.layerNormEpsilon)
+        projection = LinearLayer(name: "\(p).feature_projection.projection", inputs: inChannels, outputs: h)
+        projectionDropout = DropoutLayer(name: "\(p).feature_projection.dropout", rate: dropout)
+        positional = Conv1DLayer(name: "\(p).encoder.pos_conv_embed.conv", inChannels: h, outChannels: h, kernel: c.positionalKernel,
+                                 padding: c.positionalKernel / 2, groups: c.positionalGroups, bias: true, weightNorm: true,
+                                 trimToInput: true)
+        positionalActivation = GELULayer(name: "pos.gelu")
+        encoderNorm = LayerNormLayer(name: "\(p).encoder.layer_norm", channels: h, epsilon: c.layerNormEpsilon)
+        encoderDropout = DropoutLayer(name: "\(p).encoder.dropout", rate: dropout)
+        blocks = (0..<c.layers).map { i in
+            let l = "\(p).encoder.layers.\(i)"
+            return Block(attention: SelfAttentionLayer(name: "\(l).attention", hidden: h, heads: c.heads),
+                         attentionDropout: DropoutLayer(name: "\(l).dropout", rate: dropout),
+                         norm: LayerNormLayer(name: "\(l).layer_norm", channels: h, epsilon: c.layerNormEpsilon),
+                         intermediate: LinearLayer(name: "\(l).feed_forward.intermediate_dense", inputs: h, outputs: c.intermediateSize),
+                         activation: GELULayer(name: "\(l).gelu"),
+                         output: LinearLayer(name: "\(l).feed_forward.output_dense", inputs: c.intermediateSize, outputs: h),
+                         outputDropout: DropoutLayer(name: "\(l).feed_forward.output_dropout", rate: dropout),
+                         finalNorm: LayerNormLayer(name: "\(l).final_layer_norm", channels: h, epsilon: c.layerNormEpsilon))
+        }
+        projector = LinearLayer(name: "projector", inputs: h, outputs: c.classifierProjectionSize)
+        classifier = LinearLayer(name: "classifier", inputs: c.classifierProjectionSize, outputs: c.labels)
+        var all = convs.flatMap(\.parameters) + convNorm.parameters + projectionNorm.parameters + projection.parameters
+        all += positional.parameters + encoderNorm.parameters
+        for b in blocks {
+            all += b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters + b.finalNorm.parameters
+        }
+        parameters = all + projector.parameters + classifier.parameters
+        initialise(seed: seed)
+    }
+
+    /// Normal weights with Hugging Face's scales: linear layers N(0, 0.02) with zero bias, feature
+    /// convolutions Kaiming-normal, the positional convolution N(0, 2/√(K·C)) with g = ‖v‖ per tap.
+    func initialise(seed: UInt64) {
+        func fill(_ p: Parameter, std: Double) {
+            var rng = CounterRNG(seed: seed, key: ["teacher", "init", p.name])
+            p.value = (0..<p.count).map { _ in Float(rng.normal(mean: 0, std: std)) }
+        }
+        for conv in convs { fill(conv.weight!, std: (2 / Double(conv.inChannels * conv.kernel)).squareRoot()) }
+        let linears = [projection, projector, classifier] + blocks.flatMap { [$0.attention.q, $0.attention.k, $0.attention.v, $0.attention.out, $0.intermediate, $0.output] }
+        for l in linears { fill(l.weight, std: 0.02) }
+        fill(positional.weightV!, std: 2 * (1 / Double(positional.kernel * positional.inChannels)).squareRoot())
+        let v = positional.weightV!.value, k = positional.kernel
+        var norms = [Double](repeating: 0, count: k)
+        for i in v.indices { norms[i % k] += Double(v[i]) * Double(v[i]) }
+        positional.weightG!.value = norms.map { Float($0.squareRoot()) }
+    }
+
+    /// Frames the feature extractor makes from `samples` samples.
+    public func frames(samples: Int) -> Int { config.frames(samples: samples) }
+
+    /// Logits [B, labels] of waveforms [B, L] (16 kHz, as read). Training mode keeps what `backward` needs.
+    public func forward(_ waveforms: Tensor, _ context: RunContext) throws -> Tensor {
+        var x = Tensor(shape: [waveforms.batch, waveforms.shape[1], 1], data: waveforms.data)
+        for (i, conv) in convs.enumerated() {
+            x = try conv.forward(x, context)
+            if i == 0 { x = try convNorm.forward(x, context) }
+            x = try convActivations[i].forward(x, context)
+        }
+        x = try projectionNorm.forward(x, context)
+        x = try projection.forward(x, context)
+        x = try projectionDropout.forward(x, context)
+        let pos = try positionalActivation.forward(try positional.forward(x, context), context)
+        for i in x.data.indices { x.data[i] += pos.data[i] }
+        x = try encoderNorm.forward(x, context)
+        x = try encoderDropout.forward(x, context)
+        for b in blocks {
+            let a = try b.attentionDropout.forward(try b.attention.forward(x, context), context)
+            for i in x.data.indices { x.data[i] += a.data[i] }
+            x = try b.norm.forward(x, context)
+            var f = try b.intermediate.forward(x, context)
+            f = try b.activation.forward(f, context)
+            f = try b.outputDropout.forward(try b.output.forward(f, context), context)
+            for i in x.data.indices { x.data[i] += f.data[i] }
+            x = try b.finalNorm.forward(x, context)
+        }
+        let projected = try projector.forward(x, context)
+        frameCount = x.shape[1]
+        return try classifier.forward(pool(projected), context)
+    }
+
+    private var frameCount = 0
+
+    /// Mean (or first-frame) pooling [B, T, P] → [B, P].
+    func pool(_ x: Tensor) -> Tensor {
+        let b = x.batch, t = x.shape[1], p = x.shape[2]
+        var y = [Float](repeating: 0, count: b * p)
+        for e in 0..<b {
+            if config.pooling == "first" { for j in 0..<p { y[e * p + j] = x.data[e * t * p + j] }; continue }
+            for r in 0..<t { for j in 0..<p { y[e * p + j] += x.data[(e * t + r) * p + j] } }
+            for j in 0..<p { y[e * p + j] /= Float(t) }
+        }
+        return Tensor(shape: [b, p], data: y)
+    }
+
+    func poolBackward(_ dy: Tensor) -> Tensor {
+        let b = dy.batch, t = frameCount, p = dy.shape[1]
+        var dx = [Float](repeating: 0, count: b * t * p)
+        for e in 0..<b {
+            if config.pooling == "first" { for j in 0..<p { dx[e * t * p + j] = dy.data[e * p + j] }; continue }
+            for r in 0..<t { for j in 0..<p { dx[(e * t + r) * p + j] = dy.data[e * p + j] / Float(t) } }
+        }
+        return Tensor(shape: [b, t, p], data: dx)
+    }
+
+    /// Adds dLoss/dParameter into every parameter's gradient, given dLoss/dLogits.
+    public func backward(_ dLogits: Tensor, _ context: RunContext) throws {
+        var g = try projector.backward(poolBackward(try classifier.backward(dLogits, context)), context)
+        for b in blocks.reversed() {
+            g = try b.finalNorm.backward(g, context)
+            var f = try b.outputDropout.backward(g, context)
+            f = try b.output.backward(f, context)
+            f = try b.activation.backward(f, context)
+            f = try b.intermediate.backward(f, context)
+            for i in g.data.indices { g.data[i] += f.data[i] }
+            g = try b.norm.backward(g, context)
+            let a = try b.attention.backward(try b.attentionDropout.backward(g, context), context)
+            for i in g.data.indices { g.data[i] += a.data[i] }
+        }
+        g = try encoderDropout.backward(g, context)
+        g = try encoderNorm.backward(g, context)
+        let p = try positional.backward(try positionalActivation.backward(g, context), context)
+        for i in g.data.indices { g.data[i] += p.data[i] }
+        g = try projectionDropout.backward(g, context)
+        g = try projection.backward(g, context)
+        g = try projectionNorm.backward(g, context)
+        for i in convs.indices.reversed() {
+            g = try convActivations[i].backward(g, context)
+            if i == 0 { g = try convNorm.backward(g, context) }
+            g = try convs[i].backward(g, context)
+        }
+    }
+
+    /// The attention maps of the last forward, per layer [B, heads, T, T].
+    public var attentions: [[Float]] { blocks.map(\.attention.probabilities) }
+
+    public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+
+    /// Loads the weights of a Hugging Face folder written by `save` (or any base-layout checkpoint
+    /// with this configuration).
+    public func load(_ folder: URL) throws {
+        let url = folder.appendingPathComponent("model.safetensors")
+        let file = try SafeTensorsFile(url)
+        for p in parameters {
+            guard let e = file.entries[p.name] else { throw TeacherError.missingTensor(path: url.path, name: p.name) }
+            guard e.shape == p.shape else { throw TeacherError.shape(path: url.path, name: p.name, shape: e.shape, expected: p.shape) }
+            p.value = try file.values(p.name)
+        }
+    }
+
+    /// The checkpoint's tensors (float32, Hugging Face names).
+    public func tensors() -> [SafeTensors.Tensor] {
+        parameters.map { SafeTensors.Tensor(name: $0.name, shape: $0.shape, values: $0.value) }
+    }
+
+    /// Writes `folder/config.json`, `model.safetensors` and `preprocessor_config.json` (each atomically).
+    public func save(to folder: URL, extraConfig: [String: Any] = [:]) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let weights = SafeTensors.encode(tensors(), metadata: ["format": "pt"])
+        try AtomicFile.write(weights, to: folder.appendingPathComponent("model.safetensors"))
+        let json = try JSONSerialization.data(withJSONObject: config.jsonObject(extra: extraConfig), options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(json + Data("\n".utf8), to: folder.appendingPathComponent("config.json"))
+        let pre: [String: Any] = ["feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1, "sampling_rate": 16_000,
+                                  "padding_value": 0.0, "padding_side": "right", "do_normalize": false, "return_attention_mask": false]
+        let preData = try JSONSerialization.data(withJSONObject: pre, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(preData + Data("\n".utf8), to: folder.appendingPathComponent("preprocessor_config.json"))
+    }
+}
