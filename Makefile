@@ -47,9 +47,11 @@ demo: build
 	  $(TKD) features --dataset $(DEMO_DIR)/noisy/$$v --preset kws-streaming-mfcc20 --jobs $(JOBS) || exit 1; \
 	  $(TKD) features --dataset $(DEMO_DIR)/noisy/$$v --preset kws-streaming-mfcc40 --jobs $(JOBS) || exit 1; \
 	done
+	$(TKD) teacher train --dataset $(DEMO_DIR)/noisy/2s --config Recipes/teacher/demo.yaml --out $(DEMO_DIR)/teacher --jobs $(JOBS)
+	$(TKD) teacher cache --dataset $(DEMO_DIR)/noisy/2s --teacher $(DEMO_DIR)/teacher --jobs $(JOBS)
 	$(TKD) train --dataset $(DEMO_DIR)/noisy/2s --config Recipes/train/demo/att-rnn.yaml --runs $(DEMO_DIR)/runs --jobs $(JOBS)
 	$(TKD) train --dataset $(DEMO_DIR)/noisy/2s --config Recipes/train/demo/att-rnn.yaml --runs $(DEMO_DIR)/runs --jobs $(JOBS) \
-	  --kd-lambda 0.25
+	  --kd-lambda 0.25 --kd-target teacher --name att-rnn-lambda0.25-teacher
 
 ## bench-generate: tkd generate against the Python peer (needs reference-env); see BENCHMARKS.md
 bench-generate: build reference-env

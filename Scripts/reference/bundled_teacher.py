@@ -14,7 +14,8 @@ What it does:
  2. Loads that folder with `Wav2Vec2ForSequenceClassification.from_pretrained(folder, attn_implementation="eager")`
     and fails unless transformers reports no missing, unexpected or mismatched keys.
  3. On the fixed two-example waveform of wav2vec2.py (float32 [2, 8000]; rebuilt by the Swift test from its
-    formula), with labels [3, 7]:
+    formula), passed through `Wav2Vec2FeatureExtractor.from_pretrained(folder)` (the Swift-written
+    preprocessor_config.json has do_normalize true: zero mean, unit variance per example), with labels [3, 7]:
       logits        [2, 12]   eval-mode forward (every dropout is 0 in the config, so train mode is the same)
       attention.<i> [2, 2, T, T] per-layer attention probabilities, T = 24
       loss          [1]       mean cross-entropy of the logits against the labels
@@ -35,7 +36,7 @@ import wav2vec2 as w2v  # noqa: E402  (the shared input formula, canonical_heade
 import torch  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.numpy import save_file as save_numpy  # noqa: E402
-from transformers import Wav2Vec2ForSequenceClassification  # noqa: E402
+from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT = os.path.join(ROOT, "Tests", "TeacherTests", "Fixtures", "bundled")
@@ -67,7 +68,10 @@ def main():
     problems = {k: v for k, v in info.items() if v}
     assert not problems, f"transformers did not load the Swift checkpoint cleanly: {problems}"
     model = model.float()
-    x = torch.from_numpy(w2v.waveform())
+    # The Swift-written preprocessor_config.json decides the input: do_normalize (zero mean, unit variance).
+    extractor = Wav2Vec2FeatureExtractor.from_pretrained(OUT)
+    assert extractor.do_normalize, "the fixture config is meant to exercise do_normalize"
+    x = extractor(list(w2v.waveform()), sampling_rate=16000, return_tensors="pt").input_values
     labels = torch.tensor(LABELS)
     model.eval()
     with torch.no_grad():

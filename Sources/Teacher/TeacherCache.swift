@@ -82,13 +82,16 @@ public struct TeacherCacheBuilder: Sendable {
         teacherFolder = teacher
     }
 
-    /// The fingerprint of a teacher folder with rollout settings: SHA-256 over the weights' and config's
-    /// SHA-256 and the canonical JSON of the settings.
+    /// The fingerprint of a teacher folder with rollout settings: SHA-256 over the weights', config's (and,
+    /// when present, `preprocessor_config.json`'s) SHA-256 and the canonical JSON of the settings.
     public static func fingerprint(teacher: URL, rollout: Rollout) throws -> (full: String, weights: String, config: String) {
         let weights = try SHA256.hex(fileAt: teacher.appendingPathComponent("model.safetensors"))
         let config = try SHA256.hex(fileAt: teacher.appendingPathComponent("config.json"))
         var h = SHA256()
         h.update("tkd-teacher-cache/1\n\(weights)\n\(config)\n")
+        // The feature extractor's settings (do_normalize) change the outputs too; folders without the file keep their fingerprint.
+        let pre = teacher.appendingPathComponent("preprocessor_config.json")
+        if FileManager.default.fileExists(atPath: pre.path) { h.update("preprocessor \(try SHA256.hex(fileAt: pre))\n") }
         h.update(try CanonicalJSON.encode(rollout))
         return (h.finalizeHex(), weights, config)
     }

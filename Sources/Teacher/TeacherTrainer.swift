@@ -23,6 +23,8 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
     public var dropout: Float = 0.1
     /// Random time shift of each waveform by up to ± this many samples, zero-filled, keyed by (seed, step).
     public var timeShiftSamples = 0
+    /// Zero-mean, unit-variance waveforms (written as `do_normalize` in `preprocessor_config.json`).
+    public var normalizeInput = true
     public var model = Model()
 
     public struct Model: Sendable, Equatable, Codable {
@@ -38,20 +40,22 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
         public var projectorSize = 32
         /// "mean" (Hugging Face's head) or "first" (first-frame head; transformers ignores it).
         public var pooling = "mean"
+        /// First convolution initialised as a mel-spaced Gabor filterbank ("gabor") or Kaiming-normal ("kaiming").
+        public var frontEndInit = "kaiming"
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case layers, heads, pooling
             case hiddenSize = "hidden_size", intermediateSize = "intermediate_size", convDim = "conv_dim"
             case convKernel = "conv_kernel", convStride = "conv_stride", positionalKernel = "positional_kernel"
-            case positionalGroups = "positional_groups", projectorSize = "projector_size"
+            case positionalGroups = "positional_groups", projectorSize = "projector_size", frontEndInit = "front_end_init"
         }
     }
 
     enum CodingKeys: String, CodingKey {
         case name, seed, steps, schedule, chunk, dropout, model
         case batchSize = "batch_size", evalEvery = "eval_every", adamEpsilon = "adam_epsilon", clipNorm = "clip_norm"
-        case timeShiftSamples = "time_shift_samples"
+        case timeShiftSamples = "time_shift_samples", normalizeInput = "normalize_input"
     }
 
     public init(name: String) { self.name = name }
@@ -64,9 +68,9 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
     }
 
     static let keys = ["name", "seed", "batch_size", "steps", "eval_every", "adam_epsilon", "schedule", "clip_norm", "chunk",
-                       "dropout", "time_shift_samples", "model"]
+                       "dropout", "time_shift_samples", "normalize_input", "model"]
     static let modelKeys = ["hidden_size", "layers", "heads", "intermediate_size", "conv_dim", "conv_kernel", "conv_stride",
-                            "positional_kernel", "positional_groups", "projector_size", "pooling"]
+                            "positional_kernel", "positional_groups", "projector_size", "pooling", "front_end_init"]
 
     /// Reads a YAML teacher config; unknown keys, wrong types and values out of range are one error naming
     /// the file, line and key. `name` defaults to the file's base name.
@@ -82,6 +86,7 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
         if let v = m["chunk"] { c.chunk = try v.int(in: 1...100_000) }
         if let v = m["dropout"] { c.dropout = Float(try v.double(in: 0...0.9)) }
         if let v = m["time_shift_samples"] { c.timeShiftSamples = try v.int(in: 0...10_000_000) }
+        if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
         if let v = m["schedule"] { c.schedule = try TrainConfig.scheduleValue(v, steps: c.steps) }
         else { c.schedule = c.schedule.withSteps(c.steps) }
         if let v = m["model"] {
@@ -103,6 +108,7 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
             if let x = d["positional_groups"] { c.model.positionalGroups = try x.int(in: 1...10_000) }
             if let x = d["projector_size"] { c.model.projectorSize = try x.int(in: 1...100_000) }
             if let x = d["pooling"] { c.model.pooling = try x.choice(["mean", "first"]) }
+            if let x = d["front_end_init"] { c.model.frontEndInit = try x.choice(["kaiming", "gabor"]) }
             let mm = c.model
             guard mm.convDim.count == mm.convKernel.count && mm.convKernel.count == mm.convStride.count else {
                 throw v.fail("conv_dim, conv_kernel and conv_stride must have the same length (found \(mm.convDim.count), \(mm.convKernel.count), \(mm.convStride.count))")
@@ -259,7 +265,9 @@ public final class TeacherTrainer {
         }
         try AtomicFile.write(configData, to: configURL)
 
-        let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed)
+        let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
+                                      gaborFrontEnd: config.model.frontEndInit == "gabor")
+        model.normalizeInput = config.normalizeInput
         var adam = Adam(epsilon: config.adamEpsilon)
         let params = model.parameters
         var start = 0, history: [TeacherHistoryEntry] = [], pending = [0.0, 0, 0]

@@ -11,6 +11,9 @@ import Training
 public final class TrainableWav2Vec2 {
     public let config: Wav2Vec2Config
     public let dropout: Float
+    /// Normalise each waveform to zero mean and unit variance first (`do_normalize` in
+    /// `preprocessor_config.json`, which `save` writes).
+    public var normalizeInput = false
 
     struct Block {
         let attention: SelfAttentionLayer
@@ -42,7 +45,7 @@ public final class TrainableWav2Vec2 {
 
     /// A freshly initialised model (Hugging Face's `_init_weights` scales, drawn from the counter RNG
     /// keyed by `seed` and the parameter's name, so the same seed gives the same bytes).
-    public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0) {
+    public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0, gaborFrontEnd: Bool = false) {
         precondition(!c.stableLayerNorm && c.featExtractNorm == "group" && !c.convBias,
                      "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
         config = c
@@ -88,6 +91,31 @@ public final class TrainableWav2Vec2 {
         }
         parameters = all + projector.parameters + classifier.parameters
         initialise(seed: seed)
+        if gaborFrontEnd { initialiseGabor() }
+    }
+
+    /// The first convolution as a filterbank: channel pairs of Hann-windowed cosine and sine kernels at
+    /// mel-spaced centre frequencies from 60 Hz to 7.6 kHz (each kernel of L2 norm √2, Kaiming's expected
+    /// norm). A learned front end from a few hundred clips starts from a spectrogram-like analysis instead
+    /// of noise; training still adapts it.
+    func initialiseGabor() {
+        let conv = convs[0], k = conv.kernel, channels = conv.outChannels
+        func mel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
+        func hz(_ m: Double) -> Double { 700 * (pow(10, m / 2595) - 1) }
+        let pairs = (channels + 1) / 2, lo = mel(60), hi = mel(7_600)
+        var w = [Float](repeating: 0, count: channels * k)
+        for o in 0..<channels {
+            let f = hz(lo + (hi - lo) * Double(o / 2) / Double(max(1, pairs - 1)))
+            var row = (0..<k).map { i -> Double in
+                let window = 0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(k - 1))
+                let phase = 2 * Double.pi * f * (Double(i) - Double(k - 1) / 2) / 16_000
+                return window * (o % 2 == 0 ? cos(phase) : sin(phase))
+            }
+            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            row = row.map { $0 / max(norm, 1e-12) * 2.0.squareRoot() }
+            for i in 0..<k { w[o * k + i] = Float(row[i]) }
+        }
+        conv.weight!.value = w
     }
 
     /// Normal weights with Hugging Face's scales: linear layers N(0, 0.02) with zero bias, feature
@@ -113,6 +141,14 @@ public final class TrainableWav2Vec2 {
     /// Logits [B, labels] of waveforms [B, L] (16 kHz, as read). Training mode keeps what `backward` needs.
     public func forward(_ waveforms: Tensor, _ context: RunContext) throws -> Tensor {
         var x = Tensor(shape: [waveforms.batch, waveforms.shape[1], 1], data: waveforms.data)
+        if normalizeInput {
+            let l = waveforms.shape[1]
+            for e in 0..<x.batch {
+                var w = Array(x.data[(e * l)..<((e + 1) * l)])
+                Wav2Vec2Model.normalize(&w)
+                x.data.replaceSubrange((e * l)..<((e + 1) * l), with: w)
+            }
+        }
         for (i, conv) in convs.enumerated() {
             x = try conv.forward(x, context)
             if i == 0 { x = try convNorm.forward(x, context) }
@@ -207,6 +243,7 @@ public final class TrainableWav2Vec2 {
             guard e.shape == p.shape else { throw TeacherError.shape(path: url.path, name: p.name, shape: e.shape, expected: p.shape) }
             p.value = try file.values(p.name)
         }
+        normalizeInput = try Wav2Vec2Model.doNormalize(folder)
     }
 
     /// The checkpoint's tensors (float32, Hugging Face names).
@@ -222,7 +259,7 @@ public final class TrainableWav2Vec2 {
         let json = try JSONSerialization.data(withJSONObject: config.jsonObject(extra: extraConfig), options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(json + Data("\n".utf8), to: folder.appendingPathComponent("config.json"))
         let pre: [String: Any] = ["feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1, "sampling_rate": 16_000,
-                                  "padding_value": 0.0, "padding_side": "right", "do_normalize": false, "return_attention_mask": false]
+                                  "padding_value": 0.0, "padding_side": "right", "do_normalize": normalizeInput, "return_attention_mask": false]
         let preData = try JSONSerialization.data(withJSONObject: pre, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(preData + Data("\n".utf8), to: folder.appendingPathComponent("preprocessor_config.json"))
     }

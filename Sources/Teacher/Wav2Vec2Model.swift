@@ -8,12 +8,16 @@ import TKDCore
 /// weights). Both layouts: base (GroupNorm in the first convolution, post-LN transformer) and
 /// large / XLSR (`do_stable_layer_norm`: LayerNorm in every convolution, pre-LN, final LayerNorm). The
 /// weight-normed positional convolution is read under either naming (`weight_g`/`weight_v` or
-/// `parametrizations.weight.original0/1`). Raw waveforms go in as given (no `do_normalize`).
+/// `parametrizations.weight.original0/1`). Waveforms go in as read, unless the folder's
+/// `preprocessor_config.json` sets `do_normalize` (zero mean, unit variance per waveform, as
+/// `Wav2Vec2FeatureExtractor` does it).
 public final class Wav2Vec2Model: @unchecked Sendable {
     public let config: Wav2Vec2Config
     public let folder: URL
     /// Whether the checkpoint has a sequence-classification head (projector, pooling, classifier).
     public let hasClassifier: Bool
+    /// `do_normalize` of `preprocessor_config.json` (false without that file).
+    public let normalizeInput: Bool
 
     struct Conv {
         let weight: [Float]     // [K·Cin/g, Cout/g] per group, concatenated over groups
@@ -46,6 +50,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             throw TeacherError.input(path: weightsURL.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
         }
         let file = try SafeTensorsFile(weightsURL)
+        normalizeInput = try Self.doNormalize(folder)
         let c = config
         let prefix = file.entries["wav2vec2.feature_projection.projection.weight"] != nil ? "wav2vec2." : ""
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
@@ -111,6 +116,27 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         }
     }
 
+    /// `do_normalize` from `folder/preprocessor_config.json` (false when the file is absent).
+    static func doNormalize(_ folder: URL) throws -> Bool {
+        let url = folder.appendingPathComponent("preprocessor_config.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return false }
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TeacherError.input(path: url.path, reason: "not a JSON object")
+        }
+        guard let v = o["do_normalize"] else { return false }
+        guard let b = v as? Bool else { throw TeacherError.config(path: url.path, field: "do_normalize", value: "\(v)", expected: "true or false") }
+        return b
+    }
+
+    /// Zero mean, unit variance: (x − mean) / √(var + 1e-7) (`Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm`).
+    public static func normalize(_ x: inout [Float]) {
+        guard !x.isEmpty else { return }
+        let mean = x.reduce(0.0) { $0 + Double($1) } / Double(x.count)
+        let variance = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(x.count)
+        let inv = 1 / (variance + 1e-7).squareRoot()
+        for i in x.indices { x[i] = Float((Double(x[i]) - mean) * inv) }
+    }
+
     /// PyTorch conv weight [Cout, Cin/g, K] → per group [K·Cin/g, Cout/g] (row (k, c), column o).
     static func conv(_ w: [Float], bias: [Float]?, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int,
                      groups: Int) -> Conv {
@@ -154,6 +180,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         }
         // Feature extractor: conv → (norm) → GELU, channels last.
         var x = waveform, length = waveform.count
+        if normalizeInput { Self.normalize(&x) }
         for (i, conv) in featureConvs.enumerated() {
             x = Self.apply(conv, x, length: length)
             length = (length - conv.kernel) / conv.stride + 1

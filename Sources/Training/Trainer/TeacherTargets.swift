@@ -23,11 +23,16 @@ public final class TeacherTargets: @unchecked Sendable {
     /// Dataset class index for each teacher class (nil when the label sets cannot be matched).
     let classMap: [Int]?
 
-    /// Finds `teachers/<prefix…>` in the dataset (a unique folder whose name starts with `fingerprint`).
+    /// Finds `teachers/<prefix…>` in the dataset (a unique folder whose name starts with `fingerprint`; an
+    /// empty fingerprint asks for the dataset's only cache).
     public init(data: TrainingData, fingerprint: String) throws {
         let root = data.dataset.appendingPathComponent("teachers")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { !$0.hasPrefix(".") }
         let matches = names.filter { $0.hasPrefix(fingerprint) || fingerprint.hasPrefix($0) }
+        if fingerprint.isEmpty && matches.count != 1 {
+            throw TrainingError.teacherCache(path: root.path, reason: matches.isEmpty ? "no teacher cache in this dataset; make one with `tkd teacher cache --dataset \(data.dataset.path) --teacher DIR`"
+                                                 : "kd target 'teacher' needs exactly one cache, found \(matches.count) (\(matches.sorted().joined(separator: ", "))); use teacher:<fingerprint>")
+        }
         guard matches.count == 1 else {
             throw TrainingError.teacherCache(path: root.appendingPathComponent(fingerprint).path,
                                              reason: matches.isEmpty ? "no teacher cache with fingerprint \(fingerprint) in this dataset; make it with `tkd teacher cache --dataset \(data.dataset.path) --teacher DIR`"

@@ -39,7 +39,8 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         public var lambda: Float = 0
         /// τ of the student's attention head.
         public var temperature: Float = 1
-        /// `oracle` (uniform over the recorded speech-active span) or `teacher:<fingerprint>`.
+        /// `oracle` (uniform over the recorded speech-active span), `teacher` (the dataset's only teacher
+        /// cache) or `teacher:<fingerprint>`.
         public var target = "oracle"
         /// How a teacher vector is resampled to T′: `index` (the paper) or `centers` (frame-centre times).
         public var interpolation = AttentionResampling.index
@@ -139,9 +140,9 @@ extension TrainConfig {
         Student(rawValue: try v.choice(Student.allCases.map(\.rawValue)))!
     }
 
-    /// `oracle` or `teacher:<fingerprint>` (hex).
+    /// `oracle`, `teacher` (the dataset's only teacher cache) or `teacher:<fingerprint>` (hex, a prefix will do).
     public static func validTarget(_ s: String) -> Bool {
-        if s == "oracle" { return true }
+        if s == "oracle" || s == "teacher" { return true }
         guard s.hasPrefix("teacher:") else { return false }
         let fp = s.dropFirst("teacher:".count)
         return !fp.isEmpty && fp.allSatisfy { $0.isHexDigit }
@@ -149,7 +150,7 @@ extension TrainConfig {
 
     static func targetValue(_ v: YAMLValue) throws -> String {
         let s = try v.string()
-        guard validTarget(s) else { throw v.fail("expected 'oracle' or 'teacher:<fingerprint>', found '\(s)'") }
+        guard validTarget(s) else { throw v.fail("expected 'oracle', 'teacher' or 'teacher:<fingerprint>', found '\(s)'") }
         return s
     }
 

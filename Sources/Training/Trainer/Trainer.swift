@@ -112,13 +112,13 @@ public final class Trainer {
 
     public init(config: TrainConfig, dataset: URL, runs: URL) throws {
         guard TrainConfig.validTarget(config.kd.target) else {
-            throw TrainingError.teacherCache(path: "kd.target", reason: "expected 'oracle' or 'teacher:<fingerprint>', found '\(config.kd.target)'")
+            throw TrainingError.teacherCache(path: "kd.target", reason: "expected 'oracle', 'teacher' or 'teacher:<fingerprint>', found '\(config.kd.target)'")
         }
         self.config = config
         data = try TrainingData(dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
                                 student: config.student.rawValue)
         folder = runs.appendingPathComponent(config.name)
-        if config.kd.target.hasPrefix("teacher:") {
+        if config.kd.target == "teacher" || config.kd.target.hasPrefix("teacher:") {
             teacher = try TeacherTargets(data: data, fingerprint: String(config.kd.target.dropFirst("teacher:".count)))
             if config.timeShiftFrames > 0 && config.kd.interpolation == .index && config.kd.lambda > 0 {
                 throw TrainingError.teacherCache(path: "kd.interpolation", reason: "time_shift_frames with a teacher target needs interpolation 'centers' (the target moves with the shifted features)")

@@ -27,7 +27,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("kd-lambda"), help: "Override kd.lambda (λ of the attention term; 0 = no distillation).")
     var kdLambda: Double?
 
-    @Option(name: .customLong("kd-target"), help: "Override kd.target: oracle, or teacher:<fingerprint> (a cache in DATASET/teachers/).")
+    @Option(name: .customLong("kd-target"), help: "Override kd.target: oracle, teacher (the dataset's only cache in DATASET/teachers/) or teacher:<fingerprint>.")
     var kdTarget: String?
 
     @Option(help: "Override steps (the exp schedule is spread over them).")
@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let kdLambda, !(kdLambda >= 0 && kdLambda.isFinite) { throw ValidationError("--kd-lambda must be ≥ 0; got \(kdLambda).") }
         if let kdTarget, !TrainConfig.validTarget(kdTarget) {
-            throw ValidationError("--kd-target must be 'oracle' or 'teacher:<fingerprint>'; got '\(kdTarget)'.")
+            throw ValidationError("--kd-target must be 'oracle', 'teacher' or 'teacher:<fingerprint>'; got '\(kdTarget)'.")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
