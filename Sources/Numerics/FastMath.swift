@@ -174,9 +174,30 @@ extension Vector {
         for i in 0..<count { p[i] = v[i] }
     }
 
-    /// Exact-form GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)), eight lanes at a time; in place.
+    /// erf as a rational function on [−4, 4] (clamped outside; the odd 13th-degree / even 8th-degree
+    /// minimax fit used by Eigen and XLA): absolute error 4.2e-7 in float32, no exp, no branches.
+    @inline(__always) static func erfRational8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let lo = SIMD8<Float>(repeating: -4), hi = SIMD8<Float>(repeating: 4)
+        let x = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
+        let x2 = x * x
+        var p = SIMD8<Float>(repeating: -2.726_142_258_013_06e-10)
+        p = p * x2 + 2.770_681_424_959_02e-08
+        p = p * x2 - 2.101_024_020_825_08e-06
+        p = p * x2 - 5.692_506_394_623_46e-05
+        p = p * x2 - 7.349_906_303_268_55e-04
+        p = p * x2 - 2.954_599_808_540_25e-03
+        p = p * x2 - 1.609_603_332_624_15e-02
+        var q = SIMD8<Float>(repeating: -1.456_607_184_649_96e-05)
+        q = q * x2 - 2.133_740_552_789_05e-04
+        q = q * x2 - 1.682_826_974_382_03e-03
+        q = q * x2 - 7.373_329_167_204_68e-03
+        q = q * x2 - 1.426_473_905_141_89e-02
+        return x * p / q
+    }
+
+    /// Exact-form GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (absolute error below 1e-6), eight lanes at a time; in place.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-        @inline(__always) func f(_ v: SIMD8<Float>) -> SIMD8<Float> { 0.5 * v * (1 + erf8(v * 0.707_106_77)) }
+        @inline(__always) func f(_ v: SIMD8<Float>) -> SIMD8<Float> { 0.5 * v * (1 + erfRational8(v * 0.707_106_77)) }
         var k = 0
         while k + 8 <= n { store(f(load(x + k)), x + k); k += 8 }
         if k < n { store(f(load(x + k, n - k)), x + k, n - k) }

@@ -21,6 +21,29 @@ public enum Softmax {
         }
     }
 
+    /// y[r, :] = softmax(x[r, :]) with `fastExp` eight lanes at a time and Float sums (relative error a few
+    /// 1e-7): the transformer attention maps, where `forward`'s Double exp dominated the time.
+    public static func forwardFast(_ x: UnsafePointer<Float>, rows: Int, width n: Int, into y: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let xr = x + r * n, yr = y + r * n
+            var top = -Float.infinity
+            for i in 0..<n { top = max(top, xr[i]) }
+            var k = 0, acc = SIMD8<Float>(repeating: 0)
+            while k + 8 <= n {
+                let e = fastExp(Vector.load(xr + k) - top)
+                Vector.store(e, yr + k)
+                acc += e
+                k += 8
+            }
+            var sum = acc.sum()
+            while k < n { let e = fastExp(xr[k] - top); yr[k] = e; sum += e; k += 1 }
+            let inv = 1 / sum
+            k = 0
+            while k + 8 <= n { Vector.store(Vector.load(yr + k) * inv, yr + k); k += 8 }
+            while k < n { yr[k] *= inv; k += 1 }
+        }
+    }
+
     /// y[r, :] = log softmax(x[r, :]).
     public static func logForward(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {

@@ -19,14 +19,16 @@ public final class Wav2Vec2Model: @unchecked Sendable {
     /// `do_normalize` of `preprocessor_config.json` (false without that file).
     public let normalizeInput: Bool
 
-    struct Conv {
+    struct Conv: Sendable {
         let weight: [Float]     // [K·Cin/g, Cout/g] per group, concatenated over groups
         let bias: [Float]?
         let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, groups: Int
     }
-    struct Norm { let gamma: [Float], beta: [Float] }
-    struct Linear { let weight: [Float], bias: [Float], inputs: Int, outputs: Int }   // weight [out, in] (PyTorch)
-    struct Layer {
+    struct Norm: Sendable { let gamma: [Float], beta: [Float] }
+    /// `weight` is kept transposed, [in, out] (PyTorch stores [out, in]): OpenBLAS runs x·W without a
+    /// transposed operand a few per cent faster.
+    struct Linear: Sendable { let weight: [Float], bias: [Float], inputs: Int, outputs: Int }
+    struct Layer: Sendable {
         let q: Linear, k: Linear, v: Linear, out: Linear
         let norm: Norm, finalNorm: Norm
         let intermediate: Linear, output: Linear
@@ -62,8 +64,10 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             Norm(gamma: try tensor("\(name).weight", [n]), beta: try tensor("\(name).bias", [n]))
         }
         func linear(_ name: String, _ inputs: Int, _ outputs: Int) throws -> Linear {
-            Linear(weight: try tensor("\(name).weight", [outputs, inputs]), bias: try tensor("\(name).bias", [outputs]),
-                   inputs: inputs, outputs: outputs)
+            let w = try tensor("\(name).weight", [outputs, inputs])
+            var transposed = [Float](repeating: 0, count: w.count)
+            for o in 0..<outputs { for i in 0..<inputs { transposed[i * outputs + o] = w[o * inputs + i] } }
+            return Linear(weight: transposed, bias: try tensor("\(name).bias", [outputs]), inputs: inputs, outputs: outputs)
         }
         var convs: [Conv] = [], norms: [Norm?] = []
         var inChannels = 1
@@ -171,14 +175,82 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         public var frames: Int
     }
 
-    /// Runs one waveform (16 kHz floats as read, no normalisation).
+    /// Runs one waveform (16 kHz floats as read; normalised first when `normalizeInput`).
     public func forward(_ waveform: [Float], keepHiddenStates: Bool = false) throws -> Output {
-        let c = config
-        let t = c.frames(samples: waveform.count)
-        guard t > 0 else {
-            throw TeacherError.input(path: folder.path, reason: "\(waveform.count) samples are too short for the feature extractor")
+        try forward(batch: [waveform], pool: WorkPool(jobs: 1), keepHiddenStates: keepHiddenStates)[0]
+    }
+
+    /// Row blocks of the stacked linear layers: as many as `rows / 256` rounded up, of equal size (a function
+    /// of the rows only, never of the thread count), large enough for OpenBLAS's sgemm to run near its peak.
+    static func rowBlocks(_ rows: Int) -> (count: Int, size: Int) {
+        let count = max(1, (rows + 255) / 256)
+        return (count, (rows + count - 1) / count)
+    }
+
+    /// Runs waveforms of one length together: the convolutions per clip, the transformer's linear layers
+    /// over every clip's frames stacked (`rowBlocks`), attention per clip and head, all on
+    /// `pool`. Each clip's output is the same whatever the batch or the pool (rows are independent).
+    public func forward(batch waveforms: [[Float]], pool: WorkPool, keepHiddenStates: Bool = false) throws -> [Output] {
+        guard let samples = waveforms.first?.count else { return [] }
+        guard waveforms.allSatisfy({ $0.count == samples }) else {
+            throw TeacherError.input(path: folder.path, reason: "a batch needs clips of one length")
         }
-        // Feature extractor: conv → (norm) → GELU, channels last.
+        let c = config, b = waveforms.count, t = c.frames(samples: samples), hs = c.hiddenSize
+        guard t > 0 else {
+            throw TeacherError.input(path: folder.path, reason: "\(samples) samples are too short for the feature extractor")
+        }
+        let features = try pool.map(b) { e in self.features(waveforms[e]) }
+        var h = features.flatMap { $0 }
+        try Self.rowwise(pool, rows: b * t, width: h.count / (b * t), &h) { row, n in
+            Self.layerNorm(row, count: n, self.projectionNorm, eps: c.layerNormEpsilon)
+        }
+        h = try Self.apply(projection, h, rows: b * t, pool: pool)
+        // Positional embedding per clip: grouped conv, padding K/2, last frame dropped for an even kernel, GELU.
+        let projected0 = h
+        let positions = try pool.map(b) { e -> [Float] in
+            var pos = Self.apply(self.positional, Array(projected0[(e * t * hs)..<((e + 1) * t * hs)]), length: t)
+            let produced = t + 2 * self.positional.padding - self.positional.kernel + 1
+            if produced > t { pos.removeLast((produced - t) * hs) }
+            Self.gelu(&pos)
+            return pos
+        }
+        for e in 0..<b { for i in 0..<(t * hs) { h[e * t * hs + i] += positions[e][i] } }
+        if !c.stableLayerNorm { try normRows(pool, &h, rows: b * t, encoderNorm) }
+        var hidden: [[Float]] = [], attentions: [[Float]] = []
+        for layer in layers {
+            if keepHiddenStates { hidden.append(h) }
+            let (next, probabilities) = try self.layer(layer, h, clips: b, frames: t, pool: pool)
+            h = next
+            attentions.append(probabilities)
+        }
+        // transformers returns the last state before the stable layout's final LayerNorm.
+        if keepHiddenStates { hidden.append(h) }
+        if c.stableLayerNorm { try normRows(pool, &h, rows: b * t, encoderNorm) }
+        var projected: [Float] = []
+        if let projector { projected = try Self.apply(projector, h, rows: b * t, pool: pool) }
+        return try (0..<b).map { e in
+            var logits: [Float]?, pooled: [Float]?
+            if let projector, let classifier {
+                let p = projector.outputs, base = e * t * p
+                var mean = [Float](repeating: 0, count: p)
+                if c.pooling == "first" {
+                    mean = Array(projected[base..<(base + p)])
+                } else {
+                    for r in 0..<t { for j in 0..<p { mean[j] += projected[base + r * p + j] } }
+                    for j in mean.indices { mean[j] /= Float(t) }
+                }
+                pooled = mean
+                logits = try Self.apply(classifier, mean, rows: 1, pool: pool)
+            }
+            let perLayer = attentions.map { Array($0[(e * c.heads * t * t)..<((e + 1) * c.heads * t * t)]) }
+            let states = hidden.map { Array($0[(e * t * hs)..<((e + 1) * t * hs)]) }
+            return Output(logits: logits, attentions: perLayer, hiddenStates: states, features: features[e], pooled: pooled, frames: t)
+        }
+    }
+
+    /// The convolutional feature extractor on one waveform: conv → (norm) → GELU, channels last [T, C].
+    func features(_ waveform: [Float]) -> [Float] {
+        let c = config
         var x = waveform, length = waveform.count
         if normalizeInput { Self.normalize(&x) }
         for (i, conv) in featureConvs.enumerated() {
@@ -191,104 +263,99 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             }
             Self.gelu(&x)
         }
-        let features = x
-        var h = x
-        Self.layerNorm(&h, rows: t, projectionNorm, eps: c.layerNormEpsilon)
-        h = Self.apply(projection, h, rows: t)
-        // Positional embedding: grouped conv, padding K/2, last frame dropped for an even kernel, GELU.
-        var pos = Self.apply(positional, h, length: t)
-        let produced = t + 2 * positional.padding - positional.kernel + 1
-        if produced > t { pos.removeLast((produced - t) * c.hiddenSize) }
-        Self.gelu(&pos)
-        for i in h.indices { h[i] += pos[i] }
-        var hidden: [[Float]] = []
-        if !c.stableLayerNorm { Self.layerNorm(&h, rows: t, encoderNorm, eps: c.layerNormEpsilon) }
-        var attentions: [[Float]] = []
-        for layer in layers {
-            if keepHiddenStates { hidden.append(h) }
-            let (next, probabilities) = self.layer(layer, h, rows: t)
-            h = next
-            attentions.append(probabilities)
-        }
-        // transformers returns the last state before the stable layout's final LayerNorm.
-        if keepHiddenStates { hidden.append(h) }
-        if c.stableLayerNorm { Self.layerNorm(&h, rows: t, encoderNorm, eps: c.layerNormEpsilon) }
-        var logits: [Float]?, pooled: [Float]?
-        if let projector, let classifier {
-            let p = Self.apply(projector, h, rows: t)
-            var mean = [Float](repeating: 0, count: projector.outputs)
-            if c.pooling == "first" {
-                mean = Array(p[0..<projector.outputs])
-            } else {
-                for r in 0..<t { for j in 0..<projector.outputs { mean[j] += p[r * projector.outputs + j] } }
-                for j in mean.indices { mean[j] /= Float(t) }
-            }
-            pooled = mean
-            logits = Self.apply(classifier, mean, rows: 1)
-        }
-        return Output(logits: logits, attentions: attentions, hiddenStates: hidden, features: features, pooled: pooled, frames: t)
+        return x
     }
 
-    /// One encoder layer; returns the new state and the attention probabilities [heads, T, T].
-    func layer(_ l: Layer, _ x: [Float], rows t: Int) -> ([Float], [Float]) {
-        let c = config, h = c.hiddenSize, heads = c.heads, d = h / heads
-        var input = x
-        if c.stableLayerNorm { Self.layerNorm(&input, rows: t, l.norm, eps: c.layerNormEpsilon) }
-        var q = Self.apply(l.q, input, rows: t)
-        let k = Self.apply(l.k, input, rows: t), v = Self.apply(l.v, input, rows: t)
-        let scale = 1 / Float(d).squareRoot()
-        for i in q.indices { q[i] *= scale }
-        var probabilities = [Float](repeating: 0, count: heads * t * t)
-        var context = [Float](repeating: 0, count: t * h)
-        var scores = [Float](repeating: 0, count: t * t)
-        for head in 0..<heads {
-            q.withUnsafeBufferPointer { qp in
-                k.withUnsafeBufferPointer { kp in
-                    BLAS.gemm(transB: true, m: t, n: t, k: d, a: qp.baseAddress! + head * d, lda: h, b: kp.baseAddress! + head * d,
-                              ldb: h, c: &scores, ldc: t)
-                }
+    func normRows(_ pool: WorkPool, _ x: inout [Float], rows: Int, _ n: Norm) throws {
+        let eps = config.layerNormEpsilon
+        try Self.rowwise(pool, rows: rows, width: n.gamma.count, &x) { row, count in Self.layerNorm(row, count: count, n, eps: eps) }
+    }
+
+    /// Runs `body` on every row of x [rows, width], in blocks on `pool`.
+    static func rowwise(_ pool: WorkPool, rows: Int, width: Int, _ x: inout [Float],
+                        _ body: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void) throws {
+        let (blocks, size) = rowBlocks(rows)
+        try x.withUnsafeMutableBufferPointer { xp in
+            let base = SendablePointer(xp.baseAddress!)
+            try pool.forEach(blocks) { k in
+                for r in (k * size)..<min(rows, (k + 1) * size) { body(base[r * width], width) }
             }
-            probabilities.withUnsafeMutableBufferPointer { pp in
-                Softmax.forward(scores, rows: t, width: t, into: pp.baseAddress! + head * t * t)
-                v.withUnsafeBufferPointer { vp in
-                    context.withUnsafeMutableBufferPointer { cp in
-                        BLAS.gemm(m: t, n: d, k: t, a: pp.baseAddress! + head * t * t, lda: t, b: vp.baseAddress! + head * d, ldb: h,
-                                  c: cp.baseAddress! + head * d, ldc: h)
+        }
+    }
+
+    /// One encoder layer over `clips` stacked clips of `frames` rows; returns the new state and the
+    /// attention probabilities [clips, heads, T, T].
+    func layer(_ l: Layer, _ x: [Float], clips b: Int, frames t: Int, pool: WorkPool) throws -> ([Float], [Float]) {
+        let c = config, h = c.hiddenSize, heads = c.heads, d = h / heads, rows = b * t
+        var input = x
+        if c.stableLayerNorm { try normRows(pool, &input, rows: rows, l.norm) }
+        let q = try Self.apply(l.q, input, rows: rows, pool: pool)
+        let k = try Self.apply(l.k, input, rows: rows, pool: pool), v = try Self.apply(l.v, input, rows: rows, pool: pool)
+        let scale = 1 / Float(d).squareRoot()
+        var probabilities = uninitializedFloats(b * heads * t * t)
+        var context = uninitializedFloats(rows * h)
+        try q.withUnsafeBufferPointer { qp in
+            try k.withUnsafeBufferPointer { kp in
+                try v.withUnsafeBufferPointer { vp in
+                    try probabilities.withUnsafeMutableBufferPointer { pp in
+                        try context.withUnsafeMutableBufferPointer { cp in
+                            let (qs, ks, vs) = (SendableConstPointer(qp.baseAddress!), SendableConstPointer(kp.baseAddress!),
+                                                SendableConstPointer(vp.baseAddress!))
+                            let (ps, cs) = (SendablePointer(pp.baseAddress!), SendablePointer(cp.baseAddress!))
+                            try pool.forEach(b * heads) { job in
+                                let e = job / heads, head = job % heads, o = e * t * h + head * d
+                                var scores = uninitializedFloats(t * t)
+                                // (q·scale)·kᵀ: the scale folded into the product, as transformers scales q.
+                                BLAS.gemm(transB: true, m: t, n: t, k: d, alpha: scale, a: qs[o], lda: h, b: ks[o], ldb: h, c: &scores, ldc: t)
+                                let pe = ps[job * t * t]
+                                Softmax.forwardFast(scores, rows: t, width: t, into: pe)
+                                BLAS.gemm(m: t, n: d, k: t, a: pe, lda: t, b: vs[o], ldb: h, c: cs[o], ldc: h)
+                            }
+                        }
                     }
                 }
             }
         }
-        let attended = Self.apply(l.out, context, rows: t)
+        let attended = try Self.apply(l.out, context, rows: rows, pool: pool)
         var y = x
         for i in y.indices { y[i] += attended[i] }
         if c.stableLayerNorm {
             var normed = y
-            Self.layerNorm(&normed, rows: t, l.finalNorm, eps: c.layerNormEpsilon)
-            let ff = feedForward(l, normed, rows: t)
+            try normRows(pool, &normed, rows: rows, l.finalNorm)
+            let ff = try feedForward(l, normed, rows: rows, pool: pool)
             for i in y.indices { y[i] += ff[i] }
         } else {
-            Self.layerNorm(&y, rows: t, l.norm, eps: c.layerNormEpsilon)
-            let ff = feedForward(l, y, rows: t)
+            try normRows(pool, &y, rows: rows, l.norm)
+            let ff = try feedForward(l, y, rows: rows, pool: pool)
             for i in y.indices { y[i] += ff[i] }
-            Self.layerNorm(&y, rows: t, l.finalNorm, eps: c.layerNormEpsilon)
+            try normRows(pool, &y, rows: rows, l.finalNorm)
         }
         return (y, probabilities)
     }
 
-    func feedForward(_ l: Layer, _ x: [Float], rows t: Int) -> [Float] {
-        var mid = Self.apply(l.intermediate, x, rows: t)
-        Self.gelu(&mid)
-        return Self.apply(l.output, mid, rows: t)
+    func feedForward(_ l: Layer, _ x: [Float], rows: Int, pool: WorkPool) throws -> [Float] {
+        var mid = try Self.apply(l.intermediate, x, rows: rows, pool: pool)
+        try Self.rowwise(pool, rows: rows, width: l.intermediate.outputs, &mid) { row, n in Vector.gelu(row, count: n) }
+        return try Self.apply(l.output, mid, rows: rows, pool: pool)
     }
 
     // MARK: Kernels (channels last)
 
-    /// y [rows, out] = x [rows, in] · Wᵀ + b.
-    static func apply(_ l: Linear, _ x: [Float], rows: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: rows * l.outputs)
-        for r in 0..<rows { for j in 0..<l.outputs { y[r * l.outputs + j] = l.bias[j] } }
-        BLAS.gemm(transB: true, m: rows, n: l.outputs, k: l.inputs, a: x, lda: l.inputs, b: l.weight, ldb: l.inputs, beta: 1,
-                  c: &y, ldc: l.outputs)
+    /// y [rows, out] = x [rows, in] · W + b (W stored [in, out]), in `rowBlocks` on `pool`.
+    static func apply(_ l: Linear, _ x: [Float], rows: Int, pool: WorkPool) throws -> [Float] {
+        var y = uninitializedFloats(rows * l.outputs)
+        let (blocks, size) = rowBlocks(rows)
+        try x.withUnsafeBufferPointer { xp in
+            try y.withUnsafeMutableBufferPointer { yp in
+                let (xs, ys) = (SendableConstPointer(xp.baseAddress!), SendablePointer(yp.baseAddress!))
+                try pool.forEach(blocks) { k in
+                    let r0 = k * size, m = min(rows, r0 + size) - r0
+                    for r in r0..<(r0 + m) { ys[r * l.outputs].update(from: l.bias, count: l.outputs) }
+                    BLAS.gemm(m: m, n: l.outputs, k: l.inputs, a: xs[r0 * l.inputs], lda: l.inputs, b: l.weight,
+                              ldb: l.outputs, beta: 1, c: ys[r0 * l.outputs], ldc: l.outputs)
+                }
+            }
+        }
         return y
     }
 
@@ -335,15 +402,22 @@ public final class Wav2Vec2Model: @unchecked Sendable {
     static func layerNorm(_ x: inout [Float], rows: Int, _ n: Norm, eps: Float) {
         let c = n.gamma.count
         x.withUnsafeMutableBufferPointer { xp in
-            for r in 0..<rows {
-                let row = xp.baseAddress! + r * c
-                var sum = 0.0
-                for j in 0..<c { sum += Double(row[j]) }
-                let mean = sum / Double(c)
-                var sq = 0.0
-                for j in 0..<c { let d = Double(row[j]) - mean; sq += d * d }
-                let inv = Float(1 / (sq / Double(c) + Double(eps)).squareRoot()), m = Float(mean)
-                for j in 0..<c { row[j] = (row[j] - m) * inv * n.gamma[j] + n.beta[j] }
+            for r in 0..<rows { layerNorm(xp.baseAddress! + r * c, count: c, n, eps: eps) }
+        }
+    }
+
+    /// LayerNorm of one row in place.
+    @inline(__always)
+    static func layerNorm(_ row: UnsafeMutablePointer<Float>, count c: Int, _ n: Norm, eps: Float) {
+        var sum = 0.0
+        for j in 0..<c { sum += Double(row[j]) }
+        let mean = sum / Double(c)
+        var sq = 0.0
+        for j in 0..<c { let d = Double(row[j]) - mean; sq += d * d }
+        let inv = Float(1 / (sq / Double(c) + Double(eps)).squareRoot()), m = Float(mean)
+        n.gamma.withUnsafeBufferPointer { g in
+            n.beta.withUnsafeBufferPointer { b in
+                for j in 0..<c { row[j] = (row[j] - m) * inv * g[j] + b[j] }
             }
         }
     }

@@ -543,7 +543,7 @@ public final class SelfAttentionLayer: Layer {
                                         let o = e * t * h + head * d, pe = pr[(e * nh + head) * t * t]
                                         BLAS.gemm(transB: true, m: t, n: t, k: d, alpha: scale, a: qq[o], lda: h, b: kk[o], ldb: h,
                                                   c: &scores, ldc: t)
-                                        Softmax.forward(scores, rows: t, width: t, into: pe)
+                                        Softmax.forwardFast(scores, rows: t, width: t, into: pe)
                                         BLAS.gemm(m: t, n: d, k: t, a: pe, lda: t, b: vv[o], ldb: h, c: cr[o], ldc: h)
                                     }
                                 }
