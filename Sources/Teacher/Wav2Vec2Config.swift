@@ -74,7 +74,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
             "conv_dim": convDim, "conv_kernel": convKernel, "conv_stride": convStride, "conv_bias": convBias,
             "feat_extract_norm": featExtractNorm, "do_stable_layer_norm": stableLayerNorm,
             "num_conv_pos_embeddings": positionalKernel, "num_conv_pos_embedding_groups": positionalGroups,
-            "layer_norm_eps": Double(layerNormEpsilon), "classifier_proj_size": classifierProjectionSize,
+            "layer_norm_eps": Double("\(layerNormEpsilon)") ?? Double(layerNormEpsilon), "classifier_proj_size": classifierProjectionSize,
             "num_labels": labels, "use_weighted_layer_sum": false, "add_adapter": false,
             "mask_time_prob": 0.0, "mask_feature_prob": 0.0, "apply_spec_augment": false, "layerdrop": 0.0,
             "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "feat_proj_dropout": 0.0,
