@@ -48,11 +48,13 @@ let package = Package(
                 dependencies: ["TKDCore", "TensorStore", "Numerics", "Synthesis", "Features"]),
         .target(name: "Teacher",
                 dependencies: ["TKDCore", "AudioIO", "Synthesis", "TensorStore", "Numerics", "Training"]),
+        .target(name: "Verify",
+                dependencies: ["TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features"]),
         .target(name: "Features",
                 dependencies: ["TKDCore", "AudioIO", "TensorStore", "CFFTW"]),
         .executableTarget(name: "tkd",
                           dependencies: [
-                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Training", "Teacher", "COpenBLAS",
+                            "TKDCore", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Training", "Teacher", "Verify", "COpenBLAS",
                             .product(name: "ArgumentParser", package: "swift-argument-parser"),
                           ]),
 

@@ -107,3 +107,51 @@ nonisolated(unsafe) private var planCache: [String: AnyObject] = [:]
 
 /// FFTW's version string, e.g. "fftw-3.3.10-sse2-avx".
 public var fftwVersion: String { String(cString: tkd_fftwf_version()) }
+
+/// Linear cross-correlation by FFT (FFTW, Double precision).
+public enum CrossCorrelation {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var plans: [Int: (forward: OpaquePointer, inverse: OpaquePointer)] = [:]
+
+    /// FFTW plans for `size` (made once, under a lock: planning is not thread-safe).
+    private static func plan(_ size: Int) -> (forward: OpaquePointer, inverse: OpaquePointer) {
+        lock.lock(); defer { lock.unlock() }
+        if let p = plans[size] { return p }
+        let real = fftw_alloc_real(size)!, complex = fftw_alloc_complex(size / 2 + 1)!
+        defer { fftw_free(real); fftw_free(complex) }
+        let p = (fftw_plan_dft_r2c_1d(Int32(size), real, complex, UInt32(FFTW_ESTIMATE))!,
+                 fftw_plan_dft_c2r_1d(Int32(size), complex, real, UInt32(FFTW_ESTIMATE))!)
+        plans[size] = p
+        return p
+    }
+
+    /// r[τ] = Σ_i x[τ + i]·c[i] for every lag τ in 0 ... x.count − c.count.
+    public static func valid(_ x: [Double], _ c: [Double]) -> [Double] {
+        let n = x.count, m = c.count
+        guard m > 0, n >= m else { return [] }
+        var size = 2
+        while size < n + m { size <<= 1 }
+        let (forward, inverse) = plan(size), bins = size / 2 + 1
+        let a = fftw_alloc_real(size)!, b = fftw_alloc_real(size)!
+        let fa = fftw_alloc_complex(bins)!, fb = fftw_alloc_complex(bins)!
+        defer { fftw_free(a); fftw_free(b); fftw_free(fa); fftw_free(fb) }
+        a.update(repeating: 0, count: size); b.update(repeating: 0, count: size)
+        x.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: n) }
+        c.withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: m) }
+        fftw_execute_dft_r2c(forward, a, fa)
+        fftw_execute_dft_r2c(forward, b, fb)
+        // X · conj(C), in place in fa.
+        fa.withMemoryRebound(to: Double.self, capacity: 2 * bins) { p in
+            fb.withMemoryRebound(to: Double.self, capacity: 2 * bins) { q in
+                for k in 0..<bins {
+                    let (xr, xi, cr, ci) = (p[2 * k], p[2 * k + 1], q[2 * k], q[2 * k + 1])
+                    p[2 * k] = xr * cr + xi * ci
+                    p[2 * k + 1] = xi * cr - xr * ci
+                }
+            }
+        }
+        fftw_execute_dft_c2r(inverse, fa, a)
+        let scale = 1 / Double(size)
+        return (0...(n - m)).map { a[$0] * scale }
+    }
+}
