@@ -319,28 +319,31 @@ public struct DatasetVerifier: Sendable {
 
     /// Shard files against the index's SHA-256 and sizes; entries for every id with the manifest's audio hash.
     func checkStore(_ folder: URL, kind: String, keys: [(key: String, record: ExampleRecord)], manifestsSHA: String?, recorded: String?,
-                    _ ledger: Ledger) -> ShardedStoreReader? {
+                    _ ledger: Ledger) -> (index: StoreIndex, reader: ShardedStoreReader?)? {
         let check = "\(kind).\(folder.lastPathComponent)"
         if let recorded, let manifestsSHA {
             ledger.expect(recorded == manifestsSHA, "\(check).fingerprint", path: folder.path,
                           "made for manifests \(recorded.prefix(12))…; the dataset's are \(manifestsSHA.prefix(12))… (stale)")
         }
-        guard let reader = try? ShardedStoreReader(folder) else {
-            ledger.fail("\(check).index", path: folder.appendingPathComponent(StoreIndex.fileName).path, "no readable index.json (incomplete store)")
+        let indexURL = folder.appendingPathComponent(StoreIndex.fileName)
+        guard let data = FileManager.default.contents(atPath: indexURL.path), let index = try? JSONDecoder().decode(StoreIndex.self, from: data) else {
+            ledger.fail("\(check).index", path: indexURL.path, "no readable index.json (incomplete store)")
             return nil
         }
-        for s in reader.index.shards {
+        var intact = true
+        for s in index.shards {
             let url = folder.appendingPathComponent(s.file)
             let sha = try? SHA256.hex(fileAt: url)
+            if sha != s.sha256 { intact = false }
             ledger.expect(sha == s.sha256, "\(check).shards", path: url.path,
                           sha == nil ? "shard \(s.file) is missing" : "shard \(s.file) has SHA-256 \(sha!.prefix(12))…; the index records \(s.sha256.prefix(12))…")
         }
         for (key, r) in keys {
-            guard let e = reader.index.entries[key] else { ledger.fail("\(check).entries", id: r.id, path: folder.path, "no entry '\(key)'"); continue }
+            guard let e = index.entries[key] else { ledger.fail("\(check).entries", id: r.id, path: folder.path, "no entry '\(key)'"); continue }
             ledger.expect(e.sourceSHA256 == nil || e.sourceSHA256 == r.audioSHA256, "\(check).entries", id: r.id, path: folder.path,
                           "'\(key)' was computed from audio \(e.sourceSHA256?.prefix(12) ?? "")…; the manifest's is \(r.audioSHA256.prefix(12))…")
         }
-        return reader
+        return (index, intact ? try? ShardedStoreReader(folder) : nil)
     }
 
     func subfolders(_ name: String) -> [URL] {
@@ -357,10 +360,10 @@ public struct DatasetVerifier: Sendable {
                 ledger.fail("features.\(folder.lastPathComponent).config", path: configURL.path, "missing or unreadable feature store config")
                 continue
             }
-            guard let reader = checkStore(folder, kind: "features", keys: records.map { ($0.id, $0) }, manifestsSHA: manifestsSHA,
-                                          recorded: config.manifestsSHA256, ledger) else { continue }
+            guard let store = checkStore(folder, kind: "features", keys: records.map { ($0.id, $0) }, manifestsSHA: manifestsSHA,
+                                         recorded: config.manifestsSHA256, ledger) else { continue }
             for r in records {
-                guard let e = reader.index.entries[r.id] else { continue }
+                guard let e = store.index.entries[r.id] else { continue }
                 let frames = config.frontEnd.frameCount(samples: r.numSamples)
                 ledger.expect(e.shape.first == frames, "features.\(folder.lastPathComponent).frames", id: r.id, path: folder.path,
                               "\(e.shape.first ?? 0) frames; preset \(config.preset) gives \(frames) for \(r.numSamples) samples")
@@ -387,8 +390,8 @@ public struct DatasetVerifier: Sendable {
             }
             ledger.expect(info.fingerprint.hasPrefix(folder.lastPathComponent), "\(check).fingerprint", path: infoURL.path,
                           "the folder name is not the prefix of the fingerprint \(info.fingerprint.prefix(16))")
-            guard let reader = checkStore(folder, kind: "teachers", keys: records.map { ("rollout/\($0.id)", $0) }, manifestsSHA: manifestsSHA,
-                                          recorded: info.manifests_sha256, ledger) else { continue }
+            guard let store = checkStore(folder, kind: "teachers", keys: records.map { ("rollout/\($0.id)", $0) }, manifestsSHA: manifestsSHA,
+                                         recorded: info.manifests_sha256, ledger), let reader = store.reader else { continue }
             var mass = 0.0, peaks = 0, share = 0.0, keyed = 0
             for r in records {
                 guard let e = reader.index.entries["rollout/\(r.id)"], let v = try? reader.tensor("rollout/\(r.id)").values else { continue }
