@@ -13,7 +13,7 @@ struct TKD: ParsableCommand {
         Every command exits non-zero with a one-line reason on bad input.
         """,
         version: TKDVersion.current,
-        subcommands: [CorpusCommand.self, GenerateCommand.self, RenderCommand.self, FeaturesCommand.self, ModelCommand.self, TrainCommand.self, EvaluateCommand.self, TeacherCommand.self, VerifyCommand.self, ReportCommand.self, BenchCommand.self, VersionCommand.self]
+        subcommands: [CorpusCommand.self, GenerateCommand.self, RenderCommand.self, FeaturesCommand.self, ModelCommand.self, TrainCommand.self, EvaluateCommand.self, TeacherCommand.self, VerifyCommand.self, ReportCommand.self, DemoCommand.self, BenchCommand.self, VersionCommand.self]
     )
 
     static func main() {

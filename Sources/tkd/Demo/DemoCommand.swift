@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Teacher
+import TKDCore
+import Training
+
+/// `tkd demo --out DIR`: the whole pipeline on the espeak-ng demo corpus.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "The whole pipeline on the demo corpus: data, features, teacher, the five students at λ = 0 and 0.25, verify, report.",
+        discussion: """
+        Runs, in DIR: tkd corpus demo → corpus index → generate (Recipes/demo.yaml: 2-s and 8-s variants) → \\
+        features (the students' presets) → teacher train (Recipes/teacher/demo.yaml) → teacher cache → tkd train \\
+        for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 and at λ = 0.25 \\
+        with the teacher's rollout as target, on the 2-s set → verify both variants → report. Each step is the \\
+        tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \\
+        test-accuracy table, the teacher's figures and the report's path.
+        """)
+
+    @Option(help: "Output folder.")
+    var out: String = "demo"
+
+    @Option(help: "The repository's Recipes folder (demo.yaml, teacher/demo.yaml, train/demo/).")
+    var recipes: String = "Recipes"
+
+    @Option(help: "λ of the distilled runs.")
+    var lambda: Double = 0.25
+
+    @Option(name: .shortAndLong, help: "Worker threads.")
+    var jobs: Int = 2
+
+    static let students = ["lstm-p", "tc-resnet", "crnn", "att-rnn", "mhatt-rnn"]
+    static let presets = ["kws-streaming-mfcc20", "kws-streaming-mfcc40", "kws-streaming-mfcc20-8000hz"]
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be positive; got \(jobs).") }
+        guard lambda > 0 else { throw ValidationError("--lambda must be positive; got \(lambda).") }
+        for file in ["demo.yaml", "teacher/demo.yaml"] + Self.students.map({ "train/demo/\($0).yaml" }) {
+            let path = URL(fileURLWithPath: recipes).appendingPathComponent(file).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("\(path) is missing; run from the repository root or pass --recipes DIR.")
+            }
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let root = URL(fileURLWithPath: out), r = URL(fileURLWithPath: recipes)
+        let j = String(jobs)
+        func step(_ args: [String]) throws {
+            say("$ tkd " + args.joined(separator: " "))
+            fflush(stdout)   // before the child writes to the same stream
+            let t0 = Date()
+            let p = Process()
+            p.executableURL = exe
+            p.arguments = args
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else {
+                throw ValidationError("tkd \(args.first ?? "") failed (exit \(p.terminationStatus)); fix the cause and run tkd demo again to resume")
+            }
+            say(String(format: "  (%.0f s)", Date().timeIntervalSince(t0)))
+        }
+        let corpus = root.appendingPathComponent("corpus").path, noisy = root.appendingPathComponent("noisy")
+        let two = noisy.appendingPathComponent("2s").path, eight = noisy.appendingPathComponent("8s").path
+        let teacher = root.appendingPathComponent("teacher").path, runs = root.appendingPathComponent("runs").path
+        try step(["corpus", "demo", "--out", corpus, "--jobs", j, "-q"])
+        try step(["corpus", "index", corpus, "--strict", "--jobs", j, "-q"])
+        try step(["generate", "--recipe", r.appendingPathComponent("demo.yaml").path, "--corpus", corpus, "--out", noisy.path, "--jobs", j, "-q"])
+        for preset in Self.presets { try step(["features", "--dataset", two, "--preset", preset, "--jobs", j, "-q"]) }
+        try step(["teacher", "train", "--dataset", two, "--config", r.appendingPathComponent("teacher/demo.yaml").path, "--out", teacher,
+                  "--jobs", j, "-q"])
+        try step(["teacher", "cache", "--dataset", two, "--teacher", teacher, "--jobs", j, "-q"])
+        var names: [(student: String, plain: String, distilled: String)] = []
+        for student in Self.students {
+            let config = r.appendingPathComponent("train/demo/\(student).yaml").path
+            let plain = "demo-\(student)", distilled = "demo-\(student)-lambda\(TrainCommand.short(lambda))"
+            try step(["train", "--dataset", two, "--config", config, "--runs", runs, "--name", plain, "--jobs", j, "-q"])
+            try step(["train", "--dataset", two, "--config", config, "--runs", runs, "--name", distilled, "--kd-lambda", String(lambda),
+                      "--kd-target", "teacher", "--jobs", j, "-q"])
+            names.append((student, plain, distilled))
+        }
+        for v in [two, eight] { try step(["verify", "--dataset", v, "--corpus", corpus, "--jobs", j, "-q"]) }
+        let report = root.appendingPathComponent("report.html").path
+        try step(["report", "--dataset", two, "--runs", runs, "--out", report])
+
+        // The table.
+        func accuracy(_ run: String) throws -> (Double, Double) {
+            let url = URL(fileURLWithPath: runs).appendingPathComponent("\(run)/metrics.json")
+            let m = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: url))
+            return (m.validation.accuracy, m.test.accuracy)
+        }
+        say("")
+        say("Test accuracy on the demo 2-s set (validation accuracy in brackets), \(Self.students.count) students × λ:")
+        say("")
+        let second = "λ = \(TrainCommand.short(lambda)) (teacher)".padding(toLength: 20, withPad: " ", startingAt: 0)
+        say("| student   | λ = 0                | \(second) |")
+        say("|-----------|----------------------|----------------------|")
+        for n in names {
+            let (v0, t0) = try accuracy(n.plain), (v1, t1) = try accuracy(n.distilled)
+            say(String(format: "| %@ | %5.1f %% (val %5.1f)  | %5.1f %% (val %5.1f)  |", n.student.padding(toLength: 9, withPad: " ", startingAt: 0),
+                       100 * t0, 100 * v0, 100 * t1, 100 * v1))
+        }
+        let caches = URL(fileURLWithPath: two).appendingPathComponent("teachers")
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: caches.path)) ?? []).sorted() where !name.hasPrefix(".") {
+            guard let data = FileManager.default.contents(atPath: caches.appendingPathComponent("\(name)/cache.json").path),
+                  let info = try? JSONDecoder().decode(TeacherCacheInfo.self, from: data), let s = info.summary else { continue }
+            say("")
+            say(String(format: "teacher %@ (%@): validation %.1f %%, test %.1f %%; rollout mass inside the speech span %.1f %% (uniform %.1f %%), peak inside it %.1f %%",
+                       String(name.prefix(16)), info.teacher, 100 * (s.validationAccuracy ?? 0), 100 * (s.testAccuracy ?? 0),
+                       100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
+        }
+        say("")
+        say("report: \(report)")
+        say(String(format: "demo finished in %.1f min", Date().timeIntervalSince(started) / 60))
+    }
+}
