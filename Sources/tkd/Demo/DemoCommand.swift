@@ -51,7 +51,7 @@ struct DemoCommand: ParsableCommand {
         let j = String(jobs)
         func step(_ args: [String]) throws {
             say("$ tkd " + args.joined(separator: " "))
-            fflush(stdout)   // before the child writes to the same stream
+            fflush(nil)   // every stdio stream, before the child writes to the same ones
             let t0 = Date()
             let p = Process()
             p.executableURL = exe
