@@ -42,4 +42,13 @@ struct ReportCLITests {
         let missing = try TKDBinary.run(["report", "--dataset", dataset.path, "--example", "no-such-id", "--out", out.path])
         #expect(missing.status != 0 && missing.stderr.contains("no-such-id"), "\(missing.stderr)")
     }
+
+    @Test("tkd demo refuses to start without its recipes, naming the missing file")
+    func demoNeedsRecipes() throws {
+        let dir = TKDBinary.tempDir("demo-recipes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try TKDBinary.run(["demo", "--out", dir.appendingPathComponent("out").path, "--recipes", dir.path])
+        #expect(r.status != 0 && r.stderr.contains("demo.yaml is missing") && r.stderr.contains("--recipes"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path), "nothing is made before the check")
+    }
 }
