@@ -250,25 +250,34 @@ public struct DatasetVerifier: Sendable {
             for c in ["audio.rerender", "keyword.locate", "snr.achieved", "source.keyword-sha256"] { ledger.skip(c, "no --corpus") }
         }
         let reporter = ProgressReporter(label: "verify audio", total: records.count, mode: progress)
-        let root = dataset, corpus = self.corpus, format = info.recipe.output.format
+        let root = dataset, corpus = self.corpus, format = info.recipe.output.format, info = info
         try WorkPool(jobs: jobs).forEach(records.count) { i in
             defer { reporter.advance() }
             let r = records[i]
             let url = root.appendingPathComponent(r.audio)
-            guard let bytes = FileManager.default.contents(atPath: url.path) else {
+            // The file's SHA-256 and samples; a plan-only dataset (audio_rendered false) may have none yet.
+            var fileSHA: String?, samples: [Float]?
+            if let bytes = FileManager.default.contents(atPath: url.path) {
+                let sha = SHA256.hex(bytes)
+                fileSHA = sha
+                ledger.expect(sha == r.audioSHA256, "audio.sha256", id: r.id, path: url.path,
+                              "SHA-256 is \(sha.prefix(12))…; the manifest records \(r.audioSHA256.prefix(12))…")
+                guard let decoded = try? AudioReader.read(url, options: AudioReadOptions(sampleRate: nil)) else {
+                    ledger.fail("audio.decode", id: r.id, path: url.path, "the file does not decode")
+                    return
+                }
+                let ok = decoded.sampleRate == r.sampleRate && decoded.samples.count == r.numSamples
+                ledger.expect(ok, "audio.decode", id: r.id, path: url.path,
+                              "\(decoded.samples.count) samples at \(decoded.sampleRate) Hz; the manifest says \(r.numSamples) at \(r.sampleRate)")
+                guard ok else { return }
+                samples = decoded.samples
+            } else if info.audioRendered {
                 ledger.fail("audio.sha256", id: r.id, path: url.path, "the audio file is missing")
                 return
+            } else {
+                for c in ["audio.sha256", "audio.decode"] { ledger.skip(c, "audio not rendered (a plan-only dataset; tkd render makes it)") }
             }
-            let sha = SHA256.hex(bytes)
-            ledger.expect(sha == r.audioSHA256, "audio.sha256", id: r.id, path: url.path,
-                          "SHA-256 is \(sha.prefix(12))…; the manifest records \(r.audioSHA256.prefix(12))…")
-            guard let decoded = try? AudioReader.read(url, options: AudioReadOptions(sampleRate: nil)) else {
-                ledger.fail("audio.decode", id: r.id, path: url.path, "the file does not decode")
-                return
-            }
-            ledger.expect(decoded.sampleRate == r.sampleRate && decoded.samples.count == r.numSamples, "audio.decode", id: r.id, path: url.path,
-                          "\(decoded.samples.count) samples at \(decoded.sampleRate) Hz; the manifest says \(r.numSamples) at \(r.sampleRate)")
-            guard let corpus, let noise, decoded.samples.count == r.numSamples else { return }
+            guard let corpus, let noise else { return }
             // Sources.
             var clip: [Float]?
             if let k = r.keyword {
@@ -286,15 +295,16 @@ public struct DatasetVerifier: Sendable {
                 ledger.fail("audio.rerender", id: r.id, "the noise segments cannot be read")
                 return
             }
-            // Re-render from the manifest: the same bytes.
+            // Re-render from the manifest: the file's bytes (or, before rendering, the recorded SHA-256).
             let rendered = Mixer.mix(Mixer.components(r, keywordClip: clip, segments: segments), scale: r.scale)
             let encoded = try AudioWriter.encode(rendered, sampleRate: r.sampleRate, format: format, path: url.path)
-            let renderedSHA = SHA256.hex(encoded.data)
-            ledger.expect(renderedSHA == sha, "audio.rerender", id: r.id, path: url.path,
-                          "re-rendering the manifest gives SHA-256 \(renderedSHA.prefix(12))…; the file has \(sha.prefix(12))…")
+            let renderedSHA = SHA256.hex(encoded.data), expected = fileSHA ?? r.audioSHA256
+            ledger.expect(renderedSHA == expected, "audio.rerender", id: r.id, path: url.path,
+                          "re-rendering the manifest gives SHA-256 \(renderedSHA.prefix(12))…; \(fileSHA == nil ? "the manifest records" : "the file has") \(expected.prefix(12))…")
+            let signal = samples ?? rendered
             guard let k = r.keyword, let clip else { return }
             // Independent locator: normalised cross-correlation of the file against the source clip.
-            let found = KeywordLocator.locate(clip, in: decoded.samples)
+            let found = KeywordLocator.locate(clip, in: signal)
             ledger.expect(abs(found.onset - k.onsetSample) <= 1, "keyword.locate", id: r.id,
                           "the keyword clip correlates best at sample \(found.onset) (NCC \(String(format: "%.3f", found.score))); the manifest records \(k.onsetSample)")
             // Achieved SNR from the file: keyword = clip·g placed at the onset, noise = file/scale − keyword.
@@ -304,7 +314,7 @@ public struct DatasetVerifier: Sendable {
                 var ks = 0.0, ns = 0.0
                 for t in span {
                     let kw = Double(clip[t - k.onsetSample]) * g
-                    let nz = Double(decoded.samples[t]) / s - kw
+                    let nz = Double(signal[t]) / s - kw
                     ks += kw * kw; ns += nz * nz
                 }
                 let snr = 10 * log10(ks / max(ns, 1e-30))

@@ -95,4 +95,19 @@ struct VerifyCLITests {
         let plain = try TKDBinary.run(["verify", "--dataset", dataset.path])
         #expect(plain.status == 0 && plain.stdout.contains("skipped  audio.rerender (no --corpus)"), "\(plain.stdout)\(plain.stderr)")
     }
+
+    @Test("a plan-only dataset: file checks skipped, the re-render checked against the recorded SHA-256")
+    func planOnly() throws {
+        let corpus = try CLICorpus.small()
+        let dir = TKDBinary.tempDir("verify-plan")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let g = try TKDBinary.run(["generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path, "--corpus", corpus.path,
+                                   "--out", dir.path, "--variant", "2s", "--plan-only", "-q"])
+        #expect(g.status == 0, "\(g.stderr)")
+        let r = try verify(dir, corpus: corpus)
+        #expect(r.status == 0 && r.report?.passed == true, "\(r.report?.failures.map(\.detail) ?? [])")
+        let checks = Dictionary(uniqueKeysWithValues: (r.report?.checks ?? []).map { ($0.name, $0) })
+        #expect(checks["audio.sha256"]?.skipped?.contains("plan-only") == true)
+        #expect((checks["audio.rerender"]?.checked ?? 0) > 0 && (checks["keyword.locate"]?.checked ?? 0) > 0)
+    }
 }
