@@ -122,23 +122,6 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
     }
 }
 
-/// One row of the teacher's `training/history.jsonl`.
-public struct TeacherHistoryEntry: Sendable, Equatable, Codable {
-    public var step: Int
-    public var learningRate: Double
-    public var trainLoss: Double
-    public var trainAccuracy: Double
-    public var validationAccuracy: Double
-    public var validationLoss: Double
-    public var best: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case step, best
-        case learningRate = "learning_rate", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
-        case validationAccuracy = "validation_accuracy", validationLoss = "validation_loss"
-    }
-}
-
 /// `tkd teacher train`: trains the bundled teacher on a generated dataset's audio and writes a Hugging
 /// Face model folder `out/` (`config.json`, `model.safetensors`, `preprocessor_config.json`: the
 /// best-by-validation weights) plus `out/training/` (`config.json`, `state.safetensors` — the last
@@ -209,22 +192,16 @@ public final class TeacherTrainer {
         return Tensor(shape: [ids.count, samples], data: waves.flatMap { $0 })
     }
 
-    /// Softmax scores [N, K] and mean cross-entropy of a split, in inference mode.
+    /// Metrics of a split, in inference mode.
     func evaluate(_ model: TrainableWav2Vec2, split: Split, pool: WorkPool) throws -> Metrics {
         let ids = splits[split] ?? [], k = info.labels.count
         var scores: [Float] = [], truth: [Int] = [], loss = 0.0
         let run = RunContext(mode: .inference, jobs: jobs, chunkSize: config.chunk)
         for start in stride(from: 0, to: ids.count, by: config.batchSize) {
             let group = Array(ids[start..<min(ids.count, start + config.batchSize)])
-            let logits = try model.forward(try batch(group, pool: pool), run)
-            var p = [Float](repeating: 0, count: logits.data.count)
-            Softmax.forward(logits.data, rows: group.count, width: k, into: &p)
-            for (i, id) in group.enumerated() {
-                let y = records[id]!.labelIndex
-                truth.append(y)
-                loss -= Foundation.log(max(Double(p[i * k + y]), 1e-30))
-            }
-            scores += p
+            let labels = group.map { records[$0]!.labelIndex }
+            let s = Metrics.scores(logits: try model.forward(try batch(group, pool: pool), run).data, classes: k, truth: labels)
+            scores += s.scores; truth += labels; loss += s.lossSum
         }
         return Metrics(split: split.rawValue, labels: info.labels, scores: scores, truth: truth, loss: ids.isEmpty ? 0 : loss / Double(ids.count))
     }
@@ -243,11 +220,8 @@ public final class TeacherTrainer {
                          "train_config": config.name, "step": step, "validation_accuracy": validation, "seed": Int(config.seed)] as [String: Any]]
     }
 
-    func saveState(_ model: TrainableWav2Vec2, adam: Adam, step: Int, pending: [Double]) throws {
-        var tensors = model.tensors()
-        for (slot, arrays) in [("m", adam.m), ("v", adam.v)] where !arrays.isEmpty {
-            for (p, values) in zip(model.parameters, arrays) { tensors.append(.init(name: "optimizer.\(slot).\(p.name)", shape: p.shape, values: values)) }
-        }
+    func saveState(_ model: TrainableWav2Vec2, optimizer: OptimizerState, step: Int, pending: [Double]) throws {
+        let tensors = model.tensors() + optimizer.tensors(model.parameters)
         let meta = ["format": "tkd-teacher-state/1", "step": String(step), "pending": pending.map { "\($0)" }.joined(separator: ","),
                     "manifests_sha256": manifestsSHA256]
         try AtomicFile.write(SafeTensors.encode(tensors, metadata: meta), to: stateURL)
@@ -268,9 +242,9 @@ public final class TeacherTrainer {
         let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
                                       gaborFrontEnd: config.model.frontEndInit == "gabor")
         model.normalizeInput = config.normalizeInput
-        var adam = Adam(epsilon: config.adamEpsilon)
+        var optimizer = OptimizerState.adam(Adam(epsilon: config.adamEpsilon))
         let params = model.parameters
-        var start = 0, history: [TeacherHistoryEntry] = [], pending = [0.0, 0, 0]
+        var start = 0, history: [HistoryEntry] = [], pending = [0.0, 0, 0]
         let historyURL = trainingFolder.appendingPathComponent("history.jsonl")
         if fm.fileExists(atPath: stateURL.path) {
             let file = try SafeTensorsFile(stateURL)
@@ -284,16 +258,12 @@ public final class TeacherTrainer {
                 guard file.entries[p.name]?.shape == p.shape else { throw TeacherError.missingTensor(path: stateURL.path, name: p.name) }
                 p.value = try file.values(p.name)
             }
-            if step > 0 {
-                adam.m = try params.map { try file.values("optimizer.m.\($0.name)") }
-                adam.v = try params.map { try file.values("optimizer.v.\($0.name)") }
-                adam.step = step
-            }
+            try optimizer.restore(from: file, parameters: params, step: step)
             pending = (file.metadata["pending"] ?? "").split(separator: ",").compactMap { Double($0) }
             if pending.count != 3 { pending = [0, 0, 0] }
             start = step
             if let h = fm.contents(atPath: historyURL.path) {
-                history = try CanonicalJSON.decodeLines(TeacherHistoryEntry.self, from: h, path: historyURL.path).filter { $0.step <= start }
+                history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: historyURL.path).filter { $0.step <= start }
             }
             log("resuming teacher \(config.name) from step \(start) (\(stateURL.path))")
         }
@@ -305,7 +275,7 @@ public final class TeacherTrainer {
         var step = start
         while step < config.steps {
             if let stopAfter, step - start >= stopAfter {
-                try saveState(model, adam: adam, step: step, pending: pending)
+                try saveState(model, optimizer: optimizer, step: step, pending: pending)
                 reporter.finish()
                 log("stopped after \(stopAfter) step(s) at step \(step) of \(config.steps); run the same command again to resume")
                 return Outcome(validation: nil, test: nil, bestStep: history.last(where: \.best)?.step ?? 0, resumedFrom: start, stoppedAt: step)
@@ -348,11 +318,7 @@ public final class TeacherTrainer {
                 _ = Trainer.withGradientBuffers(params[...], []) { clipGlobalNorm($0, maxNorm: clip) }
             }
             let lr = config.schedule.rate(step: step)
-            let rate = adam.begin(counts: params.map(\.count), lr: lr)
-            for (i, q) in params.enumerated() {
-                let g = q.gradient
-                q.value.withUnsafeMutableBufferPointer { v in g.withUnsafeBufferPointer { adam.apply(tensor: i, v, $0, rate: rate) } }
-            }
+            optimizer.update(params, lr: lr)
             pending[0] += loss; pending[1] += Double(correct); pending[2] += Double(ids.count)
             let since = Double(max(1, step - (history.last?.step ?? 0)))
             reporter.status = String(format: "loss %.4f  acc %.1f%%", pending[0] / since, 100 * pending[1] / max(1, pending[2]))
@@ -361,15 +327,15 @@ public final class TeacherTrainer {
             if step % config.evalEvery == 0 || step == config.steps {
                 let v = try evaluate(model, split: .validation, pool: pool)
                 let isBest = v.accuracy >= bestAccuracy
-                history.append(TeacherHistoryEntry(step: step, learningRate: lr, trainLoss: pending[0] / since,
-                                                   trainAccuracy: pending[1] / max(1, pending[2]), validationAccuracy: v.accuracy,
-                                                   validationLoss: v.loss, best: isBest))
+                history.append(HistoryEntry(step: step, learningRate: lr, trainLoss: pending[0] / since, trainCrossEntropy: pending[0] / since,
+                                            trainAttentionKD: 0, trainAccuracy: pending[1] / max(1, pending[2]),
+                                            validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest))
                 pending = [0, 0, 0]
                 if isBest {
                     bestAccuracy = v.accuracy
                     try model.save(to: out, extraConfig: record(step: step, validation: v.accuracy))
                 }
-                try saveState(model, adam: adam, step: step, pending: pending)
+                try saveState(model, optimizer: optimizer, step: step, pending: pending)
                 try AtomicFile.write(try CanonicalJSON.encodeLines(history), to: historyURL)
             }
         }

@@ -200,7 +200,6 @@ public struct DatasetVerifier: Sendable {
                               "example.speech-span", id: r.id,
                               "speech span [\(k.speechOnsetSample), \(k.speechOffsetSample)) is not inside the keyword window [\(k.onsetSample), \(k.offsetSample))")
             }
-            var covered = 0
             for seg in r.noise {
                 let file = info.noiseFiles.first { $0.source == seg.source }
                 guard let file else { ledger.fail("split.noise-regions", id: r.id, "noise '\(seg.source)' is not in dataset.json's noise_files"); continue }
@@ -209,7 +208,6 @@ public struct DatasetVerifier: Sendable {
                               "noise samples [\(used.lowerBound), \(used.upperBound)) of '\(seg.source)' leave the \(r.split.rawValue) region [\(region.lowerBound), \(region.upperBound))")
                 ledger.expect(seg.destStartSample >= 0 && seg.destStartSample + seg.numSamples <= r.numSamples, "example.noise-window", id: r.id,
                               "noise segment [\(seg.destStartSample), \(seg.destStartSample + seg.numSamples)) leaves [0, \(r.numSamples))")
-                covered = max(covered, seg.destStartSample + seg.numSamples)
             }
         }
         // The regions themselves: pairwise disjoint across splits, per file.

@@ -80,7 +80,7 @@ public enum OptimizerState: Sendable {
     }
 
     /// State tensors keyed `optimizer.<slot>.<parameter>` (nothing before the first update).
-    func tensors(_ parameters: [Parameter]) -> [SafeTensors.Tensor] {
+    public func tensors(_ parameters: [Parameter]) -> [SafeTensors.Tensor] {
         let slots: [(String, [[Float]])]
         switch self {
         case let .adam(a): slots = [("m", a.m), ("v", a.v)]
@@ -101,7 +101,7 @@ public enum OptimizerState: Sendable {
     }
 
     /// Restores the state written by `tensors` (Adam's t is the checkpoint's step).
-    mutating func restore(from file: SafeTensorsFile, parameters: [Parameter], step: Int) throws {
+    public mutating func restore(from file: SafeTensorsFile, parameters: [Parameter], step: Int) throws {
         func slot(_ name: String) throws -> [[Float]] {
             guard step > 0 else { return [] }
             return try parameters.map { p in

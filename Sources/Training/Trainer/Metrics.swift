@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// Classification metrics of one split (`metrics.json`, `tkd evaluate`).
 public struct Metrics: Sendable, Equatable, Codable {
@@ -30,6 +31,16 @@ public struct Metrics: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case split, examples, accuracy, loss, confusion
         case perClass = "per_class", meanAveragePrecision = "mean_average_precision"
+    }
+
+    /// Softmax scores [rows, K] of logits and the summed cross-entropy against `truth` (one label per row):
+    /// what `init(split:labels:scores:truth:loss:)` takes, accumulated batch by batch.
+    public static func scores(logits: [Float], classes k: Int, truth: [Int]) -> (scores: [Float], lossSum: Double) {
+        var p = [Float](repeating: 0, count: logits.count)
+        Softmax.forward(logits, rows: truth.count, width: k, into: &p)
+        var loss = 0.0
+        for (i, y) in truth.enumerated() { loss -= log(max(Double(p[i * k + y]), 1e-30)) }
+        return (p, loss)
     }
 
     /// From softmax scores [N, K] (row-major) and true labels.

@@ -17,21 +17,19 @@ public enum Evaluator {
         for start in stride(from: 0, to: ids.count, by: batchSize) {
             let group = Array(ids[start..<min(ids.count, start + batchSize)])
             let out = try model.forward(try data.batch(group), run)
-            var p = [Float](repeating: 0, count: out.logits.data.count)
-            Softmax.forward(out.logits.data, rows: group.count, width: k, into: &p)
-            for (i, id) in group.enumerated() {
-                let y = data.records[id]!.labelIndex
-                truth.append(y)
-                loss -= log(max(Double(p[i * k + y]), 1e-30))
-            }
-            scores += p
+            let labels = group.map { data.records[$0]!.labelIndex }
+            let s = Metrics.scores(logits: out.logits.data, classes: k, truth: labels)
+            truth += labels
+            loss += s.lossSum
+            scores += s.scores
         }
         return Metrics(split: split.rawValue, labels: data.labels, scores: scores, truth: truth,
                        loss: ids.isEmpty ? 0 : loss / Double(ids.count))
     }
 }
 
-/// One row of `history.jsonl`.
+/// One row of `history.jsonl` (students' runs and the teacher's `training/history.jsonl`, where the
+/// attention term is 0 and the loss is the cross-entropy).
 public struct HistoryEntry: Sendable, Equatable, Codable {
     public var step: Int
     public var learningRate: Double
@@ -49,6 +47,13 @@ public struct HistoryEntry: Sendable, Equatable, Codable {
         case learningRate = "learning_rate", trainLoss = "train_loss", trainCrossEntropy = "train_cross_entropy"
         case trainAttentionKD = "train_attention_kd", trainAccuracy = "train_accuracy"
         case validationAccuracy = "validation_accuracy", validationLoss = "validation_loss"
+    }
+
+    public init(step: Int, learningRate: Double, trainLoss: Double, trainCrossEntropy: Double, trainAttentionKD: Double,
+                trainAccuracy: Double, validationAccuracy: Double, validationLoss: Double, best: Bool) {
+        self.step = step; self.learningRate = learningRate; self.trainLoss = trainLoss; self.trainCrossEntropy = trainCrossEntropy
+        self.trainAttentionKD = trainAttentionKD; self.trainAccuracy = trainAccuracy; self.validationAccuracy = validationAccuracy
+        self.validationLoss = validationLoss; self.best = best
     }
 }
 
