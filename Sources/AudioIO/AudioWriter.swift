@@ -2,20 +2,7 @@ import CSndFile
 import Foundation
 import TKDCore
 
-/// Output encodings.
-public enum AudioFormat: String, Sendable, CaseIterable, Codable {
-    /// WAV, signed 16-bit PCM (the default).
-    case pcm16 = "wav-pcm16"
-    /// WAV, signed 24-bit PCM.
-    case pcm24 = "wav-pcm24"
-    /// WAV, 32-bit IEEE float (no clipping: values beyond ±1 are kept).
-    case float32 = "wav-float32"
-    /// FLAC, 16-bit.
-    case flac = "flac"
-
-    /// The file extension.
-    public var fileExtension: String { self == .flac ? "flac" : "wav" }
-
+extension AudioFormat {
     var sfFormat: Int32 {
         switch self {
         case .pcm16: return Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)

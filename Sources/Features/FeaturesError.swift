@@ -1,3 +1,4 @@
+import DatasetFormat
 import Foundation
 
 /// Errors of feature extraction. Each names the input and says what was seen and expected.

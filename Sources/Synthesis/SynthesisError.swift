@@ -1,3 +1,4 @@
+import DatasetFormat
 import Foundation
 
 /// Errors raised by Synthesis (corpora, the demo corpus, recipes and rendering).

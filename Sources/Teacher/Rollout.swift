@@ -1,26 +1,9 @@
+import DatasetFormat
 import Foundation
 
 /// Attention rollout (Abnar & Zuidema, 2020): how much each input frame contributes to the representation
 /// a query reads, through every layer, as a 1-D distribution over time.
-public struct Rollout: Sendable, Equatable, Codable {
-    /// How a layer's heads are fused into one T × T map.
-    public enum Fusion: String, Sendable, Codable, CaseIterable { case mean, max, min }
-    /// Which row of the joint map is returned: the first frame's, the mean over rows, or the one the
-    /// checkpoint's pooling implies (`auto`: mean for mean pooling).
-    public enum Query: String, Sendable, Codable, CaseIterable { case first, mean, auto }
-
-    public var fusion = Fusion.mean
-    /// w in Â = (1 − w)·A + w·I: the residual connection's share.
-    public var residual: Float = 0.5
-    /// Per row of the fused map, the share of the smallest entries set to zero before the residual is
-    /// added (the diagonal is never discarded); 0 keeps everything.
-    public var discard: Float = 0
-    public var query = Query.auto
-
-    public init(fusion: Fusion = .mean, residual: Float = 0.5, discard: Float = 0, query: Query = .auto) {
-        self.fusion = fusion; self.residual = residual; self.discard = discard; self.query = query
-    }
-
+extension Rollout {
     /// The rollout vector [T] (sums to 1) from per-layer attentions [heads, T, T] (rows are queries),
     /// first layer first. `meanPooling` resolves `.auto`.
     public func vector(_ attentions: [[Float]], heads: Int, frames t: Int, meanPooling: Bool = true) -> [Float] {

@@ -1,62 +1,9 @@
+import DatasetFormat
 import AudioIO
 import Foundation
-import Synthesis
 import TensorStore
 import TKDCore
 import Training
-
-/// `teachers/<fingerprint>/cache.json`: what a teacher cache holds and how it was made, plus its summary.
-public struct TeacherCacheInfo: Sendable, Equatable, Codable {
-    public static let fileName = "cache.json"
-    public static let currentFormat = "tkd-teacher-cache/1"
-    public var format = TeacherCacheInfo.currentFormat
-    public var tool = "tkd \(TKDVersion.current)"
-    /// SHA-256 (hex) of the teacher's weights, its config and the rollout settings; the folder name is its first 16 digits.
-    public var fingerprint: String
-    public var teacher: String
-    public var weightsSHA256: String
-    public var configSHA256: String
-    public var rollout: Rollout
-    public var dtype: TensorDType
-    public var examplesPerShard: Int
-    public var manifestsSHA256: String
-    public var sampleRate: Int
-    /// Teacher frames: centre of frame j at `frameHop·j + frameCentreOffset` samples (the feature
-    /// extractor's total stride and half its receptive field).
-    public var frameHop: Int
-    public var frameCentreOffset: Double
-    /// Class names of the teacher's head (index order), when it has one.
-    public var teacherLabels: [String]?
-    public var summary: Summary?
-
-    /// Teacher accuracy and how well its rollout finds the keyword.
-    public struct Summary: Sendable, Equatable, Codable {
-        public var validationAccuracy: Double?
-        public var testAccuracy: Double?
-        /// Mean share of rollout mass inside the recorded speech-active span (examples with a keyword).
-        public var massInSpeech: Double
-        /// Share of examples whose rollout peak lies inside the speech-active span.
-        public var peakInSpeech: Double
-        /// Mean share of the example's frames that the span covers (the uniform baseline for `massInSpeech`).
-        public var spanShare: Double
-        public var examplesWithKeyword: Int
-
-        enum CodingKeys: String, CodingKey {
-            case validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy", massInSpeech = "mass_in_speech"
-            case peakInSpeech = "peak_in_speech", spanShare = "span_share", examplesWithKeyword = "examples_with_keyword"
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case format, tool, fingerprint, teacher, rollout, dtype, summary
-        case weightsSHA256 = "weights_sha256", configSHA256 = "config_sha256", examplesPerShard = "examples_per_shard"
-        case manifestsSHA256 = "manifests_sha256", sampleRate = "sample_rate", frameHop = "frame_hop"
-        case frameCentreOffset = "frame_centre_offset", teacherLabels = "teacher_labels"
-    }
-
-    /// Teacher frame centres in samples for `frames` frames.
-    public func frameCentres(_ frames: Int) -> [Double] { (0..<frames).map { Double(frameHop * $0) + frameCentreOffset } }
-}
 
 /// Writes a dataset's teacher cache `DATASET/teachers/<fingerprint>/`: per example the rollout vector at the
 /// teacher's frame rate (`rollout/<id>`, [T]) and the teacher's logits (`logits/<id>`, [labels]) in
@@ -280,11 +227,11 @@ public struct TeacherCacheBuilder: Sendable {
         // Teacher class → dataset class (the trainer's rule).
         let logitCount = records.first.flatMap { index.entries["logits/\($0.id)"]?.shape.first }
         var map: [Int: Int] = [:]
-        if let m = TeacherTargets.classMap(teacherLabels: info.teacherLabels, datasetLabels: datasetLabels, logits: logitCount) {
+        if let m = TeacherCacheInfo.classMap(teacherLabels: info.teacherLabels, datasetLabels: datasetLabels, logits: logitCount) {
             for (t, d) in m.enumerated() where d >= 0 { map[t] = d }
         }
         var correct: [Split: Int] = [:], seen: [Split: Int] = [:]
-        var mass = 0.0, peaks = 0, share = 0.0, keyed = 0
+        var localisation = RolloutLocalisation()
         for r in records {
             let v = try reader.tensor("rollout/\(r.id)").values
             if !map.isEmpty, index.entries["logits/\(r.id)"] != nil, r.split != .training {
@@ -294,17 +241,9 @@ public struct TeacherCacheBuilder: Sendable {
                 if map[best] == r.labelIndex { correct[r.split, default: 0] += 1 }
             }
             guard let k = r.keyword else { continue }
-            let centres = info.frameCentres(v.count)
-            let inside = centres.indices.filter { centres[$0] >= Double(k.speechOnsetSample) && centres[$0] < Double(k.speechOffsetSample) }
-            keyed += 1
-            mass += inside.reduce(0.0) { $0 + Double(v[$1]) }
-            share += Double(inside.count) / Double(v.count)
-            let peak = v.indices.max { v[$0] < v[$1] }!
-            if inside.contains(peak) { peaks += 1 }
+            localisation.add(v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample, speechOffset: k.speechOffsetSample)
         }
         func accuracy(_ s: Split) -> Double? { map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) } }
-        return .init(validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing),
-                     massInSpeech: keyed > 0 ? mass / Double(keyed) : 0, peakInSpeech: keyed > 0 ? Double(peaks) / Double(keyed) : 0,
-                     spanShare: keyed > 0 ? share / Double(keyed) : 0, examplesWithKeyword: keyed)
+        return .init(validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing), localisation: localisation)
     }
 }

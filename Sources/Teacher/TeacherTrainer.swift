@@ -1,7 +1,7 @@
+import DatasetFormat
 import AudioIO
 import Foundation
 import Numerics
-import Synthesis
 import TensorStore
 import TKDCore
 import Training

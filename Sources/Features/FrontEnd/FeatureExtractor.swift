@@ -1,3 +1,4 @@
+import DatasetFormat
 import Foundation
 
 /// Something that turns audio into a frames × features matrix.

@@ -1,60 +1,8 @@
+import DatasetFormat
 import AudioIO
 import Foundation
 import TensorStore
 import TKDCore
-
-/// The manifest fields the feature store needs (the manifest is a file contract; see Manifests/README.md).
-public struct DatasetExample: Sendable, Decodable, Equatable {
-    public let id: String
-    public let split: String
-    public let audio: String
-    public let audioSHA256: String
-    public let sampleRate: Int
-    public let numSamples: Int
-
-    enum CodingKeys: String, CodingKey {
-        case id, split, audio
-        case audioSHA256 = "audio_sha256"
-        case sampleRate = "sample_rate"
-        case numSamples = "num_samples"
-    }
-
-    static let splits = ManifestFingerprint.splits
-
-    /// Every example of a dataset folder, training → validation → testing, each sorted by id.
-    public static func load(dataset: URL) throws -> [DatasetExample] {
-        var out: [DatasetExample] = []
-        for split in splits {
-            let url = dataset.appendingPathComponent("manifests/\(split).jsonl")
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw CoreError.io(path: url.path, reason: "no manifest; expected a dataset made by tkd generate")
-            }
-            out += try CanonicalJSON.decodeLines(DatasetExample.self, from: data, path: url.path).sorted { $0.id < $1.id }
-        }
-        return out
-    }
-}
-
-/// `features/<preset>/config.json`: how the store was made (contract).
-public struct FeatureStoreConfig: Sendable, Equatable, Codable {
-    public static let fileName = "config.json"
-    public var format = "tkd-features/1"
-    public var tool: String
-    public var preset: String
-    public var frontEnd: FrontEndConfig
-    public var dtype: TensorDType
-    /// Examples per shard (the last shard may hold fewer).
-    public var examplesPerShard: Int
-    /// SHA-256 of the three manifests, concatenated in split order: the dataset the store belongs to.
-    public var manifestsSHA256: String
-
-    enum CodingKeys: String, CodingKey {
-        case format, tool, preset, dtype
-        case frontEnd = "front_end"
-        case examplesPerShard = "examples_per_shard"
-        case manifestsSHA256 = "manifests_sha256"
-    }
-}
 
 /// Computes a dataset's features into `DATASET/features/<preset>/`: safetensors shards of at most
 /// ~200 MB (`shard-00000.safetensors`, one tensor per example named by its id, frames × features),
@@ -98,7 +46,7 @@ public struct FeatureStoreBuilder: Sendable {
             throw CoreError.invalidValue(field: dataset.appendingPathComponent("dataset.json").path, value: "audio_rendered: false",
                                          expected: "a dataset with audio; run `tkd render --dataset \(dataset.path) --corpus CORPUS` first")
         }
-        let examples = try DatasetExample.load(dataset: dataset)
+        let examples = try ExampleRecord.loadAll(dataset: dataset)
         guard let first = examples.first else { throw CoreError.io(path: dataset.path, reason: "the manifests hold no examples") }
         let frontEnd = try FrontEnd(preset.config(sampleRate: first.sampleRate))
         if let bad = examples.first(where: { $0.sampleRate != first.sampleRate }) {
@@ -170,7 +118,7 @@ public struct FeatureStoreBuilder: Sendable {
         }
     }
 
-    func writeIndexIfComplete(examples: [DatasetExample], config: FeatureStoreConfig, shardCount: Int,
+    func writeIndexIfComplete(examples: [ExampleRecord], config: FeatureStoreConfig, shardCount: Int,
                               frontEnd: FrontEnd) throws -> StoreIndex? {
         var shards: [StoreIndex.ShardInfo] = []
         for k in 0..<shardCount {

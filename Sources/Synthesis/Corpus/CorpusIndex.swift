@@ -1,9 +1,5 @@
+import DatasetFormat
 import Foundation
-
-/// Which Speech Commands release a folder follows.
-public enum CorpusVersion: String, Sendable, Codable, CaseIterable {
-    case v1, v2
-}
 
 /// Where the splits of a corpus come from.
 public enum SplitSource: String, Sendable, Codable, CaseIterable {

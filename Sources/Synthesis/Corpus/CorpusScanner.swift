@@ -1,3 +1,4 @@
+import DatasetFormat
 import AudioIO
 import Foundation
 import TKDCore
@@ -22,11 +23,9 @@ public struct CorpusScanner: Sendable {
     /// Use the hash rule even when list files exist.
     public var ignoreListFiles = false
 
-    public static let noiseFolder = "_background_noise_"
+    public static let noiseFolder = SpeechCommands.noiseFolder
     public static let validationList = "validation_list.txt"
     public static let testingList = "testing_list.txt"
-    /// Words that exist in v2 only.
-    public static let v2OnlyWords: Set<String> = ["backward", "follow", "forward", "learn", "visual"]
 
     public init() {}
 
@@ -134,7 +133,7 @@ public struct CorpusScanner: Sendable {
         problems += results.compactMap(\.1)
 
         let noise = try scanNoise(root.appendingPathComponent(Self.noiseFolder), relativeTo: root, problems: &problems)
-        let version: CorpusVersion = words.contains(where: Self.v2OnlyWords.contains) ? .v2 : .v1
+        let version: CorpusVersion = words.contains(where: SpeechCommands.v2OnlyWords.contains) ? .v2 : .v1
         problems.sort { ($0.path, $0.kind.rawValue) < ($1.path, $1.kind.rawValue) }
         return CorpusIndex(root: root.path, version: version, splitSource: hasLists ? .listFiles : .hashRule,
                            sampleRate: sampleRate, words: words.sorted(), utterances: utterances,

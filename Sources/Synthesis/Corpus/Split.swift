@@ -1,16 +1,6 @@
+import DatasetFormat
 import Foundation
 import TKDCore
-
-/// A dataset split. Raw values are the names Speech Commands and its list files use.
-public enum Split: String, Sendable, CaseIterable, Codable, Comparable {
-    case training
-    case validation
-    case testing
-
-    public static func < (a: Split, b: Split) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-    }
-}
 
 /// The official Speech Commands split rule (TensorFlow `speech_commands/input_data.py`, `which_set`).
 ///

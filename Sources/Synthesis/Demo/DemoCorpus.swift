@@ -1,3 +1,4 @@
+import DatasetFormat
 import AudioIO
 import Foundation
 import TKDCore
@@ -50,13 +51,7 @@ public struct DemoCorpusManifest: Sendable, Codable, Equatable {
 /// one-second clip over a faint (-70 dBFS RMS) noise floor → PCM16 WAV.
 public struct DemoCorpusBuilder: Sendable {
     /// The 35 words of Speech Commands v2.
-    public static let wordsV2 = [
-        "backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward", "four",
-        "go", "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on", "one", "right",
-        "seven", "sheila", "six", "stop", "three", "tree", "two", "up", "visual", "wow", "yes", "zero",
-    ]
-    /// The 30 words of Speech Commands v1.
-    public static let wordsV1 = wordsV2.filter { !CorpusScanner.v2OnlyWords.contains($0) }
+    public static let wordsV2 = SpeechCommands.wordsV2
     public static let manifestName = "demo_corpus.json"
 
     public let options: DemoCorpusOptions

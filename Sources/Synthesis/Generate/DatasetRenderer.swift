@@ -1,3 +1,4 @@
+import DatasetFormat
 import AudioIO
 import Foundation
 import TKDCore

@@ -1,3 +1,4 @@
+import DatasetFormat
 import Foundation
 
 /// Errors of `tkd generate` / `tkd render`: bad corpora, bad noise, stale sources, foreign outputs.

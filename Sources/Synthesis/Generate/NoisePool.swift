@@ -1,4 +1,5 @@
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -8,29 +9,7 @@ import TKDCore
 /// (and kept in memory); a file at the dataset rate is read window by window, so memory does not grow
 /// with the noise collection.
 public final class NoisePool: @unchecked Sendable {
-    public struct File: Sendable, Equatable, Codable {
-        /// The name recorded in manifests (corpus-relative for the corpus's own noise).
-        public let source: String
-        public let sha256: String
-        /// Samples at the dataset rate.
-        public let numSamples: Int
-        public let nativeSampleRate: Int
-        /// `[start, end)` per split.
-        public let regions: [String: [Int]]
-
-        enum CodingKeys: String, CodingKey {
-            case source, sha256, regions
-            case numSamples = "num_samples"
-            case nativeSampleRate = "native_sample_rate"
-        }
-
-        public func region(_ split: Split) -> Range<Int> {
-            let r = regions[split.rawValue]!
-            return r[0]..<r[1]
-        }
-    }
-
-    public let files: [File]
+    public let files: [DatasetInfo.NoiseFile]
     let urls: [String: URL]
     /// Native sample rate by source, for the per-segment lookup on the hot path.
     private let nativeRates: [String: Int]
@@ -64,7 +43,7 @@ public final class NoisePool: @unchecked Sendable {
             found += entries
         }
         let crossfade = Int((recipe.noise.crossfadeSeconds * Double(sampleRate)).rounded())
-        var files: [File] = []
+        var files: [DatasetInfo.NoiseFile] = []
         var urls: [String: URL] = [:]
         for f in found {
             let n = Resampler.outputLength(inputFrames: f.frames, from: f.rate, to: sampleRate)
@@ -83,7 +62,7 @@ public final class NoisePool: @unchecked Sendable {
                 }
                 start = end
             }
-            files.append(File(source: f.source, sha256: try hasher.sha256(of: f.url, name: f.source), numSamples: n,
+            files.append(DatasetInfo.NoiseFile(source: f.source, sha256: try hasher.sha256(of: f.url, name: f.source), numSamples: n,
                               nativeSampleRate: f.rate, regions: regions))
             urls[f.source] = f.url
         }
@@ -93,7 +72,7 @@ public final class NoisePool: @unchecked Sendable {
     }
 
     /// A pool over files already described (rendering from a manifest / dataset.json).
-    public init(files: [File], urls: [String: URL], sampleRate: Int) {
+    public init(files: [DatasetInfo.NoiseFile], urls: [String: URL], sampleRate: Int) {
         self.files = files
         self.urls = urls
         self.nativeRates = Dictionary(uniqueKeysWithValues: files.map { ($0.source, $0.nativeSampleRate) })

@@ -56,22 +56,3 @@ public struct SHA256: @unchecked Sendable {
         return s.finalizeHex()
     }
 }
-
-/// The fingerprint of a generated dataset's manifests: SHA-256 of `manifests/{training,validation,testing}.jsonl`
-/// concatenated in that order. Feature stores, teacher caches and checkpoints record it, and every reader
-/// compares it to detect a store made for another version of the dataset.
-public enum ManifestFingerprint {
-    public static let splits = ["training", "validation", "testing"]
-
-    public static func sha256(dataset: URL) throws -> String {
-        var hash = SHA256()
-        for split in splits {
-            let url = dataset.appendingPathComponent("manifests/\(split).jsonl")
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw CoreError.io(path: url.path, reason: "no manifest; expected a dataset made by tkd generate")
-            }
-            hash.update(data)
-        }
-        return hash.finalizeHex()
-    }
-}

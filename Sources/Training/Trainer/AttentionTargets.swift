@@ -1,6 +1,6 @@
+import DatasetFormat
 import Foundation
 import Numerics
-import Synthesis
 
 extension Student {
     /// The input frame (fractional) at the centre of context step t′ for an input of `frames` frames

@@ -1,6 +1,6 @@
+import DatasetFormat
 import Foundation
 import Numerics
-import Synthesis
 import TensorStore
 import TKDCore
 

@@ -1,6 +1,5 @@
-import Features
+import DatasetFormat
 import Foundation
-import Synthesis
 import TensorStore
 import TKDCore
 

@@ -1,3 +1,4 @@
+import DatasetFormat
 import ArgumentParser
 import Features
 import Foundation

@@ -1,3 +1,4 @@
+import DatasetFormat
 import ArgumentParser
 import Foundation
 import Teacher

@@ -77,13 +77,4 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
                 precision: .float64)
         }
     }
-
-    /// Looks a preset up by name.
-    /// - Throws: `FeaturesError.unknownPreset` listing the names.
-    public static func named(_ name: String) throws -> FrontEndPreset {
-        guard let p = FrontEndPreset(rawValue: name) else {
-            throw FeaturesError.unknownPreset(name: name, available: allCases.map(\.rawValue))
-        }
-        return p
-    }
 }

@@ -21,7 +21,7 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
     public var audioRendered: Bool
     public var corpus: CorpusSummary
     /// Every noise file the recipe drew from, with its per-split regions.
-    public var noiseFiles: [NoisePool.File]
+    public var noiseFiles: [NoiseFile]
     /// How `Mixer` renders a record (documentation for re-implementers).
     public var renderer: [String: String]
     /// Examples per split and label.
@@ -43,12 +43,57 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
             case splitSource = "split_source"
             case keywordSources = "keyword_sources"
         }
+
+        public init(version: String, splitSource: String, fingerprint: String, keywordSources: Int) {
+            self.version = version
+            self.splitSource = splitSource
+            self.fingerprint = fingerprint
+            self.keywordSources = keywordSources
+        }
+    }
+
+    /// One noise file a recipe drew from, cut into disjoint per-split regions.
+    public struct NoiseFile: Sendable, Equatable, Codable {
+        /// The name recorded in manifests (corpus-relative for the corpus's own noise).
+        public let source: String
+        public let sha256: String
+        /// Samples at the dataset rate.
+        public let numSamples: Int
+        public let nativeSampleRate: Int
+        /// `[start, end)` per split.
+        public let regions: [String: [Int]]
+
+        enum CodingKeys: String, CodingKey {
+            case source, sha256, regions
+            case numSamples = "num_samples"
+            case nativeSampleRate = "native_sample_rate"
+        }
+
+        public init(source: String, sha256: String, numSamples: Int, nativeSampleRate: Int, regions: [String: [Int]]) {
+            self.source = source
+            self.sha256 = sha256
+            self.numSamples = numSamples
+            self.nativeSampleRate = nativeSampleRate
+            self.regions = regions
+        }
+
+        /// The region of `split`, or an empty range when dataset.json lacks or garbles it.
+        public func region(_ split: Split) -> Range<Int> {
+            guard let r = regions[split.rawValue], r.count == 2, r[0] <= r[1] else { return 0..<0 }
+            return r[0]..<r[1]
+        }
     }
 
     public struct Skip: Sendable, Equatable, Codable {
         public var id: String
         public var split: String
         public var reason: String
+
+        public init(id: String, split: String, reason: String) {
+            self.id = id
+            self.split = split
+            self.reason = reason
+        }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -65,23 +110,23 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         "snr_db_achieved": "20*log10(rms(keyword component)/rms(noise component)) over the speech-active span (speech_active) or the one-second clip window (whole_clip), before scale and quantisation",
     ]
 
-    /// Loads `DIR/dataset.json`.
-    public static func load(_ dataset: URL) throws -> DatasetInfo {
-        let url = dataset.appendingPathComponent(fileName)
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw GenerateError.manifestMissing(path: url.path) }
-        do { return try JSONDecoder().decode(DatasetInfo.self, from: data) } catch {
-            throw GenerateError.manifestMissing(path: "\(url.path) (unreadable: \(error))")
-        }
-    }
-
-    /// Reads `DIR/manifests/<split>.jsonl` for every split.
-    public static func loadManifests(_ dataset: URL) throws -> [ExampleRecord] {
-        var out: [ExampleRecord] = []
-        for split in Split.allCases {
-            let url = dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")
-            guard let data = FileManager.default.contents(atPath: url.path) else { throw GenerateError.manifestMissing(path: url.path) }
-            out += try CanonicalJSON.decodeLines(ExampleRecord.self, from: data, path: url.path)
-        }
-        return out
+    public init(format: String = DatasetInfo.currentFormat, tool: String = "tkd \(TKDVersion.current)", name: String,
+                variant: Recipe.VariantSpec, recipe: Recipe, labels: [String], sampleRate: Int, audioRendered: Bool,
+                corpus: CorpusSummary, noiseFiles: [NoiseFile], renderer: [String: String] = DatasetInfo.rendererDescription,
+                counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip]) {
+        self.format = format
+        self.tool = tool
+        self.name = name
+        self.variant = variant
+        self.recipe = recipe
+        self.labels = labels
+        self.sampleRate = sampleRate
+        self.audioRendered = audioRendered
+        self.corpus = corpus
+        self.noiseFiles = noiseFiles
+        self.renderer = renderer
+        self.counts = counts
+        self.totals = totals
+        self.skipped = skipped
     }
 }

@@ -1,4 +1,3 @@
-import AudioIO
 import Foundation
 import TKDCore
 
@@ -168,12 +167,6 @@ public struct Recipe: Sendable, Equatable, Codable {
             case frameSeconds = "frame_seconds"
             case thresholdDB = "threshold_db"
             case marginSeconds = "margin_seconds"
-        }
-
-        public func detector(sampleRate: Int) -> ActiveSpanDetector {
-            ActiveSpanDetector(frameLength: max(1, Int((frameSeconds * Double(sampleRate)).rounded())),
-                               thresholdDB: thresholdDB, floorRMS: 1e-6,
-                               marginSamples: Int((marginSeconds * Double(sampleRate)).rounded()))
         }
     }
 

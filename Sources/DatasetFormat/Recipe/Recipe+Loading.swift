@@ -1,4 +1,3 @@
-import AudioIO
 import Foundation
 import TKDCore
 
@@ -46,7 +45,7 @@ extension Recipe {
                 task.words = speechCommands12
             case "speech_commands_35":
                 if let w = m["words"] { throw w.fail("words are fixed by labels: speech_commands_35; use labels: words for your own list") }
-                task.words = DemoCorpusBuilder.wordsV2.sorted()
+                task.words = SpeechCommands.wordsV2.sorted()
                 task.unknownShare = 0
             default:
                 guard let w = m["words"] else { throw t.fail("labels: words needs a 'words' list") }
@@ -69,7 +68,7 @@ extension Recipe {
             }
         } else {
             if let u = unknownChoice { _ = try u.choice(["rest"]) }
-            let all = corpus.version == .v2 ? DemoCorpusBuilder.wordsV2 : DemoCorpusBuilder.wordsV1
+            let all = corpus.version == .v2 ? SpeechCommands.wordsV2 : SpeechCommands.wordsV1
             task.unknownWords = all.filter { !task.words.contains($0) }.sorted()
         }
 

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Problems reading the files a dataset folder is made of: one line naming the file, what was wrong and
+/// what was expected.
+public enum DatasetFormatError: Error, Equatable, Sendable {
+    /// A file the dataset needs is not there.
+    case missing(path: String, expected: String)
+    /// A file is there but does not decode.
+    case unreadable(path: String, reason: String)
+    /// A teacher-cache reference does not name exactly one cache.
+    case teacherCache(path: String, reason: String)
+}
+
+extension DatasetFormatError: CustomStringConvertible, LocalizedError {
+    public var description: String {
+        switch self {
+        case let .missing(path, expected):
+            return "\(path) not found; expected \(expected)."
+        case let .unreadable(path, reason):
+            return "\(path): unreadable (\(reason))."
+        case let .teacherCache(path, reason):
+            return "\(path): \(reason)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

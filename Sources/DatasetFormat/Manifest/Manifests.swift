@@ -1,0 +1,63 @@
+import Foundation
+import TKDCore
+
+/// The fingerprint of a generated dataset's manifests: SHA-256 of `manifests/{training,validation,testing}.jsonl`
+/// concatenated in that order. Feature stores, teacher caches and checkpoints record it, and every reader
+/// compares it to detect a store made for another version of the dataset.
+public enum ManifestFingerprint {
+    public static let splits = Split.allCases.map(\.rawValue)
+
+    public static func sha256(dataset: URL) throws -> String {
+        let layout = DatasetLayout(dataset)
+        var hash = SHA256()
+        for split in Split.allCases {
+            let url = layout.manifest(split)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw CoreError.io(path: url.path, reason: "no manifest; expected a dataset made by tkd generate")
+            }
+            hash.update(data)
+        }
+        return hash.finalizeHex()
+    }
+}
+
+extension ExampleRecord {
+    /// Every record of a dataset folder in the canonical order: training, validation, testing, each sorted
+    /// by id (the order the manifests are written in, and that stores assign to shards).
+    /// - Throws: `DatasetFormatError.missing` naming a missing manifest, `CoreError.malformedJSON` naming the
+    ///   file and line of a record that does not decode.
+    public static func loadAll(dataset: URL) throws -> [ExampleRecord] {
+        let layout = DatasetLayout(dataset)
+        var out: [ExampleRecord] = []
+        for split in Split.allCases {
+            let url = layout.manifest(split)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw DatasetFormatError.missing(path: url.path, expected: "a dataset made by tkd generate")
+            }
+            let records = try CanonicalJSON.decodeLines(ExampleRecord.self, from: data, path: url.path)
+            out += records.sorted { $0.id < $1.id }
+        }
+        return out
+    }
+}
+
+extension DatasetInfo {
+    /// Loads `DIR/dataset.json`.
+    /// - Throws: `DatasetFormatError` naming the file.
+    public static func load(_ dataset: URL) throws -> DatasetInfo {
+        let url = DatasetLayout(dataset).info
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw DatasetFormatError.missing(path: url.path, expected: "a dataset made by tkd generate")
+        }
+        do {
+            return try JSONDecoder().decode(DatasetInfo.self, from: data)
+        } catch {
+            throw DatasetFormatError.unreadable(path: url.path, reason: CanonicalJSON.describe(error))
+        }
+    }
+
+    /// Reads `DIR/manifests/<split>.jsonl` for every split (`ExampleRecord.loadAll`).
+    public static func loadManifests(_ dataset: URL) throws -> [ExampleRecord] {
+        try ExampleRecord.loadAll(dataset: dataset)
+    }
+}

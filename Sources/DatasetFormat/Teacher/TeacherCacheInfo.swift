@@ -1,0 +1,125 @@
+import Foundation
+import TensorStore
+import TKDCore
+
+/// `teachers/<fingerprint>/cache.json`: what a teacher cache holds and how it was made, plus its summary
+/// (contract). The tensors are a sharded tensor store: per example `rollout/<id>` [T] (sums to 1) and,
+/// when the teacher has a classification head, `logits/<id>` [teacher labels].
+public struct TeacherCacheInfo: Sendable, Equatable, Codable {
+    public static let fileName = "cache.json"
+    public static let currentFormat = "tkd-teacher-cache/1"
+    public var format = TeacherCacheInfo.currentFormat
+    public var tool = "tkd \(TKDVersion.current)"
+    /// SHA-256 (hex) of the teacher's weights, its config and the rollout settings; the folder name is its
+    /// first 16 digits.
+    public var fingerprint: String
+    public var teacher: String
+    public var weightsSHA256: String
+    public var configSHA256: String
+    public var rollout: Rollout
+    public var dtype: TensorDType
+    public var examplesPerShard: Int
+    public var manifestsSHA256: String
+    public var sampleRate: Int
+    /// Teacher frames: centre of frame j at `frameHop·j + frameCentreOffset` samples (the feature
+    /// extractor's total stride and half its receptive field).
+    public var frameHop: Int
+    public var frameCentreOffset: Double
+    /// Class names of the teacher's head (index order), when it has one.
+    public var teacherLabels: [String]?
+    public var summary: Summary?
+
+    /// Teacher accuracy and how well its rollout finds the keyword.
+    public struct Summary: Sendable, Equatable, Codable {
+        public var validationAccuracy: Double?
+        public var testAccuracy: Double?
+        /// Mean share of rollout mass inside the recorded speech-active span (examples with a keyword).
+        public var massInSpeech: Double
+        /// Share of examples whose rollout peak lies inside the speech-active span.
+        public var peakInSpeech: Double
+        /// Mean share of the example's frames that the span covers (the uniform baseline for `massInSpeech`).
+        public var spanShare: Double
+        public var examplesWithKeyword: Int
+
+        enum CodingKeys: String, CodingKey {
+            case validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy"
+            case massInSpeech = "mass_in_speech", peakInSpeech = "peak_in_speech"
+            case spanShare = "span_share", examplesWithKeyword = "examples_with_keyword"
+        }
+
+        public init(validationAccuracy: Double?, testAccuracy: Double?, localisation: RolloutLocalisation) {
+            self.validationAccuracy = validationAccuracy
+            self.testAccuracy = testAccuracy
+            massInSpeech = localisation.massInSpeech
+            peakInSpeech = localisation.peakInSpeech
+            spanShare = localisation.spanShare
+            examplesWithKeyword = localisation.examples
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, tool, fingerprint, teacher, rollout, dtype, summary
+        case weightsSHA256 = "weights_sha256", configSHA256 = "config_sha256", examplesPerShard = "examples_per_shard"
+        case manifestsSHA256 = "manifests_sha256", sampleRate = "sample_rate", frameHop = "frame_hop"
+        case frameCentreOffset = "frame_centre_offset", teacherLabels = "teacher_labels"
+    }
+
+    public init(fingerprint: String, teacher: String, weightsSHA256: String, configSHA256: String, rollout: Rollout,
+                dtype: TensorDType, examplesPerShard: Int, manifestsSHA256: String, sampleRate: Int, frameHop: Int,
+                frameCentreOffset: Double, teacherLabels: [String]?, summary: Summary? = nil) {
+        self.fingerprint = fingerprint
+        self.teacher = teacher
+        self.weightsSHA256 = weightsSHA256
+        self.configSHA256 = configSHA256
+        self.rollout = rollout
+        self.dtype = dtype
+        self.examplesPerShard = examplesPerShard
+        self.manifestsSHA256 = manifestsSHA256
+        self.sampleRate = sampleRate
+        self.frameHop = frameHop
+        self.frameCentreOffset = frameCentreOffset
+        self.teacherLabels = teacherLabels
+        self.summary = summary
+    }
+
+    /// Teacher frame centres in samples for `frames` frames.
+    public func frameCentres(_ frames: Int) -> [Double] {
+        (0..<frames).map { Double(frameHop * $0) + frameCentreOffset }
+    }
+
+    /// The store's key of an example's rollout vector.
+    public static func rolloutKey(_ id: String) -> String { "rollout/\(id)" }
+
+    /// The store's key of an example's logits.
+    public static func logitsKey(_ id: String) -> String { "logits/\(id)" }
+
+    /// The dataset class of each teacher class: by name when the teacher's names cover the dataset's labels,
+    /// else by position when the counts agree (names or, without names, the logits' length); nil otherwise.
+    /// Entries of teacher classes the dataset does not have are -1.
+    public static func classMap(teacherLabels: [String]?, datasetLabels: [String], logits: Int?) -> [Int]? {
+        guard let names = teacherLabels else {
+            return logits == datasetLabels.count ? Array(0..<datasetLabels.count) : nil
+        }
+        let byName = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        if datasetLabels.allSatisfy({ byName[$0] != nil }) {
+            var map = [Int](repeating: -1, count: names.count)
+            for (d, name) in datasetLabels.enumerated() { map[byName[name]!] = d }
+            return map
+        }
+        return names.count == datasetLabels.count ? Array(0..<names.count) : nil
+    }
+
+    /// Loads `folder/cache.json`.
+    /// - Throws: `DatasetFormatError` naming the file.
+    public static func load(_ folder: URL) throws -> TeacherCacheInfo {
+        let url = folder.appendingPathComponent(fileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw DatasetFormatError.missing(path: url.path, expected: "a teacher cache made by tkd teacher cache")
+        }
+        do {
+            return try JSONDecoder().decode(TeacherCacheInfo.self, from: data)
+        } catch {
+            throw DatasetFormatError.unreadable(path: url.path, reason: CanonicalJSON.describe(error))
+        }
+    }
+}
