@@ -2,6 +2,7 @@ import DatasetFormat
 import AudioIO
 import Foundation
 import TensorStore
+import Layers
 import TKDCore
 import Training
 

@@ -1,6 +1,7 @@
 import DatasetFormat
 import AudioIO
 import Foundation
+import Layers
 import Numerics
 import TensorStore
 import TKDCore

@@ -1,5 +1,6 @@
 import DatasetFormat
 import Foundation
+import Layers
 import TKDCore
 
 /// SpecAugment with kws_streaming's semantics (STUDENTS.md §2): `timeMasks` stripes of width

@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import Numerics
 
 /// The training loss of the method (PAPER.md): cross-entropy + λ · KL(a_T ‖ a_S), with

@@ -1,5 +1,6 @@
 import DatasetFormat
 import Foundation
+import Layers
 import Numerics
 import TKDCore
 
@@ -40,11 +41,11 @@ public final class StudentModel {
             switch spec {
             case let .conv2d(filters, k, s, d, padding, act):
                 layers.append(ConvLayer(name: name, inChannels: shape[2], filters: filters, kernel: k, stride: s, dilation: d,
-                                        padding: padding, activation: Activation(act)))
+                                        padding: padding, activation: act))
             case let .batchNorm(momentum, epsilon):
                 layers.append(BatchNormLayer(name: name, channels: shape.last!, momentum: batchNormMomentum ?? momentum, epsilon: epsilon))
             case let .activation(a):
-                layers.append(ActivationLayer(name: name, activation: Activation(a)))
+                layers.append(ActivationLayer(name: name, activation: a))
             case let .expandAxis(e):
                 layers.append(ReshapeLayer(name: name, kind: e == .coefficientsAsChannels ? .coefficientsAsChannels : .channelAxis))
             case .mergeFeatures:
@@ -64,7 +65,7 @@ public final class StudentModel {
             case let .dropout(rate):
                 layers.append(DropoutLayer(name: name, rate: rate))
             case let .dense(units, act):
-                layers.append(DenseLayer(name: name, inputs: shape.reduce(1, *), units: units, activation: Activation(act)))
+                layers.append(DenseLayer(name: name, inputs: shape.reduce(1, *), units: units, activation: act))
             case let .residualBlock(filters, kernel, stride, momentum):
                 layers.append(ResidualBlockLayer(name: name, inChannels: shape[2], filters: filters, kernel: kernel,
                                                  stride: stride, momentum: batchNormMomentum ?? momentum))

@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import Numerics
 
 /// One layer of a student, as a declarative description: enough to infer shapes and count parameters
@@ -30,7 +31,6 @@ public enum LayerSpec: Sendable {
     /// conv 1×1 stride s → BN → ReLU when the channels change), then ReLU.
     case residualBlock(filters: Int, kernel: Int, stride: Int, momentum: Float)
 
-    public enum Activation: String, Sendable, Equatable { case linear, relu }
     public enum AxisExpansion: String, Sendable, Equatable { case coefficientsAsChannels, channelAxis }
 }
 

@@ -1,5 +1,6 @@
 import DatasetFormat
 import Foundation
+import Layers
 import Numerics
 
 extension Student {

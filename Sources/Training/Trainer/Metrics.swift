@@ -1,4 +1,5 @@
 import Foundation
+import Layers
 import Numerics
 
 /// Classification metrics of one split (`metrics.json`, `tkd evaluate`).

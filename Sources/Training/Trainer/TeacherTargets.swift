@@ -1,6 +1,7 @@
 import DatasetFormat
 import Foundation
 import TensorStore
+import Layers
 import TKDCore
 
 /// A dataset's teacher cache (`DATASET/teachers/<fingerprint>/`, written by `tkd teacher cache`) opened for

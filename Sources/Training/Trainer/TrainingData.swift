@@ -1,6 +1,7 @@
 import DatasetFormat
 import Foundation
 import TensorStore
+import Layers
 import TKDCore
 
 /// A generated dataset opened for training: its manifests, label map and one feature store, checked

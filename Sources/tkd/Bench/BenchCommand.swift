@@ -3,6 +3,7 @@ import ArgumentParser
 import Features
 import Foundation
 import TKDCore
+import Layers
 import Numerics
 import Teacher
 import Training

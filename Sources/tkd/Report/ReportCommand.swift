@@ -1,6 +1,7 @@
 import DatasetFormat
 import ArgumentParser
 import Foundation
+import Layers
 import Numerics
 import Synthesis
 import TKDCore

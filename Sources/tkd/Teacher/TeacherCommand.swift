@@ -2,6 +2,7 @@ import DatasetFormat
 import ArgumentParser
 import AudioIO
 import Foundation
+import Layers
 import Numerics
 import TensorStore
 import Teacher

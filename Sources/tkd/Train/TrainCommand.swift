@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Synthesis
 import TKDCore
+import Layers
 import Numerics
 import Training
 
