@@ -24,4 +24,20 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
     }
 
     public var errorDescription: String? { description }
+
+    /// The file or folder the error is about.
+    public var path: String {
+        switch self {
+        case let .missing(path, _), let .unreadable(path, _), let .teacherCache(path, _): return path
+        }
+    }
+
+    /// What was wrong, without the path.
+    public var reason: String {
+        switch self {
+        case let .missing(_, expected): return "not found; expected \(expected)"
+        case let .unreadable(_, reason): return "unreadable (\(reason))"
+        case let .teacherCache(_, reason): return reason
+        }
+    }
 }

@@ -4,7 +4,6 @@ import Foundation
 import TensorStore
 import Layers
 import TKDCore
-import Training
 
 /// Writes a dataset's teacher cache `DATASET/teachers/<fingerprint>/`: per example the rollout vector at the
 /// teacher's frame rate (`rollout/<id>`, [T]) and the teacher's logits (`logits/<id>`, [labels]) in
@@ -50,14 +49,6 @@ public struct TeacherCacheBuilder: Sendable {
         public var shardsMade: Int
         public var shardsKept: Int
         public var complete: Bool
-    }
-
-    struct ShardRecord: Codable, Equatable {
-        var file: String
-        var sha256: String
-        var bytes: Int
-        /// id → audio SHA-256 of the examples the shard was computed from.
-        var sources: [String: String]
     }
 
     /// Where the per-example vectors come from.
@@ -137,88 +128,47 @@ public struct TeacherCacheBuilder: Sendable {
 
     public func run() throws -> Result {
         reuseLargeAllocations()
-        let records = try DatasetInfo.loadManifests(dataset)
+        let layout = DatasetLayout(dataset)
+        let records = try ExampleRecord.loadAll(dataset: dataset)
         guard !records.isEmpty else { throw TeacherError.input(path: dataset.path, reason: "the manifests hold no examples") }
         let source = try importFolder.map { try importSource($0, records: records) } ?? modelSource()
         let full = source.fingerprint
-        let folder = dataset.appendingPathComponent("teachers/\(full.prefix(16))")
-        var info = TeacherCacheInfo(fingerprint: full, teacher: source.description, weightsSHA256: source.weights, configSHA256: source.config,
-                                    rollout: rollout, dtype: dtype, examplesPerShard: examplesPerShard,
-                                    manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset), sampleRate: 16_000, frameHop: source.frameHop,
-                                    frameCentreOffset: source.frameCentreOffset, teacherLabels: source.labels, summary: nil)
-        let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
-        // A cache of another layout is refused; shards of another version of the dataset are re-checked below.
-        if let data = FileManager.default.contents(atPath: infoURL.path),
-           let old = try? JSONDecoder().decode(TeacherCacheInfo.self, from: data),
-           old.dtype != info.dtype || old.examplesPerShard != info.examplesPerShard {
-            throw TeacherError.input(path: infoURL.path, reason: "a cache with dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard; delete \(folder.path) to rebuild it with \(dtype.rawValue)")
+        let folder = layout.teacherCache(fingerprint: full)
+        var info = TeacherCacheInfo(fingerprint: full, teacher: source.description, weightsSHA256: source.weights,
+                                    configSHA256: source.config, rollout: rollout, dtype: dtype,
+                                    examplesPerShard: examplesPerShard,
+                                    manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset), sampleRate: 16_000,
+                                    frameHop: source.frameHop, frameCentreOffset: source.frameCentreOffset,
+                                    teacherLabels: source.labels)
+        let writer = ShardedStoreWriter(folder: folder,
+                                        items: records.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
+                                        examplesPerShard: examplesPerShard, dtype: dtype,
+                                        metadata: ["format": TeacherCacheInfo.currentFormat, "fingerprint": full])
+        // A cache of another layout is refused; shards of another version of the dataset are recomputed.
+        try writer.refuseOtherSettings(TeacherCacheInfo.self, file: TeacherCacheInfo.fileName) { old in
+            old.dtype == info.dtype && old.examplesPerShard == info.examplesPerShard ? nil
+                : ("dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard",
+                   "dtype \(info.dtype.rawValue) and \(info.examplesPerShard) examples per shard")
         }
-        let shardCount = (records.count + examplesPerShard - 1) / examplesPerShard
-        let mine = (0..<shardCount).filter { shard.owns($0) }
-        let reporter = ProgressReporter(label: "teacher examples", total: mine.reduce(0) { $0 + range($1, records.count).count }, mode: progress)
-        var made = 0, kept = 0
         let type = dtype, root = dataset, compute = source.compute
-        for k in mine {
-            let r = range(k, records.count)
-            let group = Array(records[r])
-            let sources = Dictionary(uniqueKeysWithValues: group.map { ($0.id, $0.audioSHA256) })
-            if let record = finished(k, folder: folder), record.sources == sources { kept += 1; reporter.advance(by: r.count); continue }
-            let tensors = try WorkPool(jobs: jobs).map(group.count) { i -> [SafeTensors.Tensor] in
-                defer { reporter.advance() }
-                let e = group[i]
-                let (v, logits) = try compute(e, root)
-                var t = [SafeTensors.Tensor(name: "rollout/\(e.id)", dtype: type, shape: [v.count], values: v)]
-                if let logits { t.append(.init(name: "logits/\(e.id)", dtype: type, shape: [logits.count], values: logits)) }
-                return t
-            }.flatMap { $0 }
-            let data = SafeTensors.encode(tensors, metadata: ["format": TeacherCacheInfo.currentFormat, "fingerprint": full])
-            try AtomicFile.write(data, to: folder.appendingPathComponent(Self.shardName(k)))
-            let record = ShardRecord(file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count, sources: sources)
-            try AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k, folder: folder))
-            made += 1
-        }
-        reporter.finish()
-        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
-        var complete = false
-        if let index = try writeIndexIfComplete(records: records, shardCount: shardCount, folder: folder) {
-            info.summary = try Self.summarize(records: records, index: index, folder: folder, info: info, datasetLabels: try DatasetInfo.load(dataset).labels)
-            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
-            complete = true
-        }
-        return Result(folder: folder, info: info, shardsMade: made, shardsKept: kept, complete: complete)
-    }
-
-    func range(_ k: Int, _ n: Int) -> Range<Int> { (k * examplesPerShard)..<min(n, (k + 1) * examplesPerShard) }
-    static func shardName(_ k: Int) -> String { String(format: "shard-%05d.safetensors", k) }
-    func sidecar(_ k: Int, folder: URL) -> URL { folder.appendingPathComponent(".\(Self.shardName(k)).done.json") }
-
-    /// A shard counts as finished when its sidecar exists and the file still has the recorded SHA-256.
-    func finished(_ k: Int, folder: URL) -> ShardRecord? {
-        guard let data = FileManager.default.contents(atPath: sidecar(k, folder: folder).path),
-              let record = try? JSONDecoder().decode(ShardRecord.self, from: data),
-              (try? SHA256.hex(fileAt: folder.appendingPathComponent(record.file))) == record.sha256 else { return nil }
-        return record
-    }
-
-    func writeIndexIfComplete(records: [ExampleRecord], shardCount: Int, folder: URL) throws -> StoreIndex? {
-        var shards: [StoreIndex.ShardInfo] = []
-        var entries: [String: StoreIndex.Location] = [:]
-        for k in 0..<shardCount {
-            let group = records[range(k, records.count)]
-            guard let record = finished(k, folder: folder),
-                  record.sources == Dictionary(uniqueKeysWithValues: group.map { ($0.id, $0.audioSHA256) }) else { return nil }
-            let file = try SafeTensorsFile(folder.appendingPathComponent(record.file))
-            shards.append(.init(file: record.file, sha256: record.sha256, bytes: record.bytes, tensors: file.entries.count))
-            for e in group {
-                for kind in ["rollout", "logits"] {
-                    guard let entry = file.entries["\(kind)/\(e.id)"] else { continue }
-                    entries["\(kind)/\(e.id)"] = .init(shard: record.file, tensor: "\(kind)/\(e.id)", shape: entry.shape, sourceSHA256: e.audioSHA256)
-                }
+        let outcome = try writer.write(shard: shard, jobs: jobs, progress: progress, label: "teacher examples") { i in
+            let e = records[i]
+            let (v, logits) = try compute(e, root)
+            var t = [SafeTensors.Tensor(name: TeacherCacheInfo.rolloutKey(e.id), dtype: type, shape: [v.count], values: v)]
+            if let logits {
+                t.append(.init(name: TeacherCacheInfo.logitsKey(e.id), dtype: type, shape: [logits.count], values: logits))
             }
+            return t
         }
-        let index = StoreIndex(dtype: dtype, entries: entries, shards: shards)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(index), to: folder.appendingPathComponent(StoreIndex.fileName))
-        return index
+        let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
+        if let index = outcome.index {
+            info.summary = try Self.summarize(records: records, index: index, folder: folder, info: info,
+                                              datasetLabels: try DatasetInfo.load(dataset).labels)
+            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
+        }
+        return Result(folder: folder, info: info, shardsMade: outcome.made, shardsKept: outcome.kept,
+                      complete: outcome.index != nil)
     }
 
     /// Teacher accuracy on validation and test (when its labels are the dataset's) and rollout localisation.

@@ -326,101 +326,87 @@ public struct DatasetVerifier: Sendable {
 
     // MARK: Stores
 
-    /// Shard files against the index's SHA-256 and sizes; entries for every id with the manifest's audio hash.
-    func checkStore(_ folder: URL, kind: String, keys: [(key: String, record: ExampleRecord)], manifestsSHA: String?, recorded: String?,
-                    _ ledger: Ledger) -> (index: StoreIndex, reader: ShardedStoreReader?)? {
+    /// The store's own check (`ShardedStoreReader.verify`): shard files against the index's SHA-256, and an
+    /// entry computed from the manifest's audio for every example.
+    func checkStore(_ folder: URL, kind: String, keys: [(key: String, record: ExampleRecord)], manifestsSHA: String?,
+                    recorded: String?, _ ledger: Ledger) -> StoreVerification? {
         let check = "\(kind).\(folder.lastPathComponent)"
         if let recorded, let manifestsSHA {
             ledger.expect(recorded == manifestsSHA, "\(check).fingerprint", path: folder.path,
                           "made for manifests \(recorded.prefix(12))…; the dataset's are \(manifestsSHA.prefix(12))… (stale)")
         }
-        let indexURL = folder.appendingPathComponent(StoreIndex.fileName)
-        guard let data = FileManager.default.contents(atPath: indexURL.path), let index = try? JSONDecoder().decode(StoreIndex.self, from: data) else {
-            ledger.fail("\(check).index", path: indexURL.path, "no readable index.json (incomplete store)")
+        let result = ShardedStoreReader.verify(folder, expected: keys.map { ($0.key, $0.record.audioSHA256) })
+        if let problem = result.indexProblem {
+            ledger.fail("\(check).index", path: folder.appendingPathComponent(StoreIndex.fileName).path, problem)
             return nil
         }
-        var intact = true
-        for s in index.shards {
-            let url = folder.appendingPathComponent(s.file)
-            let sha = try? SHA256.hex(fileAt: url)
-            if sha != s.sha256 { intact = false }
-            ledger.expect(sha == s.sha256, "\(check).shards", path: url.path,
-                          sha == nil ? "shard \(s.file) is missing" : "shard \(s.file) has SHA-256 \(sha!.prefix(12))…; the index records \(s.sha256.prefix(12))…")
+        for s in result.shards {
+            ledger.expect(s.problem == nil, "\(check).shards", path: folder.appendingPathComponent(s.name).path, s.problem ?? "")
         }
-        for (key, r) in keys {
-            guard let e = index.entries[key] else { ledger.fail("\(check).entries", id: r.id, path: folder.path, "no entry '\(key)'"); continue }
-            ledger.expect(e.sourceSHA256 == nil || e.sourceSHA256 == r.audioSHA256, "\(check).entries", id: r.id, path: folder.path,
-                          "'\(key)' was computed from audio \(e.sourceSHA256?.prefix(12) ?? "")…; the manifest's is \(r.audioSHA256.prefix(12))…")
+        for (finding, key) in zip(result.entries, keys) {
+            ledger.expect(finding.problem == nil, "\(check).entries", id: key.record.id, path: folder.path, finding.problem ?? "")
         }
-        return (index, intact ? try? ShardedStoreReader(folder) : nil)
-    }
-
-    func subfolders(_ name: String) -> [URL] {
-        let root = dataset.appendingPathComponent(name)
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        return names.map { root.appendingPathComponent($0) }.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
+        return result
     }
 
     func stores(_ records: [ExampleRecord], manifestsSHA: String?, _ ledger: Ledger) throws {
-        for folder in subfolders("features") {
-            let configURL = folder.appendingPathComponent(FeatureStoreConfig.fileName)
-            guard let data = FileManager.default.contents(atPath: configURL.path),
-                  let config = try? JSONDecoder().decode(FeatureStoreConfig.self, from: data) else {
-                ledger.fail("features.\(folder.lastPathComponent).config", path: configURL.path, "missing or unreadable feature store config")
+        for folder in DatasetLayout(dataset).featureStores {
+            guard let config = try? FeatureStoreConfig.load(folder) else {
+                ledger.fail("features.\(folder.lastPathComponent).config", path: folder.appendingPathComponent(FeatureStoreConfig.fileName).path,
+                            "missing or unreadable feature store config")
                 continue
             }
-            guard let store = checkStore(folder, kind: "features", keys: records.map { ($0.id, $0) }, manifestsSHA: manifestsSHA,
-                                         recorded: config.manifestsSHA256, ledger) else { continue }
-            for r in records {
-                guard let e = store.index.entries[r.id] else { continue }
-                let frames = config.frontEnd.frameCount(samples: r.numSamples)
-                ledger.expect(e.shape.first == frames, "features.\(folder.lastPathComponent).frames", id: r.id, path: folder.path,
-                              "\(e.shape.first ?? 0) frames; preset \(config.preset) gives \(frames) for \(r.numSamples) samples")
-            }
+            guard let result = checkStore(folder, kind: "features", keys: records.map { ($0.id, $0) },
+                                          manifestsSHA: manifestsSHA, recorded: config.manifestsSHA256, ledger),
+                  let index = result.index else { continue }
+            frames(index, config, records, folder, ledger)
         }
     }
 
-    /// The fields of a teacher cache's `cache.json` that verification needs (Verify does not import Teacher).
-    struct CacheInfo: Decodable {
-        let fingerprint: String
-        let manifests_sha256: String
-        let frame_hop: Int
-        let frame_centre_offset: Double
+    /// Every entry's frame count against what the store's front end gives for the example's length.
+    func frames(_ index: StoreIndex, _ config: FeatureStoreConfig, _ records: [ExampleRecord], _ folder: URL, _ ledger: Ledger) {
+        for r in records {
+            guard let e = index.entries[r.id] else { continue }
+            let frames = config.frontEnd.frameCount(samples: r.numSamples)
+            ledger.expect(e.shape.first == frames, "features.\(folder.lastPathComponent).frames", id: r.id, path: folder.path,
+                          "\(e.shape.first ?? 0) frames; preset \(config.preset) gives \(frames) for \(r.numSamples) samples")
+        }
     }
 
     func teacherCaches(_ records: [ExampleRecord], manifestsSHA: String?, _ ledger: Ledger) throws -> [String: String] {
         var summaries: [String: String] = [:]
-        for folder in subfolders("teachers") {
-            let infoURL = folder.appendingPathComponent("cache.json")
+        for folder in DatasetLayout(dataset).teacherCaches {
             let check = "teachers.\(folder.lastPathComponent)"
-            guard let data = FileManager.default.contents(atPath: infoURL.path), let info = try? JSONDecoder().decode(CacheInfo.self, from: data) else {
-                ledger.fail("\(check).config", path: infoURL.path, "missing or unreadable cache.json")
+            guard let info = try? TeacherCacheInfo.load(folder) else {
+                ledger.fail("\(check).config", path: folder.appendingPathComponent(TeacherCacheInfo.fileName).path,
+                            "missing or unreadable cache.json")
                 continue
             }
-            ledger.expect(info.fingerprint.hasPrefix(folder.lastPathComponent), "\(check).fingerprint", path: infoURL.path,
+            ledger.expect(info.fingerprint.hasPrefix(folder.lastPathComponent), "\(check).fingerprint",
+                          path: folder.appendingPathComponent(TeacherCacheInfo.fileName).path,
                           "the folder name is not the prefix of the fingerprint \(info.fingerprint.prefix(16))")
-            guard let store = checkStore(folder, kind: "teachers", keys: records.map { ("rollout/\($0.id)", $0) }, manifestsSHA: manifestsSHA,
-                                         recorded: info.manifests_sha256, ledger), let reader = store.reader else { continue }
-            var mass = 0.0, peaks = 0, share = 0.0, keyed = 0
+            guard let result = checkStore(folder, kind: "teachers", keys: records.map { (TeacherCacheInfo.rolloutKey($0.id), $0) },
+                                          manifestsSHA: manifestsSHA, recorded: info.manifestsSHA256, ledger),
+                  result.intact, let reader = try? ShardedStoreReader(folder) else { continue }
+            var localisation = RolloutLocalisation()
             for r in records {
-                guard let e = reader.index.entries["rollout/\(r.id)"], let v = try? reader.tensor("rollout/\(r.id)").values else { continue }
-                let t = e.shape.first ?? 0, expected = Double(r.numSamples) / Double(info.frame_hop)
+                let key = TeacherCacheInfo.rolloutKey(r.id)
+                guard let e = reader.index.entries[key], let v = try? reader.tensor(key).values else { continue }
+                let t = e.shape.first ?? 0, expected = Double(r.numSamples) / Double(info.frameHop)
                 ledger.expect(abs(Double(t) - expected) <= 2, "\(check).frames", id: r.id, path: folder.path,
-                              "\(t) rollout frames; \(r.numSamples) samples at hop \(info.frame_hop) give about \(Int(expected))")
+                              "\(t) rollout frames; \(r.numSamples) samples at hop \(info.frameHop) give about \(Int(expected))")
                 let sum = v.reduce(0.0) { $0 + Double($1) }
-                ledger.expect(abs(sum - 1) < 1e-3 && v.allSatisfy { $0 >= 0 && $0.isFinite }, "\(check).rollout", id: r.id, path: folder.path,
-                              "the rollout sums to \(sum) or has negative / non-finite entries")
+                ledger.expect(abs(sum - 1) < 1e-3 && v.allSatisfy { $0 >= 0 && $0.isFinite }, "\(check).rollout", id: r.id,
+                              path: folder.path, "the rollout sums to \(sum) or has negative / non-finite entries")
                 guard let k = r.keyword, t > 0 else { continue }
-                let centres = (0..<t).map { Double(info.frame_hop * $0) + info.frame_centre_offset }
-                let inside = centres.map { $0 >= Double(k.speechOnsetSample) && $0 < Double(k.speechOffsetSample) }
-                mass += zip(v, inside).reduce(0.0) { $0 + ($1.1 ? Double($1.0) : 0) } / max(sum, 1e-30)
-                if inside[v.indices.max { v[$0] < v[$1] }!] { peaks += 1 }
-                share += Double(inside.filter { $0 }.count) / Double(t)
-                keyed += 1
+                localisation.add(v, centres: info.frameCentres(t), speechOnset: k.speechOnsetSample,
+                                 speechOffset: k.speechOffsetSample)
             }
-            if keyed > 0 {
-                summaries[info.fingerprint] = String(format: "%.1f %% of the rollout mass inside the speech span (uniform %.1f %%), peak inside it in %.1f %% of %d keyword examples",
-                                                     100 * mass / Double(keyed), 100 * share / Double(keyed), 100 * Double(peaks) / Double(keyed), keyed)
+            if localisation.examples > 0 {
+                summaries[info.fingerprint] = String(
+                    format: "%.1f %% of the rollout mass inside the speech span (uniform %.1f %%), peak inside it in %.1f %% of %d keyword examples",
+                    100 * localisation.massInSpeech, 100 * localisation.spanShare, 100 * localisation.peakInSpeech,
+                    localisation.examples)
             }
         }
         return summaries

@@ -148,10 +148,10 @@ public struct DatasetReport {
 
     /// The example's rollout from the dataset's first complete teacher cache.
     func teacherRollout(_ id: String) -> [Float]? {
-        let root = dataset.appendingPathComponent("teachers")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        for name in names {
-            if let reader = try? ShardedStoreReader(root.appendingPathComponent(name)), let v = try? reader.tensor("rollout/\(id)").values { return v }
+        for folder in DatasetLayout(dataset).teacherCaches {
+            if let reader = try? ShardedStoreReader(folder), let v = try? reader.tensor(TeacherCacheInfo.rolloutKey(id)).values {
+                return v
+            }
         }
         return nil
     }

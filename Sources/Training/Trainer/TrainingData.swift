@@ -28,15 +28,16 @@ public final class TrainingData: @unchecked Sendable {
         labels = info.labels
         let all = try DatasetInfo.loadManifests(dataset)
         manifestsSHA256 = try ManifestFingerprint.sha256(dataset: dataset)
-        let folder = dataset.appendingPathComponent("features/\(preset)")
+        let folder = DatasetLayout(dataset).featureStore(preset)
         let configURL = folder.appendingPathComponent(FeatureStoreConfig.fileName)
         guard FileManager.default.fileExists(atPath: configURL.path),
               FileManager.default.fileExists(atPath: folder.appendingPathComponent(StoreIndex.fileName).path) else {
             throw TrainingError.missingFeatureStore(path: folder.path, preset: preset, dataset: dataset.path)
         }
         let config: FeatureStoreConfig
-        do { config = try JSONDecoder().decode(FeatureStoreConfig.self, from: Data(contentsOf: configURL)) }
-        catch { throw TrainingError.teacherCache(path: configURL.path, reason: "unreadable feature store config: \(CanonicalJSON.describe(error))") }
+        do { config = try FeatureStoreConfig.load(folder) } catch let e as DatasetFormatError {
+            throw TrainingError.teacherCache(path: configURL.path, reason: "unreadable feature store config: \(e.reason)")
+        }
         storeConfig = config
         guard config.manifestsSHA256 == manifestsSHA256 else {
             throw TrainingError.staleFeatureStore(path: folder.path, storeManifests: config.manifestsSHA256, manifests: manifestsSHA256)
@@ -99,8 +100,5 @@ public final class TrainingData: @unchecked Sendable {
     }
 
     /// Centre of input frame j, in samples.
-    public func frameCentre(_ j: Double) -> Double {
-        let fe = storeConfig.frontEnd
-        return fe.padding == .none ? j * Double(fe.hopLength) + Double(fe.frameLength) / 2 : j * Double(fe.hopLength)
-    }
+    public func frameCentre(_ j: Double) -> Double { storeConfig.frontEnd.frameCentre(j) }
 }

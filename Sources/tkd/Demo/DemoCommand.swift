@@ -104,14 +104,13 @@ struct DemoCommand: ParsableCommand {
             say(String(format: "| %@ | %5.1f %% (val %5.1f)  | %5.1f %% (val %5.1f)  |", n.student.padding(toLength: 9, withPad: " ", startingAt: 0),
                        100 * t0, 100 * v0, 100 * t1, 100 * v1))
         }
-        let caches = URL(fileURLWithPath: two).appendingPathComponent("teachers")
-        for name in ((try? FileManager.default.contentsOfDirectory(atPath: caches.path)) ?? []).sorted() where !name.hasPrefix(".") {
-            guard let data = FileManager.default.contents(atPath: caches.appendingPathComponent("\(name)/cache.json").path),
-                  let info = try? JSONDecoder().decode(TeacherCacheInfo.self, from: data), let s = info.summary else { continue }
+        for folder in DatasetLayout(URL(fileURLWithPath: two)).teacherCaches {
+            guard let info = try? TeacherCacheInfo.load(folder), let s = info.summary else { continue }
             say("")
-            say(String(format: "teacher %@ (%@): validation %.1f %%, test %.1f %%; rollout mass inside the speech span %.1f %% (uniform %.1f %%), peak inside it %.1f %%",
-                       String(name.prefix(16)), info.teacher, 100 * (s.validationAccuracy ?? 0), 100 * (s.testAccuracy ?? 0),
-                       100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
+            say(String(format: "teacher %@ (%@): validation %.1f %%, test %.1f %%; rollout mass inside the speech span %.1f %% "
+                           + "(uniform %.1f %%), peak inside it %.1f %%",
+                       String(folder.lastPathComponent.prefix(16)), info.teacher, 100 * (s.validationAccuracy ?? 0),
+                       100 * (s.testAccuracy ?? 0), 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
         }
         say("")
         say("report: \(report)")
