@@ -119,15 +119,22 @@ public enum TemporalAttentionKD {
         public var studentAttention: [Float]
     }
 
-    /// Loss and gradients (+= into dContext [B, T, d] and dQuery [d]). `target` [B, T] rows sum to 1.
-    public static func lossAndGradients(context c: UnsafePointer<Float>, batch b: Int, steps t: Int, width d: Int,
-                                        query q: UnsafePointer<Float>, temperature tau: Float, target: UnsafePointer<Float>,
-                                        contextGradient dC: UnsafeMutablePointer<Float>, queryGradient dQ: UnsafeMutablePointer<Float>) -> Result {
+    /// a_S = softmax_t(c′_t · q / τ) [B, T] of the context c′ [B, T, d] and the query q [d].
+    public static func studentAttention(context c: UnsafePointer<Float>, batch b: Int, steps t: Int, width d: Int,
+                                        query q: UnsafePointer<Float>, temperature tau: Float) -> [Float] {
         var scores = [Float](repeating: 0, count: b * t), a = [Float](repeating: 0, count: b * t)
         for i in 0..<b {
             for s in 0..<t { scores[i * t + s] = (0..<d).reduce(Float(0)) { $0 + c[(i * t + s) * d + $1] * q[$1] } / tau }
         }
         a.withUnsafeMutableBufferPointer { Softmax.forward(scores, rows: b, width: t, into: $0.baseAddress!) }
+        return a
+    }
+
+    /// Loss and gradients (+= into dContext [B, T, d] and dQuery [d]). `target` [B, T] rows sum to 1.
+    public static func lossAndGradients(context c: UnsafePointer<Float>, batch b: Int, steps t: Int, width d: Int,
+                                        query q: UnsafePointer<Float>, temperature tau: Float, target: UnsafePointer<Float>,
+                                        contextGradient dC: UnsafeMutablePointer<Float>, queryGradient dQ: UnsafeMutablePointer<Float>) -> Result {
+        let a = studentAttention(context: c, batch: b, steps: t, width: d, query: q, temperature: tau)
         var loss = 0.0
         for i in 0..<b {
             for s in 0..<t {

@@ -4,6 +4,7 @@ import Foundation
 import TensorStore
 import Layers
 import TKDCore
+import TrainingLoop
 
 /// Writes a dataset's teacher cache `DATASET/teachers/<fingerprint>/`: per example the rollout vector at the
 /// teacher's frame rate (`rollout/<id>`, [T]) and the teacher's logits (`logits/<id>`, [labels]) in

@@ -5,7 +5,7 @@ import Layers
 import Numerics
 import TensorStore
 import TKDCore
-import Training
+import TrainingLoop
 
 /// The bundled teacher's training configuration (`Recipes/teacher/*.yaml`, documented in
 /// `Recipes/teacher/README.md`): a compact wav2vec 2.0 (base layout) trained from scratch on raw audio.
@@ -88,7 +88,7 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
         if let v = m["dropout"] { c.dropout = Float(try v.double(in: 0...0.9)) }
         if let v = m["time_shift_samples"] { c.timeShiftSamples = try v.int(in: 0...10_000_000) }
         if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
-        if let v = m["schedule"] { c.schedule = try TrainConfig.scheduleValue(v, steps: c.steps) }
+        if let v = m["schedule"] { c.schedule = try LearningRateSchedule.read(v, steps: c.steps) }
         else { c.schedule = c.schedule.withSteps(c.steps) }
         if let v = m["model"] {
             let d = try v.mapping(allowed: modelKeys)
@@ -123,12 +123,35 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
     }
 }
 
-/// `tkd teacher train`: trains the bundled teacher on a generated dataset's audio and writes a Hugging
-/// Face model folder `out/` (`config.json`, `model.safetensors`, `preprocessor_config.json`: the
-/// best-by-validation weights) plus `out/training/` (`config.json`, `state.safetensors` — the last
-/// weights and Adam state, for resuming —, `history.jsonl`, `metrics.json`). A rerun with the same
-/// config resumes from the state and reproduces the uninterrupted run byte for byte.
-public final class TeacherTrainer {
+/// What the bundled teacher's training state (`training/state.safetensors`, the one `TrainingState`
+/// format) says about itself.
+public struct TeacherStateInfo: TrainingStateInfo {
+    public static let currentFormat = "tkd-teacher-state/2"
+    public var format = TeacherStateInfo.currentFormat
+    public var tool = "tkd \(TKDVersion.current)"
+    public var step: Int
+    public var config: TeacherTrainConfig
+    /// `adam` in a resumable state.
+    public var optimizer: String?
+    public var validationAccuracy: Double?
+    public var datasetName: String
+    public var manifestsSHA256: String
+    public var pendingSums: [Double]?
+
+    enum CodingKeys: String, CodingKey {
+        case format, tool, step, config, optimizer
+        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 = "manifests_sha256"
+        case pendingSums = "pending_sums"
+    }
+}
+
+/// `tkd teacher train`: trains the bundled teacher on a generated dataset's audio with the one training loop
+/// (`TrainingSession`) and writes a Hugging Face model folder `out/` (`config.json`, `model.safetensors`,
+/// `preprocessor_config.json`: the best-by-validation weights) plus `out/training/` (`config.json`,
+/// `state.safetensors`/`.json` — the last weights and Adam state, for resuming —, `history.jsonl`,
+/// `metrics.json`). A rerun with the same config resumes from the state and reproduces the uninterrupted
+/// run byte for byte.
+public final class TeacherTrainer: TrainingTask {
     public let config: TeacherTrainConfig
     public let dataset: URL
     public let out: URL
@@ -140,7 +163,7 @@ public final class TeacherTrainer {
     let info: DatasetInfo
     let records: [String: ExampleRecord]
     let splits: [Split: [String]]
-    let manifestsSHA256: String
+    public let manifestsSHA256: String
     let samples: Int
 
     public init(config: TeacherTrainConfig, dataset: URL, out: URL) throws {
@@ -176,7 +199,7 @@ public final class TeacherTrainer {
         samples = length
     }
 
-    var stateURL: URL { out.appendingPathComponent("training/state.safetensors") }
+    public var stateURL: URL { folder.appendingPathComponent("state.safetensors") }
 
     /// Waveforms [B, L] of `ids` (read in parallel, in order).
     func batch(_ ids: [String], pool: WorkPool) throws -> Tensor {
@@ -193,20 +216,6 @@ public final class TeacherTrainer {
         return Tensor(shape: [ids.count, samples], data: waves.flatMap { $0 })
     }
 
-    /// Metrics of a split, in inference mode.
-    func evaluate(_ model: TrainableWav2Vec2, split: Split, pool: WorkPool) throws -> Metrics {
-        let ids = splits[split] ?? [], k = info.labels.count
-        var scores: [Float] = [], truth: [Int] = [], loss = 0.0
-        let run = RunContext(mode: .inference, jobs: jobs, chunkSize: config.chunk)
-        for start in stride(from: 0, to: ids.count, by: config.batchSize) {
-            let group = Array(ids[start..<min(ids.count, start + config.batchSize)])
-            let labels = group.map { records[$0]!.labelIndex }
-            let s = Metrics.scores(logits: try model.forward(try batch(group, pool: pool), run).data, classes: k, truth: labels)
-            scores += s.scores; truth += labels; loss += s.lossSum
-        }
-        return Metrics(split: split.rawValue, labels: info.labels, scores: scores, truth: truth, loss: ids.isEmpty ? 0 : loss / Double(ids.count))
-    }
-
     public struct Outcome: Sendable {
         public var validation: Metrics?
         public var test: Metrics?
@@ -218,139 +227,86 @@ public final class TeacherTrainer {
     /// The `config.json` record of how the weights were made.
     func record(step: Int, validation: Double) -> [String: Any] {
         ["tkd_teacher": ["tool": "tkd \(TKDVersion.current)", "dataset": info.name, "manifests_sha256": manifestsSHA256,
-                         "train_config": config.name, "step": step, "validation_accuracy": validation, "seed": Int(config.seed)] as [String: Any]]
-    }
-
-    func saveState(_ model: TrainableWav2Vec2, optimizer: OptimizerState, step: Int, pending: [Double]) throws {
-        let tensors = model.tensors() + optimizer.tensors(model.parameters)
-        let meta = ["format": "tkd-teacher-state/1", "step": String(step), "pending": pending.map { "\($0)" }.joined(separator: ","),
-                    "manifests_sha256": manifestsSHA256]
-        try AtomicFile.write(SafeTensors.encode(tensors, metadata: meta), to: stateURL)
+                         "train_config": config.name, "step": step, "validation_accuracy": validation,
+                         "seed": Int(config.seed)] as [String: Any]]
     }
 
     public func run() throws -> Outcome {
-        reuseLargeAllocations()
-        let fm = FileManager.default
-        let trainingFolder = out.appendingPathComponent("training")
-        try fm.createDirectory(at: trainingFolder, withIntermediateDirectories: true)
-        let configURL = trainingFolder.appendingPathComponent("config.json")
-        let configData = try CanonicalJSON.encodePretty(config)
-        if let old = fm.contents(atPath: configURL.path), old != configData {
-            throw TeacherError.input(path: configURL.path, reason: "this folder holds a teacher trained with a different config; use another --out or delete it")
+        if let file = try? SafeTensorsFile(stateURL), file.metadata["format"] == "tkd-teacher-state/1" {
+            throw TeacherError.input(path: stateURL.path, reason: "a training state of an earlier tkd (tkd-teacher-state/1), "
+                + "which this version does not resume; delete it, or use another --out, to train again")
         }
-        try AtomicFile.write(configData, to: configURL)
-
-        let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
-                                      gaborFrontEnd: config.model.frontEndInit == "gabor")
-        model.normalizeInput = config.normalizeInput
-        var optimizer = OptimizerState.adam(Adam(epsilon: config.adamEpsilon))
-        let params = model.parameters
-        var start = 0, history: [HistoryEntry] = [], pending = [0.0, 0, 0]
-        let historyURL = trainingFolder.appendingPathComponent("history.jsonl")
-        if fm.fileExists(atPath: stateURL.path) {
-            let file = try SafeTensorsFile(stateURL)
-            guard file.metadata["format"] == "tkd-teacher-state/1", let step = file.metadata["step"].flatMap(Int.init) else {
-                throw TeacherError.input(path: stateURL.path, reason: "not a tkd teacher training state")
-            }
-            guard file.metadata["manifests_sha256"] == manifestsSHA256 else {
-                throw TeacherError.input(path: stateURL.path, reason: "was trained on other manifests (\(file.metadata["manifests_sha256"]?.prefix(12) ?? "?")); expected \(manifestsSHA256.prefix(12))")
-            }
-            for p in params {
-                guard file.entries[p.name]?.shape == p.shape else { throw TeacherError.missingTensor(path: stateURL.path, name: p.name) }
-                p.value = try file.values(p.name)
-            }
-            try optimizer.restore(from: file, parameters: params, step: step)
-            pending = (file.metadata["pending"] ?? "").split(separator: ",").compactMap { Double($0) }
-            if pending.count != 3 { pending = [0, 0, 0] }
-            start = step
-            if let h = fm.contents(atPath: historyURL.path) {
-                history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: historyURL.path).filter { $0.step <= start }
-            }
-            log("resuming teacher \(config.name) from step \(start) (\(stateURL.path))")
+        let session = TrainingSession(self)
+        session.jobs = jobs
+        session.progress = progress
+        session.stopAfter = stopAfter
+        session.log = log
+        let outcome = try session.run()
+        guard let validation = outcome.validation, let test = outcome.test else {
+            return Outcome(validation: nil, test: nil, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
+                           stoppedAt: outcome.stoppedAt)
         }
-        var bestAccuracy = history.filter(\.best).map(\.validationAccuracy).max() ?? -1
-        let pool = WorkPool(jobs: jobs)
-        let reporter = ProgressReporter(label: "teacher \(config.name) steps", total: config.steps, mode: progress)
-        reporter.advance(by: start)
-        let k = info.labels.count
-        var step = start
-        while step < config.steps {
-            if let stopAfter, step - start >= stopAfter {
-                try saveState(model, optimizer: optimizer, step: step, pending: pending)
-                reporter.finish()
-                log("stopped after \(stopAfter) step(s) at step \(step) of \(config.steps); run the same command again to resume")
-                return Outcome(validation: nil, test: nil, bestStep: history.last(where: \.best)?.step ?? 0, resumedFrom: start, stoppedAt: step)
-            }
-            step += 1
-            let ids = EpochShuffle.batch(splits[.training]!, batchSize: config.batchSize, seed: config.seed, step: step)
-            var x = try batch(ids, pool: pool)
-            if config.timeShiftSamples > 0 {
-                var rng = CounterRNG(seed: config.seed, key: ["teacher", "time-shift", String(step)])
-                let l = samples
-                for e in 0..<x.batch {
-                    let d = rng.uniformInt(-config.timeShiftSamples...config.timeShiftSamples)
-                    guard d != 0 else { continue }
-                    let old = Array(x.data[(e * l)..<((e + 1) * l)])
-                    for j in 0..<l { let s = j - d; x.data[e * l + j] = s >= 0 && s < l ? old[s] : 0 }
-                }
-            }
-            let run = RunContext(mode: .training, jobs: jobs, chunkSize: config.chunk, seed: config.seed, step: step)
-            let logits = try model.forward(x, run)
-            var p = [Float](repeating: 0, count: logits.data.count)
-            Softmax.forward(logits.data, rows: ids.count, width: k, into: &p)
-            var loss = 0.0, correct = 0
-            var grad = p
-            for (i, id) in ids.enumerated() {
-                let y = records[id]!.labelIndex
-                loss -= Foundation.log(max(Double(p[i * k + y]), 1e-30))
-                var best = 0
-                for j in 1..<k where p[i * k + j] > p[i * k + best] { best = j }
-                if best == y { correct += 1 }
-                grad[i * k + y] -= 1
-            }
-            loss /= Double(ids.count)
-            guard loss.isFinite else {
-                throw TeacherError.input(path: out.path, reason: "the loss became \(loss) at step \(step); lower the learning rate or set clip_norm")
-            }
-            for i in grad.indices { grad[i] /= Float(ids.count) }
-            model.zeroGradients()
-            try model.backward(Tensor(shape: logits.shape, data: grad), run)
-            if let clip = config.clipNorm {
-                _ = Trainer.withGradientBuffers(params[...], []) { clipGlobalNorm($0, maxNorm: clip) }
-            }
-            let lr = config.schedule.rate(step: step)
-            optimizer.update(params, lr: lr)
-            pending[0] += loss; pending[1] += Double(correct); pending[2] += Double(ids.count)
-            let since = Double(max(1, step - (history.last?.step ?? 0)))
-            reporter.status = String(format: "loss %.4f  acc %.1f%%", pending[0] / since, 100 * pending[1] / max(1, pending[2]))
-            reporter.advance()
-
-            if step % config.evalEvery == 0 || step == config.steps {
-                let v = try evaluate(model, split: .validation, pool: pool)
-                let isBest = v.accuracy >= bestAccuracy
-                history.append(HistoryEntry(step: step, learningRate: lr, trainLoss: pending[0] / since, trainCrossEntropy: pending[0] / since,
-                                            trainAttentionKD: 0, trainAccuracy: pending[1] / max(1, pending[2]),
-                                            validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest))
-                pending = [0, 0, 0]
-                if isBest {
-                    bestAccuracy = v.accuracy
-                    try model.save(to: out, extraConfig: record(step: step, validation: v.accuracy))
-                }
-                try saveState(model, optimizer: optimizer, step: step, pending: pending)
-                try AtomicFile.write(try CanonicalJSON.encodeLines(history), to: historyURL)
-            }
-        }
-        reporter.finish()
-        let best = TrainableWav2Vec2(config: model.config, seed: config.seed)
-        try best.load(out)
-        let validation = try evaluate(best, split: .validation, pool: pool)
-        let test = try evaluate(best, split: .testing, pool: pool)
-        let bestStep = history.last(where: \.best)?.step ?? step
-        let metrics: [String: Any] = ["best_step": bestStep, "steps": config.steps,
+        let metrics: [String: Any] = ["best_step": outcome.bestStep, "steps": config.steps,
                                       "validation": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(validation)),
                                       "test": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(test))]
         let data = try JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(data + Data("\n".utf8), to: trainingFolder.appendingPathComponent("metrics.json"))
-        return Outcome(validation: validation, test: test, bestStep: bestStep, resumedFrom: start, stoppedAt: nil)
+        try AtomicFile.write(data + Data("\n".utf8), to: folder.appendingPathComponent("metrics.json"))
+        return Outcome(validation: validation, test: test, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
+                       stoppedAt: nil)
+    }
+
+    // MARK: TrainingTask
+
+    public var displayName: String { "teacher \(config.name)" }
+    public var folder: URL { out.appendingPathComponent("training") }
+    public var labels: [String] { info.labels }
+
+    public var settings: LoopSettings {
+        LoopSettings(steps: config.steps, evalEvery: config.evalEvery, batchSize: config.batchSize, chunk: config.chunk,
+                     seed: config.seed, schedule: config.schedule, clipNorm: config.clipNorm, objective: Objective(),
+                     optimizer: .adam(epsilon: config.adamEpsilon))
+    }
+
+    public func configData() throws -> Data { try CanonicalJSON.encodePretty(config) }
+
+    public func ids(_ split: Split) -> [String] { splits[split] ?? [] }
+
+    public func makeModel() -> TrainableWav2Vec2 {
+        let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
+                                      gaborFrontEnd: config.model.frontEndInit == "gabor")
+        model.normalizeInput = config.normalizeInput
+        return model
+    }
+
+    public func trainingBatch(_ ids: [String], step: Int) throws -> TrainingBatch {
+        var x = try batch(ids, pool: WorkPool(jobs: jobs))
+        var rng = CounterRNG(seed: config.seed, key: ["teacher", "time-shift", String(step)])
+        _ = TimeShift.apply(&x, maxShift: config.timeShiftSamples, rng: &rng)
+        return TrainingBatch(input: x, labels: ids.map { records[$0]!.labelIndex })
+    }
+
+    public func evaluationInput(_ ids: [String]) throws -> (input: Tensor, labels: [Int]) {
+        (try batch(ids, pool: WorkPool(jobs: jobs)), ids.map { records[$0]!.labelIndex })
+    }
+
+    public func stateInfo(step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?) -> TeacherStateInfo {
+        TeacherStateInfo(step: step, config: config, optimizer: optimizer, validationAccuracy: validationAccuracy,
+                         datasetName: info.name, manifestsSHA256: manifestsSHA256, pendingSums: pendingSums)
+    }
+
+    public func checkResumable(_ info: TeacherStateInfo, path: URL) throws {
+        guard info.config == config else {
+            throw TrainingLoopError.runMismatch(path: path.path, field: "config", run: "a different config", requested: "this one")
+        }
+    }
+
+    public func saveBest(_ model: TrainableWav2Vec2, step: Int, validationAccuracy: Double) throws {
+        try model.save(to: out, extraConfig: record(step: step, validation: validationAccuracy))
+    }
+
+    public func loadBest() throws -> (model: TrainableWav2Vec2, step: Int?) {
+        let best = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), seed: config.seed)
+        try best.load(out)
+        return (best, nil)
     }
 }

@@ -4,13 +4,14 @@ import Layers
 import Numerics
 import TensorStore
 import TKDCore
+import TrainingLoop
 import Training
 
 /// wav2vec 2.0 for sequence classification (base layout: GroupNorm in the first convolution, post-LN
 /// transformer, weight-normed positional convolution, projector + pooling + classifier), built from the
 /// trainer's layers so it can be trained here. Parameters carry Hugging Face's state-dict names, so
 /// `save` writes a folder that `Wav2Vec2Model` and `transformers` both load.
-public final class TrainableWav2Vec2 {
+public final class TrainableWav2Vec2: TrainableModel {
     public let config: Wav2Vec2Config
     public let dropout: Float
     /// Normalise each waveform to zero mean and unit variance first (`do_normalize` in
@@ -141,7 +142,7 @@ public final class TrainableWav2Vec2 {
     public func frames(samples: Int) -> Int { config.frames(samples: samples) }
 
     /// Logits [B, labels] of waveforms [B, L] (16 kHz, as read). Training mode keeps what `backward` needs.
-    public func forward(_ waveforms: Tensor, _ context: RunContext) throws -> Tensor {
+    public func forward(_ waveforms: Tensor, _ context: RunContext) throws -> ModelOutput {
         var x = Tensor(shape: [waveforms.batch, waveforms.shape[1], 1], data: waveforms.data)
         if normalizeInput {
             let l = waveforms.shape[1]
@@ -175,7 +176,7 @@ public final class TrainableWav2Vec2 {
         }
         let projected = try projector.forward(x, context)
         frameCount = x.shape[1]
-        return try classifier.forward(pool(projected), context)
+        return ModelOutput(logits: try classifier.forward(pool(projected), context))
     }
 
     private var frameCount = 0
@@ -202,8 +203,9 @@ public final class TrainableWav2Vec2 {
         return Tensor(shape: [b, t, p], data: dx)
     }
 
-    /// Adds dLoss/dParameter into every parameter's gradient, given dLoss/dLogits.
-    public func backward(_ dLogits: Tensor, _ context: RunContext) throws {
+    /// Adds dLoss/dParameter into every parameter's gradient, given dLoss/dLogits (the model has no
+    /// distillation head, so `contextGradient` is unused).
+    public func backward(logitGradient dLogits: Tensor, contextGradient: Tensor? = nil, _ context: RunContext) throws {
         var g = try projector.backward(poolBackward(try classifier.backward(dLogits, context)), context)
         for b in blocks.reversed() {
             g = try b.finalNorm.backward(g, context)
@@ -233,7 +235,9 @@ public final class TrainableWav2Vec2 {
     /// The attention maps of the last forward, per layer [B, heads, T, T].
     public var attentions: [[Float]] { blocks.map(\.attention.probabilities) }
 
-    public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+    public var stateParameters: [Parameter] { parameters }
+    public var trainableParameters: [Parameter] { parameters }
+    public var distillationQuery: Parameter? { nil }
 
     /// Loads the weights of a Hugging Face folder written by `save` (or any base-layout checkpoint
     /// with this configuration).

@@ -4,6 +4,7 @@ import Layers
 import Numerics
 import TensorStore
 import TKDCore
+import TrainingLoop
 
 /// wav2vec 2.0 inference (Hugging Face `Wav2Vec2Model` / `Wav2Vec2ForSequenceClassification`) on the CPU
 /// with OpenBLAS, from a model folder (`config.json` + `model.safetensors`; float32, float16 or bfloat16

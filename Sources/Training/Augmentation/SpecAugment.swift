@@ -2,6 +2,7 @@ import DatasetFormat
 import Foundation
 import Layers
 import TKDCore
+import TrainingLoop
 
 /// SpecAugment with kws_streaming's semantics (STUDENTS.md §2): `timeMasks` stripes of width
 /// randint[0, timeWidth) along time and `frequencyMasks` stripes of width randint[0, frequencyWidth)

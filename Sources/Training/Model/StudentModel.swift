@@ -3,11 +3,12 @@ import Foundation
 import Layers
 import Numerics
 import TKDCore
+import TrainingLoop
 
 /// A student built from its layer list (`Student.layers`) as runtime layers, with the training-only
 /// attention-distillation query. Parameter names are `l{i}.…` after the layer's index in the list
 /// (`kd.query` for the head); they are the checkpoint keys.
-public final class StudentModel {
+public final class StudentModel: TrainableModel {
     public let student: Student
     public let classes: Int
     public let featureCount: Int
@@ -84,18 +85,12 @@ public final class StudentModel {
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     /// Everything training updates: the model's trainable weights and the KD query.
     public var trainableParameters: [Parameter] { parameters.filter(\.trainable) + [kdQuery] }
-
-    public struct Output {
-        /// [B, classes].
-        public var logits: Tensor
-        /// c′ [B, T′, d].
-        public var context: Tensor
-        /// The model's own attention α [B, heads, T′] (Att-RNN, MHAtt-RNN), else nil.
-        public var modelAttention: Tensor?
-    }
+    /// Everything a training state holds: the inference model's tensors and the KD query.
+    public var stateParameters: [Parameter] { parameters + [kdQuery] }
+    public var distillationQuery: Parameter? { kdQuery }
 
     /// Runs the model on MFCC features [B, T, F].
-    public func forward(_ x: Tensor, _ run: RunContext) throws -> Output {
+    public func forward(_ x: Tensor, _ run: RunContext) throws -> ModelOutput {
         precondition(x.shape.count == 3 && x.shape[2] == featureCount,
                      "\(student.rawValue) reads [B, T, \(featureCount)] features, got \(x.shape)")
         var y = x
@@ -107,7 +102,17 @@ public final class StudentModel {
             }
         }
         let attention = layers.compactMap { $0 as? QueryAttentionLayer }.first?.weights
-        return Output(logits: y, context: context, modelAttention: attention)
+        return ModelOutput(logits: y, context: context, attention: attention)
+    }
+
+    /// The training-only head's attention a_S = softmax_t(c′_t · q / τ) over the context steps, [B, T′] row-major,
+    /// for features [B, T, F] (inference mode; what distillation pulls towards the teacher's a_T).
+    public func distilledAttention(_ x: Tensor, temperature: Float) throws -> [Float] {
+        let out = try forward(x, RunContext(mode: .inference))
+        guard let c = out.context else { return [] }
+        let t = c.shape[1], d = c.shape[2]
+        return TemporalAttentionKD.studentAttention(context: c.data, batch: c.batch, steps: t, width: d, query: kdQuery.value,
+                                                    temperature: temperature)
     }
 
     /// Backpropagates dLoss/dLogits and (when distilling) dLoss/dc′ into the parameter gradients.
@@ -122,7 +127,6 @@ public final class StudentModel {
         }
     }
 
-    public func zeroGradients() { for p in trainableParameters { p.zeroGradient() } }
 
     /// Keras's default initialisers, drawn from counter-based streams keyed by (seed, parameter name):
     /// Glorot-uniform kernels (TF1's default for the LSTM's kernel, peepholes and projection too),

@@ -3,6 +3,7 @@ import Foundation
 import TensorStore
 import Layers
 import TKDCore
+import TrainingLoop
 
 /// A dataset's teacher cache (`DATASET/teachers/<fingerprint>/`, written by `tkd teacher cache`) opened for
 /// training: the rollout vectors become a_T (resampled to the student's T′) and the logits feed the

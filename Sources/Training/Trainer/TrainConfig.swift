@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import Numerics
 import TKDCore
+import TrainingLoop
 
 /// A training run's configuration (`Recipes/train/<student>.yaml`; every field is documented in
 /// `Recipes/train/README.md`). Defaults follow the kws_streaming paper recipe (STUDENTS.md §3).
@@ -30,11 +31,6 @@ public struct TrainConfig: Sendable, Equatable, Codable {
     public var chunk = 25
     /// Overrides the students' batch-norm momentum (0.99; 0.997 for TC-ResNet) — nil keeps them.
     public var batchNormMomentum: Float?
-
-    public enum OptimizerConfig: Sendable, Equatable, Codable {
-        case adam(epsilon: Float)
-        case momentum(Float)
-    }
 
     public struct KDConfig: Sendable, Equatable, Codable {
         /// λ of KL(a_T ‖ a_S); 0 trains without attention distillation.
@@ -110,7 +106,7 @@ extension TrainConfig {
         if let v = m["batch_norm_momentum"] { c.batchNormMomentum = v.isNull ? nil : Float(try v.double(in: 0...0.999_999)) }
         if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
         if let v = m["optimizer"] { c.optimizer = try optimizerValue(v) }
-        if let v = m["schedule"] { c.schedule = try scheduleValue(v, steps: c.steps) }
+        if let v = m["schedule"] { c.schedule = try LearningRateSchedule.read(v, steps: c.steps) }
         else { c.schedule = c.schedule.withSteps(c.steps) }
         if let v = m["spec_augment"] {
             if v.isNull || (try? v.bool()) == false { c.specAugment = nil }
@@ -165,38 +161,6 @@ extension TrainConfig {
         default:
             if let x = m["epsilon"] { throw x.fail("'epsilon' applies to kind 'adam', not 'momentum'") }
             return .momentum(Float(try m["momentum"]?.double(in: 0...0.999_999) ?? 0.9))
-        }
-    }
-
-    public static func scheduleValue(_ v: YAMLValue, steps: Int) throws -> LearningRateSchedule {
-        let m = try v.mapping(allowed: ["kind", "rate", "initial", "final", "peak", "warmup"], required: ["kind"])
-        func rate(_ key: String) throws -> Double {
-            guard let x = m[key], !x.isNull else { throw v.fail("schedule needs '\(key)'") }
-            return try x.double(in: 1e-12...10)
-        }
-        let kind = try m["kind"]!.choice(["constant", "exp", "warmup-cosine"])
-        let allowed: [String: Set<String>] = ["constant": ["kind", "rate"], "exp": ["kind", "initial", "final"],
-                                              "warmup-cosine": ["kind", "peak", "final", "warmup"]]
-        if let extra = m.keys.sorted().first(where: { !allowed[kind]!.contains($0) }) {
-            throw m[extra]!.fail("not a field of schedule kind '\(kind)' (expected: \(allowed[kind]!.sorted().joined(separator: ", ")))")
-        }
-        switch kind {
-        case "constant": return .constant(try rate("rate"))
-        case "exp": return .exponential(initial: try rate("initial"), final: try rate("final"), steps: steps)
-        default:
-            return .warmupCosine(peak: try rate("peak"), final: try rate("final"),
-                                 warmup: try m["warmup"]?.int(in: 0...100_000_000) ?? 0, steps: steps)
-        }
-    }
-}
-
-extension LearningRateSchedule {
-    /// The same schedule spread over `steps`.
-    public func withSteps(_ steps: Int) -> LearningRateSchedule {
-        switch self {
-        case .constant: return self
-        case let .exponential(a, b, _): return .exponential(initial: a, final: b, steps: steps)
-        case let .warmupCosine(p, f, w, _): return .warmupCosine(peak: p, final: f, warmup: w, steps: steps)
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import TensorStore
 import Layers
 import TKDCore
+import TrainingLoop
 
 /// A generated dataset opened for training: its manifests, label map and one feature store, checked
 /// against each other before the first step (ids, audio hashes, shapes, labels, manifest fingerprint).

@@ -13,7 +13,6 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
     case emptySplit(path: String, split: String)
     case teacherCache(path: String, reason: String)
     case checkpoint(path: String, reason: String)
-    case runMismatch(path: String, field: String, run: String, requested: String)
 
     public var description: String {
         switch self {
@@ -37,8 +36,6 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
             return "\(path): \(reason)"
         case let .checkpoint(path, reason):
             return "\(path): \(reason)"
-        case let .runMismatch(path, field, run, requested):
-            return "\(path): the run folder holds a run with \(field) = \(run), this command asks for \(requested); choose another --name or remove the folder"
         }
     }
 

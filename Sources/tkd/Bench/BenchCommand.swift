@@ -7,6 +7,7 @@ import Layers
 import Numerics
 import Teacher
 import Training
+import TrainingLoop
 
 /// `tkd bench …`: in-process throughput measurements (see BENCHMARKS.md and Benchmarks/).
 struct BenchCommand: ParsableCommand {
@@ -132,7 +133,7 @@ struct BenchTrainCommand: ParsableCommand {
             if s == warmup { (w0, c0) = (BenchFeaturesCommand.wallClock(), BenchFeaturesCommand.cpuClock()) }
             let (x, y) = batches[s % batches.count]
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: chunk, seed: 0, step: s + 1)
-            _ = try Trainer.step(model, optimizer: &optimizer, input: x, labels: y, targets: kdLambda > 0 ? targets : nil,
+            _ = try TrainingStep.run(model, optimizer: &optimizer, input: x, labels: y, targets: kdLambda > 0 ? targets : nil,
                                  objective: config.objective, learningRate: 1e-3, clipNorm: nil, run: run)
         }
         let (w1, c1) = (BenchFeaturesCommand.wallClock(), BenchFeaturesCommand.cpuClock())

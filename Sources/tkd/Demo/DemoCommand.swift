@@ -4,6 +4,7 @@ import Foundation
 import Teacher
 import TKDCore
 import Training
+import TrainingLoop
 
 /// `tkd demo --out DIR`: the whole pipeline on the espeak-ng demo corpus.
 struct DemoCommand: ParsableCommand {

@@ -6,6 +6,7 @@ import Numerics
 import Synthesis
 import TKDCore
 import Training
+import TrainingLoop
 import Verify
 
 /// `tkd report --dataset D [--run R ...] [--runs DIR] [--example ID] --out report.html`
@@ -69,13 +70,7 @@ struct ReportCommand: ParsableCommand {
                 let model = try Checkpoint.model(from: info, file: file, includeTrainingOnly: true)
                 let d = try data[info.featurePreset] ?? TrainingData(dataset: datasetURL, preset: info.featurePreset)
                 data[info.featurePreset] = d
-                let out = try model.forward(try d.batch([chosen.id]), RunContext(mode: .inference))
-                // a_S = softmax(c′·q / τ) over the context steps.
-                let steps = out.context.shape[1], width = out.context.shape[2], q = model.kdQuery.value
-                var scores = (0..<steps).map { t in (0..<width).reduce(Float(0)) { $0 + out.context.data[t * width + $1] * q[$1] } / info.kdTemperature }
-                var a = [Float](repeating: 0, count: steps)
-                Softmax.forward(&scores, rows: 1, width: steps, into: &a)
-                attention = a
+                attention = try model.distilledAttention(try d.batch([chosen.id]), temperature: info.kdTemperature)
             }
             report.runs.append(ReportRun(name: folder.lastPathComponent, student: metrics.student.rawValue, kdLambda: Double(metrics.kdLambda),
                                          kdTarget: metrics.kdTarget, validationAccuracy: metrics.validation.accuracy,

@@ -6,6 +6,7 @@ import TKDCore
 import Layers
 import Numerics
 import Training
+import TrainingLoop
 
 /// `tkd train --dataset D --config C [--kd-lambda L] [--kd-target oracle|teacher:<fp>] [--jobs N]`
 struct TrainCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Layers
 import Numerics
 
 /// The training loss of the method (PAPER.md): cross-entropy + λ · KL(a_T ‖ a_S), with
@@ -33,9 +34,10 @@ public struct Objective: Sendable, Equatable, Codable {
         public var studentAttention: [Float]?
     }
 
-    /// Loss and gradients for one batch. `targets` [B, T′] (rows summing to 1) is needed when λ > 0;
-    /// `teacherLogits` [B, classes] when the logit weight is > 0. Adds dLoss/dq into `query.gradient`.
-    public func evaluate(logits: Tensor, labels: [Int], context: Tensor, query: Parameter, targets: [Float]?,
+    /// Loss and gradients for one batch. `targets` [B, T′] (rows summing to 1), the context c′ and the query
+    /// are needed when λ > 0; `teacherLogits` [B, classes] when the logit weight is > 0. Adds dLoss/dq into
+    /// `query.gradient`.
+    public func evaluate(logits: Tensor, labels: [Int], context: Tensor?, query: Parameter?, targets: [Float]?,
                          teacherLogits: [Float]?) -> Result {
         let b = logits.batch, k = logits.shape[1]
         var logp = [Float](repeating: 0, count: b * k)
@@ -72,7 +74,7 @@ public struct Objective: Sendable, Equatable, Codable {
         var attentionKD = 0.0
         var dContext: Tensor?
         var studentAttention: [Float]?
-        if kdLambda > 0, let targets {
+        if kdLambda > 0, let targets, let context, let query {
             let t = context.shape[1], d = context.shape[2]
             var dc = [Float](repeating: 0, count: context.data.count)
             var dq = [Float](repeating: 0, count: d)

@@ -1,0 +1,47 @@
+import DatasetFormat
+import Foundation
+import Layers
+
+/// Runs a model over examples in inference mode (no distillation head) and scores it.
+public enum Evaluation {
+    /// Metrics of `ids` (one split), in batches of `batchSize`; `input` gives a batch's features and labels.
+    public static func metrics<M: TrainableModel>(_ model: M, split: Split, ids: [String], labels: [String], batchSize: Int,
+                                                  jobs: Int, chunk: Int,
+                                                  input: ([String]) throws -> (input: Tensor, labels: [Int])) throws -> Metrics {
+        let k = labels.count
+        var scores = [Float](), truth = [Int]()
+        scores.reserveCapacity(ids.count * k)
+        var loss = 0.0
+        let run = RunContext(mode: .inference, jobs: jobs, chunkSize: chunk)
+        for start in stride(from: 0, to: ids.count, by: batchSize) {
+            let group = Array(ids[start..<min(ids.count, start + batchSize)])
+            let batch = try input(group)
+            let out = try model.forward(batch.input, run)
+            let s = Metrics.scores(logits: out.logits.data, classes: k, truth: batch.labels)
+            truth += batch.labels
+            loss += s.lossSum
+            scores += s.scores
+        }
+        return Metrics(split: split.rawValue, labels: labels, scores: scores, truth: truth,
+                       loss: ids.isEmpty ? 0 : loss / Double(ids.count))
+    }
+}
+
+/// One optimisation step: forward, loss, backward, optional global-norm clipping, optimiser update.
+public enum TrainingStep {
+    /// Returns the objective's result; when the loss is not finite nothing is updated.
+    public static func run<M: TrainableModel>(_ model: M, optimizer: inout OptimizerState, input x: Tensor, labels: [Int],
+                                              targets: [Float]?, teacherLogits: [Float]? = nil, objective: Objective,
+                                              learningRate lr: Double, clipNorm: Float?, run: RunContext) throws -> Objective.Result {
+        let out = try model.forward(x, run)
+        model.zeroGradients()
+        let r = objective.evaluate(logits: out.logits, labels: labels, context: out.context, query: model.distillationQuery,
+                                   targets: targets, teacherLogits: teacherLogits)
+        guard r.loss.isFinite else { return r }
+        try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
+        let params = model.trainableParameters
+        if let clip = clipNorm { GradientClipping.clip(params, maxNorm: clip) }
+        optimizer.update(params, lr: lr)
+        return r
+    }
+}
