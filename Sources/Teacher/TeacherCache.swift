@@ -65,7 +65,7 @@ public struct TeacherCacheBuilder: Sendable {
         var field = 1
         for (k, s) in zip(model.config.convKernel, model.config.convStride).reversed() { field = (field - 1) * s + k }
         let labels = model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
-        let heads = model.config.heads, settings = rollout, mean = model.config.pooling == "mean"
+        let heads = model.config.heads, settings = rollout, mean = model.config.pooling == .mean
         return Source(fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
                       frameHop: model.config.convStride.reduce(1, *), frameCentreOffset: Double(field) / 2, labels: labels) { e, root in
             let url = root.appendingPathComponent(e.audio)

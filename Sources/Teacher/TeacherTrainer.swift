@@ -28,6 +28,14 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
     public var normalizeInput = true
     public var model = Model()
 
+    /// How the first convolution of the bundled teacher is initialised.
+    public enum FrontEndInit: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
+        /// Kaiming-normal, like every other convolution.
+        case kaiming
+        /// A mel-spaced Gabor filterbank (`TrainableWav2Vec2.initialiseGabor`).
+        case gabor
+    }
+
     public struct Model: Sendable, Equatable, Codable {
         public var hiddenSize = 64
         public var layers = 2
@@ -39,10 +47,10 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
         public var positionalKernel = 16
         public var positionalGroups = 4
         public var projectorSize = 32
-        /// "mean" (Hugging Face's head) or "first" (first-frame head; transformers ignores it).
-        public var pooling = "mean"
-        /// First convolution initialised as a mel-spaced Gabor filterbank ("gabor") or Kaiming-normal ("kaiming").
-        public var frontEndInit = "kaiming"
+        /// The classification head's pooling: Hugging Face's mean, or the first frame (transformers ignores it).
+        public var pooling = Wav2Vec2Config.Pooling.mean
+        /// How the first convolution starts.
+        public var frontEndInit = FrontEndInit.kaiming
         public init() {}
 
         enum CodingKeys: String, CodingKey {
@@ -108,8 +116,8 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
             if let x = d["positional_kernel"] { c.model.positionalKernel = try x.int(in: 1...10_000) }
             if let x = d["positional_groups"] { c.model.positionalGroups = try x.int(in: 1...10_000) }
             if let x = d["projector_size"] { c.model.projectorSize = try x.int(in: 1...100_000) }
-            if let x = d["pooling"] { c.model.pooling = try x.choice(["mean", "first"]) }
-            if let x = d["front_end_init"] { c.model.frontEndInit = try x.choice(["kaiming", "gabor"]) }
+            if let x = d["pooling"] { c.model.pooling = try x.option(Wav2Vec2Config.Pooling.self) }
+            if let x = d["front_end_init"] { c.model.frontEndInit = try x.option(FrontEndInit.self) }
             let mm = c.model
             guard mm.convDim.count == mm.convKernel.count && mm.convKernel.count == mm.convStride.count else {
                 throw v.fail("conv_dim, conv_kernel and conv_stride must have the same length (found \(mm.convDim.count), \(mm.convKernel.count), \(mm.convStride.count))")
@@ -273,7 +281,7 @@ public final class TeacherTrainer: TrainingTask {
 
     public func makeModel() -> TrainableWav2Vec2 {
         let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
-                                      gaborFrontEnd: config.model.frontEndInit == "gabor")
+                                      gaborFrontEnd: config.model.frontEndInit == .gabor)
         model.normalizeInput = config.normalizeInput
         return model
     }

@@ -49,7 +49,7 @@ public final class TrainableWav2Vec2: TrainableModel {
     /// A freshly initialised model (Hugging Face's `_init_weights` scales, drawn from the counter RNG
     /// keyed by `seed` and the parameter's name, so the same seed gives the same bytes).
     public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0, gaborFrontEnd: Bool = false) {
-        precondition(!c.stableLayerNorm && c.featExtractNorm == "group" && !c.convBias,
+        precondition(!c.stableLayerNorm && c.featExtractNorm == .group && !c.convBias,
                      "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
         config = c
         self.dropout = dropout
@@ -186,7 +186,7 @@ public final class TrainableWav2Vec2: TrainableModel {
         let b = x.batch, t = x.shape[1], p = x.shape[2]
         var y = [Float](repeating: 0, count: b * p)
         for e in 0..<b {
-            if config.pooling == "first" { for j in 0..<p { y[e * p + j] = x.data[e * t * p + j] }; continue }
+            if config.pooling == .first { for j in 0..<p { y[e * p + j] = x.data[e * t * p + j] }; continue }
             for r in 0..<t { for j in 0..<p { y[e * p + j] += x.data[(e * t + r) * p + j] } }
             for j in 0..<p { y[e * p + j] /= Float(t) }
         }
@@ -197,7 +197,7 @@ public final class TrainableWav2Vec2: TrainableModel {
         let b = dy.batch, t = frameCount, p = dy.shape[1]
         var dx = [Float](repeating: 0, count: b * t * p)
         for e in 0..<b {
-            if config.pooling == "first" { for j in 0..<p { dx[e * t * p + j] = dy.data[e * p + j] }; continue }
+            if config.pooling == .first { for j in 0..<p { dx[e * t * p + j] = dy.data[e * p + j] }; continue }
             for r in 0..<t { for j in 0..<p { dx[(e * t + r) * p + j] = dy.data[e * p + j] / Float(t) } }
         }
         return Tensor(shape: [b, t, p], data: dx)

@@ -1,4 +1,5 @@
 import Foundation
+import TKDCore
 
 /// Problems with a teacher checkpoint or cache: one line naming the file, the value and what was expected.
 public enum TeacherError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
@@ -34,8 +35,8 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     public var convKernel: [Int]
     public var convStride: [Int]
     public var convBias: Bool
-    /// "group" (GroupNorm after the first convolution; wav2vec2-base) or "layer" (LayerNorm after every one).
-    public var featExtractNorm: String
+    /// GroupNorm after the first convolution (wav2vec2-base) or LayerNorm after every one (large / XLSR).
+    public var featExtractNorm: FeatureExtractorNorm
     /// Pre-LN transformer with a final LayerNorm (large / XLSR) instead of post-LN.
     public var stableLayerNorm: Bool
     public var positionalKernel: Int
@@ -44,18 +45,33 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     public var classifierProjectionSize: Int
     public var labels: Int
     public var id2label: [Int: String]
-    /// How the sequence-classification head pools the projected frames: "mean" (Hugging Face's
-    /// `Wav2Vec2ForSequenceClassification`) or "first" (the first frame, the paper's Fig. 1; the
-    /// tkd-specific `config.json` key `tkd_pooling`, which transformers ignores).
-    public var pooling: String
+    /// How the sequence-classification head pools the projected frames (the tkd-specific `config.json` key
+    /// `tkd_pooling`, which transformers ignores).
+    public var pooling: Pooling
+
+    /// `feat_extract_norm`.
+    public enum FeatureExtractorNorm: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
+        /// GroupNorm after the first convolution only (wav2vec2-base).
+        case group
+        /// LayerNorm after every convolution (large / XLSR).
+        case layer
+    }
+
+    /// `tkd_pooling`.
+    public enum Pooling: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
+        /// The mean over frames (Hugging Face's `Wav2Vec2ForSequenceClassification`).
+        case mean
+        /// The first frame c₁ (the paper's Fig. 1).
+        case first
+    }
 
     /// A configuration in code (the bundled teacher's); `jsonObject` writes it as `config.json`.
     public init(hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, convDim: [Int], convKernel: [Int],
                 convStride: [Int], positionalKernel: Int, positionalGroups: Int, classifierProjectionSize: Int,
-                labels: [String], pooling: String = "mean") {
+                labels: [String], pooling: Pooling = .mean) {
         self.hiddenSize = hiddenSize; self.layers = layers; self.heads = heads; self.intermediateSize = intermediateSize
         self.convDim = convDim; self.convKernel = convKernel; self.convStride = convStride
-        convBias = false; featExtractNorm = "group"; stableLayerNorm = false
+        convBias = false; featExtractNorm = .group; stableLayerNorm = false
         self.positionalKernel = positionalKernel; self.positionalGroups = positionalGroups
         layerNormEpsilon = 1e-5
         self.classifierProjectionSize = classifierProjectionSize
@@ -72,13 +88,13 @@ public struct Wav2Vec2Config: Sendable, Equatable {
             "hidden_size": hiddenSize, "num_hidden_layers": layers, "num_attention_heads": heads,
             "intermediate_size": intermediateSize, "hidden_act": "gelu", "feat_extract_activation": "gelu",
             "conv_dim": convDim, "conv_kernel": convKernel, "conv_stride": convStride, "conv_bias": convBias,
-            "feat_extract_norm": featExtractNorm, "do_stable_layer_norm": stableLayerNorm,
+            "feat_extract_norm": featExtractNorm.rawValue, "do_stable_layer_norm": stableLayerNorm,
             "num_conv_pos_embeddings": positionalKernel, "num_conv_pos_embedding_groups": positionalGroups,
             "layer_norm_eps": Double("\(layerNormEpsilon)") ?? Double(layerNormEpsilon), "classifier_proj_size": classifierProjectionSize,
             "num_labels": labels, "use_weighted_layer_sum": false, "add_adapter": false,
             "mask_time_prob": 0.0, "mask_feature_prob": 0.0, "apply_spec_augment": false, "layerdrop": 0.0,
             "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "feat_proj_dropout": 0.0,
-            "final_dropout": 0.0, "tkd_pooling": pooling,
+            "final_dropout": 0.0, "tkd_pooling": pooling.rawValue,
             "id2label": Dictionary(uniqueKeysWithValues: id2label.map { (String($0.key), $0.value) }),
             "label2id": Dictionary(uniqueKeysWithValues: id2label.map { ($0.value, $0.key) }),
         ]
@@ -108,6 +124,13 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         }
         func string(_ k: String, _ fallback: String) -> String { o[k] as? String ?? fallback }
         func bool(_ k: String, _ fallback: Bool) -> Bool { o[k] as? Bool ?? fallback }
+        func choice<T: ChoiceOption>(_ k: String, _ fallback: T) throws -> T {
+            let text = string(k, fallback.rawValue)
+            guard let value = T(rawValue: text) else {
+                throw TeacherError.config(path: path, field: k, value: "'\(text)'", expected: T.expectedChoices)
+            }
+            return value
+        }
         if let t = o["model_type"] as? String, t != "wav2vec2" {
             throw TeacherError.config(path: path, field: "model_type", value: "'\(t)'", expected: "'wav2vec2'")
         }
@@ -121,10 +144,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
                                       value: "lengths \(convDim.count)/\(convKernel.count)/\(convStride.count)", expected: "equal lengths")
         }
         convBias = bool("conv_bias", false)
-        featExtractNorm = string("feat_extract_norm", "group")
-        guard ["group", "layer"].contains(featExtractNorm) else {
-            throw TeacherError.config(path: path, field: "feat_extract_norm", value: "'\(featExtractNorm)'", expected: "'group' or 'layer'")
-        }
+        featExtractNorm = try choice("feat_extract_norm", FeatureExtractorNorm.group)
         stableLayerNorm = bool("do_stable_layer_norm", false)
         positionalKernel = try int("num_conv_pos_embeddings", 128)
         positionalGroups = try int("num_conv_pos_embedding_groups", 16)
@@ -148,10 +168,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         if let m = o["id2label"] as? [String: String] { for (k, v) in m { if let i = Int(k) { names[i] = v } } }
         id2label = names
         labels = o["num_labels"] as? Int ?? max(names.count, 2)
-        pooling = string("tkd_pooling", "mean")
-        guard ["mean", "first"].contains(pooling) else {
-            throw TeacherError.config(path: path, field: "tkd_pooling", value: "'\(pooling)'", expected: "'mean' or 'first'")
-        }
+        pooling = try choice("tkd_pooling", Pooling.mean)
     }
 
     /// Frames the convolutional feature extractor makes from `samples` samples (no padding).

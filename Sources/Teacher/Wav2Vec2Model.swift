@@ -80,7 +80,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             let b = c.convBias ? try tensor("\(name).conv.bias", [c.convDim[i]]) : nil
             convs.append(Self.conv(w, bias: b, inChannels: inChannels, outChannels: c.convDim[i], kernel: c.convKernel[i],
                                    stride: c.convStride[i], padding: 0, groups: 1))
-            norms.append(c.featExtractNorm == "layer" || i == 0 ? try norm("\(name).layer_norm", c.convDim[i]) : nil)
+            norms.append(c.featExtractNorm == .layer || i == 0 ? try norm("\(name).layer_norm", c.convDim[i]) : nil)
             inChannels = c.convDim[i]
         }
         featureConvs = convs
@@ -236,7 +236,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             if let projector, let classifier {
                 let p = projector.outputs, base = e * t * p
                 var mean = [Float](repeating: 0, count: p)
-                if c.pooling == "first" {
+                if c.pooling == .first {
                     mean = Array(projected[base..<(base + p)])
                 } else {
                     for r in 0..<t { for j in 0..<p { mean[j] += projected[base + r * p + j] } }
@@ -261,7 +261,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             length = (length - conv.kernel) / conv.stride + 1
             if let n = featureNorms[i] {
                 // transformers builds these norms with PyTorch's default ε (1e-5), not `layer_norm_eps`.
-                if c.featExtractNorm == "layer" { Self.layerNorm(&x, rows: length, n, eps: 1e-5) }
+                if c.featExtractNorm == .layer { Self.layerNorm(&x, rows: length, n, eps: 1e-5) }
                 else { Self.channelNorm(&x, rows: length, n, eps: 1e-5) }
             }
             Self.gelu(&x)

@@ -27,8 +27,8 @@ extension Recipe {
         var corpus = CorpusSpec(version: .v2, splits: .auto, sampleRate: 16000)
         if let c = top["corpus"] {
             let m = try c.mapping(allowed: ["version", "splits", "sample_rate"])
-            if let v = m["version"] { corpus.version = CorpusVersion(rawValue: try v.choice(CorpusVersion.allCases.map(\.rawValue)))! }
-            if let v = m["splits"] { corpus.splits = CorpusSpec.SplitChoice(rawValue: try v.choice(CorpusSpec.SplitChoice.allCases.map(\.rawValue)))! }
+            if let v = m["version"] { corpus.version = try v.option(CorpusVersion.self) }
+            if let v = m["splits"] { corpus.splits = try v.option(CorpusSpec.SplitChoice.self) }
             if let v = m["sample_rate"] { corpus.sampleRate = try v.int(in: 1000...192_000) }
         }
 
@@ -129,7 +129,7 @@ extension Recipe {
         if let l = top["level"] {
             let m = try l.mapping(allowed: ["snr_db", "snr_definition", "keyword_gain_db", "silence_gain_db", "max_peak"])
             if let v = m["snr_db"] { level.snrDB = try Distribution.read(v, domain: -60...60) }
-            if let v = m["snr_definition"] { level.snrDefinition = SNRDefinition(rawValue: try v.choice(SNRDefinition.allCases.map(\.rawValue)))! }
+            if let v = m["snr_definition"] { level.snrDefinition = try v.option(SNRDefinition.self) }
             if let v = m["keyword_gain_db"] { level.keywordGainDB = try Distribution.read(v, domain: -60...40) }
             if let v = m["silence_gain_db"] { level.silenceGainDB = try Distribution.read(v, domain: -60...40) }
             if let v = m["max_peak"] { level.maxPeak = try v.double(in: 0.01...1) }
@@ -147,10 +147,10 @@ extension Recipe {
         var output = OutputSpec(format: .pcm16)
         if let o = top["output"] {
             let m = try o.mapping(allowed: ["format"])
-            if let f = m["format"] { output.format = AudioFormat(rawValue: try f.choice(AudioFormat.allCases.map(\.rawValue)))! }
+            if let f = m["format"] { output.format = try f.option(AudioFormat.self) }
         }
         var policy = BadInputPolicy.fail
-        if let p = top["on_bad_input"] { policy = BadInputPolicy(rawValue: try p.choice(BadInputPolicy.allCases.map(\.rawValue)))! }
+        if let p = top["on_bad_input"] { policy = try p.option(BadInputPolicy.self) }
 
         return Recipe(version: version, name: name, description: try top["description"].map { try $0.string() },
                       seed: UInt64(seedValue), corpus: corpus, task: task, variants: variants, placement: placement,

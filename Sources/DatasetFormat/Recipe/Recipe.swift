@@ -31,7 +31,7 @@ public struct Recipe: Sendable, Equatable, Codable {
         public var splits: SplitChoice
         public var sampleRate: Int
 
-        public enum SplitChoice: String, Sendable, Codable, CaseIterable { case listFiles = "list-files", hashRule = "hash-rule", auto }
+        public enum SplitChoice: String, Sendable, Codable, CaseIterable, ChoiceOption { case listFiles = "list-files", hashRule = "hash-rule", auto }
 
         enum CodingKeys: String, CodingKey {
             case version, splits
@@ -151,7 +151,7 @@ public struct Recipe: Sendable, Equatable, Codable {
         }
     }
 
-    public enum SNRDefinition: String, Sendable, Codable, CaseIterable {
+    public enum SNRDefinition: String, Sendable, Codable, CaseIterable, ChoiceOption {
         /// RMS of the keyword's speech-active span over the RMS of the noise on the same span.
         case speechActive = "speech_active"
         /// RMS of the whole 1-s keyword clip over the RMS of the noise on the same second.
@@ -174,7 +174,7 @@ public struct Recipe: Sendable, Equatable, Codable {
         public var format: AudioFormat
     }
 
-    public enum BadInputPolicy: String, Sendable, Codable, CaseIterable {
+    public enum BadInputPolicy: String, Sendable, Codable, CaseIterable, ChoiceOption {
         /// Stop with an error naming the input.
         case fail
         /// Leave the example out and record why in `dataset.json` (`skipped`).

@@ -1,5 +1,7 @@
+import TKDCore
+
 /// Which Speech Commands release a folder follows.
-public enum CorpusVersion: String, Sendable, Codable, CaseIterable {
+public enum CorpusVersion: String, Sendable, Codable, CaseIterable, ChoiceOption {
     case v1, v2
 }
 

@@ -1,5 +1,5 @@
 /// Output audio encodings (libsndfile writes them; recipes name them in `output.format`).
-public enum AudioFormat: String, Sendable, CaseIterable, Codable {
+public enum AudioFormat: String, Sendable, CaseIterable, Codable, ChoiceOption {
     /// WAV, signed 16-bit PCM (the default).
     case pcm16 = "wav-pcm16"
     /// WAV, signed 24-bit PCM.

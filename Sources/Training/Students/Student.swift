@@ -1,7 +1,8 @@
 import Foundation
+import TKDCore
 
 /// The five kws_streaming students of the paper (STUDENTS.md §5-9), as layer lists.
-public enum Student: String, Sendable, CaseIterable, Codable {
+public enum Student: String, Sendable, CaseIterable, Codable, ChoiceOption {
     case lstmP = "lstm-p"
     case tcResNet = "tc-resnet"
     case crnn

@@ -25,7 +25,7 @@ public struct CheckpointInfo: TrainingStateInfo {
     /// λ, τ and the target the run distilled from (`teacher:<fingerprint>` or `oracle`).
     public var kdLambda: Float
     public var kdTemperature: Float
-    public var kdTarget: String
+    public var kdTarget: KDTarget
     public var teacherFingerprint: String?
     /// Tensors that belong to training only (the KD query): never used by inference or evaluation.
     public var trainingOnly: [String]

@@ -39,7 +39,7 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         public var temperature: Float = 1
         /// `oracle` (uniform over the recorded speech-active span), `teacher` (the dataset's only teacher
         /// cache) or `teacher:<fingerprint>`.
-        public var target = "oracle"
+        public var target = KDTarget.oracle
         /// How a teacher vector is resampled to T′: `index` (the paper) or `centers` (frame-centre times).
         public var interpolation = AttentionResampling.index
         /// Hinton logit distillation weight (0 = off) and temperature; needs a teacher target.
@@ -77,7 +77,7 @@ public struct TrainConfig: Sendable, Equatable, Codable {
 }
 
 /// How a teacher attention vector of length T is brought to the student's T′.
-public enum AttentionResampling: String, Sendable, Codable, CaseIterable {
+public enum AttentionResampling: String, Sendable, Codable, CaseIterable, ChoiceOption {
     /// Linear interpolation on the index grid: position j of T′ reads i = j·(T − 1)/(T′ − 1) (the paper).
     case index
     /// Linear interpolation at the student's frame-centre times on the teacher's frame-centre grid.
@@ -124,9 +124,13 @@ extension TrainConfig {
             let k = try v.mapping(allowed: ["lambda", "temperature", "target", "interpolation", "logit_weight", "logit_temperature"])
             if let x = k["lambda"] { c.kd.lambda = Float(try x.double(in: 0...1e6)) }
             if let x = k["temperature"] { c.kd.temperature = Float(try x.double(in: 1e-6...1e6)) }
-            if let x = k["target"] { c.kd.target = try targetValue(x) }
+            if let x = k["target"] {
+                let text = try x.string()
+                guard let target = KDTarget(text) else { throw x.fail("expected \(KDTarget.expected), found '\(text)'") }
+                c.kd.target = target
+            }
             if let x = k["interpolation"] {
-                c.kd.interpolation = AttentionResampling(rawValue: try x.choice(AttentionResampling.allCases.map(\.rawValue)))!
+                c.kd.interpolation = try x.option(AttentionResampling.self)
             }
             if let x = k["logit_weight"] { c.kd.logitWeight = Float(try x.double(in: 0...1e6)) }
             if let x = k["logit_temperature"] { c.kd.logitTemperature = Float(try x.double(in: 1e-6...1e6)) }
@@ -135,21 +139,7 @@ extension TrainConfig {
     }
 
     static func studentValue(_ v: YAMLValue) throws -> Student {
-        Student(rawValue: try v.choice(Student.allCases.map(\.rawValue)))!
-    }
-
-    /// `oracle`, `teacher` (the dataset's only teacher cache) or `teacher:<fingerprint>` (hex, a prefix will do).
-    public static func validTarget(_ s: String) -> Bool {
-        if s == "oracle" || s == "teacher" { return true }
-        guard s.hasPrefix("teacher:") else { return false }
-        let fp = s.dropFirst("teacher:".count)
-        return !fp.isEmpty && fp.allSatisfy { $0.isHexDigit }
-    }
-
-    static func targetValue(_ v: YAMLValue) throws -> String {
-        let s = try v.string()
-        guard validTarget(s) else { throw v.fail("expected 'oracle', 'teacher' or 'teacher:<fingerprint>', found '\(s)'") }
-        return s
+        try v.option(Student.self)
     }
 
     public static func optimizerValue(_ v: YAMLValue) throws -> OptimizerConfig {

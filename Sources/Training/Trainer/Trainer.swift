@@ -21,7 +21,7 @@ public enum Evaluator {
 public struct RunMetrics: Sendable, Equatable, Codable {
     public var student: Student
     public var kdLambda: Float
-    public var kdTarget: String
+    public var kdTarget: KDTarget
     public var bestStep: Int
     public var steps: Int
     public var validation: Metrics
@@ -53,15 +53,12 @@ public final class Trainer: TrainingTask {
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
     public init(config: TrainConfig, dataset: URL, runs: URL) throws {
-        guard TrainConfig.validTarget(config.kd.target) else {
-            throw TrainingError.teacherCache(path: "kd.target", reason: "expected 'oracle', 'teacher' or 'teacher:<fingerprint>', found '\(config.kd.target)'")
-        }
         self.config = config
         data = try TrainingData(dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
                                 student: config.student.rawValue)
         folder = runs.appendingPathComponent(config.name)
-        if config.kd.target == "teacher" || config.kd.target.hasPrefix("teacher:") {
-            teacher = try TeacherTargets(data: data, fingerprint: String(config.kd.target.dropFirst("teacher:".count)))
+        if case let .teacher(fingerprint) = config.kd.target {
+            teacher = try TeacherTargets(data: data, fingerprint: fingerprint)
             if config.timeShiftFrames > 0 && config.kd.interpolation == .index && config.kd.lambda > 0 {
                 throw TrainingError.teacherCache(path: "kd.interpolation", reason: "time_shift_frames with a teacher target needs interpolation 'centers' (the target moves with the shifted features)")
             }

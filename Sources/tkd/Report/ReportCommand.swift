@@ -73,7 +73,7 @@ struct ReportCommand: ParsableCommand {
                 attention = try model.distilledAttention(try d.batch([chosen.id]), temperature: info.kdTemperature)
             }
             report.runs.append(ReportRun(name: folder.lastPathComponent, student: metrics.student.rawValue, kdLambda: Double(metrics.kdLambda),
-                                         kdTarget: metrics.kdTarget, validationAccuracy: metrics.validation.accuracy,
+                                         kdTarget: metrics.kdTarget.description, validationAccuracy: metrics.validation.accuracy,
                                          testAccuracy: metrics.test.accuracy, history: history, attention: attention))
         }
         let html = try report.html()

@@ -79,7 +79,7 @@ struct TeacherAttentionsCommand: ParsableCommand {
         for (i, a) in output.attentions.enumerated() { tensors.append(.init(name: "layer.\(i)", shape: [heads, t, t], values: a)) }
         var vector: [Float]?
         if rollout {
-            vector = rolloutOptions.rollout.vector(output.attentions, heads: heads, frames: t, meanPooling: model.config.pooling == "mean")
+            vector = rolloutOptions.rollout.vector(output.attentions, heads: heads, frames: t, meanPooling: model.config.pooling == .mean)
             tensors.append(.init(name: "rollout", shape: [t], values: vector!))
         }
         let data = SafeTensors.encode(tensors, metadata: ["format": "tkd-teacher-attentions/1", "teacher": teacher,

@@ -52,8 +52,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let kdLambda, !(kdLambda >= 0 && kdLambda.isFinite) { throw ValidationError("--kd-lambda must be ≥ 0; got \(kdLambda).") }
-        if let kdTarget, !TrainConfig.validTarget(kdTarget) {
-            throw ValidationError("--kd-target must be 'oracle', 'teacher' or 'teacher:<fingerprint>'; got '\(kdTarget)'.")
+        if let kdTarget, KDTarget(kdTarget) == nil {
+            throw ValidationError("--kd-target must be \(KDTarget.expected); got '\(kdTarget)'.")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
@@ -65,7 +65,7 @@ struct TrainCommand: ParsableCommand {
             c.kd.lambda = Float(kdLambda)
             if name == nil { c.name += "-lambda\(Self.short(kdLambda))" }
         }
-        if let kdTarget { c.kd.target = kdTarget }
+        if let kdTarget { c.kd.target = try KDTarget(parsing: kdTarget, field: "--kd-target") }
         if let steps { c.steps = steps; c.schedule = c.schedule.withSteps(steps) }
         if let seed { c.seed = seed; if name == nil { c.name += "-seed\(seed)" } }
         if let name { c.name = name }
