@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TensorStoreTests", dependencies: ["TensorStore"], exclude: ["Fixtures"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TensorStore", "AudioIO"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "Training", "TensorStore", "Numerics", "TKDCore"],
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TensorStore", "Numerics", "TKDCore"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore"]),
     ],

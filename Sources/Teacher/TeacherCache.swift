@@ -68,7 +68,7 @@ public struct TeacherCacheBuilder: Sendable {
         let heads = model.config.heads, settings = rollout, mean = model.config.pooling == .mean
         return Source(fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
                       frameHop: model.config.convStride.reduce(1, *), frameCentreOffset: Double(field) / 2, labels: labels) { e, root in
-            let url = root.appendingPathComponent(e.audio)
+            let url = DatasetLayout(root).audio(e)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             let out = try model.forward(audio.samples)
             return (settings.vector(out.attentions, heads: heads, frames: out.frames, meanPooling: mean), out.logits)

@@ -185,10 +185,10 @@ public final class TeacherTrainer: TrainingTask {
         var length: Int?
         for r in all {
             guard r.sampleRate == 16_000 else {
-                throw TeacherError.input(path: dataset.appendingPathComponent(r.audio).path, reason: "sample_rate is \(r.sampleRate); expected 16000")
+                throw TeacherError.input(path: DatasetLayout(dataset).audio(r).path, reason: "sample_rate is \(r.sampleRate); expected 16000")
             }
             if let length, r.numSamples != length {
-                throw TeacherError.input(path: dataset.appendingPathComponent(r.audio).path,
+                throw TeacherError.input(path: DatasetLayout(dataset).audio(r).path,
                                          reason: "num_samples is \(r.numSamples); expected \(length) like the other examples (one length per dataset variant)")
             }
             length = r.numSamples
@@ -214,7 +214,7 @@ public final class TeacherTrainer: TrainingTask {
         let root = dataset, recs = records
         let waves = try pool.map(ids.count) { i -> [Float] in
             let r = recs[ids[i]]!
-            let url = root.appendingPathComponent(r.audio)
+            let url = DatasetLayout(root).audio(r)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             guard audio.samples.count == r.numSamples else {
                 throw TeacherError.input(path: url.path, reason: "has \(audio.samples.count) samples; the manifest says \(r.numSamples)")

@@ -5,7 +5,6 @@ import Numerics
 import TensorStore
 import TKDCore
 import TrainingLoop
-import Training
 
 /// wav2vec 2.0 for sequence classification (base layout: GroupNorm in the first convolution, post-LN
 /// transformer, weight-normed positional convolution, projector + pooling + classifier), built from the

@@ -134,7 +134,7 @@ public struct DatasetVerifier: Sendable {
         var ids: [String: String] = [:]
         var counts: [String: [String: Int]] = [:]
         for split in Split.allCases {
-            let url = dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl")
+            let url = DatasetLayout(dataset).manifest(split)
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 ledger.fail("manifest.present", path: url.path, "the manifest is missing")
                 continue
@@ -177,7 +177,7 @@ public struct DatasetVerifier: Sendable {
             let expected = info.counts[split] ?? [:], found = counts[split] ?? [:]
             for label in Set(expected.keys).union(found.keys).sorted() {
                 let e = expected[label] ?? 0, f = found[label] ?? 0
-                ledger.expect(e == f, "manifest.counts", path: dataset.appendingPathComponent(DatasetInfo.fileName).path,
+                ledger.expect(e == f, "manifest.counts", path: DatasetLayout(dataset).info.path,
                               "\(split)/\(label): \(f) examples in the manifest, dataset.json counts \(e)")
             }
         }
@@ -253,7 +253,7 @@ public struct DatasetVerifier: Sendable {
         try WorkPool(jobs: jobs).forEach(records.count) { i in
             defer { reporter.advance() }
             let r = records[i]
-            let url = root.appendingPathComponent(r.audio)
+            let url = DatasetLayout(root).audio(r)
             // The file's SHA-256 and samples; a plan-only dataset (audio_rendered false) may have none yet.
             var fileSHA: String?, samples: [Float]?
             if let bytes = FileManager.default.contents(atPath: url.path) {

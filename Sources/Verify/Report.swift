@@ -85,7 +85,7 @@ public struct DatasetReport {
     // MARK: Fig. 2
 
     func figure2(_ r: ExampleRecord, info: DatasetInfo) throws -> String {
-        let audio = try AudioReader.read(dataset.appendingPathComponent(r.audio), options: AudioReadOptions(sampleRate: info.sampleRate, allowResample: false))
+        let audio = try AudioReader.read(DatasetLayout(dataset).audio(r), options: AudioReadOptions(sampleRate: info.sampleRate, allowResample: false))
         let config = FrontEndPreset.logmel40.config(sampleRate: info.sampleRate)
         let logmel = try FrontEnd(config).features(audio.samples)
         let bands = 40, frames = logmel.count / bands

@@ -146,7 +146,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     static func stillValid(_ entry: WorkJournal.Entry, dataset: URL, planOnly: Bool) -> Bool {
         guard let r = entry.record else { return entry.skipped != nil }
         if planOnly { return true }
-        let url = dataset.appendingPathComponent(r.audio)
+        let url = DatasetLayout(dataset).audio(r)
         return (try? SHA256.hex(fileAt: url)) == r.audioSHA256
     }
 
@@ -160,7 +160,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// Encodes the audio in memory, hashes the bytes, and (unless planning only) writes them atomically.
     /// Returns the SHA-256 of the file's bytes.
     static func writeAudio(_ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool) throws -> String {
-        let url = dataset.appendingPathComponent(rendered.record.audio)
+        let url = DatasetLayout(dataset).audio(rendered.record)
         let encoded = try AudioWriter.encode(rendered.samples, sampleRate: rendered.record.sampleRate, format: format, path: url.path)
         if keep { try AtomicFile.write(encoded.data, to: url) }
         return SHA256.hex(encoded.data)
@@ -168,7 +168,7 @@ public final class DatasetGenerator: @unchecked Sendable {
 
     /// Refuses a folder holding a dataset of another recipe or variant.
     func checkExistingDataset() throws {
-        guard FileManager.default.fileExists(atPath: dataset.appendingPathComponent(DatasetInfo.fileName).path) else { return }
+        guard FileManager.default.fileExists(atPath: DatasetLayout(dataset).info.path) else { return }
         let info = try DatasetInfo.load(dataset)
         if info.recipe != recipe || info.variant != variant {
             throw GenerateError.outputFromOtherRecipe(path: dataset.path)
@@ -179,7 +179,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// journals there come from another recipe or variant (shards must not mix plans before the merge).
     func pinPlan() throws {
         struct Plan: Codable, Equatable { var recipe: Recipe; var variant: Recipe.VariantSpec }
-        let url = dataset.appendingPathComponent(WorkJournal.folder).appendingPathComponent("plan.json")
+        let url = DatasetLayout(dataset).workFolder.appendingPathComponent("plan.json")
         let plan = Plan(recipe: recipe, variant: variant)
         if let data = FileManager.default.contents(atPath: url.path) {
             guard let old = try? JSONDecoder().decode(Plan.self, from: data), old == plan else {
@@ -193,7 +193,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// Temporary files of a killed run never carry a final name; remove them.
     func removeStaleTemporaries() throws {
         for split in Split.allCases {
-            let dir = dataset.appendingPathComponent("audio/\(split.rawValue)")
+            let dir = DatasetLayout(dataset).audioFolder(split)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where AtomicFile.isTemporary(name) {
                 try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
             }
@@ -227,7 +227,7 @@ public final class DatasetGenerator: @unchecked Sendable {
         let kept = examples.compactMap { records[$0.id] }
         for split in Split.allCases {
             let data = try ExampleRecord.manifestData(kept.filter { $0.split == split })
-            try AtomicFile.write(data, to: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl"))
+            try AtomicFile.write(data, to: DatasetLayout(dataset).manifest(split))
         }
         let corpusSkips = Self.unusableClips(index, recipe: recipe).map {
             // The official lists agree with the hash rule (tested), so the rule names the split.
@@ -235,8 +235,8 @@ public final class DatasetGenerator: @unchecked Sendable {
                              reason: "\($0.kind.rawValue): \($0.detail)")
         }
         let info = datasetInfo(records: kept, skipped: corpusSkips + examples.compactMap { skips[$0.id] }, index: index, pool: pool)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: dataset.appendingPathComponent(DatasetInfo.fileName))
-        try? FileManager.default.removeItem(at: dataset.appendingPathComponent(WorkJournal.folder))
+        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info)
+        try? FileManager.default.removeItem(at: DatasetLayout(dataset).workFolder)
         return info
     }
 

@@ -48,7 +48,7 @@ public struct DatasetRenderer: Sendable {
         let present = try WorkPool(jobs: jobs).map(mine.count) { i -> Bool in
             defer { reporter.advance() }
             let r = mine[i]
-            let target = dataset.appendingPathComponent(r.audio)
+            let target = DatasetLayout(dataset).audio(r)
             if (try? SHA256.hex(fileAt: target)) == r.audioSHA256 { return true }
             var clip: [Float]?
             if let k = r.keyword {
@@ -70,7 +70,7 @@ public struct DatasetRenderer: Sendable {
         let already = present.filter { $0 }.count
         if shard.count == 1 && !info.audioRendered {
             info.audioRendered = true
-            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: dataset.appendingPathComponent(DatasetInfo.fileName))
+            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info)
         }
         return Summary(rendered: mine.count - already, alreadyPresent: already)
     }

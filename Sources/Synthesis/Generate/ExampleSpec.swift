@@ -19,7 +19,7 @@ public struct ExampleSpec: Sendable, Equatable {
     public let kind: Kind
 
     /// `audio/<split>/<id>.<ext>`
-    public func audioPath(format: AudioFormat) -> String { "audio/\(split.rawValue)/\(id).\(format.fileExtension)" }
+    public func audioPath(format: AudioFormat) -> String { DatasetLayout.audioPath(split: split, id: id, format: format) }
 }
 
 /// Turns a recipe and a corpus index into the full, ordered list of examples of every split.

@@ -11,18 +11,17 @@ final class WorkJournal: @unchecked Sendable {
         var skipped: DatasetInfo.Skip?
     }
 
-    static let folder = ".tkd-work"
 
     let url: URL
     private let handle: FileHandle
     private let lock = NSLock()
 
     static func url(dataset: URL, shard: Shard) -> URL {
-        dataset.appendingPathComponent(folder).appendingPathComponent("journal-\(shard.index)-of-\(shard.count).jsonl")
+        DatasetLayout(dataset).workFolder.appendingPathComponent("journal-\(shard.index)-of-\(shard.count).jsonl")
     }
 
     static func doneMarker(dataset: URL, shard: Shard) -> URL {
-        dataset.appendingPathComponent(folder).appendingPathComponent("done-\(shard.index)-of-\(shard.count)")
+        DatasetLayout(dataset).workFolder.appendingPathComponent("done-\(shard.index)-of-\(shard.count)")
     }
 
     /// Opens (creating) the journal and returns the entries already in it.

@@ -78,7 +78,7 @@ public final class TrainingData: @unchecked Sendable {
             splits[r.split, default: []].append(r.id)
         }
         for split in Split.allCases where (splits[split] ?? []).isEmpty {
-            throw TrainingError.emptySplit(path: dataset.appendingPathComponent("manifests/\(split.rawValue).jsonl").path, split: split.rawValue)
+            throw TrainingError.emptySplit(path: DatasetLayout(dataset).manifest(split).path, split: split.rawValue)
         }
         records = byID
         self.splits = splits
