@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training-step throughput of the PyTorch peer for two students (STUDENTS.md §6 TC-ResNet, §8 Att-RNN).
+"""Training-step throughput of the PyTorch peer for two students (Docs/students.md §6 TC-ResNet, §8 Att-RNN).
 
     .venv-reference/bin/python Benchmarks/peers/train_peer.py --model {tc-resnet,att-rnn} --frames 99 \
         [--batch 100] [--threads 1] [--steps 50] [--warmup 5] [--seed 0]
@@ -14,7 +14,7 @@ built before timing and cycled. torch.set_num_threads(N), one inter-op thread. A
 full training steps (forward, loss, backward, optimizer step) are timed with time.perf_counter; prints one
 JSON line: tool, torch version, model, frames, batch, threads, steps, seconds, examples_per_second, parameters.
 Frames: 99 for the 2-s variant, 399 for the 8-s variant (MFCC with 40-ms windows, 20-ms hop).
-The trainable-parameter count is asserted against STUDENTS.md and also printed to stderr.
+The trainable-parameter count is asserted against Docs/students.md and also printed to stderr.
 """
 import argparse
 import json

@@ -10,7 +10,7 @@ writes the input (`<signal>-<rate>.npy`, float32) and, per preset, the reference
   torchaudio-melspec   torchaudio.transforms.MelSpectrogram(...) + AmplitudeToDB(stype="power")
   librosa-melspec      librosa.feature.melspectrogram(...) + librosa.power_to_db(ref=1.0, amin=1e-10)
   kaldi-fbank          torchaudio.compliance.kaldi.fbank(...) (also checked against kaldi-native-fbank here)
-  kws-streaming-mfcc20/40, -mfcc20-8000hz  an independent numpy implementation of STUDENTS.md section 1.2
+  kws-streaming-mfcc20/40, -mfcc20-8000hz  an independent numpy implementation of Docs/students.md section 1.2
 
 The calls are exactly those documented for the presets in Sources/Features/FrontEnd/FrontEndPreset.swift;
 at 8 kHz the window and hop keep their milliseconds (see that file). `manifest.json` records the library
@@ -120,7 +120,7 @@ def kaldi_fbank(x, rate):
 
 
 def kws_mfcc(x, rate, coefficients, upper_edge=7600.0):
-    """STUDENTS.md section 1.2, written from the prose (not from the Swift code)."""
+    """Docs/students.md section 1.2, written from the prose (not from the Swift code)."""
     win, hop = ms(rate, 40), ms(rate, 20)
     nfft = pow2(win)
     upper = min(upper_edge, rate / 2)
@@ -169,7 +169,7 @@ def main():
                 y = np.ascontiguousarray(fn(x.astype(np.float64) if preset.startswith("kws") else x, rate), dtype=np.float32)
                 np.save(os.path.join(OUT, f"{preset}--{base}.npy"), y)
                 written.append(f"{preset}--{base}.npy")
-    # The reference numbers quoted in STUDENTS.md for the kws front end (1 s, 1 kHz tone at 0.5).
+    # The reference numbers quoted in Docs/students.md for the kws front end (1 s, 1 kHz tone at 0.5).
     t = np.arange(16000) / 16000
     ref = kws_mfcc(0.5 * np.sin(2 * np.pi * 1000 * t), 16000, 20)
     manifest = {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the student-model fixtures of Tests/TrainingTests/Fixtures/students from an independent PyTorch
-implementation of the five kws_streaming students (STUDENTS.md sections 4-9 and 11, Keras semantics).
+implementation of the five kws_streaming students (Docs/students.md sections 4-9 and 11, Keras semantics).
 
     .venv-reference/bin/python Scripts/reference/students.py      # (make reference-env first)
 
@@ -19,7 +19,7 @@ Why it is written this way:
     loops over time. The GRU is checked against torch.nn.GRU and the LSTM (with zero peepholes) against
     torch.nn.LSTM(proj_size=...) before anything is written; the batch-norm moving-statistics update is
     checked against torch's functional batch norm; the trainable parameter counts are checked against
-    STUDENTS.md section 10.
+    Docs/students.md section 10.
   * Keras 'same' padding is explicit: out = ceil(L / s), total = max((out - 1) * s + k - L, 0), floor(total / 2)
     before and the rest after, applied with F.pad (torch's own padding='same' refuses stride 2).
 
@@ -35,7 +35,7 @@ Deterministic values (no RNG anywhere):
   labels      y[b] = (3b + 1) mod 12
   target      a_T[b, t'] = 0.05 + u(2000, i)^2, each row normalised to sum 1 (float64, then float32)
 Loss: mean_b CE(logits_b, y_b) + lambda * mean_b KL(a_T[b] || a_S[b]), a_S = softmax_t(c'[b, t] . q / tau),
-tau = 2, lambda = 0.5, q = parameter `kd.query`, c' the student's context tensor (STUDENTS.md section 11).
+tau = 2, lambda = 0.5, q = parameter `kd.query`, c' the student's context tensor (Docs/students.md section 11).
 Everything is float32 on one CPU thread; re-running gives byte-identical files (save_file writes the
 metadata in a random order, so the header is rewritten with sorted metadata keys). Each fixture is also
 recomputed in float64 and the float32 error is printed, a guide for the Swift tolerances. In tc-resnet every
@@ -73,7 +73,7 @@ TAU = 2.0
 LAMBDA = 0.5
 BN_EPSILON = 1e-3
 SAMPLE = 512
-# Trainable parameters without kd.query (STUDENTS.md section 10; StudentTests checks the same numbers).
+# Trainable parameters without kd.query (Docs/students.md section 10; StudentTests checks the same numbers).
 EXPECTED_COUNTS = {"lstm-p": 545_912, "tc-resnet": 365_274, "crnn": 467_772, "att-rnn": 496_497,
                    "mhatt-rnn": 743_025}
 
@@ -485,7 +485,7 @@ def main():
     for student in STUDENTS:
         count = sum(int(np.prod(s)) for n, s in parameter_list(student) if n != "kd.query")
         assert count == EXPECTED_COUNTS[student], f"{student}: {count} trainable parameters, expected {EXPECTED_COUNTS[student]}"
-    print("self-check: trainable parameter counts match STUDENTS.md section 10")
+    print("self-check: trainable parameter counts match Docs/students.md section 10")
 
     os.makedirs(OUT, exist_ok=True)
     total = 0

@@ -5,7 +5,7 @@ import TKDCore
 /// Keras GRU (`reset_after`) over [B, T, F], optionally bidirectional (Keras `Bidirectional`, merge
 /// `concat`: the backward GRU reads the reversed sequence and its outputs are re-reversed, so step t is
 /// [h_fwd_t ; h_bwd_t]). Always returns the full sequence [B, T, u or 2u]; a `LastStepLayer` after it
-/// gives Keras's `return_sequences=False` (STUDENTS.md §4).
+/// gives Keras's `return_sequences=False` (Docs/students.md §4).
 public final class GRULayer: Layer {
     public let name: String
     public let cell: GRU

@@ -2,7 +2,7 @@ import Foundation
 import Numerics
 import TKDCore
 
-/// TC-ResNet's residual block over [B, T, 1, C] (STUDENTS.md §6): conv(k×1, stride s) → BN → ReLU →
+/// TC-ResNet's residual block over [B, T, 1, C] (Docs/students.md §6): conv(k×1, stride s) → BN → ReLU →
 /// conv(k×1) → BN, plus the shortcut — identity, or conv 1×1 stride s → BN → ReLU when the channel
 /// count changes — then ReLU.
 public final class ResidualBlockLayer: Layer {

@@ -2,7 +2,7 @@ import Foundation
 import TKDCore
 
 /// Batch normalisation over the rows of a [N, C] matrix (N = examples × positions, channels last),
-/// Keras semantics (STUDENTS.md §4): y = γ · (x − μ) / sqrt(σ² + ε) + β.
+/// Keras semantics (Docs/students.md §4): y = γ · (x − μ) / sqrt(σ² + ε) + β.
 ///
 /// Training normalises with the batch mean and the biased batch variance; the running variance is
 /// updated with the unbiased one (N / (N − 1)), as TensorFlow's fused batch norm (used by Keras for

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Keras padding modes (kws_streaming's layers use Keras semantics; STUDENTS.md §4).
+/// Keras padding modes (kws_streaming's layers use Keras semantics; Docs/students.md §4).
 public enum Padding: String, Sendable, Codable {
     /// Output length ceil(n / stride); zeros split with the smaller half before (TensorFlow's rule).
     case same

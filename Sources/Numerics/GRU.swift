@@ -1,6 +1,6 @@
 import Foundation
 
-/// Keras GRU with `reset_after=True` (TF2's default; STUDENTS.md §4), over a batch of sequences,
+/// Keras GRU with `reset_after=True` (TF2's default; Docs/students.md §4), over a batch of sequences,
 /// forward and backward through time.
 ///
 /// Weights: kernel W [in, 3u], recurrent kernel U [u, 3u], bias [2, 3u] (input bias, recurrent bias),

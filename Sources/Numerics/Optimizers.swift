@@ -1,6 +1,6 @@
 import Foundation
 
-/// Learning-rate schedules (STUDENTS.md §3).
+/// Learning-rate schedules (Docs/students.md §3).
 public enum LearningRateSchedule: Sendable, Equatable, Codable {
     case constant(Double)
     /// kws_streaming's "exp": lr(s) = lr0 · exp(−s · ln(lr0 / lrLast) / steps), s = 1…steps.

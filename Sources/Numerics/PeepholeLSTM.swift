@@ -1,6 +1,6 @@
 import Foundation
 
-/// TF1 `LSTMCell` with peepholes and a projection (LSTM-P; STUDENTS.md §4), over a batch of
+/// TF1 `LSTMCell` with peepholes and a projection (LSTM-P; Docs/students.md §4), over a batch of
 /// sequences, forward and backward through time. Units n, projection p, state (c ∈ Rⁿ, m ∈ Rᵖ):
 ///
 ///     [i, j, f, o] = [x ; m_{t−1}] · W + b            (W [(in + p), 4n], gate order i, j, f, o)

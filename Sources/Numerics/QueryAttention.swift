@@ -1,6 +1,6 @@
 import Foundation
 
-/// Att-RNN's and MHAtt-RNN's attention pooling (STUDENTS.md §8-9): the query comes from the middle
+/// Att-RNN's and MHAtt-RNN's attention pooling (Docs/students.md §8-9): the query comes from the middle
 /// step u = H[T/2] (integer division) through a separate Dense(d) per head; keys and values are the raw
 /// H; no scaling, no output projection; heads are concatenated.
 ///
@@ -110,7 +110,7 @@ public struct QueryAttention: Sendable, Equatable {
     }
 }
 
-/// The temporal attention distillation loss of the method (PAPER.md, "Losses"): the student's training-only
+/// The temporal attention distillation loss of the method (Docs/method.md §5): the student's training-only
 /// head a_S = softmax_t(c'_t · q / τ) against the teacher target a_T, L = KL(a_T ‖ a_S) averaged over the batch.
 public enum TemporalAttentionKD {
     public struct Result: Sendable {

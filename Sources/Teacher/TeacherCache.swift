@@ -148,7 +148,7 @@ public struct TeacherCacheBuilder: Sendable {
         // A cache of another layout is refused; shards of another version of the dataset are recomputed.
         try writer.refuseOtherSettings(TeacherCacheInfo.self, file: TeacherCacheInfo.fileName) { old in
             old.dtype == info.dtype && old.examplesPerShard == info.examplesPerShard ? nil
-                : ("dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard",
+                : ("a cache with dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard",
                    "dtype \(info.dtype.rawValue) and \(info.examplesPerShard) examples per shard")
         }
         let type = dtype, root = dataset, compute = source.compute

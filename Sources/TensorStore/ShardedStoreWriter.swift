@@ -87,15 +87,15 @@ public struct ShardedStoreWriter: Sendable {
     /// Refuses a folder whose description file (`config.json` of a feature store, `cache.json` of a teacher
     /// cache) records other settings: `conflict(old)` returns what differs, or nil when the folder may be
     /// resumed. A missing or unreadable description counts as no conflict.
-    /// - Throws: `TensorStoreError.otherSettings` naming the file.
+    /// - Throws: `CoreError.invalidValue` naming the file, what it records and what was asked for.
     public func refuseOtherSettings<D: Decodable>(_ type: D.Type, file: String, conflict: (D) -> (found: String,
                                                                                                 expected: String)?) throws {
         let url = folder.appendingPathComponent(file)
         guard let data = FileManager.default.contents(atPath: url.path),
               let old = try? JSONDecoder().decode(D.self, from: data),
               let difference = conflict(old) else { return }
-        throw TensorStoreError.otherSettings(path: url.path, found: difference.found, expected: difference.expected,
-                                             folder: folder.path)
+        throw CoreError.invalidValue(field: url.path, value: difference.found,
+                                     expected: "\(difference.expected); delete \(folder.path) to rebuild it")
     }
 
     public struct Outcome: Sendable {

@@ -3,7 +3,7 @@ import Layers
 import Layers
 import Numerics
 
-/// The training loss of the method (PAPER.md): cross-entropy + λ · KL(a_T ‖ a_S), with
+/// The training loss of the method (Docs/method.md): cross-entropy + λ · KL(a_T ‖ a_S), with
 /// a_S = softmax_t(c′_t · q / τ) from the training-only head, and optionally Hinton logit distillation
 /// w · T² · KL(softmax(z_T / T) ‖ softmax(z_S / T)) from cached teacher logits. Every term is a batch mean.
 public struct Objective: Sendable, Equatable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import TKDCore
 import Testing
 @testable import AudioIO
 

@@ -4,39 +4,7 @@ import Testing
 import TensorStore
 import TKDCore
 @testable import Features
-
-/// A minimal dataset folder in the manifest contract: audio files plus the manifest fields the store reads.
-enum TinyDataset {
-    static func make(examples: Int = 9, seconds: Double = 1.0) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-feat-\(UUID().uuidString)")
-        let splits = ["training", "validation", "testing"]
-        var lines: [String: [String]] = [:]
-        var rng = CounterRNG(seed: 9, key: ["tiny-dataset"])
-        for i in 0..<examples {
-            let split = splits[i % 3]
-            let id = String(format: "ex%03d", i)
-            let n = Int(seconds * 16000) + i * 160
-            let f = 300 + 100 * Double(i)
-            let x = (0..<n).map { t in Float(0.3 * sin(2 * Double.pi * f * Double(t) / 16000) + 0.01 * rng.normal()) }
-            let audio = "audio/\(split)/\(id).wav"
-            try AudioWriter.write(x, sampleRate: 16000, to: dir.appendingPathComponent(audio))
-            let sha = try SHA256.hex(fileAt: dir.appendingPathComponent(audio))
-            lines[split, default: []].append(#"{"audio":"\#(audio)","audio_sha256":"\#(sha)","id":"\#(id)","num_samples":\#(n),"sample_rate":16000,"split":"\#(split)"}"#)
-        }
-        for s in splits {
-            try AtomicFile.write(Data(((lines[s] ?? []).map { $0 + "\n" }.joined()).utf8), to: dir.appendingPathComponent("manifests/\(s).jsonl"))
-        }
-        return dir
-    }
-
-    static func digests(_ folder: URL) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where !name.hasPrefix(".") {
-            out[name] = try SHA256.hex(fileAt: folder.appendingPathComponent(name))
-        }
-        return out
-    }
-}
+import DatasetFormat
 
 @Suite("Feature store")
 struct FeatureStoreTests {
@@ -62,7 +30,7 @@ struct FeatureStoreTests {
         let reader = try ShardedStoreReader(folder)
         #expect(try reader.corruptShards().isEmpty)
         let fe = try FrontEnd(FrontEndPreset.logmel40.config())
-        for e in try DatasetExample.load(dataset: dataset) {
+        for e in try ExampleRecord.loadAll(dataset: dataset) {
             let audio = try AudioReader.read(dataset.appendingPathComponent(e.audio))
             let want = fe.features(audio.samples)
             let (shape, got) = try reader.tensor(e.id)

@@ -3,48 +3,7 @@ import Foundation
 import Testing
 import TKDCore
 @testable import Synthesis
-
-/// A small demo corpus built once per test process and shared (read-only) by the tests below.
-enum SharedDemoCorpus {
-    static let speakers = 3
-    static let utterances = 2
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cached: Result<URL, Error>?
-
-    static func url() throws -> URL {
-        lock.lock(); defer { lock.unlock() }
-        if let cached { return try cached.get() }
-        let result = Result { try build(jobs: 2, name: "shared") }
-        cached = result
-        return try result.get()
-    }
-
-    static func build(jobs: Int, name: String, speakers: Int = speakers, seed: UInt64 = 11) throws -> URL {
-        let dir = tempDir(name)
-        var o = DemoCorpusOptions(output: dir)
-        o.speakers = speakers
-        o.utterancesPerWord = utterances
-        o.seed = seed
-        o.jobs = jobs
-        o.progress = .quiet
-        try DemoCorpusBuilder(options: o, toolVersion: TKDVersion.current).build()
-        return dir
-    }
-
-    static func tempDir(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tkd-demo-\(name)-\(UUID().uuidString)")
-    }
-
-    /// SHA-256 of every file below `root`, by relative path.
-    static func digests(_ root: URL) throws -> [String: String] {
-        var out: [String: String] = [:]
-        let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
-        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
-            out[String(url.path.dropFirst(root.path.count + 1))] = try SHA256.hex(fileAt: url)
-        }
-        return out
-    }
-}
+import DatasetFormat
 
 @Suite("Demo corpus")
 struct DemoCorpusTests {

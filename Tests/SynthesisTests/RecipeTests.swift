@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TKDCore
 @testable import Synthesis
+@testable import DatasetFormat
 
 @Suite("Recipes")
 struct RecipeTests {

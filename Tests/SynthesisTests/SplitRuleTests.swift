@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Synthesis
+import DatasetFormat
 
 /// Reads a gzip-compressed fixture with the system's `gzip` (Foundation on Linux has no zlib API).
 func gunzipLines(_ url: URL) throws -> [String] {

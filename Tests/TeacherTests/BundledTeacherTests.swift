@@ -5,6 +5,10 @@ import TKDCore
 import Numerics
 import Training
 @testable import Teacher
+import DatasetFormat
+import Layers
+import TrainingLoop
+import TestSupport
 
 /// The bundled teacher against transformers (fixture from `Scripts/reference/bundled_teacher.py`): a
 /// checkpoint written by `tkd teacher train` (Swift), loaded by `Wav2Vec2ForSequenceClassification`, which
@@ -50,7 +54,7 @@ struct BundledTeacherTests {
             let model = TrainableWav2Vec2(config: config)
             try model.load(Self.folder)
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: 1, seed: 1, step: 1)
-            let logits = try model.forward(Self.batch(), run)
+            let logits = try model.forward(Self.batch(), run).logits
             let d = Wav2Vec2ParityTests.maxDifference(logits.data, try reference.values("logits"))
             #expect(d < Wav2Vec2ParityTests.tolerance, "training-mode logits differ by \(d)")
             var p = [Float](repeating: 0, count: logits.data.count)
@@ -59,7 +63,7 @@ struct BundledTeacherTests {
             for (i, y) in Self.labels.enumerated() { loss -= log(Double(p[i * 12 + y])); p[i * 12 + y] -= 1 }
             #expect(abs(loss / 2 - Double(try reference.values("loss")[0])) < 1e-5)
             model.zeroGradients()
-            try model.backward(Tensor(shape: logits.shape, data: p.map { $0 / 2 }), run)
+            try model.backward(logitGradient: Tensor(shape: logits.shape, data: p.map { $0 / 2 }), run)
             var worst = (name: "", error: 0.0)
             for param in model.parameters {
                 let ref = try reference.values("grad.\(param.name)")
@@ -77,7 +81,7 @@ struct BundledTeacherTests {
 
     @Test("save → Wav2Vec2Model reproduces the trainable model's inference logits; the first-frame head too")
     func saveAndReload() throws {
-        for pooling in ["mean", "first"] {
+        for pooling in [Wav2Vec2Config.Pooling.mean, .first] {
             let config = Wav2Vec2Config(hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16, convDim: [4, 4], convKernel: [10, 3],
                                         convStride: [5, 2], positionalKernel: 4, positionalGroups: 2, classifierProjectionSize: 4,
                                         labels: ["a", "b", "c"], pooling: pooling)
@@ -89,7 +93,7 @@ struct BundledTeacherTests {
             #expect(loaded.config.pooling == pooling)
             #expect(loaded.config.id2label == [0: "a", 1: "b", 2: "c"])
             let x = Array(Wav2Vec2ParityTests.waveform(1).prefix(2000))
-            let mine = try model.forward(Tensor(shape: [1, 2000], data: x), RunContext(mode: .inference))
+            let mine = try model.forward(Tensor(shape: [1, 2000], data: x), RunContext(mode: .inference)).logits
             let out = try loaded.forward(x)
             #expect(Wav2Vec2ParityTests.maxDifference(mine.data, out.logits!) < 1e-5)
             for (a, b) in zip(model.attentions, out.attentions) { #expect(Wav2Vec2ParityTests.maxDifference(a, b) < 1e-5) }

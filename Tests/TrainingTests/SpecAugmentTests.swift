@@ -1,6 +1,11 @@
 import Testing
 import TKDCore
 @testable import Training
+import Foundation
+import TestSupport
+import Layers
+import TrainingLoop
+import DatasetFormat
 
 @Suite("SpecAugment")
 struct SpecAugmentTests {

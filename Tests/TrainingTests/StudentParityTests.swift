@@ -2,6 +2,11 @@ import Foundation
 import Testing
 import TensorStore
 @testable import Training
+import TestSupport
+import TKDCore
+import Layers
+import TrainingLoop
+import DatasetFormat
 
 /// The five students against PyTorch (fixtures from `Scripts/reference/students.py`): identical weights
 /// from an integer hash, one training-mode forward (batch-norm batch statistics, dropout off) and the loss
@@ -61,7 +66,7 @@ struct StudentParityTests {
         #expect(abs(Float(r.crossEntropy) - ce) <= Self.tolerance * ce)
         #expect(abs(Float(r.attentionKD) - kd) <= Self.tolerance * kd)
         #expect(Self.relativeError(r.studentAttention!, try file.values("attention")) <= Self.tolerance)
-        if let alpha = out.modelAttention {
+        if let alpha = out.attention {
             #expect(Self.relativeError(alpha.data, try file.values("model_attention")) <= Self.tolerance)
         }
         try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)

@@ -1,9 +1,15 @@
 import Testing
 @testable import Training
+import Foundation
+import TestSupport
+import TKDCore
+import Layers
+import TrainingLoop
+import DatasetFormat
 
 @Suite("Students")
 struct StudentTests {
-    /// STUDENTS.md §5-9 and issue 5: trainable parameters for 12 classes.
+    /// Docs/students.md §5-9 and issue 5: trainable parameters for 12 classes.
     @Test("trainable parameter counts for 12 classes", arguments: [
         (Student.lstmP, 545_912), (.tcResNet, 365_274), (.crnn, 467_772), (.attRNN, 496_497), (.mhAttRNN, 743_025),
     ])

@@ -20,14 +20,14 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
     /// preemphasis_coefficient=0.97, remove_dc_offset=True, snip_edges=True, use_energy=False)
     /// (= kaldi-native-fbank with dither 0), on the waveform as read (floats in [-1, 1]).
     case kaldiFbank = "kaldi-fbank"
-    /// The kws_streaming students' front end (STUDENTS.md §1.2): 40 ms / 20 ms periodic Hann, no
+    /// The kws_streaming students' front end (Docs/students.md §1.2): 40 ms / 20 ms periodic Hann, no
     /// padding, 1024-point magnitude spectrum, 40 HTK mel bands 20-7600 Hz in the mel domain with the
     /// DC bin zeroed, ln(max(x, 1e-12)), kws_streaming-scaled DCT-II, first 20 coefficients; computed
     /// in float64.
     case kwsStreamingMFCC20 = "kws-streaming-mfcc20"
     /// As `kws-streaming-mfcc20` with 40 coefficients (TC-ResNet).
     case kwsStreamingMFCC40 = "kws-streaming-mfcc40"
-    /// As `kws-streaming-mfcc20` with the mel bands up to 8000 Hz (MHAtt-RNN's paper runs, STUDENTS.md §1.1).
+    /// As `kws-streaming-mfcc20` with the mel bands up to 8000 Hz (MHAtt-RNN's paper runs, Docs/students.md §1.1).
     case kwsStreamingMFCC20Upper8000 = "kws-streaming-mfcc20-8000hz"
     /// The recommended default for new work: 25 ms / 10 ms periodic Hann, centred with reflection,
     /// 512-point power spectrum, 40 HTK mel bands 20-8000 Hz, ln(x + 1e-6). Natural-log units (like

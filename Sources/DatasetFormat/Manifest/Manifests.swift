@@ -56,6 +56,19 @@ extension DatasetInfo {
         }
     }
 
+    /// `audio_rendered` of `DIR/dataset.json` alone (false after `tkd generate --plan-only` until `tkd render`),
+    /// or nil when the file is missing or lacks the key.
+    public static func audioRendered(_ dataset: URL) -> Bool? {
+        struct Probe: Decodable {
+            let value: Bool
+            init(from decoder: Decoder) throws {
+                value = try decoder.container(keyedBy: DatasetInfo.CodingKeys.self).decode(Bool.self, forKey: .audioRendered)
+            }
+        }
+        guard let data = FileManager.default.contents(atPath: DatasetLayout(dataset).info.path) else { return nil }
+        return (try? JSONDecoder().decode(Probe.self, from: data))?.value
+    }
+
     /// Reads `DIR/manifests/<split>.jsonl` for every split (`ExampleRecord.loadAll`).
     public static func loadManifests(_ dataset: URL) throws -> [ExampleRecord] {
         try ExampleRecord.loadAll(dataset: dataset)

@@ -37,11 +37,11 @@ public struct FeatureStoreBuilder: Sendable {
 
     /// - Throws: `CoreError`/`FeaturesError`/`AudioError` naming the file: missing manifests or audio,
     ///   a rate other than the dataset's, a clip shorter than a window, NaN/Inf samples;
-    ///   `TensorStoreError.otherSettings` for a store of another configuration in the folder.
+    ///   a store of another configuration in the folder.
     @discardableResult
     public func run() throws -> Summary {
         let layout = DatasetLayout(dataset)
-        if let info = try? DatasetInfo.load(dataset), !info.audioRendered {
+        if DatasetInfo.audioRendered(dataset) == false {
             throw CoreError.invalidValue(field: layout.info.path, value: "audio_rendered: false",
                                          expected: "a dataset with audio; run `tkd render --dataset \(dataset.path) "
                                              + "--corpus CORPUS` first")
@@ -67,7 +67,7 @@ public struct FeatureStoreBuilder: Sendable {
         try writer.refuseOtherSettings(FeatureStoreConfig.self, file: FeatureStoreConfig.fileName) { old in
             old.frontEnd == config.frontEnd && old.dtype == config.dtype && old.manifestsSHA256 == config.manifestsSHA256
                 && old.examplesPerShard == config.examplesPerShard ? nil
-                : ("other settings or another version of the dataset", "the same preset, dtype and manifests")
+                : ("a store of other settings or another version of the dataset", "the same preset, dtype and manifests")
         }
         let dtype = self.dtype
         let outcome = try writer.write(shard: shard, jobs: jobs, progress: progress, label: "\(preset.rawValue) examples") { i in

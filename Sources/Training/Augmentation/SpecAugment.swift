@@ -4,7 +4,7 @@ import Layers
 import TKDCore
 import TrainingLoop
 
-/// SpecAugment with kws_streaming's semantics (STUDENTS.md §2): `timeMasks` stripes of width
+/// SpecAugment with kws_streaming's semantics (Docs/students.md §2): `timeMasks` stripes of width
 /// randint[0, timeWidth) along time and `frequencyMasks` stripes of width randint[0, frequencyWidth)
 /// along the features, each zeroed at [dim − start − width, dim − start) with start ~ randint[0, dim − width);
 /// one set of stripes is shared by every example of a batch.

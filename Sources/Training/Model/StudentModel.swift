@@ -13,7 +13,7 @@ public final class StudentModel: TrainableModel {
     public let classes: Int
     public let featureCount: Int
     public let layers: [Layer]
-    /// Index into `layers` of the layer whose output is the context representation c′ (STUDENTS.md §11).
+    /// Index into `layers` of the layer whose output is the context representation c′ (Docs/students.md §11).
     public let contextLayer: Int
     /// Width d of c′.
     public let contextWidth: Int
@@ -156,7 +156,7 @@ public final class StudentModel: TrainableModel {
 }
 
 extension Student {
-    /// Width d of the context representation c′ (STUDENTS.md §11).
+    /// Width d of the context representation c′ (Docs/students.md §11).
     public var contextWidth: Int {
         switch self {
         case .lstmP: return 200

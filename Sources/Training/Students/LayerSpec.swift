@@ -6,7 +6,7 @@ import Numerics
 /// (`tkd model summary`), and to build the runtime layer from (the trainer's job).
 ///
 /// Per-example shapes, without the batch axis: sequences are [T, F]; 2-D maps are [T, F, C] with time
-/// first (STUDENTS.md §4).
+/// first (Docs/students.md §4).
 public enum LayerSpec: Sendable {
     /// Keras Conv2D over [T, F, C] with bias; `kernel`/`stride`/`dilation` are (time, frequency).
     case conv2d(filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),

@@ -1,7 +1,7 @@
 import Foundation
 import TKDCore
 
-/// The five kws_streaming students of the paper (STUDENTS.md §5-9), as layer lists.
+/// The five kws_streaming students of the paper (Docs/students.md §5-9), as layer lists.
 public enum Student: String, Sendable, CaseIterable, Codable, ChoiceOption {
     case lstmP = "lstm-p"
     case tcResNet = "tc-resnet"
@@ -12,7 +12,7 @@ public enum Student: String, Sendable, CaseIterable, Codable, ChoiceOption {
     /// MFCC coefficients the student reads (its front-end preset).
     public var featureCount: Int { self == .tcResNet ? 40 : 20 }
 
-    /// The front-end preset of the paper runs (STUDENTS.md §1.1: 7600 Hz upper mel edge, 8000 Hz for MHAtt-RNN).
+    /// The front-end preset of the paper runs (Docs/students.md §1.1: 7600 Hz upper mel edge, 8000 Hz for MHAtt-RNN).
     public var preset: String {
         switch self {
         case .tcResNet: return "kws-streaming-mfcc40"
@@ -21,7 +21,7 @@ public enum Student: String, Sendable, CaseIterable, Codable, ChoiceOption {
         }
     }
 
-    /// The layer whose output is the context representation c′ for attention distillation (STUDENTS.md §11).
+    /// The layer whose output is the context representation c′ for attention distillation (Docs/students.md §11).
     public var contextLayerName: String {
         switch self {
         case .lstmP: return "LSTM projected outputs m_t [T′, 200]"

@@ -5,7 +5,7 @@ import Numerics
 
 extension Student {
     /// The input frame (fractional) at the centre of context step t′ for an input of `frames` frames
-    /// (STUDENTS.md §11): the same frame for the recurrent students; 2t′ shifted by the stride-2
+    /// (Docs/students.md §11): the same frame for the recurrent students; 2t′ shifted by the stride-2
     /// block's padding for TC-ResNet; t′ + 3 for CRNN's two valid convolutions (3 + 5 − 1 = 7 frames).
     public func contextCentreFrame(step t: Int, frames: Int) -> Double {
         switch self {

@@ -6,7 +6,7 @@ import TKDCore
 import TrainingLoop
 
 /// A training run's configuration (`Recipes/train/<student>.yaml`; every field is documented in
-/// `Recipes/train/README.md`). Defaults follow the kws_streaming paper recipe (STUDENTS.md §3).
+/// `Recipes/train/README.md`). Defaults follow the kws_streaming paper recipe (Docs/students.md §3).
 public struct TrainConfig: Sendable, Equatable, Codable {
     /// The run's folder under `--runs` (default: the config file's name).
     public var name: String

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 import TKDCore
-@testable import Training
+@testable import Layers
+import TestSupport
 
 func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
-    var rng = CounterRNG(seed: seed, key: ["training-test"])
-    return (0..<n).map { _ in Float(rng.uniform(-scale, scale)) }
+    TestValues.uniform(n, seed: seed, scale: scale, key: "training-test")
 }
 
 /// Backward of `layer` against central finite differences of L = Σ R ⊙ layer(x) (R fixed, random),
@@ -24,26 +24,27 @@ func expectLayerGradients(_ layer: Layer, input: Tensor, samples: Int = 24, step
     for p in layer.parameters { p.zeroGradient() }
     layer.needsInputGradient = true
     let dx = try layer.backward(Tensor(shape: y.shape, data: r), run)
+    var currentInput = input
     func loss() throws -> Double {
         let out = try layer.forward(currentInput, run)
         return zip(out.data, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
-    var currentInput = input
-    func check(_ what: String, count: Int, gradient: (Int) -> Float, perturb: (Int, Float) -> Void) throws {
-        let stride = max(1, count / samples)
-        for i in Swift.stride(from: 0, to: count, by: stride) {
-            perturb(i, h); let plus = try loss()
-            perturb(i, -2 * h); let minus = try loss()
-            perturb(i, h)
-            let fd = (plus - minus) / Double(2 * h), g = Double(gradient(i))
-            #expect(abs(fd - g) <= tolerance * max(1, abs(g)), "\(layer.name) \(what)[\(i)]: finite difference \(fd), backward \(g)",
-                    sourceLocation: sourceLocation)
-        }
+    try FiniteDifferences.expect("\(layer.name) input", count: input.data.count, samples: samples, step: h, tolerance: tolerance,
+                                 relative: true, sourceLocation: sourceLocation, gradient: { dx.data[$0] }) { i, delta in
+        let original = currentInput.data[i]
+        currentInput.data[i] = original + delta
+        defer { currentInput.data[i] = original }
+        return try loss()
     }
-    try check("input", count: input.data.count, gradient: { dx.data[$0] }, perturb: { currentInput.data[$0] += $1 })
     for p in layer.parameters where p.trainable {
         let g = p.gradient
-        try check(p.name, count: p.count, gradient: { g[$0] }, perturb: { p.value[$0] += $1 })
+        try FiniteDifferences.expect("\(layer.name) \(p.name)", count: p.count, samples: samples, step: h, tolerance: tolerance,
+                                     relative: true, sourceLocation: sourceLocation, gradient: { g[$0] }) { i, delta in
+            let original = p.value[i]
+            p.value[i] = original + delta
+            defer { p.value[i] = original }
+            return try loss()
+        }
     }
 }
 
