@@ -2,6 +2,7 @@
 #
 #   make demo    installs what it needs, then runs the whole pipeline (tkd demo) on the espeak-ng demo corpus
 #   make test    installs what it needs, then builds and runs every test
+#   make lint    the formatter's check (.swift-format) and the 120-column limit
 #
 # Variables: DEMO_DIR (default demo), JOBS (default 2), SWIFT (default swift).
 
@@ -15,7 +16,7 @@ TKD      := .build/release/tkd
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
                 espeak-ng sox gzip time
 
-.PHONY: deps build test demo bench-generate bench-train reference-env clean
+.PHONY: deps build test lint demo bench-generate bench-train reference-env clean
 
 ## deps: install the Debian packages that are missing (apt-get; sudo when not root)
 deps:
@@ -37,6 +38,10 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+## lint: swift format in lint mode with .swift-format, and no Swift line over 120 characters (Scripts/lint.sh)
+lint:
+	Scripts/lint.sh
 
 ## demo: the whole pipeline on the espeak-ng demo corpus in $(DEMO_DIR)/ (tkd demo; ≈ 15 min on 2 cores)
 demo: build

@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // TemporalKD — temporal knowledge distillation for keyword spotting (see README.md).
 //
-// Module layout and the dependency rule are described in README.md ("Architecture"):
-// imports point down the list C shims → TKDCore → AudioIO → Synthesis → … → tkd.
+// Module layout and the dependency rule: README.md, "Architecture". The layer table there lists, for every
+// module, the modules it may import; Tests/ArchitectureTests checks that these dependencies are exactly its rows.
 import PackageDescription
 
 let package = Package(
@@ -10,11 +10,17 @@ let package = Package(
     products: [
         .executable(name: "tkd", targets: ["tkd"]),
         .library(name: "TKDCore", targets: ["TKDCore"]),
-        .library(name: "AudioIO", targets: ["AudioIO"]),
-        .library(name: "Synthesis", targets: ["Synthesis"]),
         .library(name: "TensorStore", targets: ["TensorStore"]),
-        .library(name: "Features", targets: ["Features"]),
+        .library(name: "DatasetFormat", targets: ["DatasetFormat"]),
+        .library(name: "AudioIO", targets: ["AudioIO"]),
         .library(name: "Numerics", targets: ["Numerics"]),
+        .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "TrainingLoop", targets: ["TrainingLoop"]),
+        .library(name: "Synthesis", targets: ["Synthesis"]),
+        .library(name: "Features", targets: ["Features"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Teacher", targets: ["Teacher"]),
+        .library(name: "Verify", targets: ["Verify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,66 +30,102 @@ let package = Package(
     ],
     targets: [
         // System libraries: one target per C library, found through pkg-config.
-        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile",
-                       providers: [.apt(["libsndfile1-dev"])]),
-        .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate",
-                       providers: [.apt(["libsamplerate0-dev"])]),
-        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f",
-                       providers: [.apt(["libfftw3-dev"])]),
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(
+            name: "CSampleRate", pkgConfig: "samplerate",
+            providers: [.apt(["libsamplerate0-dev"])]),
+        .systemLibrary(
+            name: "CFFTW", pkgConfig: "fftw3f",
+            providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
 
-        .target(name: "TKDCore",
-                dependencies: [.product(name: "Yams", package: "Yams"),
-                               .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "TensorStore",
-                dependencies: ["TKDCore"]),
-        .target(name: "DatasetFormat",
-                dependencies: ["TKDCore", "TensorStore"]),
-        .target(name: "AudioIO",
-                dependencies: ["TKDCore", "CSndFile", "CSampleRate"]),
-        .target(name: "Synthesis",
-                dependencies: ["TKDCore", "DatasetFormat", "AudioIO"]),
-        .target(name: "Numerics",
-                dependencies: ["TKDCore", "COpenBLAS"]),
-        .target(name: "Layers",
-                dependencies: ["TKDCore", "Numerics"]),
-        .target(name: "TrainingLoop",
-                dependencies: ["TKDCore", "DatasetFormat", "TensorStore", "Numerics", "Layers"]),
-        .target(name: "Training",
-                dependencies: ["TKDCore", "DatasetFormat", "TensorStore", "Numerics", "Layers", "TrainingLoop"]),
-        .target(name: "Teacher",
-                dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "Numerics", "Layers", "TrainingLoop"]),
-        .target(name: "Verify",
-                dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features"]),
-        .target(name: "Features",
-                dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "CFFTW"]),
-        .executableTarget(name: "tkd",
-                          dependencies: [
-                            "TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Layers", "TrainingLoop", "Training", "Teacher", "Verify", "COpenBLAS",
-                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                          ]),
+        .target(
+            name: "TKDCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "TensorStore",
+            dependencies: ["TKDCore"]),
+        .target(
+            name: "DatasetFormat",
+            dependencies: ["TKDCore", "TensorStore"]),
+        .target(
+            name: "AudioIO",
+            dependencies: ["TKDCore", "CSndFile", "CSampleRate"]),
+        .target(
+            name: "Synthesis",
+            dependencies: ["TKDCore", "DatasetFormat", "AudioIO"]),
+        .target(
+            name: "Numerics",
+            dependencies: ["TKDCore", "COpenBLAS"]),
+        .target(
+            name: "Layers",
+            dependencies: ["TKDCore", "Numerics"]),
+        .target(
+            name: "TrainingLoop",
+            dependencies: ["TKDCore", "DatasetFormat", "TensorStore", "Numerics", "Layers"]),
+        .target(
+            name: "Training",
+            dependencies: ["TKDCore", "DatasetFormat", "TensorStore", "Numerics", "Layers", "TrainingLoop"]),
+        .target(
+            name: "Teacher",
+            dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "Numerics", "Layers", "TrainingLoop"]),
+        .target(
+            name: "Verify",
+            dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features"]),
+        .target(
+            name: "Features",
+            dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "CFFTW"]),
+        .executableTarget(
+            name: "tkd",
+            dependencies: [
+                "TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Layers",
+                "TrainingLoop", "Training", "Teacher", "Verify", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Helpers shared by the test targets: temporary folders, the finite-difference checker, closeness.
         .target(name: "TestSupport", dependencies: ["TKDCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TKDCoreTests", dependencies: ["TKDCore", "TestSupport"]),
-        .testTarget(name: "TensorStoreTests", dependencies: ["TensorStore", "TKDCore", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DatasetFormatTests", dependencies: ["DatasetFormat", "TensorStore", "TKDCore", "TestSupport"]),
+        .testTarget(
+            name: "TensorStoreTests", dependencies: ["TensorStore", "TKDCore", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "DatasetFormatTests", dependencies: ["DatasetFormat", "TensorStore", "TKDCore", "TestSupport"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TKDCore", "CSndFile", "TestSupport"]),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DatasetFormat", "AudioIO", "TKDCore", "TestSupport"],
-                    exclude: ["Fixtures"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "DatasetFormat", "TensorStore", "AudioIO", "TKDCore",
-                                                          "TestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "SynthesisTests", dependencies: ["Synthesis", "DatasetFormat", "AudioIO", "TKDCore", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "FeaturesTests",
+            dependencies: [
+                "Features", "DatasetFormat", "TensorStore", "AudioIO", "TKDCore",
+                "TestSupport",
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TKDCore", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Numerics", "TKDCore", "TestSupport"]),
-        .testTarget(name: "TrainingLoopTests", dependencies: ["TrainingLoop", "Layers", "Numerics", "TKDCore", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TrainingLoop", "DatasetFormat", "Layers", "Numerics",
-                                                          "TensorStore", "TKDCore", "TestSupport"],
-                    exclude: ["Fixtures"]),
-        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "TrainingLoop", "DatasetFormat", "Layers", "TensorStore",
-                                                         "Numerics", "TKDCore", "TestSupport"],
-                    exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TrainingLoopTests", dependencies: ["TrainingLoop", "Layers", "Numerics", "TKDCore", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "TrainingLoop", "DatasetFormat", "Layers", "Numerics",
+                "TensorStore", "TKDCore", "TestSupport",
+            ],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TeacherTests",
+            dependencies: [
+                "Teacher", "TrainingLoop", "DatasetFormat", "Layers", "TensorStore",
+                "Numerics", "TKDCore", "TestSupport",
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "DatasetFormat", "TKDCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore", "TestSupport"]),
         // The dependency rule: every import in Sources/ against the README's layer table.

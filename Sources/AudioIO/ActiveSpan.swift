@@ -23,8 +23,10 @@ public struct ActiveSpanDetector: Sendable, Equatable, Codable {
         case marginSamples = "margin_samples"
     }
 
-    public init(frameLength: Int = 160, thresholdDB: Double = 40, floorRMS: Double = 1e-5,
-                marginSamples: Int = 80) {
+    public init(
+        frameLength: Int = 160, thresholdDB: Double = 40, floorRMS: Double = 1e-5,
+        marginSamples: Int = 80
+    ) {
         self.frameLength = frameLength
         self.thresholdDB = thresholdDB
         self.floorRMS = floorRMS
@@ -43,7 +45,8 @@ public struct ActiveSpanDetector: Sendable, Equatable, Codable {
         guard let loudest = rms.max(), loudest > floorRMS else { return nil }
         let threshold = max(loudest * pow(10, -thresholdDB / 20), floorRMS)
         guard let first = rms.firstIndex(where: { $0 >= threshold }),
-              let last = rms.lastIndex(where: { $0 >= threshold }) else { return nil }
+            let last = rms.lastIndex(where: { $0 >= threshold })
+        else { return nil }
         let lo = max(0, first * frameLength - marginSamples)
         let hi = min(x.count, min((last + 1) * frameLength, x.count) + marginSamples)
         return lo..<hi

@@ -19,11 +19,17 @@ extension AudioError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
         case let .missing(path):
-            return "audio: \(path): no such file. Hint: check the path (relative paths resolve against the current folder)."
+            return
+                "audio: \(path): no such file. Hint: check the path (relative paths resolve against the current "
+                + "folder)."
         case let .notAudio(path, reason):
-            return "audio: \(path): not an audio file libsndfile can read (\(reason)); expected WAV, FLAC, OGG or another libsndfile format."
+            return
+                "audio: \(path): not an audio file libsndfile can read (\(reason)); expected WAV, FLAC, OGG or "
+                + "another libsndfile format."
         case let .truncated(path, declared, available):
-            return "audio: \(path): truncated; the header declares \(declared) frames but only \(available) are present. Hint: re-copy or re-download the file."
+            return
+                "audio: \(path): truncated; the header declares \(declared) frames but only \(available) are "
+                + "present. Hint: re-copy or re-download the file."
         case let .corrupt(path, reason):
             return "audio: \(path): corrupt or unreadable audio data (\(reason))."
         case let .empty(path):
@@ -31,11 +37,17 @@ extension AudioError: CustomStringConvertible, LocalizedError {
         case let .unsupportedFormat(path, format, expected):
             return "audio: \(path): unsupported format '\(format)'; expected \(expected)."
         case let .unexpectedChannels(path, channels, expected):
-            return "audio: \(path): \(channels) channels; expected \(expected). Hint: pass a down-mix option or convert the file."
+            return
+                "audio: \(path): \(channels) channels; expected \(expected). Hint: pass a down-mix option or "
+                + "convert the file."
         case let .unexpectedSampleRate(path, rate, expected):
-            return "audio: \(path): sample rate \(rate) Hz; expected \(expected) Hz. Hint: allow resampling or convert the file."
+            return
+                "audio: \(path): sample rate \(rate) Hz; expected \(expected) Hz. Hint: allow resampling or convert "
+                + "the file."
         case let .invalidWindow(path, start, length, frames):
-            return "audio: \(path): window [\(start), \(start + length)) is outside the file's \(frames) frames; expected 0 <= start and start + length <= \(frames)."
+            return
+                "audio: \(path): window [\(start), \(start + length)) is outside the file's \(frames) frames; "
+                + "expected 0 <= start and start + length <= \(frames)."
         case let .resampleFailed(reason):
             return "audio: resampling failed: \(reason)"
         case let .writeFailed(path, reason):

@@ -20,8 +20,10 @@ public struct AudioReadOptions: Sendable {
     public var quality: ResampleQuality
     public var downMix: DownMix
 
-    public init(sampleRate: Int? = nil, allowResample: Bool = true,
-                quality: ResampleQuality = .sincBest, downMix: DownMix = .mean) {
+    public init(
+        sampleRate: Int? = nil, allowResample: Bool = true,
+        quality: ResampleQuality = .sincBest, downMix: DownMix = .mean
+    ) {
         self.sampleRate = sampleRate
         self.allowResample = allowResample
         self.quality = quality
@@ -39,8 +41,9 @@ public enum AudioReader {
     public static func info(_ url: URL) throws -> AudioInfo {
         let file = try SndFile(readingFrom: url.path)
         let names = file.formatNames
-        return AudioInfo(path: url.path, frames: file.frames, sampleRate: file.sampleRate,
-                         channels: file.channels, container: names.container, encoding: names.subtype)
+        return AudioInfo(
+            path: url.path, frames: file.frames, sampleRate: file.sampleRate,
+            channels: file.channels, container: names.container, encoding: names.subtype)
     }
 
     /// The whole file as mono Float32 at `options.sampleRate` (or the file's rate).
@@ -58,8 +61,10 @@ public enum AudioReader {
     /// the rest (libsndfile seeks). The window is then down-mixed and, if asked, resampled on its own
     /// (so its edges can differ slightly from the same span cut out of a resampled full read).
     /// - Throws: `AudioError.invalidWindow` when the window leaves the file, and any read error.
-    public static func readWindow(_ url: URL, start: Int, length: Int,
-                                  options: AudioReadOptions = AudioReadOptions()) throws -> AudioBuffer {
+    public static func readWindow(
+        _ url: URL, start: Int, length: Int,
+        options: AudioReadOptions = AudioReadOptions()
+    ) throws -> AudioBuffer {
         let file = try SndFile(readingFrom: url.path)
         guard start >= 0, length >= 0, start + length <= file.frames else {
             throw AudioError.invalidWindow(path: url.path, start: start, length: length, frames: file.frames)
@@ -97,8 +102,9 @@ public enum AudioReader {
         guard options.allowResample else {
             throw AudioError.unexpectedSampleRate(path: path, sampleRate: buffer.sampleRate, expected: target)
         }
-        let samples = try Resampler.resample(buffer.samples, from: buffer.sampleRate, to: target,
-                                             quality: options.quality)
+        let samples = try Resampler.resample(
+            buffer.samples, from: buffer.sampleRate, to: target,
+            quality: options.quality)
         return AudioBuffer(samples: samples, sampleRate: target)
     }
 

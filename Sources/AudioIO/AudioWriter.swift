@@ -39,8 +39,10 @@ public struct AudioWriteReport: Sendable, Equatable {
 public enum AudioWriter {
     /// - Throws: `AudioError.writeFailed` naming the destination.
     @discardableResult
-    public static func write(_ samples: [Float], sampleRate: Int, to url: URL,
-                             format: AudioFormat = .pcm16) throws -> AudioWriteReport {
+    public static func write(
+        _ samples: [Float], sampleRate: Int, to url: URL,
+        format: AudioFormat = .pcm16
+    ) throws -> AudioWriteReport {
         let encoded = try encode(samples, sampleRate: sampleRate, format: format, path: url.path)
         do { try AtomicFile.write(encoded.data, to: url) } catch {
             throw AudioError.writeFailed(path: url.path, reason: "\(error)")
@@ -50,8 +52,10 @@ public enum AudioWriter {
 
     /// The bytes of the file `write` would write, and the number of saturated samples.
     /// - Parameter path: names the file in errors.
-    public static func encode(_ samples: [Float], sampleRate: Int, format: AudioFormat = .pcm16,
-                              path: String = "<memory>") throws -> (data: Data, clippedSamples: Int) {
+    public static func encode(
+        _ samples: [Float], sampleRate: Int, format: AudioFormat = .pcm16,
+        path: String = "<memory>"
+    ) throws -> (data: Data, clippedSamples: Int) {
         guard sampleRate > 0 else {
             throw AudioError.writeFailed(path: path, reason: "sample rate \(sampleRate) Hz; expected > 0")
         }
@@ -59,7 +63,8 @@ public enum AudioWriter {
             throw AudioError.writeFailed(path: path, reason: "sample \(bad) is \(samples[bad]); expected finite values")
         }
         let memory = MemoryFile(capacity: samples.count * 4 + 1024)
-        let file = try SndFile(writingTo: memory, path: path, sampleRate: sampleRate, channels: 1, format: format.sfFormat)
+        let file = try SndFile(
+            writingTo: memory, path: path, sampleRate: sampleRate, channels: 1, format: format.sfFormat)
         var clipped = 0
         switch format.integerBits {
         case 16?:

@@ -8,7 +8,10 @@ public enum Levels {
         guard !r.isEmpty else { return 0 }
         var acc = 0.0
         x.withUnsafeBufferPointer { p in
-            for i in r { let v = Double(p[i]); acc += v * v }
+            for i in r {
+                let v = Double(p[i])
+                acc += v * v
+            }
         }
         return (acc / Double(r.count)).squareRoot()
     }

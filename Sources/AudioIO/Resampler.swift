@@ -34,8 +34,10 @@ public enum Resampler {
     /// libsamplerate can deliver one frame fewer (or more) than that after flushing, in which case the
     /// last sample is repeated (or the surplus dropped).
     /// - Throws: `AudioError.resampleFailed` for a rate ≤ 0 or a libsamplerate error.
-    public static func resample(_ input: [Float], from: Int, to: Int,
-                                quality: ResampleQuality = .sincBest) throws -> [Float] {
+    public static func resample(
+        _ input: [Float], from: Int, to: Int,
+        quality: ResampleQuality = .sincBest
+    ) throws -> [Float] {
         guard from > 0, to > 0 else {
             throw AudioError.resampleFailed(reason: "sample rates must be positive; got \(from) → \(to)")
         }

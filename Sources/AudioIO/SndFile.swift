@@ -23,7 +23,9 @@ final class SndFile {
         self.handle = h
         self.info = info
         self.path = path
-        if let log = truncationLog(), let declared = Self.declaredDataFrames(log: log, info: info), declared > Int(info.frames) {
+        if let log = truncationLog(), let declared = Self.declaredDataFrames(log: log, info: info),
+            declared > Int(info.frames)
+        {
             throw AudioError.truncated(path: path, declaredFrames: declared, availableFrames: Int(info.frames))
         }
         if info.frames <= 0 { throw AudioError.empty(path: path) }
@@ -36,7 +38,12 @@ final class SndFile {
         info.channels = Int32(channels)
         info.format = format
         guard sf_format_check(&info) != 0 else {
-            throw AudioError.writeFailed(path: path, reason: "libsndfile rejects format 0x\(String(format, radix: 16)) at \(sampleRate) Hz, \(channels) channel(s)")
+            throw AudioError.writeFailed(
+                path: path,
+                reason:
+                    "libsndfile rejects format 0x\(String(format, radix: 16)) at \(sampleRate) Hz, \(channels) "
+                    + "channel(s)"
+            )
         }
         var vio = MemoryFile.virtualIO
         guard let h = sf_open_virtual(&vio, Int32(SFM_WRITE), &info, Unmanaged.passUnretained(memory).toOpaque()) else {
@@ -58,7 +65,10 @@ final class SndFile {
     /// Finishes the header and releases the handle's resources now (for in-memory files, before the
     /// bytes are taken).
     func close() {
-        if !closed { sf_close(handle); closed = true }
+        if !closed {
+            sf_close(handle)
+            closed = true
+        }
     }
     private var closed = false
 
@@ -68,8 +78,9 @@ final class SndFile {
         case SF_ERR_UNRECOGNISED_FORMAT:
             return .notAudio(path: path, reason: reason)
         case SF_ERR_UNSUPPORTED_ENCODING, 18:  // 18: SFE_UNIMPLEMENTED, "data in an unimplemented format"
-            return .unsupportedFormat(path: path, format: reason,
-                                      expected: "an encoding libsndfile decodes (PCM, float, FLAC, Vorbis, Opus, µ-law, A-law, …)")
+            return .unsupportedFormat(
+                path: path, format: reason,
+                expected: "an encoding libsndfile decodes (PCM, float, FLAC, Vorbis, Opus, µ-law, A-law, …)")
         default:
             // Malformed headers: missing chunks, impossible sizes, a file cut inside its header.
             return .corrupt(path: path, reason: reason)
@@ -115,7 +126,8 @@ final class SndFile {
     /// Seeks to a frame.
     func seek(to frame: Int) throws {
         if sf_seek(handle, sf_count_t(frame), SEEK_SET) < 0 {
-            throw AudioError.corrupt(path: path, reason: "seek to frame \(frame) failed: \(String(cString: sf_strerror(handle)))")
+            throw AudioError.corrupt(
+                path: path, reason: "seek to frame \(frame) failed: \(String(cString: sf_strerror(handle)))")
         }
     }
 
@@ -168,8 +180,10 @@ final class SndFile {
 
     /// Container and encoding names, e.g. ("WAV", "PCM_16").
     var formatNames: (container: String, subtype: String) {
-        (Self.name(of: info.format & Int32(SF_FORMAT_TYPEMASK), command: SFC_GET_FORMAT_MAJOR),
-         Self.name(of: info.format & Int32(SF_FORMAT_SUBMASK), command: SFC_GET_FORMAT_SUBTYPE))
+        (
+            Self.name(of: info.format & Int32(SF_FORMAT_TYPEMASK), command: SFC_GET_FORMAT_MAJOR),
+            Self.name(of: info.format & Int32(SF_FORMAT_SUBMASK), command: SFC_GET_FORMAT_SUBTYPE)
+        )
     }
 
     private static func name(of format: Int32, command: Int) -> String {
@@ -224,7 +238,9 @@ final class MemoryFile {
             let m = MemoryFile.of(ud)
             let end = m.position + Int(count)
             if end > m.bytes.count { m.bytes.append(contentsOf: repeatElement(0, count: end - m.bytes.count)) }
-            m.bytes.withUnsafeMutableBytes { dst in (dst.baseAddress! + m.position).copyMemory(from: ptr!, byteCount: Int(count)) }
+            m.bytes.withUnsafeMutableBytes { dst in
+                (dst.baseAddress! + m.position).copyMemory(from: ptr!, byteCount: Int(count))
+            }
             m.position = end
             return count
         },

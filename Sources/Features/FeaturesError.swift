@@ -16,11 +16,15 @@ extension FeaturesError: CustomStringConvertible, LocalizedError {
         case let .unknownPreset(name, available):
             return "features: unknown preset '\(name)'; expected one of: \(available.joined(separator: ", "))."
         case let .tooShort(path, samples, needed):
-            return "features: \(path): \(samples) samples is shorter than one analysis window; expected at least \(needed)."
+            return
+                "features: \(path): \(samples) samples is shorter than one analysis window; expected at least "
+                + "\(needed)."
         case let .nonFinite(path, index):
             return "features: \(path): sample \(index) is NaN or infinite; expected finite audio."
         case let .sampleRateMismatch(path, rate, expected):
-            return "features: \(path): sample rate \(rate) Hz; the preset expects \(expected) Hz. Hint: pass --resample to convert, or choose a preset for this rate (--sample-rate)."
+            return
+                "features: \(path): sample rate \(rate) Hz; the preset expects \(expected) Hz. Hint: pass "
+                + "--resample to convert, or choose a preset for this rate (--sample-rate)."
         case let .invalidConfig(field, value, expected):
             return "features: \(field) = \(value); expected \(expected)."
         }

@@ -9,7 +9,10 @@ public final class ActivationLayer: Layer {
     public var needsInputGradient = true
     private var output: [Float] = []
 
-    public init(name: String, activation: Activation) { self.name = name; self.activation = activation }
+    public init(name: String, activation: Activation) {
+        self.name = name
+        self.activation = activation
+    }
     public var parameters: [Parameter] { [] }
 
     public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {

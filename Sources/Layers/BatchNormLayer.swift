@@ -36,20 +36,23 @@ public final class BatchNormLayer: Layer {
             let (g, bt, eps, pool) = (gamma.value, beta.value, epsilon, context.parallel.pool)
             let cache = try x.data.withUnsafeBufferPointer { xp in
                 try y.withUnsafeMutableBufferPointer { yp in
-                    try BatchNorm.forwardTraining(xp.baseAddress!, rows: rows, channels: c, gamma: g, beta: bt, epsilon: eps,
-                                                  output: yp.baseAddress!, chunks: chunks, pool: pool)
+                    try BatchNorm.forwardTraining(
+                        xp.baseAddress!, rows: rows, channels: c, gamma: g, beta: bt, epsilon: eps,
+                        output: yp.baseAddress!, chunks: chunks, pool: pool)
                 }
             }
-            BatchNorm.updateRunning(cache, momentum: momentum, runningMean: &movingMean.value,
-                                    runningVariance: &movingVariance.value, channels: c)
+            BatchNorm.updateRunning(
+                cache, momentum: momentum, runningMean: &movingMean.value,
+                runningVariance: &movingVariance.value, channels: c)
             self.cache = cache
             shape = x.shape
         } else {
             x.data.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    BatchNorm.forwardInference(xp.baseAddress!, rows: rows, channels: c, gamma: gamma.value, beta: beta.value,
-                                               runningMean: movingMean.value, runningVariance: movingVariance.value,
-                                               epsilon: epsilon, output: yp.baseAddress!)
+                    BatchNorm.forwardInference(
+                        xp.baseAddress!, rows: rows, channels: c, gamma: gamma.value, beta: beta.value,
+                        runningMean: movingMean.value, runningVariance: movingVariance.value,
+                        epsilon: epsilon, output: yp.baseAddress!)
                 }
             }
         }
@@ -63,9 +66,10 @@ public final class BatchNormLayer: Layer {
         let chunks = context.chunks(shape[0]).map { ($0.lowerBound * positions)..<($0.upperBound * positions) }
         try dx.withUnsafeMutableBufferPointer { dxp in
             try dy.data.withUnsafeBufferPointer { gp in
-                try BatchNorm.backward(cache, outputGradient: gp.baseAddress!, channels: gamma.count, gamma: gamma.value,
-                                       inputGradient: dxp.baseAddress!, gammaGradient: &gamma.gradient, betaGradient: &beta.gradient,
-                                       chunks: chunks, pool: context.parallel.pool)
+                try BatchNorm.backward(
+                    cache, outputGradient: gp.baseAddress!, channels: gamma.count, gamma: gamma.value,
+                    inputGradient: dxp.baseAddress!, gammaGradient: &gamma.gradient, betaGradient: &beta.gradient,
+                    chunks: chunks, pool: context.parallel.pool)
             }
         }
         return Tensor(shape: shape, data: dx)

@@ -9,7 +9,10 @@ public final class ChannelNormLayer: Layer {
     public var name: String { norm.name }
     public var gamma: Parameter { norm.gamma }
     public var beta: Parameter { norm.beta }
-    public var needsInputGradient: Bool { get { norm.needsInputGradient } set { norm.needsInputGradient = newValue } }
+    public var needsInputGradient: Bool {
+        get { norm.needsInputGradient }
+        set { norm.needsInputGradient = newValue }
+    }
 
     public init(name: String, channels: Int, epsilon: Float = 1e-5) {
         norm = LayerNormLayer(name: name, channels: channels, epsilon: epsilon, overTime: true)

@@ -17,12 +17,19 @@ public final class Conv1DLayer: Layer {
     public var needsInputGradient = true
     private var input: Tensor?
 
-    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                groups: Int = 1, bias: Bool, weightNorm: Bool = false, trimToInput: Bool = false) {
+    public init(
+        name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+        groups: Int = 1, bias: Bool, weightNorm: Bool = false, trimToInput: Bool = false
+    ) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0, "\(name): channels must divide by groups")
         self.name = name
-        self.inChannels = inChannels; self.outChannels = outChannels; self.kernel = kernel
-        self.stride = stride; self.padding = padding; self.groups = groups; self.trimToInput = trimToInput
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.groups = groups
+        self.trimToInput = trimToInput
         let shape = [outChannels, inChannels / groups, kernel]
         if weightNorm {
             weight = nil
@@ -30,7 +37,8 @@ public final class Conv1DLayer: Layer {
             weightV = Parameter("\(name).parametrizations.weight.original1", shape: shape)
         } else {
             weight = Parameter("\(name).weight", shape: shape)
-            weightG = nil; weightV = nil
+            weightG = nil
+            weightV = nil
         }
         self.bias = bias ? Parameter("\(name).bias", shape: [outChannels]) : nil
     }
@@ -61,9 +69,15 @@ public final class Conv1DLayer: Layer {
     private func gemmWeight() -> [Float] {
         let w = effectiveWeight(), cin = inChannels / groups, cout = outChannels / groups, k = kernel
         var out = [Float](repeating: 0, count: w.count)
-        for g in 0..<groups { for o in 0..<cout { for ci in 0..<cin { for tap in 0..<k {
-            out[g * k * cin * cout + (tap * cin + ci) * cout + o] = w[((g * cout + o) * cin + ci) * k + tap]
-        } } } }
+        for g in 0..<groups {
+            for o in 0..<cout {
+                for ci in 0..<cin {
+                    for tap in 0..<k {
+                        out[g * k * cin * cout + (tap * cin + ci) * cout + o] = w[((g * cout + o) * cin + ci) * k + tap]
+                    }
+                }
+            }
+        }
         return out
     }
 
@@ -73,20 +87,28 @@ public final class Conv1DLayer: Layer {
 
         /// im2col of output rows [start, start + rows) of group `g` of one example.
         @inline(__always)
-        func gather(_ x: UnsafePointer<Float>, length: Int, group g: Int, start: Int, rows: Int, into cols: UnsafeMutablePointer<Float>) {
+        func gather(
+            _ x: UnsafePointer<Float>, length: Int, group g: Int, start: Int, rows: Int,
+            into cols: UnsafeMutablePointer<Float>
+        ) {
             let cin = inChannels / groups
             for r in 0..<rows {
                 for tap in 0..<kernel {
                     let src = (start + r) * stride + tap - padding
                     let dst = cols + (r * kernel + tap) * cin
-                    if src >= 0 && src < length { dst.update(from: x + src * inChannels + g * cin, count: cin) }
-                    else { dst.update(repeating: 0, count: cin) }
+                    if src >= 0 && src < length {
+                        dst.update(from: x + src * inChannels + g * cin, count: cin)
+                    } else {
+                        dst.update(repeating: 0, count: cin)
+                    }
                 }
             }
         }
     }
 
-    var geometry: Geometry { Geometry(inChannels: inChannels, groups: groups, kernel: kernel, stride: stride, padding: padding) }
+    var geometry: Geometry {
+        Geometry(inChannels: inChannels, groups: groups, kernel: kernel, stride: stride, padding: padding)
+    }
 
     private var block: (Int) -> Int {
         let width = kernel * (inChannels / groups)
@@ -94,7 +116,8 @@ public final class Conv1DLayer: Layer {
     }
 
     public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
-        precondition(x.shape.count == 3 && x.shape[2] == inChannels, "\(name): expected [B, L, \(inChannels)], got \(x.shape)")
+        precondition(
+            x.shape.count == 3 && x.shape[2] == inChannels, "\(name): expected [B, L, \(inChannels)], got \(x.shape)")
         let length = x.shape[1], out = outputLength(length)
         precondition(out > 0, "\(name): input of \(length) frames is shorter than the kernel")
         let cin = inChannels / groups, cout = outChannels / groups, cOut = outChannels, width = kernel * cin
@@ -108,16 +131,21 @@ public final class Conv1DLayer: Layer {
                     cols.withUnsafeMutableBufferPointer { cp in
                         for e in range {
                             let xe = xs[e * length * geo.inChannels], ye = ys[e * out * cOut]
-                            if let b { for r in 0..<out { (ye + r * cOut).update(from: b, count: cOut) } }
-                            else { ye.update(repeating: 0, count: out * cOut) }
+                            if let b {
+                                for r in 0..<out { (ye + r * cOut).update(from: b, count: cOut) }
+                            } else {
+                                ye.update(repeating: 0, count: out * cOut)
+                            }
                             for g in 0..<geo.groups {
                                 for start in Swift.stride(from: 0, to: out, by: blockRows) {
                                     let rows = min(blockRows, out - start)
-                                    geo.gather(xe, length: length, group: g, start: start, rows: rows, into: cp.baseAddress!)
+                                    geo.gather(
+                                        xe, length: length, group: g, start: start, rows: rows, into: cp.baseAddress!)
                                     w.withUnsafeBufferPointer { wp in
-                                        BLAS.gemm(m: rows, n: cout, k: width, a: cp.baseAddress!, lda: width,
-                                                  b: wp.baseAddress! + g * width * cout, ldb: cout, beta: 1,
-                                                  c: ye + start * cOut + g * cout, ldc: cOut)
+                                        BLAS.gemm(
+                                            m: rows, n: cout, k: width, a: cp.baseAddress!, lda: width,
+                                            b: wp.baseAddress! + g * width * cout, ldb: cout, beta: 1,
+                                            c: ye + start * cOut + g * cout, ldc: cOut)
                                     }
                                 }
                             }
@@ -133,8 +161,10 @@ public final class Conv1DLayer: Layer {
     public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
         guard let x = input else { preconditionFailure("\(name): backward without a training forward") }
         let length = x.shape[1], out = outputLength(length)
-        let cin = inChannels / groups, cout = outChannels / groups, cOut = outChannels, cIn = inChannels, width = kernel * cin
-        let w = gemmWeight(), blockRows = block(out), wantInput = needsInputGradient, hasBias = bias != nil, geo = geometry
+        let cin = inChannels / groups, cout = outChannels / groups, cOut = outChannels, cIn = inChannels,
+            width = kernel * cin
+        let w = gemmWeight(), blockRows = block(out), wantInput = needsInputGradient, hasBias = bias != nil,
+            geo = geometry
         let wCount = w.count
         var dx = wantInput ? [Float](repeating: 0, count: x.data.count) : []
         let sums = try x.data.withUnsafeBufferPointer { xp in
@@ -150,19 +180,25 @@ public final class Conv1DLayer: Layer {
                                 let xe = xs[e * length * cIn], ge = gs[e * out * cOut]
                                 if hasBias {
                                     let db = acc.baseAddress! + wCount
-                                    for r in 0..<out { let row = ge + r * cOut; for j in 0..<cOut { db[j] += row[j] } }
+                                    for r in 0..<out {
+                                        let row = ge + r * cOut
+                                        for j in 0..<cOut { db[j] += row[j] }
+                                    }
                                 }
                                 for g in 0..<geo.groups {
                                     for start in Swift.stride(from: 0, to: out, by: blockRows) {
                                         let rows = min(blockRows, out - start)
                                         geo.gather(xe, length: length, group: g, start: start, rows: rows, into: c)
-                                        BLAS.gemm(transA: true, m: width, n: cout, k: rows, a: c, lda: width,
-                                                  b: ge + start * cOut + g * cout, ldb: cOut, beta: 1,
-                                                  c: acc.baseAddress! + g * width * cout, ldc: cout)
+                                        BLAS.gemm(
+                                            transA: true, m: width, n: cout, k: rows, a: c, lda: width,
+                                            b: ge + start * cOut + g * cout, ldb: cOut, beta: 1,
+                                            c: acc.baseAddress! + g * width * cout, ldc: cout)
                                         guard wantInput, let dxs else { continue }
                                         w.withUnsafeBufferPointer { wp in
-                                            BLAS.gemm(transB: true, m: rows, n: width, k: cout, a: ge + start * cOut + g * cout, lda: cOut,
-                                                      b: wp.baseAddress! + g * width * cout, ldb: cout, c: c, ldc: width)
+                                            BLAS.gemm(
+                                                transB: true, m: rows, n: width, k: cout,
+                                                a: ge + start * cOut + g * cout, lda: cOut,
+                                                b: wp.baseAddress! + g * width * cout, ldb: cout, c: c, ldc: width)
                                         }
                                         let dxe = dxs[e * length * cIn]
                                         for r in 0..<rows {
@@ -183,11 +219,19 @@ public final class Conv1DLayer: Layer {
         }
         // Back to PyTorch's [Cout, Cin/g, K].
         var dW = [Float](repeating: 0, count: wCount)
-        for g in 0..<groups { for o in 0..<cout { for ci in 0..<cin { for tap in 0..<kernel {
-            dW[((g * cout + o) * cin + ci) * kernel + tap] = sums[g * width * cout + (tap * cin + ci) * cout + o]
-        } } } }
-        if let weight { weight.accumulate(dW[...]) }
-        else {
+        for g in 0..<groups {
+            for o in 0..<cout {
+                for ci in 0..<cin {
+                    for tap in 0..<kernel {
+                        dW[((g * cout + o) * cin + ci) * kernel + tap] =
+                            sums[g * width * cout + (tap * cin + ci) * cout + o]
+                    }
+                }
+            }
+        }
+        if let weight {
+            weight.accumulate(dW[...])
+        } else {
             // W = g·v/‖v‖ per tap: dg = Σ dW·v̂, dv = (g/‖v‖)(dW − dg·v̂).
             let (gP, vP, norms) = (weightG!, weightV!, tapNorms())
             var dg = [Double](repeating: 0, count: kernel)

@@ -9,15 +9,16 @@ import TKDCore
 /// (rows strided by the leading dimension).
 struct TimeConvPlan {
     let conv: Conv2D
-    let f: Int            // frequency positions
-    let padded: Int       // padded time length per example (a multiple of the stride)
+    let f: Int  // frequency positions
+    let padded: Int  // padded time length per example (a multiple of the stride)
     let stride: Int
-    let step: Int         // row shift per tap: dilation · F
+    let step: Int  // row shift per tap: dilation · F
 
     init?(_ conv: Conv2D) {
         let r = conv.rows
         guard conv.cols.kernel == 1, conv.cols.stride == 1, conv.cols.dilation == 1,
-              r.stride == 1 || conv.cols.input == 1, r.output > 0 else { return nil }
+            r.stride == 1 || conv.cols.input == 1, r.output > 0
+        else { return nil }
         self.conv = conv
         f = conv.cols.input
         stride = r.stride
@@ -59,8 +60,10 @@ extension ConvLayer {
                             for r in 0..<rows { (out + r * f).update(from: bv, count: f) }
                             w.withUnsafeBufferPointer { wp in
                                 for k in 0..<taps {
-                                    BLAS.gemm(m: rows, n: f, k: cin, a: xq.baseAddress! + k * plan.step * cin, lda: plan.stride * cin,
-                                              b: wp.baseAddress! + k * cin * f, ldb: f, beta: 1, c: out, ldc: f)
+                                    BLAS.gemm(
+                                        m: rows, n: f, k: cin, a: xq.baseAddress! + k * plan.step * cin,
+                                        lda: plan.stride * cin,
+                                        b: wp.baseAddress! + k * cin * f, ldb: f, beta: 1, c: out, ldc: f)
                                 }
                             }
                             let perExample = plan.padded / plan.stride * fq
@@ -97,10 +100,15 @@ extension ConvLayer {
                             plan.pad(xs[range.lowerBound * inSize], examples: n, into: xq.baseAddress!)
                             gstream.withUnsafeMutableBufferPointer { gq in
                                 let gsb = gq.baseAddress!
-                                for e in 0..<n { (gsb + e * perExample * f).update(from: gs[(range.lowerBound + e) * outSize], count: outSize) }
+                                for e in 0..<n {
+                                    (gsb + e * perExample * f).update(
+                                        from: gs[(range.lowerBound + e) * outSize], count: outSize)
+                                }
                                 for k in 0..<taps {
-                                    BLAS.gemm(transA: true, m: cin, n: f, k: rows, a: xq.baseAddress! + k * plan.step * cin,
-                                              lda: plan.stride * cin, b: gsb, ldb: f, beta: 0, c: acc.baseAddress! + k * cin * f, ldc: f)
+                                    BLAS.gemm(
+                                        transA: true, m: cin, n: f, k: rows, a: xq.baseAddress! + k * plan.step * cin,
+                                        lda: plan.stride * cin, b: gsb, ldb: f, beta: 0,
+                                        c: acc.baseAddress! + k * cin * f, ldc: f)
                                 }
                                 for r in 0..<rows { Vector.add(gsb + r * f, into: acc.baseAddress! + wCount, count: f) }
                                 guard let dxs else { return }
@@ -109,13 +117,16 @@ extension ConvLayer {
                                 dpad.update(repeating: 0, count: plan.inputRows(n) * cin)
                                 w.withUnsafeBufferPointer { wp in
                                     for k in 0..<taps {
-                                        BLAS.gemm(transB: true, m: rows, n: cin, k: f, a: gsb, lda: f, b: wp.baseAddress! + k * cin * f,
-                                                  ldb: f, beta: 1, c: dpad + k * plan.step * cin, ldc: plan.stride * cin)
+                                        BLAS.gemm(
+                                            transB: true, m: rows, n: cin, k: f, a: gsb, lda: f,
+                                            b: wp.baseAddress! + k * cin * f,
+                                            ldb: f, beta: 1, c: dpad + k * plan.step * cin, ldc: plan.stride * cin)
                                     }
                                 }
                                 for e in 0..<n {
-                                    dxs[(range.lowerBound + e) * inSize].update(from: dpad + (e * plan.padded + before) * fq * cin,
-                                                                                count: t * fq * cin)
+                                    dxs[(range.lowerBound + e) * inSize].update(
+                                        from: dpad + (e * plan.padded + before) * fq * cin,
+                                        count: t * fq * cin)
                                 }
                             }
                         }

@@ -16,11 +16,17 @@ public final class ConvLayer: Layer {
     private var input: Tensor?
     private var output: Tensor?
 
-    public init(name: String, inChannels: Int, filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
-                dilation: (Int, Int) = (1, 1), padding: Padding, activation: Activation) {
+    public init(
+        name: String, inChannels: Int, filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+        dilation: (Int, Int) = (1, 1), padding: Padding, activation: Activation
+    ) {
         self.name = name
-        self.filters = filters; kernelSize = kernel; self.stride = stride; self.dilation = dilation
-        self.padding = padding; self.activation = activation
+        self.filters = filters
+        kernelSize = kernel
+        self.stride = stride
+        self.dilation = dilation
+        self.padding = padding
+        self.activation = activation
         self.kernel = Parameter("\(name).kernel", shape: [kernel.0, kernel.1, inChannels, filters])
         bias = Parameter("\(name).bias", shape: [filters])
     }
@@ -28,18 +34,25 @@ public final class ConvLayer: Layer {
     public var parameters: [Parameter] { [kernel, bias] }
 
     func geometry(_ shape: [Int]) -> Conv2D {
-        precondition(shape.count == 4 && shape[3] == kernel.shape[2],
-                     "\(name): expected [B, T, F, \(kernel.shape[2])], got \(shape)")
-        return Conv2D(rows: ConvAxis(input: shape[1], kernel: kernelSize.0, stride: stride.0, dilation: dilation.0, padding: padding),
-                      cols: ConvAxis(input: shape[2], kernel: kernelSize.1, stride: stride.1, dilation: dilation.1, padding: padding),
-                      inChannels: shape[3], outChannels: filters)
+        precondition(
+            shape.count == 4 && shape[3] == kernel.shape[2],
+            "\(name): expected [B, T, F, \(kernel.shape[2])], got \(shape)")
+        return Conv2D(
+            rows: ConvAxis(
+                input: shape[1], kernel: kernelSize.0, stride: stride.0, dilation: dilation.0, padding: padding),
+            cols: ConvAxis(
+                input: shape[2], kernel: kernelSize.1, stride: stride.1, dilation: dilation.1, padding: padding),
+            inChannels: shape[3], outChannels: filters)
     }
 
     public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
         let conv = geometry(x.shape)
         if let plan = TimeConvPlan(conv) {
             let result = try timeForward(x, plan: plan, context)
-            if context.training { input = x; output = result }
+            if context.training {
+                input = x
+                output = result
+            }
             return result
         }
         let b = x.batch, inSize = x.exampleSize, positions = conv.rows.output * conv.cols.output
@@ -53,15 +66,19 @@ public final class ConvLayer: Layer {
                     var cols = uninitializedFloats(range.count * positions * patch)
                     let out = ys[range.lowerBound * outSize]
                     cols.withUnsafeMutableBufferPointer { cp in
-                        conv.forward(xs[range.lowerBound * inSize], examples: range.count, weights: w, bias: bv, output: out,
-                                     scratch: cp.baseAddress!)
+                        conv.forward(
+                            xs[range.lowerBound * inSize], examples: range.count, weights: w, bias: bv, output: out,
+                            scratch: cp.baseAddress!)
                     }
                     if relu { Vector.relu(out, count: range.count * outSize) }
                 }
             }
         }
         let result = Tensor(shape: [b, conv.rows.output, conv.cols.output, filters], data: y)
-        if context.training { input = x; output = result }
+        if context.training {
+            input = x
+            output = result
+        }
         return result
     }
 
@@ -84,10 +101,11 @@ public final class ConvLayer: Layer {
                     return try context.sumOverChunks(b, width: wCount + f) { range, acc in
                         var cols = uninitializedFloats(range.count * positions * patch)
                         cols.withUnsafeMutableBufferPointer { cp in
-                            conv.backward(xs[range.lowerBound * inSize], examples: range.count, weights: w,
-                                          outputGradient: gs[range.lowerBound * outSize], weightGradient: acc.baseAddress!,
-                                          biasGradient: acc.baseAddress! + wCount, inputGradient: dxs?[range.lowerBound * inSize],
-                                          scratch: cp.baseAddress!)
+                            conv.backward(
+                                xs[range.lowerBound * inSize], examples: range.count, weights: w,
+                                outputGradient: gs[range.lowerBound * outSize], weightGradient: acc.baseAddress!,
+                                biasGradient: acc.baseAddress! + wCount, inputGradient: dxs?[range.lowerBound * inSize],
+                                scratch: cp.baseAddress!)
                         }
                     }
                 }

@@ -29,7 +29,10 @@ public final class DenseLayer: Layer {
             BLAS.gemm(m: b, n: u, k: n, a: x.data, lda: n, b: kernel.value, ldb: u, beta: 1, c: yp.baseAddress!, ldc: u)
         }
         activation.apply(&y)
-        if context.training { input = x; output = y }
+        if context.training {
+            input = x
+            output = y
+        }
         return Tensor(shape: [b, u], data: y)
     }
 

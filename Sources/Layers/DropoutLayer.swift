@@ -11,11 +11,17 @@ public final class DropoutLayer: Layer {
     public var needsInputGradient = true
     private var mask: [Float] = []
 
-    public init(name: String, rate: Float) { self.name = name; self.rate = rate }
+    public init(name: String, rate: Float) {
+        self.name = name
+        self.rate = rate
+    }
     public var parameters: [Parameter] { [] }
 
     public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
-        guard context.training && context.dropout && rate > 0 else { mask = []; return x }
+        guard context.training && context.dropout && rate > 0 else {
+            mask = []
+            return x
+        }
         var rng = CounterRNG(seed: context.seed, key: ["dropout", name, String(context.step)])
         let keep = 1 / (1 - rate)
         mask = (0..<x.data.count).map { _ in rng.uniform() < Double(rate) ? 0 : keep }

@@ -14,16 +14,18 @@ public final class GRULayer: Layer {
     public let weights: [Parameter]
     public var needsInputGradient = true
     private var input: Tensor?
-    private var caches: [[GRU.Cache]] = []   // [chunk][direction]
+    private var caches: [[GRU.Cache]] = []  // [chunk][direction]
 
     public init(name: String, inputs: Int, units: Int, bidirectional: Bool) {
         self.name = name
         cell = GRU(inputs: inputs, units: units)
         self.bidirectional = bidirectional
         weights = (bidirectional ? ["forward", "backward"] : ["forward"]).flatMap { d in
-            [Parameter("\(name).\(d).kernel", shape: [inputs, 3 * units]),
-             Parameter("\(name).\(d).recurrent_kernel", shape: [units, 3 * units]),
-             Parameter("\(name).\(d).bias", shape: [2, 3 * units])]
+            [
+                Parameter("\(name).\(d).kernel", shape: [inputs, 3 * units]),
+                Parameter("\(name).\(d).recurrent_kernel", shape: [units, 3 * units]),
+                Parameter("\(name).\(d).bias", shape: [2, 3 * units]),
+            ]
         }
     }
 
@@ -45,11 +47,14 @@ public final class GRULayer: Layer {
                     let chunk = xs[range.lowerBound * t * f]
                     var result: [GRU.Cache] = []
                     for d in 0..<dirs {
-                        let cache = cell.forward(chunk, batch: n, steps: t, kernel: w[3 * d], recurrent: w[3 * d + 1],
-                                                 bias: w[3 * d + 2], reverse: d == 1)
+                        let cache = cell.forward(
+                            chunk, batch: n, steps: t, kernel: w[3 * d], recurrent: w[3 * d + 1],
+                            bias: w[3 * d + 2], reverse: d == 1)
                         cache.outputs.withUnsafeBufferPointer { o in
                             let out = ys[range.lowerBound * t * width + d * u]
-                            for row in 0..<(n * t) { (out + row * width).update(from: o.baseAddress! + row * u, count: u) }
+                            for row in 0..<(n * t) {
+                                (out + row * width).update(from: o.baseAddress! + row * u, count: u)
+                            }
                         }
                         result.append(cache)
                     }
@@ -57,7 +62,10 @@ public final class GRULayer: Layer {
                 }
             }
         }
-        if context.training { input = x; self.caches = caches }
+        if context.training {
+            input = x
+            self.caches = caches
+        }
         return Tensor(shape: [b, t, width], data: y)
     }
 
@@ -72,23 +80,28 @@ public final class GRULayer: Layer {
         let sums = try x.data.withUnsafeBufferPointer { xp in
             try dy.data.withUnsafeBufferPointer { gp in
                 try dx.withUnsafeMutableBufferPointer { dxp in
-                    let xs = SendableConstPointer(xp.baseAddress!), gs = SendableConstPointer(gp.baseAddress!), dxs = SendablePointer(dxp.baseAddress!)
+                    let xs = SendableConstPointer(xp.baseAddress!), gs = SendableConstPointer(gp.baseAddress!),
+                        dxs = SendablePointer(dxp.baseAddress!)
                     return try context.sumOverChunks(b, width: dirs * perDirection) { range, acc in
                         let c = range.lowerBound / context.parallel.chunkSize
                         for d in 0..<dirs {
                             let a = acc.baseAddress! + d * perDirection
-                            cell.backward(caches[c][d], input: xs[range.lowerBound * t * f],
-                                          outputGradient: gs[range.lowerBound * t * width + d * u], outputStride: width,
-                                          kernel: w[3 * d], recurrent: w[3 * d + 1], kernelGradient: a,
-                                          recurrentGradient: a + sizes[0], biasGradient: a + sizes[0] + sizes[1],
-                                          inputGradient: dxs[range.lowerBound * t * f], accumulateInput: d > 0, reverse: d == 1)
+                            cell.backward(
+                                caches[c][d], input: xs[range.lowerBound * t * f],
+                                outputGradient: gs[range.lowerBound * t * width + d * u], outputStride: width,
+                                kernel: w[3 * d], recurrent: w[3 * d + 1], kernelGradient: a,
+                                recurrentGradient: a + sizes[0], biasGradient: a + sizes[0] + sizes[1],
+                                inputGradient: dxs[range.lowerBound * t * f], accumulateInput: d > 0, reverse: d == 1)
                         }
                     }
                 }
             }
         }
         var offset = 0
-        for p in weights { p.accumulate(sums[offset..<(offset + p.count)]); offset += p.count }
+        for p in weights {
+            p.accumulate(sums[offset..<(offset + p.count)])
+            offset += p.count
+        }
         return Tensor(shape: x.shape, data: dx)
     }
 }

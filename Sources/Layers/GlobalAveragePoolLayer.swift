@@ -26,7 +26,9 @@ public final class GlobalAveragePoolLayer: Layer {
         let b = inputShape[0], c = inputShape.last!, positions = inputShape.dropFirst().reduce(1, *) / c
         var dx = [Float](repeating: 0, count: b * positions * c)
         let scale = 1 / Float(positions)
-        for i in 0..<b { for p in 0..<positions { for k in 0..<c { dx[(i * positions + p) * c + k] = dy.data[i * c + k] * scale } } }
+        for i in 0..<b {
+            for p in 0..<positions { for k in 0..<c { dx[(i * positions + p) * c + k] = dy.data[i * c + k] * scale } }
+        }
         return Tensor(shape: inputShape, data: dx)
     }
 }

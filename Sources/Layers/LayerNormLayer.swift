@@ -29,13 +29,19 @@ public final class LayerNormLayer: Layer {
 
     public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
         precondition(x.shape.last == gamma.count, "\(name): expected \(gamma.count) channels, got \(x.shape)")
-        let r = try Normalisation.forward(x, gamma: gamma.value, beta: beta.value, epsilon: epsilon, overTime: overTime, context: context)
-        if context.training { normalized = r.xhat; inverse = r.inverse; shape = x.shape }
+        let r = try Normalisation.forward(
+            x, gamma: gamma.value, beta: beta.value, epsilon: epsilon, overTime: overTime, context: context)
+        if context.training {
+            normalized = r.xhat
+            inverse = r.inverse
+            shape = x.shape
+        }
         return Tensor(shape: x.shape, data: r.y)
     }
 
     public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
-        let r = try Normalisation.backward(dy, xhat: normalized, inverse: inverse, gamma: gamma.value, overTime: overTime, context: context)
+        let r = try Normalisation.backward(
+            dy, xhat: normalized, inverse: inverse, gamma: gamma.value, overTime: overTime, context: context)
         let c = gamma.count
         gamma.accumulate(r.sums[0..<c])
         beta.accumulate(r.sums[c...])

@@ -31,7 +31,9 @@ public final class LinearLayer: Layer {
                 try context.forEachChunk(x.batch) { _, range in
                     let rows = range.count * per, r0 = range.lowerBound * per
                     for r in 0..<rows { (ys[(r0 + r) * u]).update(from: b, count: u) }
-                    BLAS.gemm(transB: true, m: rows, n: u, k: n, a: xs[r0 * n], lda: n, b: w, ldb: n, beta: 1, c: ys[r0 * u], ldc: u)
+                    BLAS.gemm(
+                        transB: true, m: rows, n: u, k: n, a: xs[r0 * n], lda: n, b: w, ldb: n, beta: 1, c: ys[r0 * u],
+                        ldc: u)
                 }
             }
         }
@@ -53,10 +55,14 @@ public final class LinearLayer: Layer {
                     let dxs = dxp.baseAddress.map(SendablePointer.init)
                     return try context.sumOverChunks(x.batch, width: u * n + u) { range, acc in
                         let rows = range.count * per, r0 = range.lowerBound * per
-                        BLAS.gemm(transA: true, m: u, n: n, k: rows, a: gs[r0 * u], lda: u, b: xs[r0 * n], ldb: n, beta: 1,
-                                  c: acc.baseAddress!, ldc: n)
+                        BLAS.gemm(
+                            transA: true, m: u, n: n, k: rows, a: gs[r0 * u], lda: u, b: xs[r0 * n], ldb: n, beta: 1,
+                            c: acc.baseAddress!, ldc: n)
                         let db = acc.baseAddress! + u * n
-                        for r in 0..<rows { let g = gs[(r0 + r) * u]; for j in 0..<u { db[j] += g[j] } }
+                        for r in 0..<rows {
+                            let g = gs[(r0 + r) * u]
+                            for j in 0..<u { db[j] += g[j] }
+                        }
                         if wantInput, let dxs {
                             BLAS.gemm(m: rows, n: n, k: u, a: gs[r0 * u], lda: u, b: w, ldb: n, c: dxs[r0 * n], ldc: n)
                         }

@@ -9,7 +9,10 @@ func moments(_ x: UnsafePointer<Float>, count: Int, step: Int, epsilon: Float) -
     for i in 0..<count { sum += Double(x[i * step]) }
     let mean = sum / Double(count)
     var sq = 0.0
-    for i in 0..<count { let d = Double(x[i * step]) - mean; sq += d * d }
+    for i in 0..<count {
+        let d = Double(x[i * step]) - mean
+        sq += d * d
+    }
     return (Float(mean), Float(1 / (sq / Double(count) + Double(epsilon)).squareRoot()))
 }
 
@@ -18,8 +21,11 @@ func moments(_ x: UnsafePointer<Float>, count: Int, step: Int, epsilon: Float) -
 /// chunks; γ/β gradients are summed in chunk order.
 enum Normalisation {
     /// `axisOverTime`: statistics per (example, channel) over the example's rows; else per row over channels.
-    static func forward(_ x: Tensor, gamma: [Float], beta: [Float], epsilon: Float, overTime: Bool, context: RunContext)
-        throws -> (y: [Float], xhat: [Float], inverse: [Float]) {
+    static func forward(
+        _ x: Tensor, gamma: [Float], beta: [Float], epsilon: Float, overTime: Bool, context: RunContext
+    )
+        throws -> (y: [Float], xhat: [Float], inverse: [Float])
+    {
         let c = gamma.count, t = x.exampleSize / c
         var y = uninitializedFloats(x.data.count), xhat = uninitializedFloats(x.data.count)
         var inv = uninitializedFloats(overTime ? x.batch * c : x.batch * t)
@@ -27,19 +33,27 @@ enum Normalisation {
             try y.withUnsafeMutableBufferPointer { yp in
                 try xhat.withUnsafeMutableBufferPointer { hp in
                     try inv.withUnsafeMutableBufferPointer { ip in
-                        let (xs, ys, hs, iv) = (SendableConstPointer(xp.baseAddress!), SendablePointer(yp.baseAddress!),
-                                                SendablePointer(hp.baseAddress!), SendablePointer(ip.baseAddress!))
+                        let (xs, ys, hs, iv) = (
+                            SendableConstPointer(xp.baseAddress!), SendablePointer(yp.baseAddress!),
+                            SendablePointer(hp.baseAddress!), SendablePointer(ip.baseAddress!)
+                        )
                         try context.forEachChunk(x.batch) { _, range in
                             for e in range {
                                 let base = e * t * c
                                 if overTime {
                                     // Row-major passes: per-channel sums in Double, then x̂ and y.
                                     var sum = [Double](repeating: 0, count: c), sq = sum
-                                    for r in 0..<t { let row = xs[base + r * c]; for j in 0..<c { sum[j] += Double(row[j]) } }
+                                    for r in 0..<t {
+                                        let row = xs[base + r * c]
+                                        for j in 0..<c { sum[j] += Double(row[j]) }
+                                    }
                                     let mean = sum.map { Float($0 / Double(t)) }
                                     for r in 0..<t {
                                         let row = xs[base + r * c]
-                                        for j in 0..<c { let d = Double(row[j] - mean[j]); sq[j] += d * d }
+                                        for j in 0..<c {
+                                            let d = Double(row[j] - mean[j])
+                                            sq[j] += d * d
+                                        }
                                     }
                                     var scale = [Float](repeating: 0, count: c)
                                     for j in 0..<c {
@@ -76,23 +90,31 @@ enum Normalisation {
     }
 
     /// dx = s·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) over each normalised group; returns dx and [dγ, dβ].
-    static func backward(_ dy: Tensor, xhat: [Float], inverse: [Float], gamma: [Float], overTime: Bool, context: RunContext)
-        throws -> (dx: [Float], sums: [Float]) {
+    static func backward(
+        _ dy: Tensor, xhat: [Float], inverse: [Float], gamma: [Float], overTime: Bool, context: RunContext
+    )
+        throws -> (dx: [Float], sums: [Float])
+    {
         let c = gamma.count, b = dy.batch, t = dy.data.count / b / c
         var dx = uninitializedFloats(dy.data.count)
         let sums = try dy.data.withUnsafeBufferPointer { gp in
             try xhat.withUnsafeBufferPointer { hp in
                 try inverse.withUnsafeBufferPointer { ip in
                     try dx.withUnsafeMutableBufferPointer { dp in
-                        let (gs, hs, iv, ds) = (SendableConstPointer(gp.baseAddress!), SendableConstPointer(hp.baseAddress!),
-                                                SendableConstPointer(ip.baseAddress!), SendablePointer(dp.baseAddress!))
+                        let (gs, hs, iv, ds) = (
+                            SendableConstPointer(gp.baseAddress!), SendableConstPointer(hp.baseAddress!),
+                            SendableConstPointer(ip.baseAddress!), SendablePointer(dp.baseAddress!)
+                        )
                         return try context.sumOverChunks(b, width: 2 * c) { range, acc in
                             let dg = acc.baseAddress!, db = dg + c
                             for e in range {
                                 let base = e * t * c
                                 for r in 0..<t {
                                     let o = base + r * c
-                                    for j in 0..<c { dg[j] += gs.base[o + j] * hs.base[o + j]; db[j] += gs.base[o + j] }
+                                    for j in 0..<c {
+                                        dg[j] += gs.base[o + j] * hs.base[o + j]
+                                        db[j] += gs.base[o + j]
+                                    }
                                 }
                                 if overTime {
                                     var a = [Double](repeating: 0, count: c), bb = a
@@ -100,23 +122,34 @@ enum Normalisation {
                                         let o = base + r * c
                                         for j in 0..<c {
                                             let d = Double(gs.base[o + j] * gamma[j])
-                                            a[j] += d; bb[j] += d * Double(hs.base[o + j])
+                                            a[j] += d
+                                            bb[j] += d * Double(hs.base[o + j])
                                         }
                                     }
                                     let ma = a.map { Float($0 / Double(t)) }, mb = bb.map { Float($0 / Double(t)) }
                                     for r in 0..<t {
                                         let o = base + r * c
                                         for j in 0..<c {
-                                            ds.base[o + j] = iv.base[e * c + j] * (gs.base[o + j] * gamma[j] - ma[j] - hs.base[o + j] * mb[j])
+                                            ds.base[o + j] =
+                                                iv.base[e * c + j]
+                                                * (gs.base[o + j] * gamma[j] - ma[j] - hs.base[o + j] * mb[j])
                                         }
                                     }
                                 } else {
                                     for r in 0..<t {
                                         let o = base + r * c
                                         var a = 0.0, bb = 0.0
-                                        for j in 0..<c { let d = Double(gs.base[o + j] * gamma[j]); a += d; bb += d * Double(hs.base[o + j]) }
-                                        let (ma, mb, s) = (Float(a / Double(c)), Float(bb / Double(c)), iv.base[e * t + r])
-                                        for j in 0..<c { ds.base[o + j] = s * (gs.base[o + j] * gamma[j] - ma - hs.base[o + j] * mb) }
+                                        for j in 0..<c {
+                                            let d = Double(gs.base[o + j] * gamma[j])
+                                            a += d
+                                            bb += d * Double(hs.base[o + j])
+                                        }
+                                        let (ma, mb, s) = (
+                                            Float(a / Double(c)), Float(bb / Double(c)), iv.base[e * t + r]
+                                        )
+                                        for j in 0..<c {
+                                            ds.base[o + j] = s * (gs.base[o + j] * gamma[j] - ma - hs.base[o + j] * mb)
+                                        }
                                     }
                                 }
                             }

@@ -30,12 +30,16 @@ public final class PeepholeLSTMLayer: Layer {
         let caches = try context.parallel.pool.map(ranges.count) { c -> PeepholeLSTM.Cache in
             let range = ranges[c]
             let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])
-            return cell.forward(chunk, batch: range.count, steps: t, kernel: w, bias: bv, peepholes: peep, projectionMatrix: proj)
+            return cell.forward(
+                chunk, batch: range.count, steps: t, kernel: w, bias: bv, peepholes: peep, projectionMatrix: proj)
         }
         var y = [Float]()
         y.reserveCapacity(b * t * p)
         for c in caches { y += c.outputs }
-        if context.training { input = x; self.caches = caches }
+        if context.training {
+            input = x
+            self.caches = caches
+        }
         return Tensor(shape: [b, t, p], data: y)
     }
 
@@ -53,13 +57,18 @@ public final class PeepholeLSTMLayer: Layer {
                 let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])
                 let dOut = Array(g[(range.lowerBound * t * p)..<(range.upperBound * t * p)])
                 let a = acc.baseAddress!
-                cell.backward(caches[c], input: chunk, outputGradient: dOut, kernel: w, peepholes: peep, projectionMatrix: proj,
-                              kernelGradient: a, biasGradient: a + sizes[0], peepholeGradient: a + sizes[0] + sizes[1],
-                              projectionGradient: a + sizes[0] + sizes[1] + sizes[2], inputGradient: dxs[range.lowerBound * t * f])
+                cell.backward(
+                    caches[c], input: chunk, outputGradient: dOut, kernel: w, peepholes: peep, projectionMatrix: proj,
+                    kernelGradient: a, biasGradient: a + sizes[0], peepholeGradient: a + sizes[0] + sizes[1],
+                    projectionGradient: a + sizes[0] + sizes[1] + sizes[2], inputGradient: dxs[range.lowerBound * t * f]
+                )
             }
         }
         var offset = 0
-        for q in parameters { q.accumulate(sums[offset..<(offset + q.count)]); offset += q.count }
+        for q in parameters {
+            q.accumulate(sums[offset..<(offset + q.count)])
+            offset += q.count
+        }
         return Tensor(shape: x.shape, data: dx)
     }
 }

@@ -36,9 +36,15 @@ public final class QueryAttentionLayer: Layer {
         }
         var y = [Float](), alpha = [Float]()
         y.reserveCapacity(b * h * d)
-        for c in caches { y += c.outputs; alpha += c.weights }
+        for c in caches {
+            y += c.outputs
+            alpha += c.weights
+        }
         weights = Tensor(shape: [b, h, t], data: alpha)
-        if context.training { input = x; self.caches = caches }
+        if context.training {
+            input = x
+            self.caches = caches
+        }
         return Tensor(shape: [b, h * d], data: y)
     }
 
@@ -54,8 +60,9 @@ public final class QueryAttentionLayer: Layer {
                 let c = r.lowerBound / context.parallel.chunkSize
                 let chunk = Array(data[(r.lowerBound * t * d)..<(r.upperBound * t * d)])
                 let dOut = Array(g[(r.lowerBound * h * d)..<(r.upperBound * h * d)])
-                att.backward(caches[c], input: chunk, outputGradient: dOut, queryWeights: w, weightGradient: acc.baseAddress!,
-                             biasGradient: acc.baseAddress! + nw, inputGradient: dxs[r.lowerBound * t * d])
+                att.backward(
+                    caches[c], input: chunk, outputGradient: dOut, queryWeights: w, weightGradient: acc.baseAddress!,
+                    biasGradient: acc.baseAddress! + nw, inputGradient: dxs[r.lowerBound * t * d])
             }
         }
         queryKernel.accumulate(sums[0..<nw])

@@ -11,7 +11,10 @@ public final class ReshapeLayer: Layer {
     public var needsInputGradient = true
     private var inputShape: [Int] = []
 
-    public init(name: String, kind: Kind) { self.name = name; self.kind = kind }
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
     public var parameters: [Parameter] { [] }
 
     public func forward(_ x: Tensor, _ context: RunContext) throws -> Tensor {

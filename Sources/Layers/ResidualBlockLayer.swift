@@ -14,18 +14,23 @@ public final class ResidualBlockLayer: Layer {
 
     public init(name: String, inChannels: Int, filters: Int, kernel: Int, stride: Int, momentum: Float) {
         self.name = name
-        conv1 = ConvLayer(name: "\(name).conv1", inChannels: inChannels, filters: filters, kernel: (kernel, 1),
-                          stride: (stride, 1), padding: .same, activation: .linear)
+        conv1 = ConvLayer(
+            name: "\(name).conv1", inChannels: inChannels, filters: filters, kernel: (kernel, 1),
+            stride: (stride, 1), padding: .same, activation: .linear)
         bn1 = BatchNormLayer(name: "\(name).bn1", channels: filters, momentum: momentum)
         relu1 = ActivationLayer(name: "\(name).relu1", activation: .relu)
-        conv2 = ConvLayer(name: "\(name).conv2", inChannels: filters, filters: filters, kernel: (kernel, 1),
-                          padding: .same, activation: .linear)
+        conv2 = ConvLayer(
+            name: "\(name).conv2", inChannels: filters, filters: filters, kernel: (kernel, 1),
+            padding: .same, activation: .linear)
         bn2 = BatchNormLayer(name: "\(name).bn2", channels: filters, momentum: momentum)
         if inChannels != filters {
-            shortcut = (ConvLayer(name: "\(name).shortcut", inChannels: inChannels, filters: filters, kernel: (1, 1),
-                                  stride: (stride, 1), padding: .same, activation: .linear),
-                        BatchNormLayer(name: "\(name).shortcut_bn", channels: filters, momentum: momentum),
-                        ActivationLayer(name: "\(name).shortcut_relu", activation: .relu))
+            shortcut = (
+                ConvLayer(
+                    name: "\(name).shortcut", inChannels: inChannels, filters: filters, kernel: (1, 1),
+                    stride: (stride, 1), padding: .same, activation: .linear),
+                BatchNormLayer(name: "\(name).shortcut_bn", channels: filters, momentum: momentum),
+                ActivationLayer(name: "\(name).shortcut_relu", activation: .relu)
+            )
         } else {
             shortcut = nil
         }
@@ -41,7 +46,9 @@ public final class ResidualBlockLayer: Layer {
         var y = x
         for l in main { y = try l.forward(y, context) }
         var s = x
-        if let shortcut { for l in [shortcut.conv, shortcut.bn, shortcut.relu] as [Layer] { s = try l.forward(s, context) } }
+        if let shortcut {
+            for l in [shortcut.conv, shortcut.bn, shortcut.relu] as [Layer] { s = try l.forward(s, context) }
+        }
         y.data.withUnsafeMutableBufferPointer { yp in
             s.data.withUnsafeBufferPointer { Vector.add($0.baseAddress!, into: yp.baseAddress!, count: yp.count) }
             Vector.relu(yp.baseAddress!, count: yp.count)
@@ -53,7 +60,9 @@ public final class ResidualBlockLayer: Layer {
     public func backward(_ dy: Tensor, _ context: RunContext) throws -> Tensor {
         var g = dy
         g.data.withUnsafeMutableBufferPointer { gp in
-            output.withUnsafeBufferPointer { Vector.reluMask(gp.baseAddress!, output: $0.baseAddress!, count: gp.count) }
+            output.withUnsafeBufferPointer {
+                Vector.reluMask(gp.baseAddress!, output: $0.baseAddress!, count: gp.count)
+            }
         }
         var dMain = g
         for l in main.reversed() { dMain = try l.backward(dMain, context) }

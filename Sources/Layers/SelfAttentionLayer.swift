@@ -35,16 +35,20 @@ public final class SelfAttentionLayer: Layer {
                 try vs.data.withUnsafeBufferPointer { vp in
                     try p.withUnsafeMutableBufferPointer { pp in
                         try ctx.withUnsafeMutableBufferPointer { cp in
-                            let (qq, kk, vv) = (SendableConstPointer(qp.baseAddress!), SendableConstPointer(kp.baseAddress!),
-                                                SendableConstPointer(vp.baseAddress!))
+                            let (qq, kk, vv) = (
+                                SendableConstPointer(qp.baseAddress!), SendableConstPointer(kp.baseAddress!),
+                                SendableConstPointer(vp.baseAddress!)
+                            )
                             let (pr, cr) = (SendablePointer(pp.baseAddress!), SendablePointer(cp.baseAddress!))
                             try context.forEachChunk(b) { _, range in
                                 var scores = uninitializedFloats(t * t)
                                 for e in range {
                                     for head in 0..<nh {
                                         let o = e * t * h + head * d, pe = pr[(e * nh + head) * t * t]
-                                        BLAS.gemm(transB: true, m: t, n: t, k: d, alpha: scale, a: qq[o], lda: h, b: kk[o], ldb: h,
-                                                  c: &scores, ldc: t)
+                                        BLAS.gemm(
+                                            transB: true, m: t, n: t, k: d, alpha: scale, a: qq[o], lda: h, b: kk[o],
+                                            ldb: h,
+                                            c: &scores, ldc: t)
                                         Softmax.forwardFast(scores, rows: t, width: t, into: pe)
                                         BLAS.gemm(m: t, n: d, k: t, a: pe, lda: t, b: vv[o], ldb: h, c: cr[o], ldc: h)
                                     }
@@ -74,23 +78,40 @@ public final class SelfAttentionLayer: Layer {
                             try dq.withUnsafeMutableBufferPointer { dqp in
                                 try dk.withUnsafeMutableBufferPointer { dkp in
                                     try dv.withUnsafeMutableBufferPointer { dvp in
-                                        let (qq, kk, vv) = (SendableConstPointer(qp.baseAddress!), SendableConstPointer(kp.baseAddress!),
-                                                            SendableConstPointer(vp.baseAddress!))
-                                        let (pr, gr) = (SendableConstPointer(pp.baseAddress!), SendableConstPointer(gp.baseAddress!))
-                                        let (dQ, dK, dV) = (SendablePointer(dqp.baseAddress!), SendablePointer(dkp.baseAddress!),
-                                                            SendablePointer(dvp.baseAddress!))
+                                        let (qq, kk, vv) = (
+                                            SendableConstPointer(qp.baseAddress!),
+                                            SendableConstPointer(kp.baseAddress!),
+                                            SendableConstPointer(vp.baseAddress!)
+                                        )
+                                        let (pr, gr) = (
+                                            SendableConstPointer(pp.baseAddress!), SendableConstPointer(gp.baseAddress!)
+                                        )
+                                        let (dQ, dK, dV) = (
+                                            SendablePointer(dqp.baseAddress!), SendablePointer(dkp.baseAddress!),
+                                            SendablePointer(dvp.baseAddress!)
+                                        )
                                         try context.forEachChunk(b) { _, range in
                                             var dp = uninitializedFloats(t * t), ds = uninitializedFloats(t * t)
                                             for e in range {
                                                 for head in 0..<nh {
                                                     let o = e * t * h + head * d, pe = pr[(e * nh + head) * t * t]
-                                                    // dP = dC·Vᵀ, dV = Pᵀ·dC, dS = softmax′ · scale, dQ = dS·K, dK = dSᵀ·Q.
-                                                    BLAS.gemm(transB: true, m: t, n: t, k: d, a: gr[o], lda: h, b: vv[o], ldb: h, c: &dp, ldc: t)
-                                                    BLAS.gemm(transA: true, m: t, n: d, k: t, a: pe, lda: t, b: gr[o], ldb: h, c: dV[o], ldc: h)
-                                                    Softmax.backward(output: pe, outputGradient: dp, rows: t, width: t, into: &ds)
-                                                    BLAS.gemm(m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: kk[o], ldb: h, c: dQ[o], ldc: h)
-                                                    BLAS.gemm(transA: true, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: qq[o], ldb: h,
-                                                              c: dK[o], ldc: h)
+                                                    // dP = dC·Vᵀ, dV = Pᵀ·dC, dS = softmax′ · scale, dQ = dS·K, dK =
+                                                    // dSᵀ·Q.
+                                                    BLAS.gemm(
+                                                        transB: true, m: t, n: t, k: d, a: gr[o], lda: h, b: vv[o],
+                                                        ldb: h, c: &dp, ldc: t)
+                                                    BLAS.gemm(
+                                                        transA: true, m: t, n: d, k: t, a: pe, lda: t, b: gr[o], ldb: h,
+                                                        c: dV[o], ldc: h)
+                                                    Softmax.backward(
+                                                        output: pe, outputGradient: dp, rows: t, width: t, into: &ds)
+                                                    BLAS.gemm(
+                                                        m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: kk[o], ldb: h,
+                                                        c: dQ[o], ldc: h)
+                                                    BLAS.gemm(
+                                                        transA: true, m: t, n: d, k: t, alpha: scale, a: ds, lda: t,
+                                                        b: qq[o], ldb: h,
+                                                        c: dK[o], ldc: h)
                                                 }
                                             }
                                         }

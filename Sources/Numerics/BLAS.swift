@@ -13,21 +13,26 @@ public enum BLAS {
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, where op(A) is m×k and op(B) is k×n.
     /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored (row-major).
     @inlinable
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     @usableFromInline
-    static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                      _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    static func sgemm(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         _ = singleThreaded
         precondition(m >= 0 && n >= 0 && k >= 0, "gemm dimensions must be non-negative")
         guard m > 0 && n > 0 else { return }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// OpenBLAS's build configuration, e.g. "OpenBLAS 0.3.21 … DYNAMIC_ARCH …".
@@ -42,8 +47,9 @@ public enum BLAS {
     /// nil when OpenBLAS's own choice stands.
     public static var betterCoreType: String? {
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              ["Prescott", "Core2", "Nehalem", "Penryn", "Dunnington"].contains(coreName),
-              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+            ["Prescott", "Core2", "Nehalem", "Penryn", "Dunnington"].contains(coreName),
+            let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        else { return nil }
         let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         let words = Set(flags.split(separator: " ").map(String.init))
         if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(words.contains) { return "SkylakeX" }

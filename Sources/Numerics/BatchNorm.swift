@@ -12,39 +12,50 @@ public enum BatchNorm {
     /// What training-mode forward keeps for backward.
     public struct Cache: Sendable {
         public var mean: [Float]
-        public var variance: [Float]       // biased
+        public var variance: [Float]  // biased
         public var invStd: [Float]
-        public var normalized: [Float]     // x̂, N × C
+        public var normalized: [Float]  // x̂, N × C
         public let rows: Int
     }
 
     /// Training mode: normalises with the batch statistics (one thread, one chunk).
-    public static func forwardTraining(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: UnsafePointer<Float>,
-                                       beta: UnsafePointer<Float>, epsilon: Float, output y: UnsafeMutablePointer<Float>) -> Cache {
+    public static func forwardTraining(
+        _ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: UnsafePointer<Float>,
+        beta: UnsafePointer<Float>, epsilon: Float, output y: UnsafeMutablePointer<Float>
+    ) -> Cache {
         // One chunk on one thread cannot throw.
-        try! forwardTraining(x, rows: n, channels: c, gamma: Array(UnsafeBufferPointer(start: gamma, count: c)),
-                             beta: Array(UnsafeBufferPointer(start: beta, count: c)), epsilon: epsilon, output: y,
-                             chunks: [0..<n], pool: WorkPool(jobs: 1))
+        try! forwardTraining(
+            x, rows: n, channels: c, gamma: Array(UnsafeBufferPointer(start: gamma, count: c)),
+            beta: Array(UnsafeBufferPointer(start: beta, count: c)), epsilon: epsilon, output: y,
+            chunks: [0..<n], pool: WorkPool(jobs: 1))
     }
 
     /// dx, and dγ, dβ accumulated (+=), for training mode (one thread, one chunk):
     /// dx = γ·invStd · (dy − Σdy/N − x̂ · Σ(dy·x̂)/N).
-    public static func backward(_ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: UnsafePointer<Float>,
-                                inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
-                                betaGradient db: UnsafeMutablePointer<Float>) {
-        try! backward(cache, outputGradient: dy, channels: c, gamma: Array(UnsafeBufferPointer(start: gamma, count: c)),
-                      inputGradient: dx, gammaGradient: dg, betaGradient: db, chunks: [0..<cache.rows], pool: WorkPool(jobs: 1))
+    public static func backward(
+        _ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: UnsafePointer<Float>,
+        inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
+        betaGradient db: UnsafeMutablePointer<Float>
+    ) {
+        try! backward(
+            cache, outputGradient: dy, channels: c, gamma: Array(UnsafeBufferPointer(start: gamma, count: c)),
+            inputGradient: dx, gammaGradient: dg, betaGradient: db, chunks: [0..<cache.rows], pool: WorkPool(jobs: 1))
     }
 
     /// Training-mode forward with the rows split into `chunks` run on `pool`: per-chunk Double sums are
     /// added in chunk order, so the result does not depend on the thread count (only on the chunks).
-    public static func forwardTraining(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: [Float], beta: [Float],
-                                       epsilon: Float, output y: UnsafeMutablePointer<Float>, chunks: [Range<Int>],
-                                       pool: WorkPool) throws -> Cache {
+    public static func forwardTraining(
+        _ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: [Float], beta: [Float],
+        epsilon: Float, output y: UnsafeMutablePointer<Float>, chunks: [Range<Int>],
+        pool: WorkPool
+    ) throws -> Cache {
         let xs = SendableConstPointer(x), ys = SendablePointer(y)
         let sums = try pool.map(chunks.count) { k -> [Double] in
             var s = [Double](repeating: 0, count: c)
-            for r in chunks[k] { let row = xs.base + r * c; for ch in 0..<c { s[ch] += Double(row[ch]) } }
+            for r in chunks[k] {
+                let row = xs.base + r * c
+                for ch in 0..<c { s[ch] += Double(row[ch]) }
+            }
             return s
         }
         var mean = [Double](repeating: 0, count: c)
@@ -53,7 +64,13 @@ public enum BatchNorm {
         let m = mean
         let squares = try pool.map(chunks.count) { k -> [Double] in
             var q = [Double](repeating: 0, count: c)
-            for r in chunks[k] { let row = xs.base + r * c; for ch in 0..<c { let d = Double(row[ch]) - m[ch]; q[ch] += d * d } }
+            for r in chunks[k] {
+                let row = xs.base + r * c
+                for ch in 0..<c {
+                    let d = Double(row[ch]) - m[ch]
+                    q[ch] += d * d
+                }
+            }
             return q
         }
         var variance = [Double](repeating: 0, count: c)
@@ -79,9 +96,11 @@ public enum BatchNorm {
     }
 
     /// `backward` with the rows split into `chunks` run on `pool` (sums added in chunk order).
-    public static func backward(_ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: [Float],
-                                inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
-                                betaGradient db: UnsafeMutablePointer<Float>, chunks: [Range<Int>], pool: WorkPool) throws {
+    public static func backward(
+        _ cache: Cache, outputGradient dy: UnsafePointer<Float>, channels c: Int, gamma: [Float],
+        inputGradient dx: UnsafeMutablePointer<Float>, gammaGradient dg: UnsafeMutablePointer<Float>,
+        betaGradient db: UnsafeMutablePointer<Float>, chunks: [Range<Int>], pool: WorkPool
+    ) throws {
         let n = cache.rows, gs = SendableConstPointer(dy), dxs = SendablePointer(dx)
         try cache.normalized.withUnsafeBufferPointer { hp in
             let h = SendableConstPointer(hp.baseAddress!)
@@ -89,7 +108,10 @@ public enum BatchNorm {
                 var s = [Double](repeating: 0, count: 2 * c)
                 for r in chunks[k] {
                     let g = gs.base + r * c, hr = h.base + r * c
-                    for ch in 0..<c { s[ch] += Double(g[ch]); s[c + ch] += Double(g[ch]) * Double(hr[ch]) }
+                    for ch in 0..<c {
+                        s[ch] += Double(g[ch])
+                        s[c + ch] += Double(g[ch]) * Double(hr[ch])
+                    }
                 }
                 return s
             }
@@ -115,9 +137,11 @@ public enum BatchNorm {
     }
 
     /// Inference mode: normalises with the running statistics.
-    public static func forwardInference(_ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: UnsafePointer<Float>,
-                                        beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVariance: UnsafePointer<Float>,
-                                        epsilon: Float, output y: UnsafeMutablePointer<Float>) {
+    public static func forwardInference(
+        _ x: UnsafePointer<Float>, rows n: Int, channels c: Int, gamma: UnsafePointer<Float>,
+        beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVariance: UnsafePointer<Float>,
+        epsilon: Float, output y: UnsafeMutablePointer<Float>
+    ) {
         var scale = [Float](repeating: 0, count: c), shift = scale
         for ch in 0..<c {
             scale[ch] = gamma[ch] / (runningVariance[ch] + epsilon).squareRoot()
@@ -130,8 +154,10 @@ public enum BatchNorm {
     }
 
     /// running ← momentum · running + (1 − momentum) · batch, with the unbiased batch variance.
-    public static func updateRunning(_ cache: Cache, momentum: Float, runningMean: UnsafeMutablePointer<Float>,
-                                     runningVariance: UnsafeMutablePointer<Float>, channels c: Int) {
+    public static func updateRunning(
+        _ cache: Cache, momentum: Float, runningMean: UnsafeMutablePointer<Float>,
+        runningVariance: UnsafeMutablePointer<Float>, channels c: Int
+    ) {
         let n = Float(cache.rows)
         let bessel = n > 1 ? n / (n - 1) : 1
         for ch in 0..<c {

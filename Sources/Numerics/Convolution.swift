@@ -14,7 +14,11 @@ public struct ConvAxis: Sendable, Equatable {
 
     public init(input: Int, kernel: Int, stride: Int = 1, dilation: Int = 1, padding: Padding) {
         precondition(input > 0 && kernel > 0 && stride > 0 && dilation > 0, "convolution sizes must be positive")
-        self.input = input; self.kernel = kernel; self.stride = stride; self.dilation = dilation; self.padding = padding
+        self.input = input
+        self.kernel = kernel
+        self.stride = stride
+        self.dilation = dilation
+        self.padding = padding
     }
 
     /// The dilated kernel's extent.
@@ -44,7 +48,10 @@ public struct Conv2D: Sendable, Equatable {
     public let outChannels: Int
 
     public init(rows: ConvAxis, cols: ConvAxis, inChannels: Int, outChannels: Int) {
-        self.rows = rows; self.cols = cols; self.inChannels = inChannels; self.outChannels = outChannels
+        self.rows = rows
+        self.cols = cols
+        self.inChannels = inChannels
+        self.outChannels = outChannels
     }
 
     public var outputCount: Int { rows.output * cols.output * outChannels }
@@ -79,12 +86,20 @@ public struct Conv2D: Sendable, Equatable {
         if c < 8 {
             // Few channels (a first convolution): element copies beat a memcpy call per tap.
             forEachTap { slot, pixel in
-                if let pixel { for t in 0..<c { m[slot + t] = x[pixel + t] } } else { for t in 0..<c { m[slot + t] = 0 } }
+                if let pixel {
+                    for t in 0..<c { m[slot + t] = x[pixel + t] }
+                } else {
+                    for t in 0..<c { m[slot + t] = 0 }
+                }
             }
             return
         }
         forEachTap { slot, pixel in
-            if let pixel { (m + slot).update(from: x + pixel, count: c) } else { (m + slot).update(repeating: 0, count: c) }
+            if let pixel {
+                (m + slot).update(from: x + pixel, count: c)
+            } else {
+                (m + slot).update(repeating: 0, count: c)
+            }
         }
     }
 
@@ -106,33 +121,40 @@ public struct Conv2D: Sendable, Equatable {
 
     /// y = conv(x, w) + bias for `examples` consecutive examples (their im2col rows go through one sgemm);
     /// `scratch` holds examples · OH·OW·KH·KW·Cin floats.
-    public func forward(_ x: UnsafePointer<Float>, examples n: Int = 1, weights w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                        output y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    public func forward(
+        _ x: UnsafePointer<Float>, examples n: Int = 1, weights w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        output y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
         let positions = rows.output * cols.output, inSize = rows.input * cols.input * inChannels
         for e in 0..<n { im2col(x + e * inSize, into: scratch + e * positions * patchSize) }
         if let bias {
             for i in 0..<(n * positions) { (y + i * outChannels).update(from: bias, count: outChannels) }
         }
-        BLAS.gemm(m: n * positions, n: outChannels, k: patchSize, a: scratch, lda: patchSize, b: w, ldb: outChannels,
-                  beta: bias == nil ? 0 : 1, c: y, ldc: outChannels)
+        BLAS.gemm(
+            m: n * positions, n: outChannels, k: patchSize, a: scratch, lda: patchSize, b: w, ldb: outChannels,
+            beta: bias == nil ? 0 : 1, c: y, ldc: outChannels)
     }
 
     /// Gradients of `examples` consecutive examples: dW += colsᵀ·dY, dB += Σ dY, dX += col2im(dY·Wᵀ) (when
     /// asked). `scratch` holds examples · OH·OW·KH·KW·Cin floats (reused for dY·Wᵀ once dW is done).
-    public func backward(_ x: UnsafePointer<Float>, examples n: Int = 1, weights w: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, weightGradient dw: UnsafeMutablePointer<Float>,
-                         biasGradient db: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
-                         scratch: UnsafeMutablePointer<Float>) {
+    public func backward(
+        _ x: UnsafePointer<Float>, examples n: Int = 1, weights w: UnsafePointer<Float>,
+        outputGradient dy: UnsafePointer<Float>, weightGradient dw: UnsafeMutablePointer<Float>,
+        biasGradient db: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
         let positions = rows.output * cols.output, inSize = rows.input * cols.input * inChannels, m = n * positions
         for e in 0..<n { im2col(x + e * inSize, into: scratch + e * positions * patchSize) }
-        BLAS.gemm(transA: true, m: patchSize, n: outChannels, k: m, a: scratch, lda: patchSize, b: dy, ldb: outChannels,
-                  beta: 1, c: dw, ldc: outChannels)
+        BLAS.gemm(
+            transA: true, m: patchSize, n: outChannels, k: m, a: scratch, lda: patchSize, b: dy, ldb: outChannels,
+            beta: 1, c: dw, ldc: outChannels)
         if let db {
             for i in 0..<m { Vector.add(dy + i * outChannels, into: db, count: outChannels) }
         }
         if let dx {
-            BLAS.gemm(transB: true, m: m, n: patchSize, k: outChannels, a: dy, lda: outChannels, b: w, ldb: outChannels,
-                      c: scratch, ldc: patchSize)
+            BLAS.gemm(
+                transB: true, m: m, n: patchSize, k: outChannels, a: dy, lda: outChannels, b: w, ldb: outChannels,
+                c: scratch, ldc: patchSize)
             for e in 0..<n { col2im(scratch + e * positions * patchSize, into: dx + e * inSize) }
         }
     }

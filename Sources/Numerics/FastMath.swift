@@ -59,26 +59,36 @@ public enum Vector {
     }
 
     /// out = σ(a + b).
-    public static func sigmoidOfSum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func sigmoidOfSum(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int
+    ) {
         var k = 0
         while k + 8 <= n {
             let s = load(a + k) + load(b + k)
             store(1 / (1 + fastExp(-s)), out + k)
             k += 8
         }
-        while k < n { out[k] = fastSigmoid(a[k] + b[k]); k += 1 }
+        while k < n {
+            out[k] = fastSigmoid(a[k] + b[k])
+            k += 1
+        }
     }
 
     /// out = tanh(a + r ⊙ h).
-    public static func tanhOfSumProduct(_ a: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ h: UnsafePointer<Float>,
-                                        into out: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func tanhOfSumProduct(
+        _ a: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ h: UnsafePointer<Float>,
+        into out: UnsafeMutablePointer<Float>, count n: Int
+    ) {
         var k = 0
         while k + 8 <= n {
             let s = load(a + k) + load(r + k) * load(h + k)
             store(1 - 2 / (1 + fastExp(s + s)), out + k)
             k += 8
         }
-        while k < n { out[k] = fastTanh(a[k] + r[k] * h[k]); k += 1 }
+        while k < n {
+            out[k] = fastTanh(a[k] + r[k] * h[k])
+            k += 1
+        }
     }
 }
 
@@ -86,16 +96,29 @@ extension Vector {
     /// dst += src.
     public static func add(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int) {
         var k = 0
-        while k + 8 <= n { store(load(dst + k) + load(src + k), dst + k); k += 8 }
-        while k < n { dst[k] += src[k]; k += 1 }
+        while k + 8 <= n {
+            store(load(dst + k) + load(src + k), dst + k)
+            k += 8
+        }
+        while k < n {
+            dst[k] += src[k]
+            k += 1
+        }
     }
 
     /// x = max(x, 0).
     public static func relu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         var k = 0
         let zero = SIMD8<Float>(repeating: 0)
-        while k + 8 <= n { let v = load(x + k); store(v.replacing(with: 0, where: v .< zero), x + k); k += 8 }
-        while k < n { if x[k] < 0 { x[k] = 0 }; k += 1 }
+        while k + 8 <= n {
+            let v = load(x + k)
+            store(v.replacing(with: 0, where: v .< zero), x + k)
+            k += 8
+        }
+        while k < n {
+            if x[k] < 0 { x[k] = 0 }
+            k += 1
+        }
     }
 
     /// g = 0 where y ≤ 0 (ReLU backward, given the ReLU's output y).
@@ -106,7 +129,10 @@ extension Vector {
             store(load(g + k).replacing(with: 0, where: load(y + k) .<= zero), g + k)
             k += 8
         }
-        while k < n { if y[k] <= 0 { g[k] = 0 }; k += 1 }
+        while k < n {
+            if y[k] <= 0 { g[k] = 0 }
+            k += 1
+        }
     }
 }
 
@@ -119,9 +145,11 @@ public func uninitializedFloats(_ n: Int) -> [Float] {
 extension Vector {
     /// The Keras GRU's gate gradients for one example and step (see `GRU.backward`): with
     /// dh = dOut + dNext, writes dx = [dA_z, dA_r, dA_c], dRec = [dA_z, dA_r, dA_c ⊙ r] and dNext = dh ⊙ z.
-    static func gruGates(dOut: UnsafePointer<Float>, dNext: UnsafeMutablePointer<Float>, previous: UnsafePointer<Float>,
-                         z: UnsafePointer<Float>, r: UnsafePointer<Float>, c: UnsafePointer<Float>, rh: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>, dRec: UnsafeMutablePointer<Float>, count u: Int) {
+    static func gruGates(
+        dOut: UnsafePointer<Float>, dNext: UnsafeMutablePointer<Float>, previous: UnsafePointer<Float>,
+        z: UnsafePointer<Float>, r: UnsafePointer<Float>, c: UnsafePointer<Float>, rh: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>, dRec: UnsafeMutablePointer<Float>, count u: Int
+    ) {
         var k = 0
         while k + 8 <= u {
             let dh = load(dOut + k) + load(dNext + k)
@@ -129,8 +157,12 @@ extension Vector {
             let dAz = dh * (load(previous + k) - ck) * zk * (1 - zk)
             let dAc = dh * (1 - zk) * (1 - ck * ck)
             let dAr = dAc * load(rh + k) * rk * (1 - rk)
-            store(dAz, dx + k); store(dAr, dx + u + k); store(dAc, dx + 2 * u + k)
-            store(dAz, dRec + k); store(dAr, dRec + u + k); store(dAc * rk, dRec + 2 * u + k)
+            store(dAz, dx + k)
+            store(dAr, dx + u + k)
+            store(dAc, dx + 2 * u + k)
+            store(dAz, dRec + k)
+            store(dAr, dRec + u + k)
+            store(dAc * rk, dRec + 2 * u + k)
             store(dh * zk, dNext + k)
             k += 8
         }
@@ -140,8 +172,12 @@ extension Vector {
             let dAz = dh * (previous[k] - ck) * zk * (1 - zk)
             let dAc = dh * (1 - zk) * (1 - ck * ck)
             let dAr = dAc * rh[k] * rk * (1 - rk)
-            dx[k] = dAz; dx[u + k] = dAr; dx[2 * u + k] = dAc
-            dRec[k] = dAz; dRec[u + k] = dAr; dRec[2 * u + k] = dAc * rk
+            dx[k] = dAz
+            dx[u + k] = dAr
+            dx[2 * u + k] = dAc
+            dRec[k] = dAz
+            dRec[u + k] = dAr
+            dRec[2 * u + k] = dAc * rk
             dNext[k] = dh * zk
             k += 1
         }
@@ -170,7 +206,10 @@ extension Vector {
     }
 
     @inline(__always) static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        if count == 8 { store(v, p); return }
+        if count == 8 {
+            store(v, p)
+            return
+        }
         for i in 0..<count { p[i] = v[i] }
     }
 
@@ -199,7 +238,10 @@ extension Vector {
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         @inline(__always) func f(_ v: SIMD8<Float>) -> SIMD8<Float> { 0.5 * v * (1 + erfRational8(v * 0.707_106_77)) }
         var k = 0
-        while k + 8 <= n { store(f(load(x + k)), x + k); k += 8 }
+        while k + 8 <= n {
+            store(f(load(x + k)), x + k)
+            k += 8
+        }
         if k < n { store(f(load(x + k, n - k)), x + k, n - k) }
     }
 
@@ -209,7 +251,10 @@ extension Vector {
             0.5 * (1 + erf8(v * 0.707_106_77)) + v * 0.398_942_28 * fastExp(-0.5 * v * v)
         }
         var k = 0
-        while k + 8 <= n { store(load(g + k) * d(load(x + k)), g + k); k += 8 }
+        while k + 8 <= n {
+            store(load(g + k) * d(load(x + k)), g + k)
+            k += 8
+        }
         if k < n { store(load(g + k, n - k) * d(load(x + k, n - k)), g + k, n - k) }
     }
 }

@@ -19,8 +19,10 @@ public struct FixedOrderReduction: Sendable {
 
     /// Runs `body(range, accumulator)` for each chunk of `0..<count` (accumulators start at zero, `width`
     /// floats each) and returns their sum, added in chunk order.
-    public func sum(count: Int, width: Int,
-                    _ body: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws -> [Float] {
+    public func sum(
+        count: Int, width: Int,
+        _ body: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void
+    ) throws -> [Float] {
         let chunks = (count + chunkSize - 1) / chunkSize
         let size = chunkSize
         let partials = try pool.map(chunks) { c -> [Float] in

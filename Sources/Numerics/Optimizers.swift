@@ -47,11 +47,15 @@ public struct Adam: Sendable {
     public var m: [[Float]] = [], v: [[Float]] = []
 
     public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
-        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
     }
 
     /// One update of every parameter tensor with its gradient, at learning rate `lr`.
-    public mutating func update(_ parameters: [UnsafeMutableBufferPointer<Float>], gradients: [UnsafeBufferPointer<Float>], lr: Double) {
+    public mutating func update(
+        _ parameters: [UnsafeMutableBufferPointer<Float>], gradients: [UnsafeBufferPointer<Float>], lr: Double
+    ) {
         let lrT = begin(counts: parameters.map(\.count), lr: lr)
         for (k, (p, g)) in zip(parameters, gradients).enumerated() { apply(tensor: k, p, g, rate: lrT) }
     }
@@ -70,7 +74,9 @@ public struct Adam: Sendable {
     }
 
     /// Updates tensor k of the current step with its gradient.
-    public mutating func apply(tensor k: Int, _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, rate lrT: Float) {
+    public mutating func apply(
+        tensor k: Int, _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, rate lrT: Float
+    ) {
         let (b1, b2, eps) = (beta1, beta2, epsilon)
         m[k].withUnsafeMutableBufferPointer { mk in
             v[k].withUnsafeMutableBufferPointer { vk in
@@ -92,7 +98,9 @@ public struct MomentumSGD: Sendable {
 
     public init(momentum: Float = 0.9) { self.momentum = momentum }
 
-    public mutating func update(_ parameters: [UnsafeMutableBufferPointer<Float>], gradients: [UnsafeBufferPointer<Float>], lr: Double) {
+    public mutating func update(
+        _ parameters: [UnsafeMutableBufferPointer<Float>], gradients: [UnsafeBufferPointer<Float>], lr: Double
+    ) {
         begin(counts: parameters.map(\.count))
         for (k, (p, g)) in zip(parameters, gradients).enumerated() { apply(tensor: k, p, g, lr: lr) }
     }
@@ -104,7 +112,9 @@ public struct MomentumSGD: Sendable {
     }
 
     /// Updates tensor k with its gradient at learning rate `lr`.
-    public mutating func apply(tensor k: Int, _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, lr: Double) {
+    public mutating func apply(
+        tensor k: Int, _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, lr: Double
+    ) {
         let rate = Float(lr), mu = momentum
         velocity[k].withUnsafeMutableBufferPointer { vk in
             for i in 0..<p.count {

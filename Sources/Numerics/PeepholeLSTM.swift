@@ -37,20 +37,24 @@ public struct PeepholeLSTM: Sendable, Equatable {
     }
 
     /// `kernel` W [(in + p), 4n], `bias` [4n], `peepholes` [3n], `projectionMatrix` P [n, p].
-    public func forward(_ x: UnsafePointer<Float>, batch b: Int, steps t: Int, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                        peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>) -> Cache {
+    public func forward(
+        _ x: UnsafePointer<Float>, batch b: Int, steps t: Int, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>
+    ) -> Cache {
         let n = units, p = projection, g = 4 * units
         var xw = [Float](repeating: 0, count: b * t * g)
         xw.withUnsafeMutableBufferPointer { q in
             for row in 0..<(b * t) { (q.baseAddress! + row * g).update(from: bias, count: g) }
-            BLAS.gemm(m: b * t, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: q.baseAddress!, ldc: g)
+            BLAS.gemm(
+                m: b * t, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: q.baseAddress!, ldc: g)
         }
         let wm = kernel + inputs * g
         let size = t * b * n
-        var cache = Cache(batch: b, steps: t, ig: .init(repeating: 0, count: size), jt: .init(repeating: 0, count: size),
-                          fg: .init(repeating: 0, count: size), og: .init(repeating: 0, count: size),
-                          c: .init(repeating: 0, count: size), tc: .init(repeating: 0, count: size),
-                          outputs: .init(repeating: 0, count: b * t * p), cells: .init(repeating: 0, count: b * t * n))
+        var cache = Cache(
+            batch: b, steps: t, ig: .init(repeating: 0, count: size), jt: .init(repeating: 0, count: size),
+            fg: .init(repeating: 0, count: size), og: .init(repeating: 0, count: size),
+            c: .init(repeating: 0, count: size), tc: .init(repeating: 0, count: size),
+            outputs: .init(repeating: 0, count: b * t * p), cells: .init(repeating: 0, count: b * t * n))
         var m = [Float](repeating: 0, count: b * p), c = [Float](repeating: 0, count: b * n)
         var a = [Float](repeating: 0, count: b * g), mraw = [Float](repeating: 0, count: b * n)
         for step in 0..<t {
@@ -68,7 +72,12 @@ public struct PeepholeLSTM: Sendable, Equatable {
                     let og = fastSigmoid(a[i * g + 3 * n + k] + peepholes[2 * n + k] * ct)
                     let tc = fastTanh(ct)
                     let at = (step * b + i) * n + k
-                    cache.ig[at] = ig; cache.jt[at] = jt; cache.fg[at] = fg; cache.og[at] = og; cache.c[at] = ct; cache.tc[at] = tc
+                    cache.ig[at] = ig
+                    cache.jt[at] = jt
+                    cache.fg[at] = fg
+                    cache.og[at] = og
+                    cache.c[at] = ct
+                    cache.tc[at] = tc
                     c[i * n + k] = ct
                     cache.cells[(i * t + step) * n + k] = ct
                     mraw[i * n + k] = og * tc
@@ -84,14 +93,16 @@ public struct PeepholeLSTM: Sendable, Equatable {
 
     /// Gradients from dLoss/dm_t for every step (`dOut` [B, T, p]); accumulates (+=) into the
     /// parameter gradients and writes dx [B, T, in].
-    public func backward(_ cache: Cache, input x: UnsafePointer<Float>, outputGradient dOut: UnsafePointer<Float>,
-                         kernel: UnsafePointer<Float>, peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>,
-                         kernelGradient dW: UnsafeMutablePointer<Float>, biasGradient dB: UnsafeMutablePointer<Float>,
-                         peepholeGradient dPeep: UnsafeMutablePointer<Float>, projectionGradient dP: UnsafeMutablePointer<Float>,
-                         inputGradient dx: UnsafeMutablePointer<Float>) {
+    public func backward(
+        _ cache: Cache, input x: UnsafePointer<Float>, outputGradient dOut: UnsafePointer<Float>,
+        kernel: UnsafePointer<Float>, peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>,
+        kernelGradient dW: UnsafeMutablePointer<Float>, biasGradient dB: UnsafeMutablePointer<Float>,
+        peepholeGradient dPeep: UnsafeMutablePointer<Float>, projectionGradient dP: UnsafeMutablePointer<Float>,
+        inputGradient dx: UnsafeMutablePointer<Float>
+    ) {
         let b = cache.batch, t = cache.steps, n = units, p = projection, g = 4 * units
         let wm = kernel + inputs * g, dWm = dW + inputs * g
-        var da = [Float](repeating: 0, count: b * t * g)          // gate pre-activation gradients, all steps
+        var da = [Float](repeating: 0, count: b * t * g)  // gate pre-activation gradients, all steps
         var dm = [Float](repeating: 0, count: b * p), dmNext = [Float](repeating: 0, count: b * p)
         var dcNext = [Float](repeating: 0, count: b * n), dmraw = [Float](repeating: 0, count: b * n)
         var mraw = [Float](repeating: 0, count: b * n), mPrev = [Float](repeating: 0, count: b * p)
@@ -110,12 +121,15 @@ public struct PeepholeLSTM: Sendable, Equatable {
             // m = mraw · P: dP += mrawᵀ · dm; dmraw = dm · Pᵀ.
             BLAS.gemm(transA: true, m: n, n: p, k: b, a: mraw, lda: n, b: dm, ldb: p, beta: 1, c: dP, ldc: p)
             dmraw.withUnsafeMutableBufferPointer { q in
-                BLAS.gemm(transB: true, m: b, n: n, k: p, a: dm, lda: p, b: projectionMatrix, ldb: p, c: q.baseAddress!, ldc: n)
+                BLAS.gemm(
+                    transB: true, m: b, n: n, k: p, a: dm, lda: p, b: projectionMatrix, ldb: p, c: q.baseAddress!,
+                    ldc: n)
             }
             for i in 0..<b {
                 for k in 0..<n {
                     let at = (step * b + i) * n + k
-                    let ig = cache.ig[at], jt = cache.jt[at], fg = cache.fg[at], og = cache.og[at], ct = cache.c[at], tc = cache.tc[at]
+                    let ig = cache.ig[at], jt = cache.jt[at], fg = cache.fg[at], og = cache.og[at], ct = cache.c[at],
+                        tc = cache.tc[at]
                     let prev = step > 0 ? cache.c[((step - 1) * b + i) * n + k] : 0
                     let dao = dmraw[i * n + k] * tc * og * (1 - og)
                     var dc = dmraw[i * n + k] * og * (1 - tc * tc) + dcNext[i * n + k] + dao * peepholes[2 * n + k]
@@ -128,8 +142,14 @@ public struct PeepholeLSTM: Sendable, Equatable {
                     dc = dc * fg + daf * peepholes[n + k] + dai * peepholes[k]
                     dcNext[i * n + k] = dc
                     let row = (i * t + step) * g
-                    da[row + k] = dai; da[row + n + k] = daj; da[row + 2 * n + k] = daf; da[row + 3 * n + k] = dao
-                    daStep[i * g + k] = dai; daStep[i * g + n + k] = daj; daStep[i * g + 2 * n + k] = daf; daStep[i * g + 3 * n + k] = dao
+                    da[row + k] = dai
+                    da[row + n + k] = daj
+                    da[row + 2 * n + k] = daf
+                    da[row + 3 * n + k] = dao
+                    daStep[i * g + k] = dai
+                    daStep[i * g + n + k] = daj
+                    daStep[i * g + 2 * n + k] = daf
+                    daStep[i * g + 3 * n + k] = dao
                 }
             }
             // Recurrent side: dWm += m_{t−1}ᵀ · da; dm_{t−1} = da · Wmᵀ.

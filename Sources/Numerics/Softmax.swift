@@ -23,7 +23,9 @@ public enum Softmax {
 
     /// y[r, :] = softmax(x[r, :]) with `fastExp` eight lanes at a time and Float sums (relative error a few
     /// 1e-7): the transformer attention maps, where `forward`'s Double exp dominated the time.
-    public static func forwardFast(_ x: UnsafePointer<Float>, rows: Int, width n: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func forwardFast(
+        _ x: UnsafePointer<Float>, rows: Int, width n: Int, into y: UnsafeMutablePointer<Float>
+    ) {
         for r in 0..<rows {
             let xr = x + r * n, yr = y + r * n
             var top = -Float.infinity
@@ -36,16 +38,28 @@ public enum Softmax {
                 k += 8
             }
             var sum = acc.sum()
-            while k < n { let e = fastExp(xr[k] - top); yr[k] = e; sum += e; k += 1 }
+            while k < n {
+                let e = fastExp(xr[k] - top)
+                yr[k] = e
+                sum += e
+                k += 1
+            }
             let inv = 1 / sum
             k = 0
-            while k + 8 <= n { Vector.store(Vector.load(yr + k) * inv, yr + k); k += 8 }
-            while k < n { yr[k] *= inv; k += 1 }
+            while k + 8 <= n {
+                Vector.store(Vector.load(yr + k) * inv, yr + k)
+                k += 8
+            }
+            while k < n {
+                yr[k] *= inv
+                k += 1
+            }
         }
     }
 
     /// y[r, :] = log softmax(x[r, :]).
-    public static func logForward(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func logForward(_ x: UnsafePointer<Float>, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>)
+    {
         for r in 0..<rows {
             let xr = x + r * width, yr = y + r * width
             let (top, logSum) = shiftAndLogSum(xr, width)
@@ -54,8 +68,10 @@ public enum Softmax {
     }
 
     /// dx = y ⊙ (dy − Σ y·dy) per row, given the softmax output y.
-    public static func backward(output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, rows: Int, width: Int,
-                                into dx: UnsafeMutablePointer<Float>) {
+    public static func backward(
+        output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, rows: Int, width: Int,
+        into dx: UnsafeMutablePointer<Float>
+    ) {
         for r in 0..<rows {
             let o = r * width
             var dot = 0.0

@@ -17,9 +17,13 @@ extension SynthesisError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
         case let .corpusMissing(path):
-            return "corpus: \(path): no such folder. Hint: pass the folder that holds the word folders (yes/, no/, …) and _background_noise_/."
+            return
+                "corpus: \(path): no such folder. Hint: pass the folder that holds the word folders (yes/, no/, …) "
+                + "and _background_noise_/."
         case let .notACorpus(path, reason):
-            return "corpus: \(path): not a Speech Commands layout (\(reason)); expected <word>/<speaker>_nohash_<n>.wav folders."
+            return
+                "corpus: \(path): not a Speech Commands layout (\(reason)); expected "
+                + "<word>/<speaker>_nohash_<n>.wav folders."
         case let .corpusProblems(path, count, first):
             return "corpus: \(path): \(count) problem(s) found and --strict is set; first: \(first)"
         case let .invalidOption(name, value, expected):
@@ -30,9 +34,13 @@ extension SynthesisError: CustomStringConvertible, LocalizedError {
             let detail = stderr.split(separator: "\n").first.map(String.init) ?? ""
             return "\(tool) \(arguments): exited with status \(status)\(detail.isEmpty ? "" : ": \(detail)")"
         case let .outputNotEmpty(path):
-            return "output: \(path): folder exists, is not empty and is not a demo corpus; refusing to write into it. Hint: choose a new folder."
+            return
+                "output: \(path): folder exists, is not empty and is not a demo corpus; refusing to write into it. "
+                + "Hint: choose a new folder."
         case let .outputMismatch(path, field, found, requested):
-            return "output: \(path): holds a demo corpus built with \(field) = \(found), but \(requested) was requested. Hint: choose a new folder or pass --overwrite."
+            return
+                "output: \(path): holds a demo corpus built with \(field) = \(found), but \(requested) was "
+                + "requested. Hint: choose a new folder or pass --overwrite."
         }
     }
 

@@ -34,16 +34,25 @@ extension Rollout {
         for i in 0..<(t * t) {
             var v: Double
             switch fusion {
-            case .mean: v = 0; for h in 0..<heads { v += Double(a[h * t * t + i]) }; v /= Double(heads)
-            case .max: v = -.infinity; for h in 0..<heads { v = Swift.max(v, Double(a[h * t * t + i])) }
-            case .min: v = .infinity; for h in 0..<heads { v = Swift.min(v, Double(a[h * t * t + i])) }
+            case .mean:
+                v = 0
+                for h in 0..<heads { v += Double(a[h * t * t + i]) }
+                v /= Double(heads)
+            case .max:
+                v = -.infinity
+                for h in 0..<heads { v = Swift.max(v, Double(a[h * t * t + i])) }
+            case .min:
+                v = .infinity
+                for h in 0..<heads { v = Swift.min(v, Double(a[h * t * t + i])) }
             }
             fused[i] = v
         }
         if discard > 0 {
             let drop = Int((Double(discard) * Double(t)).rounded(.down))
             for r in 0..<t {
-                let order = (0..<t).filter { $0 != r }.sorted { fused[r * t + $0] != fused[r * t + $1] ? fused[r * t + $0] < fused[r * t + $1] : $0 < $1 }
+                let order = (0..<t).filter { $0 != r }.sorted {
+                    fused[r * t + $0] != fused[r * t + $1] ? fused[r * t + $0] < fused[r * t + $1] : $0 < $1
+                }
                 for j in order.prefix(drop) { fused[r * t + j] = 0 }
             }
         }

@@ -1,9 +1,9 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
-import TensorStore
 import Layers
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// Writes a dataset's teacher cache `DATASET/teachers/<fingerprint>/`: per example the rollout vector at the
@@ -32,14 +32,19 @@ public struct TeacherCacheBuilder: Sendable {
 
     /// The fingerprint of a teacher folder with rollout settings: SHA-256 over the weights', config's (and,
     /// when present, `preprocessor_config.json`'s) SHA-256 and the canonical JSON of the settings.
-    public static func fingerprint(teacher: URL, rollout: Rollout) throws -> (full: String, weights: String, config: String) {
+    public static func fingerprint(
+        teacher: URL, rollout: Rollout
+    ) throws -> (full: String, weights: String, config: String) {
         let weights = try SHA256.hex(fileAt: teacher.appendingPathComponent("model.safetensors"))
         let config = try SHA256.hex(fileAt: teacher.appendingPathComponent("config.json"))
         var h = SHA256()
         h.update("tkd-teacher-cache/1\n\(weights)\n\(config)\n")
-        // The feature extractor's settings (do_normalize) change the outputs too; folders without the file keep their fingerprint.
+        // The feature extractor's settings (do_normalize) change the outputs too; folders without the file keep their
+        // fingerprint.
         let pre = teacher.appendingPathComponent("preprocessor_config.json")
-        if FileManager.default.fileExists(atPath: pre.path) { h.update("preprocessor \(try SHA256.hex(fileAt: pre))\n") }
+        if FileManager.default.fileExists(atPath: pre.path) {
+            h.update("preprocessor \(try SHA256.hex(fileAt: pre))\n")
+        }
         h.update(try CanonicalJSON.encode(rollout))
         return (h.finalizeHex(), weights, config)
     }
@@ -64,10 +69,13 @@ public struct TeacherCacheBuilder: Sendable {
         let (full, weightsSHA, configSHA) = try Self.fingerprint(teacher: teacherFolder, rollout: rollout)
         var field = 1
         for (k, s) in zip(model.config.convKernel, model.config.convStride).reversed() { field = (field - 1) * s + k }
-        let labels = model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
+        let labels =
+            model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
         let heads = model.config.heads, settings = rollout, mean = model.config.pooling == .mean
-        return Source(fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
-                      frameHop: model.config.convStride.reduce(1, *), frameCentreOffset: Double(field) / 2, labels: labels) { e, root in
+        return Source(
+            fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
+            frameHop: model.config.convStride.reduce(1, *), frameCentreOffset: Double(field) / 2, labels: labels
+        ) { e, root in
             let url = DatasetLayout(root).audio(e)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             let out = try model.forward(audio.samples)
@@ -96,7 +104,9 @@ public struct TeacherCacheBuilder: Sendable {
         for e in records.sorted(by: { $0.id < $1.id }) {
             let url = folder.appendingPathComponent("\(e.id).safetensors")
             guard FileManager.default.fileExists(atPath: url.path) else {
-                throw TeacherError.input(path: url.path, reason: "no export for example '\(e.id)' (expected one <id>.safetensors per manifest example)")
+                throw TeacherError.input(
+                    path: url.path,
+                    reason: "no export for example '\(e.id)' (expected one <id>.safetensors per manifest example)")
             }
             hash.update("\(e.id) \(try SHA256.hex(fileAt: url))\n")
         }
@@ -105,8 +115,10 @@ public struct TeacherCacheBuilder: Sendable {
         h.update("tkd-teacher-cache/1\nimport \(filesSHA)\n")
         h.update(try CanonicalJSON.encode(rollout))
         let settings = rollout
-        return Source(fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
-                      frameHop: info.frame_hop ?? 320, frameCentreOffset: info.frame_centre_offset ?? 200, labels: info.labels) { e, _ in
+        return Source(
+            fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
+            frameHop: info.frame_hop ?? 320, frameCentreOffset: info.frame_centre_offset ?? 200, labels: info.labels
+        ) { e, _ in
             let url = folder.appendingPathComponent("\(e.id).safetensors")
             let file = try SafeTensorsFile(url)
             let logits = file.entries["logits"] != nil ? try file.values("logits") : nil
@@ -114,14 +126,18 @@ public struct TeacherCacheBuilder: Sendable {
             var layers: [[Float]] = []
             var shape: [Int] = []
             while let entry = file.entries["layer.\(layers.count)"] {
-                guard entry.shape.count == 3, entry.shape[1] == entry.shape[2], shape.isEmpty || shape == entry.shape else {
-                    throw TeacherError.shape(path: url.path, name: "layer.\(layers.count)", shape: entry.shape, expected: shape.isEmpty ? [-1, -1, -1] : shape)
+                guard entry.shape.count == 3, entry.shape[1] == entry.shape[2], shape.isEmpty || shape == entry.shape
+                else {
+                    throw TeacherError.shape(
+                        path: url.path, name: "layer.\(layers.count)", shape: entry.shape,
+                        expected: shape.isEmpty ? [-1, -1, -1] : shape)
                 }
                 shape = entry.shape
                 layers.append(try file.values("layer.\(layers.count)"))
             }
             guard !layers.isEmpty else {
-                throw TeacherError.input(path: url.path, reason: "neither 'rollout' nor 'layer.0' (attentions [heads, T, T]) is in the file")
+                throw TeacherError.input(
+                    path: url.path, reason: "neither 'rollout' nor 'layer.0' (attentions [heads, T, T]) is in the file")
             }
             return (settings.vector(layers, heads: shape[0], frames: shape[1], meanPooling: true), logits)
         }
@@ -131,55 +147,71 @@ public struct TeacherCacheBuilder: Sendable {
         reuseLargeAllocations()
         let layout = DatasetLayout(dataset)
         let records = try ExampleRecord.loadAll(dataset: dataset)
-        guard !records.isEmpty else { throw TeacherError.input(path: dataset.path, reason: "the manifests hold no examples") }
+        guard !records.isEmpty else {
+            throw TeacherError.input(path: dataset.path, reason: "the manifests hold no examples")
+        }
         let source = try importFolder.map { try importSource($0, records: records) } ?? modelSource()
         let full = source.fingerprint
         let folder = layout.teacherCache(fingerprint: full)
-        var info = TeacherCacheInfo(fingerprint: full, teacher: source.description, weightsSHA256: source.weights,
-                                    configSHA256: source.config, rollout: rollout, dtype: dtype,
-                                    examplesPerShard: examplesPerShard,
-                                    manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset), sampleRate: 16_000,
-                                    frameHop: source.frameHop, frameCentreOffset: source.frameCentreOffset,
-                                    teacherLabels: source.labels)
-        let writer = ShardedStoreWriter(folder: folder,
-                                        items: records.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
-                                        examplesPerShard: examplesPerShard, dtype: dtype,
-                                        metadata: ["format": TeacherCacheInfo.currentFormat, "fingerprint": full])
+        var info = TeacherCacheInfo(
+            fingerprint: full, teacher: source.description, weightsSHA256: source.weights,
+            configSHA256: source.config, rollout: rollout, dtype: dtype,
+            examplesPerShard: examplesPerShard,
+            manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset), sampleRate: 16_000,
+            frameHop: source.frameHop, frameCentreOffset: source.frameCentreOffset,
+            teacherLabels: source.labels)
+        let writer = ShardedStoreWriter(
+            folder: folder,
+            items: records.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
+            examplesPerShard: examplesPerShard, dtype: dtype,
+            metadata: ["format": TeacherCacheInfo.currentFormat, "fingerprint": full])
         // A cache of another layout is refused; shards of another version of the dataset are recomputed.
         try writer.refuseOtherSettings(TeacherCacheInfo.self, file: TeacherCacheInfo.fileName) { old in
-            old.dtype == info.dtype && old.examplesPerShard == info.examplesPerShard ? nil
-                : ("a cache with dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard",
-                   "dtype \(info.dtype.rawValue) and \(info.examplesPerShard) examples per shard")
+            old.dtype == info.dtype && old.examplesPerShard == info.examplesPerShard
+                ? nil
+                : (
+                    "a cache with dtype \(old.dtype.rawValue) and \(old.examplesPerShard) examples per shard",
+                    "dtype \(info.dtype.rawValue) and \(info.examplesPerShard) examples per shard"
+                )
         }
         let type = dtype, root = dataset, compute = source.compute
         let outcome = try writer.write(shard: shard, jobs: jobs, progress: progress, label: "teacher examples") { i in
             let e = records[i]
             let (v, logits) = try compute(e, root)
-            var t = [SafeTensors.Tensor(name: TeacherCacheInfo.rolloutKey(e.id), dtype: type, shape: [v.count], values: v)]
+            var t = [
+                SafeTensors.Tensor(name: TeacherCacheInfo.rolloutKey(e.id), dtype: type, shape: [v.count], values: v)
+            ]
             if let logits {
-                t.append(.init(name: TeacherCacheInfo.logitsKey(e.id), dtype: type, shape: [logits.count], values: logits))
+                t.append(
+                    .init(name: TeacherCacheInfo.logitsKey(e.id), dtype: type, shape: [logits.count], values: logits))
             }
             return t
         }
         let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
         try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
         if let index = outcome.index {
-            info.summary = try Self.summarize(records: records, index: index, folder: folder, info: info,
-                                              datasetLabels: try DatasetInfo.load(dataset).labels)
+            info.summary = try Self.summarize(
+                records: records, index: index, folder: folder, info: info,
+                datasetLabels: try DatasetInfo.load(dataset).labels)
             try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
         }
-        return Result(folder: folder, info: info, shardsMade: outcome.made, shardsKept: outcome.kept,
-                      complete: outcome.index != nil)
+        return Result(
+            folder: folder, info: info, shardsMade: outcome.made, shardsKept: outcome.kept,
+            complete: outcome.index != nil)
     }
 
     /// Teacher accuracy on validation and test (when its labels are the dataset's) and rollout localisation.
-    static func summarize(records: [ExampleRecord], index: StoreIndex, folder: URL, info: TeacherCacheInfo,
-                          datasetLabels: [String]) throws -> TeacherCacheInfo.Summary {
+    static func summarize(
+        records: [ExampleRecord], index: StoreIndex, folder: URL, info: TeacherCacheInfo,
+        datasetLabels: [String]
+    ) throws -> TeacherCacheInfo.Summary {
         let reader = try ShardedStoreReader(folder)
         // Teacher class → dataset class (the trainer's rule).
         let logitCount = records.first.flatMap { index.entries["logits/\($0.id)"]?.shape.first }
         var map: [Int: Int] = [:]
-        if let m = TeacherCacheInfo.classMap(teacherLabels: info.teacherLabels, datasetLabels: datasetLabels, logits: logitCount) {
+        if let m = TeacherCacheInfo.classMap(
+            teacherLabels: info.teacherLabels, datasetLabels: datasetLabels, logits: logitCount)
+        {
             for (t, d) in m.enumerated() where d >= 0 { map[t] = d }
         }
         var correct: [Split: Int] = [:], seen: [Split: Int] = [:]
@@ -193,9 +225,14 @@ public struct TeacherCacheBuilder: Sendable {
                 if map[best] == r.labelIndex { correct[r.split, default: 0] += 1 }
             }
             guard let k = r.keyword else { continue }
-            localisation.add(v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample, speechOffset: k.speechOffsetSample)
+            localisation.add(
+                v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample,
+                speechOffset: k.speechOffsetSample)
         }
-        func accuracy(_ s: Split) -> Double? { map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) } }
-        return .init(validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing), localisation: localisation)
+        func accuracy(_ s: Split) -> Double? {
+            map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) }
+        }
+        return .init(
+            validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing), localisation: localisation)
     }
 }

@@ -1,10 +1,10 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import Layers
 import Numerics
-import TensorStore
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// The bundled teacher's training configuration (`Recipes/teacher/*.yaml`, documented in
@@ -57,7 +57,8 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
             case layers, heads, pooling
             case hiddenSize = "hidden_size", intermediateSize = "intermediate_size", convDim = "conv_dim"
             case convKernel = "conv_kernel", convStride = "conv_stride", positionalKernel = "positional_kernel"
-            case positionalGroups = "positional_groups", projectorSize = "projector_size", frontEndInit = "front_end_init"
+            case positionalGroups = "positional_groups", projectorSize = "projector_size", frontEndInit =
+                "front_end_init"
         }
     }
 
@@ -70,22 +71,29 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
     public init(name: String) { self.name = name }
 
     public func wav2vec2Config(labels: [String]) -> Wav2Vec2Config {
-        Wav2Vec2Config(hiddenSize: model.hiddenSize, layers: model.layers, heads: model.heads, intermediateSize: model.intermediateSize,
-                       convDim: model.convDim, convKernel: model.convKernel, convStride: model.convStride,
-                       positionalKernel: model.positionalKernel, positionalGroups: model.positionalGroups,
-                       classifierProjectionSize: model.projectorSize, labels: labels, pooling: model.pooling)
+        Wav2Vec2Config(
+            hiddenSize: model.hiddenSize, layers: model.layers, heads: model.heads,
+            intermediateSize: model.intermediateSize,
+            convDim: model.convDim, convKernel: model.convKernel, convStride: model.convStride,
+            positionalKernel: model.positionalKernel, positionalGroups: model.positionalGroups,
+            classifierProjectionSize: model.projectorSize, labels: labels, pooling: model.pooling)
     }
 
-    static let keys = ["name", "seed", "batch_size", "steps", "eval_every", "adam_epsilon", "schedule", "clip_norm", "chunk",
-                       "dropout", "time_shift_samples", "normalize_input", "model"]
-    static let modelKeys = ["hidden_size", "layers", "heads", "intermediate_size", "conv_dim", "conv_kernel", "conv_stride",
-                            "positional_kernel", "positional_groups", "projector_size", "pooling", "front_end_init"]
+    static let keys = [
+        "name", "seed", "batch_size", "steps", "eval_every", "adam_epsilon", "schedule", "clip_norm", "chunk",
+        "dropout", "time_shift_samples", "normalize_input", "model",
+    ]
+    static let modelKeys = [
+        "hidden_size", "layers", "heads", "intermediate_size", "conv_dim", "conv_kernel", "conv_stride",
+        "positional_kernel", "positional_groups", "projector_size", "pooling", "front_end_init",
+    ]
 
     /// Reads a YAML teacher config; unknown keys, wrong types and values out of range are one error naming
     /// the file, line and key. `name` defaults to the file's base name.
     public static func load(_ url: URL) throws -> TeacherTrainConfig {
         let m = try YAMLValue.load(url).mapping(allowed: keys)
-        var c = TeacherTrainConfig(name: try m["name"].map { try $0.string() } ?? url.deletingPathExtension().lastPathComponent)
+        var c = TeacherTrainConfig(
+            name: try m["name"].map { try $0.string() } ?? url.deletingPathExtension().lastPathComponent)
         if let v = m["seed"] { c.seed = UInt64(try v.int(in: 0...Int.max)) }
         if let v = m["batch_size"] { c.batchSize = try v.int(in: 1...100_000) }
         if let v = m["steps"] { c.steps = try v.int(in: 1...100_000_000) }
@@ -96,8 +104,11 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
         if let v = m["dropout"] { c.dropout = Float(try v.double(in: 0...0.9)) }
         if let v = m["time_shift_samples"] { c.timeShiftSamples = try v.int(in: 0...10_000_000) }
         if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
-        if let v = m["schedule"] { c.schedule = try LearningRateSchedule.read(v, steps: c.steps) }
-        else { c.schedule = c.schedule.withSteps(c.steps) }
+        if let v = m["schedule"] {
+            c.schedule = try LearningRateSchedule.read(v, steps: c.steps)
+        } else {
+            c.schedule = c.schedule.withSteps(c.steps)
+        }
         if let v = m["model"] {
             let d = try v.mapping(allowed: modelKeys)
             func ints(_ key: String) throws -> [Int]? {
@@ -120,11 +131,17 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
             if let x = d["front_end_init"] { c.model.frontEndInit = try x.option(FrontEndInit.self) }
             let mm = c.model
             guard mm.convDim.count == mm.convKernel.count && mm.convKernel.count == mm.convStride.count else {
-                throw v.fail("conv_dim, conv_kernel and conv_stride must have the same length (found \(mm.convDim.count), \(mm.convKernel.count), \(mm.convStride.count))")
+                throw v.fail(
+                    "conv_dim, conv_kernel and conv_stride must have the same length (found \(mm.convDim.count), "
+                        + "\(mm.convKernel.count), \(mm.convStride.count))"
+                )
             }
-            guard mm.hiddenSize % mm.heads == 0 else { throw (d["heads"] ?? v).fail("heads \(mm.heads) must divide hidden_size \(mm.hiddenSize)") }
+            guard mm.hiddenSize % mm.heads == 0 else {
+                throw (d["heads"] ?? v).fail("heads \(mm.heads) must divide hidden_size \(mm.hiddenSize)")
+            }
             guard mm.hiddenSize % mm.positionalGroups == 0 else {
-                throw (d["positional_groups"] ?? v).fail("positional_groups \(mm.positionalGroups) must divide hidden_size \(mm.hiddenSize)")
+                throw (d["positional_groups"] ?? v).fail(
+                    "positional_groups \(mm.positionalGroups) must divide hidden_size \(mm.hiddenSize)")
             }
         }
         return c
@@ -148,7 +165,8 @@ public struct TeacherStateInfo: TrainingStateInfo {
 
     enum CodingKeys: String, CodingKey {
         case format, tool, step, config, optimizer
-        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 = "manifests_sha256"
+        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 =
+            "manifests_sha256"
         case pendingSums = "pending_sums"
     }
 }
@@ -185,11 +203,17 @@ public final class TeacherTrainer: TrainingTask {
         var length: Int?
         for r in all {
             guard r.sampleRate == 16_000 else {
-                throw TeacherError.input(path: DatasetLayout(dataset).audio(r).path, reason: "sample_rate is \(r.sampleRate); expected 16000")
+                throw TeacherError.input(
+                    path: DatasetLayout(dataset).audio(r).path, reason: "sample_rate is \(r.sampleRate); expected 16000"
+                )
             }
             if let length, r.numSamples != length {
-                throw TeacherError.input(path: DatasetLayout(dataset).audio(r).path,
-                                         reason: "num_samples is \(r.numSamples); expected \(length) like the other examples (one length per dataset variant)")
+                throw TeacherError.input(
+                    path: DatasetLayout(dataset).audio(r).path,
+                    reason:
+                        "num_samples is \(r.numSamples); expected \(length) like the other examples (one length per "
+                        + "dataset variant)"
+                )
             }
             length = r.numSamples
             byID[r.id] = r
@@ -200,7 +224,8 @@ public final class TeacherTrainer: TrainingTask {
         }
         let c = config.wav2vec2Config(labels: info.labels)
         guard c.frames(samples: length) > 0 else {
-            throw TeacherError.input(path: dataset.path, reason: "examples of \(length) samples are too short for conv_kernel/conv_stride")
+            throw TeacherError.input(
+                path: dataset.path, reason: "examples of \(length) samples are too short for conv_kernel/conv_stride")
         }
         records = byID
         self.splits = splits
@@ -217,7 +242,8 @@ public final class TeacherTrainer: TrainingTask {
             let url = DatasetLayout(root).audio(r)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             guard audio.samples.count == r.numSamples else {
-                throw TeacherError.input(path: url.path, reason: "has \(audio.samples.count) samples; the manifest says \(r.numSamples)")
+                throw TeacherError.input(
+                    path: url.path, reason: "has \(audio.samples.count) samples; the manifest says \(r.numSamples)")
             }
             return audio.samples
         }
@@ -234,15 +260,21 @@ public final class TeacherTrainer: TrainingTask {
 
     /// The `config.json` record of how the weights were made.
     func record(step: Int, validation: Double) -> [String: Any] {
-        ["tkd_teacher": ["tool": "tkd \(TKDVersion.current)", "dataset": info.name, "manifests_sha256": manifestsSHA256,
-                         "train_config": config.name, "step": step, "validation_accuracy": validation,
-                         "seed": Int(config.seed)] as [String: Any]]
+        [
+            "tkd_teacher": [
+                "tool": "tkd \(TKDVersion.current)", "dataset": info.name, "manifests_sha256": manifestsSHA256,
+                "train_config": config.name, "step": step, "validation_accuracy": validation,
+                "seed": Int(config.seed),
+            ] as [String: Any]
+        ]
     }
 
     public func run() throws -> Outcome {
         if let file = try? SafeTensorsFile(stateURL), file.metadata["format"] == "tkd-teacher-state/1" {
-            throw TeacherError.input(path: stateURL.path, reason: "a training state of an earlier tkd (tkd-teacher-state/1), "
-                + "which this version does not resume; delete it, or use another --out, to train again")
+            throw TeacherError.input(
+                path: stateURL.path,
+                reason: "a training state of an earlier tkd (tkd-teacher-state/1), "
+                    + "which this version does not resume; delete it, or use another --out, to train again")
         }
         let session = TrainingSession(self)
         session.jobs = jobs
@@ -251,16 +283,20 @@ public final class TeacherTrainer: TrainingTask {
         session.log = log
         let outcome = try session.run()
         guard let validation = outcome.validation, let test = outcome.test else {
-            return Outcome(validation: nil, test: nil, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
-                           stoppedAt: outcome.stoppedAt)
+            return Outcome(
+                validation: nil, test: nil, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
+                stoppedAt: outcome.stoppedAt)
         }
-        let metrics: [String: Any] = ["best_step": outcome.bestStep, "steps": config.steps,
-                                      "validation": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(validation)),
-                                      "test": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(test))]
+        let metrics: [String: Any] = [
+            "best_step": outcome.bestStep, "steps": config.steps,
+            "validation": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(validation)),
+            "test": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(test)),
+        ]
         let data = try JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data + Data("\n".utf8), to: folder.appendingPathComponent("metrics.json"))
-        return Outcome(validation: validation, test: test, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
-                       stoppedAt: nil)
+        return Outcome(
+            validation: validation, test: test, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
+            stoppedAt: nil)
     }
 
     // MARK: TrainingTask
@@ -270,9 +306,10 @@ public final class TeacherTrainer: TrainingTask {
     public var labels: [String] { info.labels }
 
     public var settings: LoopSettings {
-        LoopSettings(steps: config.steps, evalEvery: config.evalEvery, batchSize: config.batchSize, chunk: config.chunk,
-                     seed: config.seed, schedule: config.schedule, clipNorm: config.clipNorm, objective: Objective(),
-                     optimizer: .adam(epsilon: config.adamEpsilon))
+        LoopSettings(
+            steps: config.steps, evalEvery: config.evalEvery, batchSize: config.batchSize, chunk: config.chunk,
+            seed: config.seed, schedule: config.schedule, clipNorm: config.clipNorm, objective: Objective(),
+            optimizer: .adam(epsilon: config.adamEpsilon))
     }
 
     public func configData() throws -> Data { try CanonicalJSON.encodePretty(config) }
@@ -280,8 +317,9 @@ public final class TeacherTrainer: TrainingTask {
     public func ids(_ split: Split) -> [String] { splits[split] ?? [] }
 
     public func makeModel() -> TrainableWav2Vec2 {
-        let model = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
-                                      gaborFrontEnd: config.model.frontEndInit == .gabor)
+        let model = TrainableWav2Vec2(
+            config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
+            gaborFrontEnd: config.model.frontEndInit == .gabor)
         model.normalizeInput = config.normalizeInput
         return model
     }
@@ -297,14 +335,18 @@ public final class TeacherTrainer: TrainingTask {
         (try batch(ids, pool: WorkPool(jobs: jobs)), ids.map { records[$0]!.labelIndex })
     }
 
-    public func stateInfo(step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?) -> TeacherStateInfo {
-        TeacherStateInfo(step: step, config: config, optimizer: optimizer, validationAccuracy: validationAccuracy,
-                         datasetName: info.name, manifestsSHA256: manifestsSHA256, pendingSums: pendingSums)
+    public func stateInfo(
+        step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?
+    ) -> TeacherStateInfo {
+        TeacherStateInfo(
+            step: step, config: config, optimizer: optimizer, validationAccuracy: validationAccuracy,
+            datasetName: info.name, manifestsSHA256: manifestsSHA256, pendingSums: pendingSums)
     }
 
     public func checkResumable(_ info: TeacherStateInfo, path: URL) throws {
         guard info.config == config else {
-            throw TrainingLoopError.runMismatch(path: path.path, field: "config", run: "a different config", requested: "this one")
+            throw TrainingLoopError.runMismatch(
+                path: path.path, field: "config", run: "a different config", requested: "this one")
         }
     }
 

@@ -2,8 +2,8 @@ import DatasetFormat
 import Foundation
 import Layers
 import Numerics
-import TensorStore
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// wav2vec 2.0 for sequence classification (base layout: GroupNorm in the first convolution, post-LN
@@ -48,15 +48,18 @@ public final class TrainableWav2Vec2: TrainableModel {
     /// A freshly initialised model (Hugging Face's `_init_weights` scales, drawn from the counter RNG
     /// keyed by `seed` and the parameter's name, so the same seed gives the same bytes).
     public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0, gaborFrontEnd: Bool = false) {
-        precondition(!c.stableLayerNorm && c.featExtractNorm == .group && !c.convBias,
-                     "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
+        precondition(
+            !c.stableLayerNorm && c.featExtractNorm == .group && !c.convBias,
+            "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
         config = c
         self.dropout = dropout
         let p = "wav2vec2"
         var convs: [Conv1DLayer] = [], inChannels = 1
         for i in 0..<c.convDim.count {
-            convs.append(Conv1DLayer(name: "\(p).feature_extractor.conv_layers.\(i).conv", inChannels: inChannels,
-                                     outChannels: c.convDim[i], kernel: c.convKernel[i], stride: c.convStride[i], bias: false))
+            convs.append(
+                Conv1DLayer(
+                    name: "\(p).feature_extractor.conv_layers.\(i).conv", inChannels: inChannels,
+                    outChannels: c.convDim[i], kernel: c.convKernel[i], stride: c.convStride[i], bias: false))
             inChannels = c.convDim[i]
         }
         convs[0].needsInputGradient = false
@@ -64,32 +67,38 @@ public final class TrainableWav2Vec2: TrainableModel {
         convNorm = ChannelNormLayer(name: "\(p).feature_extractor.conv_layers.0.layer_norm", channels: c.convDim[0])
         convActivations = (0..<c.convDim.count).map { GELULayer(name: "conv\($0).gelu") }
         let h = c.hiddenSize
-        projectionNorm = LayerNormLayer(name: "\(p).feature_projection.layer_norm", channels: inChannels, epsilon: c.layerNormEpsilon)
+        projectionNorm = LayerNormLayer(
+            name: "\(p).feature_projection.layer_norm", channels: inChannels, epsilon: c.layerNormEpsilon)
         projection = LinearLayer(name: "\(p).feature_projection.projection", inputs: inChannels, outputs: h)
         projectionDropout = DropoutLayer(name: "\(p).feature_projection.dropout", rate: dropout)
-        positional = Conv1DLayer(name: "\(p).encoder.pos_conv_embed.conv", inChannels: h, outChannels: h, kernel: c.positionalKernel,
-                                 padding: c.positionalKernel / 2, groups: c.positionalGroups, bias: true, weightNorm: true,
-                                 trimToInput: true)
+        positional = Conv1DLayer(
+            name: "\(p).encoder.pos_conv_embed.conv", inChannels: h, outChannels: h, kernel: c.positionalKernel,
+            padding: c.positionalKernel / 2, groups: c.positionalGroups, bias: true, weightNorm: true,
+            trimToInput: true)
         positionalActivation = GELULayer(name: "pos.gelu")
         encoderNorm = LayerNormLayer(name: "\(p).encoder.layer_norm", channels: h, epsilon: c.layerNormEpsilon)
         encoderDropout = DropoutLayer(name: "\(p).encoder.dropout", rate: dropout)
         blocks = (0..<c.layers).map { i in
             let l = "\(p).encoder.layers.\(i)"
-            return Block(attention: SelfAttentionLayer(name: "\(l).attention", hidden: h, heads: c.heads),
-                         attentionDropout: DropoutLayer(name: "\(l).dropout", rate: dropout),
-                         norm: LayerNormLayer(name: "\(l).layer_norm", channels: h, epsilon: c.layerNormEpsilon),
-                         intermediate: LinearLayer(name: "\(l).feed_forward.intermediate_dense", inputs: h, outputs: c.intermediateSize),
-                         activation: GELULayer(name: "\(l).gelu"),
-                         output: LinearLayer(name: "\(l).feed_forward.output_dense", inputs: c.intermediateSize, outputs: h),
-                         outputDropout: DropoutLayer(name: "\(l).feed_forward.output_dropout", rate: dropout),
-                         finalNorm: LayerNormLayer(name: "\(l).final_layer_norm", channels: h, epsilon: c.layerNormEpsilon))
+            return Block(
+                attention: SelfAttentionLayer(name: "\(l).attention", hidden: h, heads: c.heads),
+                attentionDropout: DropoutLayer(name: "\(l).dropout", rate: dropout),
+                norm: LayerNormLayer(name: "\(l).layer_norm", channels: h, epsilon: c.layerNormEpsilon),
+                intermediate: LinearLayer(
+                    name: "\(l).feed_forward.intermediate_dense", inputs: h, outputs: c.intermediateSize),
+                activation: GELULayer(name: "\(l).gelu"),
+                output: LinearLayer(name: "\(l).feed_forward.output_dense", inputs: c.intermediateSize, outputs: h),
+                outputDropout: DropoutLayer(name: "\(l).feed_forward.output_dropout", rate: dropout),
+                finalNorm: LayerNormLayer(name: "\(l).final_layer_norm", channels: h, epsilon: c.layerNormEpsilon))
         }
         projector = LinearLayer(name: "projector", inputs: h, outputs: c.classifierProjectionSize)
         classifier = LinearLayer(name: "classifier", inputs: c.classifierProjectionSize, outputs: c.labels)
         var all = convs.flatMap(\.parameters) + convNorm.parameters + projectionNorm.parameters + projection.parameters
         all += positional.parameters + encoderNorm.parameters
         for b in blocks {
-            all += b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters + b.finalNorm.parameters
+            all +=
+                b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters
+                + b.finalNorm.parameters
         }
         parameters = all + projector.parameters + classifier.parameters
         initialise(seed: seed)
@@ -128,7 +137,11 @@ public final class TrainableWav2Vec2: TrainableModel {
             p.value = (0..<p.count).map { _ in Float(rng.normal(mean: 0, std: std)) }
         }
         for conv in convs { fill(conv.weight!, std: (2 / Double(conv.inChannels * conv.kernel)).squareRoot()) }
-        let linears = [projection, projector, classifier] + blocks.flatMap { [$0.attention.q, $0.attention.k, $0.attention.v, $0.attention.out, $0.intermediate, $0.output] }
+        let linears =
+            [projection, projector, classifier]
+            + blocks.flatMap {
+                [$0.attention.q, $0.attention.k, $0.attention.v, $0.attention.out, $0.intermediate, $0.output]
+            }
         for l in linears { fill(l.weight, std: 0.02) }
         fill(positional.weightV!, std: 2 * (1 / Double(positional.kernel * positional.inChannels)).squareRoot())
         let v = positional.weightV!.value, k = positional.kernel
@@ -185,7 +198,10 @@ public final class TrainableWav2Vec2: TrainableModel {
         let b = x.batch, t = x.shape[1], p = x.shape[2]
         var y = [Float](repeating: 0, count: b * p)
         for e in 0..<b {
-            if config.pooling == .first { for j in 0..<p { y[e * p + j] = x.data[e * t * p + j] }; continue }
+            if config.pooling == .first {
+                for j in 0..<p { y[e * p + j] = x.data[e * t * p + j] }
+                continue
+            }
             for r in 0..<t { for j in 0..<p { y[e * p + j] += x.data[(e * t + r) * p + j] } }
             for j in 0..<p { y[e * p + j] /= Float(t) }
         }
@@ -196,7 +212,10 @@ public final class TrainableWav2Vec2: TrainableModel {
         let b = dy.batch, t = frameCount, p = dy.shape[1]
         var dx = [Float](repeating: 0, count: b * t * p)
         for e in 0..<b {
-            if config.pooling == .first { for j in 0..<p { dx[e * t * p + j] = dy.data[e * p + j] }; continue }
+            if config.pooling == .first {
+                for j in 0..<p { dx[e * t * p + j] = dy.data[e * p + j] }
+                continue
+            }
             for r in 0..<t { for j in 0..<p { dx[(e * t + r) * p + j] = dy.data[e * p + j] / Float(t) } }
         }
         return Tensor(shape: [b, t, p], data: dx)
@@ -245,7 +264,9 @@ public final class TrainableWav2Vec2: TrainableModel {
         let file = try SafeTensorsFile(url)
         for p in parameters {
             guard let e = file.entries[p.name] else { throw TeacherError.missingTensor(path: url.path, name: p.name) }
-            guard e.shape == p.shape else { throw TeacherError.shape(path: url.path, name: p.name, shape: e.shape, expected: p.shape) }
+            guard e.shape == p.shape else {
+                throw TeacherError.shape(path: url.path, name: p.name, shape: e.shape, expected: p.shape)
+            }
             p.value = try file.values(p.name)
         }
         normalizeInput = try Wav2Vec2Model.doNormalize(folder)
@@ -261,10 +282,14 @@ public final class TrainableWav2Vec2: TrainableModel {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let weights = SafeTensors.encode(tensors(), metadata: ["format": "pt"])
         try AtomicFile.write(weights, to: folder.appendingPathComponent("model.safetensors"))
-        let json = try JSONSerialization.data(withJSONObject: config.jsonObject(extra: extraConfig), options: [.prettyPrinted, .sortedKeys])
+        let json = try JSONSerialization.data(
+            withJSONObject: config.jsonObject(extra: extraConfig), options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(json + Data("\n".utf8), to: folder.appendingPathComponent("config.json"))
-        let pre: [String: Any] = ["feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1, "sampling_rate": 16_000,
-                                  "padding_value": 0.0, "padding_side": "right", "do_normalize": normalizeInput, "return_attention_mask": false]
+        let pre: [String: Any] = [
+            "feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1, "sampling_rate": 16_000,
+            "padding_value": 0.0, "padding_side": "right", "do_normalize": normalizeInput,
+            "return_attention_mask": false,
+        ]
         let preData = try JSONSerialization.data(withJSONObject: pre, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(preData + Data("\n".utf8), to: folder.appendingPathComponent("preprocessor_config.json"))
     }

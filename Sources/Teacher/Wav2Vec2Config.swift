@@ -66,13 +66,23 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     }
 
     /// A configuration in code (the bundled teacher's); `jsonObject` writes it as `config.json`.
-    public init(hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, convDim: [Int], convKernel: [Int],
-                convStride: [Int], positionalKernel: Int, positionalGroups: Int, classifierProjectionSize: Int,
-                labels: [String], pooling: Pooling = .mean) {
-        self.hiddenSize = hiddenSize; self.layers = layers; self.heads = heads; self.intermediateSize = intermediateSize
-        self.convDim = convDim; self.convKernel = convKernel; self.convStride = convStride
-        convBias = false; featExtractNorm = .group; stableLayerNorm = false
-        self.positionalKernel = positionalKernel; self.positionalGroups = positionalGroups
+    public init(
+        hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, convDim: [Int], convKernel: [Int],
+        convStride: [Int], positionalKernel: Int, positionalGroups: Int, classifierProjectionSize: Int,
+        labels: [String], pooling: Pooling = .mean
+    ) {
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.heads = heads
+        self.intermediateSize = intermediateSize
+        self.convDim = convDim
+        self.convKernel = convKernel
+        self.convStride = convStride
+        convBias = false
+        featExtractNorm = .group
+        stableLayerNorm = false
+        self.positionalKernel = positionalKernel
+        self.positionalGroups = positionalGroups
         layerNormEpsilon = 1e-5
         self.classifierProjectionSize = classifierProjectionSize
         self.labels = labels.count
@@ -90,7 +100,8 @@ public struct Wav2Vec2Config: Sendable, Equatable {
             "conv_dim": convDim, "conv_kernel": convKernel, "conv_stride": convStride, "conv_bias": convBias,
             "feat_extract_norm": featExtractNorm.rawValue, "do_stable_layer_norm": stableLayerNorm,
             "num_conv_pos_embeddings": positionalKernel, "num_conv_pos_embedding_groups": positionalGroups,
-            "layer_norm_eps": Double("\(layerNormEpsilon)") ?? Double(layerNormEpsilon), "classifier_proj_size": classifierProjectionSize,
+            "layer_norm_eps": Double("\(layerNormEpsilon)") ?? Double(layerNormEpsilon),
+            "classifier_proj_size": classifierProjectionSize,
             "num_labels": labels, "use_weighted_layer_sum": false, "add_adapter": false,
             "mask_time_prob": 0.0, "mask_feature_prob": 0.0, "apply_spec_augment": false, "layerdrop": 0.0,
             "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "feat_proj_dropout": 0.0,
@@ -118,7 +129,8 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         }
         func ints(_ k: String) throws -> [Int] {
             guard let v = o[k] as? [Int], !v.isEmpty else {
-                throw TeacherError.config(path: path, field: k, value: "\(o[k] ?? "missing")", expected: "a list of integers")
+                throw TeacherError.config(
+                    path: path, field: k, value: "\(o[k] ?? "missing")", expected: "a list of integers")
             }
             return v
         }
@@ -138,10 +150,13 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         layers = try int("num_hidden_layers")
         heads = try int("num_attention_heads")
         intermediateSize = try int("intermediate_size")
-        convDim = try ints("conv_dim"); convKernel = try ints("conv_kernel"); convStride = try ints("conv_stride")
+        convDim = try ints("conv_dim")
+        convKernel = try ints("conv_kernel")
+        convStride = try ints("conv_stride")
         guard convDim.count == convKernel.count && convKernel.count == convStride.count else {
-            throw TeacherError.config(path: path, field: "conv_dim/conv_kernel/conv_stride",
-                                      value: "lengths \(convDim.count)/\(convKernel.count)/\(convStride.count)", expected: "equal lengths")
+            throw TeacherError.config(
+                path: path, field: "conv_dim/conv_kernel/conv_stride",
+                value: "lengths \(convDim.count)/\(convKernel.count)/\(convStride.count)", expected: "equal lengths")
         }
         convBias = bool("conv_bias", false)
         featExtractNorm = try choice("feat_extract_norm", FeatureExtractorNorm.group)
@@ -152,17 +167,22 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         classifierProjectionSize = try int("classifier_proj_size", 256)
         for (key, want) in [("hidden_act", "gelu"), ("feat_extract_activation", "gelu")] {
             let v = string(key, want)
-            guard v == want else { throw TeacherError.config(path: path, field: key, value: "'\(v)'", expected: "'\(want)'") }
+            guard v == want else {
+                throw TeacherError.config(path: path, field: key, value: "'\(v)'", expected: "'\(want)'")
+            }
         }
         for key in ["use_weighted_layer_sum", "add_adapter"] where bool(key, false) {
             throw TeacherError.config(path: path, field: key, value: "true", expected: "false (not supported)")
         }
         guard hiddenSize % heads == 0 else {
-            throw TeacherError.config(path: path, field: "num_attention_heads", value: "\(heads)", expected: "a divisor of hidden_size \(hiddenSize)")
+            throw TeacherError.config(
+                path: path, field: "num_attention_heads", value: "\(heads)",
+                expected: "a divisor of hidden_size \(hiddenSize)")
         }
         guard hiddenSize % positionalGroups == 0 else {
-            throw TeacherError.config(path: path, field: "num_conv_pos_embedding_groups", value: "\(positionalGroups)",
-                                      expected: "a divisor of hidden_size \(hiddenSize)")
+            throw TeacherError.config(
+                path: path, field: "num_conv_pos_embedding_groups", value: "\(positionalGroups)",
+                expected: "a divisor of hidden_size \(hiddenSize)")
         }
         var names: [Int: String] = [:]
         if let m = o["id2label"] as? [String: String] { for (k, v) in m { if let i = Int(k) { names[i] = v } } }

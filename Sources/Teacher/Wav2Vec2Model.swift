@@ -2,8 +2,8 @@ import DatasetFormat
 import Foundation
 import Layers
 import Numerics
-import TensorStore
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// wav2vec 2.0 inference (Hugging Face `Wav2Vec2Model` / `Wav2Vec2ForSequenceClassification`) on the CPU
@@ -23,7 +23,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
     public let normalizeInput: Bool
 
     struct Conv: Sendable {
-        let weight: [Float]     // [K·Cin/g, Cout/g] per group, concatenated over groups
+        let weight: [Float]  // [K·Cin/g, Cout/g] per group, concatenated over groups
         let bias: [Float]?
         let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, groups: Int
     }
@@ -52,15 +52,20 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         config = try Wav2Vec2Config(url: folder.appendingPathComponent("config.json"))
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            throw TeacherError.input(path: weightsURL.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
+            throw TeacherError.input(
+                path: weightsURL.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
         }
         let file = try SafeTensorsFile(weightsURL)
         normalizeInput = try Self.doNormalize(folder)
         let c = config
         let prefix = file.entries["wav2vec2.feature_projection.projection.weight"] != nil ? "wav2vec2." : ""
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
-            guard let e = file.entries[name] else { throw TeacherError.missingTensor(path: weightsURL.path, name: name) }
-            guard e.shape == shape else { throw TeacherError.shape(path: weightsURL.path, name: name, shape: e.shape, expected: shape) }
+            guard let e = file.entries[name] else {
+                throw TeacherError.missingTensor(path: weightsURL.path, name: name)
+            }
+            guard e.shape == shape else {
+                throw TeacherError.shape(path: weightsURL.path, name: name, shape: e.shape, expected: shape)
+            }
             return try file.values(name)
         }
         func norm(_ name: String, _ n: Int) throws -> Norm {
@@ -70,7 +75,8 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             let w = try tensor("\(name).weight", [outputs, inputs])
             var transposed = [Float](repeating: 0, count: w.count)
             for o in 0..<outputs { for i in 0..<inputs { transposed[i * outputs + o] = w[o * inputs + i] } }
-            return Linear(weight: transposed, bias: try tensor("\(name).bias", [outputs]), inputs: inputs, outputs: outputs)
+            return Linear(
+                weight: transposed, bias: try tensor("\(name).bias", [outputs]), inputs: inputs, outputs: outputs)
         }
         var convs: [Conv] = [], norms: [Norm?] = []
         var inChannels = 1
@@ -78,8 +84,10 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             let name = "\(prefix)feature_extractor.conv_layers.\(i)"
             let w = try tensor("\(name).conv.weight", [c.convDim[i], inChannels, c.convKernel[i]])
             let b = c.convBias ? try tensor("\(name).conv.bias", [c.convDim[i]]) : nil
-            convs.append(Self.conv(w, bias: b, inChannels: inChannels, outChannels: c.convDim[i], kernel: c.convKernel[i],
-                                   stride: c.convStride[i], padding: 0, groups: 1))
+            convs.append(
+                Self.conv(
+                    w, bias: b, inChannels: inChannels, outChannels: c.convDim[i], kernel: c.convKernel[i],
+                    stride: c.convStride[i], padding: 0, groups: 1))
             norms.append(c.featExtractNorm == .layer || i == 0 ? try norm("\(name).layer_norm", c.convDim[i]) : nil)
             inChannels = c.convDim[i]
         }
@@ -95,31 +103,38 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         if file.entries["\(pos).weight"] != nil {
             weight = try tensor("\(pos).weight", [h, perGroup, k])
         } else {
-            let (gName, vName) = file.entries["\(pos).weight_g"] != nil
+            let (gName, vName) =
+                file.entries["\(pos).weight_g"] != nil
                 ? ("\(pos).weight_g", "\(pos).weight_v")
                 : ("\(pos).parametrizations.weight.original0", "\(pos).parametrizations.weight.original1")
             let g = try tensor(gName, [1, 1, k]), v = try tensor(vName, [h, perGroup, k])
             var norms = [Double](repeating: 0, count: k)
             for i in 0..<(h * perGroup) { for j in 0..<k { norms[j] += Double(v[i * k + j]) * Double(v[i * k + j]) } }
-            weight = (0..<(h * perGroup * k)).map { i in Float(Double(g[i % k]) * Double(v[i]) / norms[i % k].squareRoot()) }
+            weight = (0..<(h * perGroup * k)).map { i in
+                Float(Double(g[i % k]) * Double(v[i]) / norms[i % k].squareRoot())
+            }
         }
-        positional = Self.conv(weight, bias: try tensor("\(pos).bias", [h]), inChannels: h, outChannels: h, kernel: k, stride: 1,
-                               padding: k / 2, groups: c.positionalGroups)
+        positional = Self.conv(
+            weight, bias: try tensor("\(pos).bias", [h]), inChannels: h, outChannels: h, kernel: k, stride: 1,
+            padding: k / 2, groups: c.positionalGroups)
         encoderNorm = try norm("\(prefix)encoder.layer_norm", h)
         layers = try (0..<c.layers).map { i in
             let l = "\(prefix)encoder.layers.\(i)"
-            return Layer(q: try linear("\(l).attention.q_proj", h, h), k: try linear("\(l).attention.k_proj", h, h),
-                         v: try linear("\(l).attention.v_proj", h, h), out: try linear("\(l).attention.out_proj", h, h),
-                         norm: try norm("\(l).layer_norm", h), finalNorm: try norm("\(l).final_layer_norm", h),
-                         intermediate: try linear("\(l).feed_forward.intermediate_dense", h, c.intermediateSize),
-                         output: try linear("\(l).feed_forward.output_dense", c.intermediateSize, h))
+            return Layer(
+                q: try linear("\(l).attention.q_proj", h, h), k: try linear("\(l).attention.k_proj", h, h),
+                v: try linear("\(l).attention.v_proj", h, h), out: try linear("\(l).attention.out_proj", h, h),
+                norm: try norm("\(l).layer_norm", h), finalNorm: try norm("\(l).final_layer_norm", h),
+                intermediate: try linear("\(l).feed_forward.intermediate_dense", h, c.intermediateSize),
+                output: try linear("\(l).feed_forward.output_dense", c.intermediateSize, h))
         }
         if file.entries["classifier.weight"] != nil {
             projector = try linear("projector", h, c.classifierProjectionSize)
             classifier = try linear("classifier", c.classifierProjectionSize, c.labels)
             hasClassifier = true
         } else {
-            projector = nil; classifier = nil; hasClassifier = false
+            projector = nil
+            classifier = nil
+            hasClassifier = false
         }
     }
 
@@ -131,7 +146,9 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             throw TeacherError.input(path: url.path, reason: "not a JSON object")
         }
         guard let v = o["do_normalize"] else { return false }
-        guard let b = v as? Bool else { throw TeacherError.config(path: url.path, field: "do_normalize", value: "\(v)", expected: "true or false") }
+        guard let b = v as? Bool else {
+            throw TeacherError.config(path: url.path, field: "do_normalize", value: "\(v)", expected: "true or false")
+        }
         return b
     }
 
@@ -145,21 +162,25 @@ public final class Wav2Vec2Model: @unchecked Sendable {
     }
 
     /// PyTorch conv weight [Cout, Cin/g, K] → per group [K·Cin/g, Cout/g] (row (k, c), column o).
-    static func conv(_ w: [Float], bias: [Float]?, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int,
-                     groups: Int) -> Conv {
+    static func conv(
+        _ w: [Float], bias: [Float]?, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int,
+        groups: Int
+    ) -> Conv {
         let cin = inChannels / groups, cout = outChannels / groups
         var out = [Float](repeating: 0, count: groups * kernel * cin * cout)
         for g in 0..<groups {
             for o in 0..<cout {
                 for ci in 0..<cin {
                     for k in 0..<kernel {
-                        out[g * kernel * cin * cout + (k * cin + ci) * cout + o] = w[((g * cout + o) * cin + ci) * kernel + k]
+                        out[g * kernel * cin * cout + (k * cin + ci) * cout + o] =
+                            w[((g * cout + o) * cin + ci) * kernel + k]
                     }
                 }
             }
         }
-        return Conv(weight: out, bias: bias, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
-                    padding: padding, groups: groups)
+        return Conv(
+            weight: out, bias: bias, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+            padding: padding, groups: groups)
     }
 
     /// What one forward pass returns (per example).
@@ -200,7 +221,8 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         }
         let c = config, b = waveforms.count, t = c.frames(samples: samples), hs = c.hiddenSize
         guard t > 0 else {
-            throw TeacherError.input(path: folder.path, reason: "\(samples) samples are too short for the feature extractor")
+            throw TeacherError.input(
+                path: folder.path, reason: "\(samples) samples are too short for the feature extractor")
         }
         let features = try pool.map(b) { e in self.features(waveforms[e]) }
         var h = features.flatMap { $0 }
@@ -247,7 +269,9 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             }
             let perLayer = attentions.map { Array($0[(e * c.heads * t * t)..<((e + 1) * c.heads * t * t)]) }
             let states = hidden.map { Array($0[(e * t * hs)..<((e + 1) * t * hs)]) }
-            return Output(logits: logits, attentions: perLayer, hiddenStates: states, features: features[e], pooled: pooled, frames: t)
+            return Output(
+                logits: logits, attentions: perLayer, hiddenStates: states, features: features[e], pooled: pooled,
+                frames: t)
         }
     }
 
@@ -261,8 +285,11 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             length = (length - conv.kernel) / conv.stride + 1
             if let n = featureNorms[i] {
                 // transformers builds these norms with PyTorch's default ε (1e-5), not `layer_norm_eps`.
-                if c.featExtractNorm == .layer { Self.layerNorm(&x, rows: length, n, eps: 1e-5) }
-                else { Self.channelNorm(&x, rows: length, n, eps: 1e-5) }
+                if c.featExtractNorm == .layer {
+                    Self.layerNorm(&x, rows: length, n, eps: 1e-5)
+                } else {
+                    Self.channelNorm(&x, rows: length, n, eps: 1e-5)
+                }
             }
             Self.gelu(&x)
         }
@@ -271,12 +298,16 @@ public final class Wav2Vec2Model: @unchecked Sendable {
 
     func normRows(_ pool: WorkPool, _ x: inout [Float], rows: Int, _ n: Norm) throws {
         let eps = config.layerNormEpsilon
-        try Self.rowwise(pool, rows: rows, width: n.gamma.count, &x) { row, count in Self.layerNorm(row, count: count, n, eps: eps) }
+        try Self.rowwise(pool, rows: rows, width: n.gamma.count, &x) { row, count in
+            Self.layerNorm(row, count: count, n, eps: eps)
+        }
     }
 
     /// Runs `body` on every row of x [rows, width], in blocks on `pool`.
-    static func rowwise(_ pool: WorkPool, rows: Int, width: Int, _ x: inout [Float],
-                        _ body: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void) throws {
+    static func rowwise(
+        _ pool: WorkPool, rows: Int, width: Int, _ x: inout [Float],
+        _ body: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
+    ) throws {
         let (blocks, size) = rowBlocks(rows)
         try x.withUnsafeMutableBufferPointer { xp in
             let base = SendablePointer(xp.baseAddress!)
@@ -293,7 +324,8 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         var input = x
         if c.stableLayerNorm { try normRows(pool, &input, rows: rows, l.norm) }
         let q = try Self.apply(l.q, input, rows: rows, pool: pool)
-        let k = try Self.apply(l.k, input, rows: rows, pool: pool), v = try Self.apply(l.v, input, rows: rows, pool: pool)
+        let k = try Self.apply(l.k, input, rows: rows, pool: pool),
+            v = try Self.apply(l.v, input, rows: rows, pool: pool)
         let scale = 1 / Float(d).squareRoot()
         var probabilities = uninitializedFloats(b * heads * t * t)
         var context = uninitializedFloats(rows * h)
@@ -302,14 +334,18 @@ public final class Wav2Vec2Model: @unchecked Sendable {
                 try v.withUnsafeBufferPointer { vp in
                     try probabilities.withUnsafeMutableBufferPointer { pp in
                         try context.withUnsafeMutableBufferPointer { cp in
-                            let (qs, ks, vs) = (SendableConstPointer(qp.baseAddress!), SendableConstPointer(kp.baseAddress!),
-                                                SendableConstPointer(vp.baseAddress!))
+                            let (qs, ks, vs) = (
+                                SendableConstPointer(qp.baseAddress!), SendableConstPointer(kp.baseAddress!),
+                                SendableConstPointer(vp.baseAddress!)
+                            )
                             let (ps, cs) = (SendablePointer(pp.baseAddress!), SendablePointer(cp.baseAddress!))
                             try pool.forEach(b * heads) { job in
                                 let e = job / heads, head = job % heads, o = e * t * h + head * d
                                 var scores = uninitializedFloats(t * t)
                                 // (q·scale)·kᵀ: the scale folded into the product, as transformers scales q.
-                                BLAS.gemm(transB: true, m: t, n: t, k: d, alpha: scale, a: qs[o], lda: h, b: ks[o], ldb: h, c: &scores, ldc: t)
+                                BLAS.gemm(
+                                    transB: true, m: t, n: t, k: d, alpha: scale, a: qs[o], lda: h, b: ks[o], ldb: h,
+                                    c: &scores, ldc: t)
                                 let pe = ps[job * t * t]
                                 Softmax.forwardFast(scores, rows: t, width: t, into: pe)
                                 BLAS.gemm(m: t, n: d, k: t, a: pe, lda: t, b: vs[o], ldb: h, c: cs[o], ldc: h)
@@ -354,8 +390,9 @@ public final class Wav2Vec2Model: @unchecked Sendable {
                 try pool.forEach(blocks) { k in
                     let r0 = k * size, m = min(rows, r0 + size) - r0
                     for r in r0..<(r0 + m) { ys[r * l.outputs].update(from: l.bias, count: l.outputs) }
-                    BLAS.gemm(m: m, n: l.outputs, k: l.inputs, a: xs[r0 * l.inputs], lda: l.inputs, b: l.weight,
-                              ldb: l.outputs, beta: 1, c: ys[r0 * l.outputs], ldc: l.outputs)
+                    BLAS.gemm(
+                        m: m, n: l.outputs, k: l.inputs, a: xs[r0 * l.inputs], lda: l.inputs, b: l.weight,
+                        ldb: l.outputs, beta: 1, c: ys[r0 * l.outputs], ldc: l.outputs)
                 }
             }
         }
@@ -368,7 +405,9 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         let cin = conv.inChannels / conv.groups, cout = conv.outChannels / conv.groups, k = conv.kernel
         let out = (length + 2 * conv.padding - k) / conv.stride + 1
         var y = [Float](repeating: 0, count: out * conv.outChannels)
-        if let b = conv.bias { for r in 0..<out { for j in 0..<conv.outChannels { y[r * conv.outChannels + j] = b[j] } } }
+        if let b = conv.bias {
+            for r in 0..<out { for j in 0..<conv.outChannels { y[r * conv.outChannels + j] = b[j] } }
+        }
         let block = max(1, min(out, (1 << 20) / max(1, k * cin)))
         var cols = [Float](repeating: 0, count: block * k * cin)
         x.withUnsafeBufferPointer { xp in
@@ -383,15 +422,17 @@ public final class Wav2Vec2Model: @unchecked Sendable {
                                         let src = (start + r) * conv.stride + tap - conv.padding
                                         let dst = cp.baseAddress! + (r * k + tap) * cin
                                         if src >= 0 && src < length {
-                                            dst.update(from: xp.baseAddress! + src * conv.inChannels + g * cin, count: cin)
+                                            dst.update(
+                                                from: xp.baseAddress! + src * conv.inChannels + g * cin, count: cin)
                                         } else {
                                             dst.update(repeating: 0, count: cin)
                                         }
                                     }
                                 }
-                                BLAS.gemm(m: rows, n: cout, k: k * cin, a: cp.baseAddress!, lda: k * cin,
-                                          b: w.baseAddress! + g * k * cin * cout, ldb: cout, beta: 1,
-                                          c: yp.baseAddress! + start * conv.outChannels + g * cout, ldc: conv.outChannels)
+                                BLAS.gemm(
+                                    m: rows, n: cout, k: k * cin, a: cp.baseAddress!, lda: k * cin,
+                                    b: w.baseAddress! + g * k * cin * cout, ldb: cout, beta: 1,
+                                    c: yp.baseAddress! + start * conv.outChannels + g * cout, ldc: conv.outChannels)
                             }
                         }
                     }
@@ -416,7 +457,10 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         for j in 0..<c { sum += Double(row[j]) }
         let mean = sum / Double(c)
         var sq = 0.0
-        for j in 0..<c { let d = Double(row[j]) - mean; sq += d * d }
+        for j in 0..<c {
+            let d = Double(row[j]) - mean
+            sq += d * d
+        }
         let inv = Float(1 / (sq / Double(c) + Double(eps)).squareRoot()), m = Float(mean)
         n.gamma.withUnsafeBufferPointer { g in
             n.beta.withUnsafeBufferPointer { b in
@@ -430,16 +474,28 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         let c = n.gamma.count
         var sum = [Double](repeating: 0, count: c), sq = [Double](repeating: 0, count: c)
         x.withUnsafeMutableBufferPointer { xp in
-            for r in 0..<rows { let row = xp.baseAddress! + r * c; for j in 0..<c { sum[j] += Double(row[j]) } }
+            for r in 0..<rows {
+                let row = xp.baseAddress! + r * c
+                for j in 0..<c { sum[j] += Double(row[j]) }
+            }
             let mean = sum.map { $0 / Double(rows) }
-            for r in 0..<rows { let row = xp.baseAddress! + r * c; for j in 0..<c { let d = Double(row[j]) - mean[j]; sq[j] += d * d } }
+            for r in 0..<rows {
+                let row = xp.baseAddress! + r * c
+                for j in 0..<c {
+                    let d = Double(row[j]) - mean[j]
+                    sq[j] += d * d
+                }
+            }
             var scale = [Float](repeating: 0, count: c), shift = scale
             for j in 0..<c {
                 let inv = 1 / (sq[j] / Double(rows) + Double(eps)).squareRoot()
                 scale[j] = Float(inv) * n.gamma[j]
                 shift[j] = n.beta[j] - Float(mean[j] * inv) * n.gamma[j]
             }
-            for r in 0..<rows { let row = xp.baseAddress! + r * c; for j in 0..<c { row[j] = row[j] * scale[j] + shift[j] } }
+            for r in 0..<rows {
+                let row = xp.baseAddress! + r * c
+                for j in 0..<c { row[j] = row[j] * scale[j] + shift[j] }
+            }
         }
     }
 

@@ -36,13 +36,18 @@ public enum NPY {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
             headerStart = 12
         }
-        guard bytes.count >= headerStart + headerLength else { throw TensorStoreError.malformed(path: path, reason: "short header") }
+        guard bytes.count >= headerStart + headerLength else {
+            throw TensorStoreError.malformed(path: path, reason: "short header")
+        }
         let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
         guard let dtype = field("descr", in: header), let order = field("fortran_order", in: header),
-              let shapeText = field("shape", in: header) else {
+            let shapeText = field("shape", in: header)
+        else {
             throw TensorStoreError.malformed(path: path, reason: "header \(header)")
         }
-        guard order == "False" else { throw TensorStoreError.malformed(path: path, reason: "Fortran order is not supported") }
+        guard order == "False" else {
+            throw TensorStoreError.malformed(path: path, reason: "Fortran order is not supported")
+        }
         let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
             .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let count = shape.reduce(1, *)
@@ -55,16 +60,25 @@ public enum NPY {
         default: throw TensorStoreError.unsupportedType(path: path, dtype: dtype, expected: "<f4, <f8, <i2 or <i4")
         }
         guard body.count >= count * size else {
-            throw TensorStoreError.malformed(path: path, reason: "\(body.count) data bytes for shape \(shape) of \(dtype)")
+            throw TensorStoreError.malformed(
+                path: path, reason: "\(body.count) data bytes for shape \(shape) of \(dtype)")
         }
         var values = [Float](repeating: 0, count: count)
         body.withUnsafeBytes { raw in
             for i in 0..<count {
                 switch dtype {
-                case "<f4": values[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                case "<i4": values[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
-                case "<f8": values[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                default: values[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
+                case "<f4":
+                    values[i] = Float(
+                        bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                case "<i4":
+                    values[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                case "<f8":
+                    values[i] = Float(
+                        Double(
+                            bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                    )
+                default:
+                    values[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
                 }
             }
         }

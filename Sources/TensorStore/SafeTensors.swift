@@ -34,7 +34,10 @@ public enum SafeTensors {
         public var values: [Float]
 
         public init(name: String, dtype: TensorDType = .float32, shape: [Int], values: [Float]) {
-            self.name = name; self.dtype = dtype; self.shape = shape; self.values = values
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.values = values
         }
     }
 
@@ -44,14 +47,22 @@ public enum SafeTensors {
         var entries: [(String, String)] = []
         var offset = 0
         for t in tensors {
-            precondition(t.shape.reduce(1, *) == t.values.count, "\(t.name): shape \(t.shape) does not hold \(t.values.count) values")
+            precondition(
+                t.shape.reduce(1, *) == t.values.count,
+                "\(t.name): shape \(t.shape) does not hold \(t.values.count) values")
             let bytes = t.values.count * t.dtype.byteSize
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append((t.name, "{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}"))
+            entries.append(
+                (
+                    t.name,
+                    "{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],"
+                        + "\"data_offsets\":[\(offset),\(offset + bytes)]}"
+                ))
             offset += bytes
         }
         if !metadata.isEmpty {
-            let m = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            let m = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(
+                separator: ",")
             entries.append(("__metadata__", "{\(m)}"))
         }
         header += entries.sorted { $0.0 < $1.0 }.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
@@ -123,10 +134,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
             throw TensorStoreError.unreadable(path: url.path, reason: error.localizedDescription)
         }
-        guard data.count >= 8 else { throw TensorStoreError.malformed(path: url.path, reason: "\(data.count) bytes; expected at least 8") }
+        guard data.count >= 8 else {
+            throw TensorStoreError.malformed(path: url.path, reason: "\(data.count) bytes; expected at least 8")
+        }
         let n = Int(data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
         guard n <= data.count - 8 else {
-            throw TensorStoreError.malformed(path: url.path, reason: "header length \(n) exceeds the file (\(data.count) bytes): truncated?")
+            throw TensorStoreError.malformed(
+                path: url.path, reason: "header length \(n) exceeds the file (\(data.count) bytes): truncated?")
         }
         guard let json = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any] else {
             throw TensorStoreError.malformed(path: url.path, reason: "header is not a JSON object")
@@ -140,15 +154,23 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 continue
             }
             guard let e = value as? [String: Any], let d = e["dtype"] as? String, let shape = e["shape"] as? [Int],
-                  let offsets = e["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw TensorStoreError.malformed(path: url.path, reason: "tensor '\(name)' has no dtype/shape/data_offsets")
+                let offsets = e["data_offsets"] as? [Int], offsets.count == 2
+            else {
+                throw TensorStoreError.malformed(
+                    path: url.path, reason: "tensor '\(name)' has no dtype/shape/data_offsets")
             }
             guard let dtype = TensorDType(rawValue: d) else {
                 throw TensorStoreError.unsupportedType(path: url.path, dtype: d, expected: "F32, F16 or BF16")
             }
             guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= available,
-                  offsets[1] - offsets[0] == shape.reduce(1, *) * dtype.byteSize else {
-                throw TensorStoreError.malformed(path: url.path, reason: "tensor '\(name)': offsets \(offsets) do not fit shape \(shape) of \(d) in \(available) data bytes")
+                offsets[1] - offsets[0] == shape.reduce(1, *) * dtype.byteSize
+            else {
+                throw TensorStoreError.malformed(
+                    path: url.path,
+                    reason:
+                        "tensor '\(name)': offsets \(offsets) do not fit shape \(shape) of \(d) in \(available) "
+                        + "data bytes"
+                )
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
@@ -165,7 +187,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let brain = e.dtype == .bfloat16
         return data.withUnsafeBytes { raw in
             (0..<(e.range.count / 2)).map { i in
-                let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart + e.range.lowerBound + 2 * i, as: UInt16.self))
+                let bits = UInt16(
+                    littleEndian: raw.loadUnaligned(
+                        fromByteOffset: dataStart + e.range.lowerBound + 2 * i, as: UInt16.self))
                 return brain ? Float(bfloat16Bits: bits) : Float(Float16(bitPattern: bits))
             }
         }
@@ -174,13 +198,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Calls `body` with a float32 tensor's values in place (no copy; little-endian hosts).
     public func withFloat32<R>(_ name: String, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
         guard let e = entries[name] else { throw TensorStoreError.malformed(path: path, reason: "no tensor '\(name)'") }
-        guard e.dtype == .float32 else { throw TensorStoreError.unsupportedType(path: path, dtype: e.dtype.rawValue, expected: "F32") }
+        guard e.dtype == .float32 else {
+            throw TensorStoreError.unsupportedType(path: path, dtype: e.dtype.rawValue, expected: "F32")
+        }
         return try data.withUnsafeBytes { raw in
             let base = raw.baseAddress! + dataStart + e.range.lowerBound
             if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: e.range.count / 4))
+                return try body(
+                    UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: e.range.count / 4))
             }
-            let copy = (0..<(e.range.count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: dataStart + e.range.lowerBound + 4 * $0, as: UInt32.self)) }
+            let copy = (0..<(e.range.count / 4)).map {
+                Float(
+                    bitPattern: raw.loadUnaligned(
+                        fromByteOffset: dataStart + e.range.lowerBound + 4 * $0, as: UInt32.self))
+            }
             return try copy.withUnsafeBufferPointer(body)
         }
     }

@@ -20,7 +20,10 @@ public struct StoreIndex: Sendable, Equatable, Codable {
         }
 
         public init(shard: String, tensor: String, shape: [Int], sourceSHA256: String?) {
-            self.shard = shard; self.tensor = tensor; self.shape = shape; self.sourceSHA256 = sourceSHA256
+            self.shard = shard
+            self.tensor = tensor
+            self.shape = shape
+            self.sourceSHA256 = sourceSHA256
         }
     }
 
@@ -31,7 +34,10 @@ public struct StoreIndex: Sendable, Equatable, Codable {
         public var tensors: Int
 
         public init(file: String, sha256: String, bytes: Int, tensors: Int) {
-            self.file = file; self.sha256 = sha256; self.bytes = bytes; self.tensors = tensors
+            self.file = file
+            self.sha256 = sha256
+            self.bytes = bytes
+            self.tensors = tensors
         }
     }
 
@@ -65,8 +71,10 @@ public final class ShardedStoreReader: @unchecked Sendable {
         do { index = try JSONDecoder().decode(StoreIndex.self, from: data) } catch {
             throw TensorStoreError.malformed(path: url.path, reason: CanonicalJSON.describe(error))
         }
-        for s in index.shards where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path) {
-            throw TensorStoreError.unreadable(path: folder.appendingPathComponent(s.file).path, reason: "shard listed in the index is missing")
+        for s in index.shards where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path)
+        {
+            throw TensorStoreError.unreadable(
+                path: folder.appendingPathComponent(s.file).path, reason: "shard listed in the index is missing")
         }
     }
 
@@ -76,7 +84,8 @@ public final class ShardedStoreReader: @unchecked Sendable {
     }
 
     func shard(_ name: String) throws -> SafeTensorsFile {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let f = open[name] { return f }
         let f = try SafeTensorsFile(folder.appendingPathComponent(name))
         open[name] = f
@@ -85,13 +94,17 @@ public final class ShardedStoreReader: @unchecked Sendable {
 
     /// The tensor stored for `id` (widened to Float) and its shape.
     public func tensor(_ id: String) throws -> (shape: [Int], values: [Float]) {
-        guard let loc = index.entries[id] else { throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'") }
+        guard let loc = index.entries[id] else {
+            throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'")
+        }
         return (loc.shape, try shard(loc.shard).values(loc.tensor))
     }
 
     /// Calls `body` with a float32 tensor in place, without copying.
     public func withTensor<R>(_ id: String, _ body: (UnsafeBufferPointer<Float>, [Int]) throws -> R) throws -> R {
-        guard let loc = index.entries[id] else { throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'") }
+        guard let loc = index.entries[id] else {
+            throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'")
+        }
         return try shard(loc.shard).withFloat32(loc.tensor) { try body($0, loc.shape) }
     }
 
@@ -142,22 +155,28 @@ extension ShardedStoreReader {
         var result = StoreVerification()
         let indexURL = folder.appendingPathComponent(StoreIndex.fileName)
         guard let data = FileManager.default.contents(atPath: indexURL.path),
-              let index = try? JSONDecoder().decode(StoreIndex.self, from: data) else {
+            let index = try? JSONDecoder().decode(StoreIndex.self, from: data)
+        else {
             result.indexProblem = "no readable index.json (incomplete store)"
             return result
         }
         result.index = index
         for s in index.shards {
             let sha = try? SHA256.hex(fileAt: folder.appendingPathComponent(s.file))
-            let problem: String? = sha == s.sha256 ? nil : sha == nil ? "shard \(s.file) is missing"
-                : "shard \(s.file) has SHA-256 \(sha!.prefix(12))…; the index records \(s.sha256.prefix(12))…"
+            let problem: String? =
+                sha == s.sha256
+                ? nil
+                : sha == nil
+                    ? "shard \(s.file) is missing"
+                    : "shard \(s.file) has SHA-256 \(sha!.prefix(12))…; the index records \(s.sha256.prefix(12))…"
             result.shards.append(.init(name: s.file, problem: problem))
         }
         for (key, source) in expected {
             var problem: String?
             if let e = index.entries[key] {
                 if let found = e.sourceSHA256, found != source {
-                    problem = "'\(key)' was computed from source \(found.prefix(12))…; the dataset's is \(source.prefix(12))…"
+                    problem =
+                        "'\(key)' was computed from source \(found.prefix(12))…; the dataset's is \(source.prefix(12))…"
                 }
             } else {
                 problem = "no entry '\(key)'"

@@ -34,7 +34,8 @@ public struct ShardedStoreWriter: Sendable {
     /// Written into every shard's safetensors metadata.
     public let metadata: [String: String]
 
-    public init(folder: URL, items: [StoreItem], examplesPerShard: Int, dtype: TensorDType, metadata: [String: String]) {
+    public init(folder: URL, items: [StoreItem], examplesPerShard: Int, dtype: TensorDType, metadata: [String: String])
+    {
         precondition(examplesPerShard > 0, "examplesPerShard must be positive")
         self.folder = folder
         self.items = items
@@ -76,8 +77,9 @@ public struct ShardedStoreWriter: Sendable {
     /// the recorded SHA-256).
     func finished(_ k: Int, checkFile: Bool) -> ShardRecord? {
         guard let data = FileManager.default.contents(atPath: sidecar(k).path),
-              let record = try? JSONDecoder().decode(ShardRecord.self, from: data),
-              record.file == Self.shardName(k), record.sources == sources(ofShard: k) else { return nil }
+            let record = try? JSONDecoder().decode(ShardRecord.self, from: data),
+            record.file == Self.shardName(k), record.sources == sources(ofShard: k)
+        else { return nil }
         if checkFile, (try? SHA256.hex(fileAt: folder.appendingPathComponent(record.file))) != record.sha256 {
             return nil
         }
@@ -88,14 +90,21 @@ public struct ShardedStoreWriter: Sendable {
     /// cache) records other settings: `conflict(old)` returns what differs, or nil when the folder may be
     /// resumed. A missing or unreadable description counts as no conflict.
     /// - Throws: `CoreError.invalidValue` naming the file, what it records and what was asked for.
-    public func refuseOtherSettings<D: Decodable>(_ type: D.Type, file: String, conflict: (D) -> (found: String,
-                                                                                                expected: String)?) throws {
+    public func refuseOtherSettings<D: Decodable>(
+        _ type: D.Type, file: String,
+        conflict: (D) -> (
+            found: String,
+            expected: String
+        )?
+    ) throws {
         let url = folder.appendingPathComponent(file)
         guard let data = FileManager.default.contents(atPath: url.path),
-              let old = try? JSONDecoder().decode(D.self, from: data),
-              let difference = conflict(old) else { return }
-        throw CoreError.invalidValue(field: url.path, value: difference.found,
-                                     expected: "\(difference.expected); delete \(folder.path) to rebuild it")
+            let old = try? JSONDecoder().decode(D.self, from: data),
+            let difference = conflict(old)
+        else { return }
+        throw CoreError.invalidValue(
+            field: url.path, value: difference.found,
+            expected: "\(difference.expected); delete \(folder.path) to rebuild it")
     }
 
     public struct Outcome: Sendable {
@@ -110,10 +119,13 @@ public struct ShardedStoreWriter: Sendable {
     /// store is. `compute(i)` returns the tensors of item i (any names; each becomes an index entry whose
     /// source is the item's).
     /// - Throws: the first error of `compute`, or an I/O error naming the file.
-    public func write(shard: Shard, jobs: Int, progress: ProgressMode, label: String,
-                      compute: @escaping @Sendable (Int) throws -> [SafeTensors.Tensor]) throws -> Outcome {
+    public func write(
+        shard: Shard, jobs: Int, progress: ProgressMode, label: String,
+        compute: @escaping @Sendable (Int) throws -> [SafeTensors.Tensor]
+    ) throws -> Outcome {
         let mine = (0..<shardCount).filter { shard.owns($0) }
-        let reporter = ProgressReporter(label: label, total: mine.reduce(0) { $0 + range(ofShard: $1).count }, mode: progress)
+        let reporter = ProgressReporter(
+            label: label, total: mine.reduce(0) { $0 + range(ofShard: $1).count }, mode: progress)
         var made = 0
         var kept = 0
         var checked = Set<Int>()
@@ -133,15 +145,17 @@ public struct ShardedStoreWriter: Sendable {
             var entries: [String: StoreIndex.Location] = [:]
             for (i, tensors) in groups.enumerated() {
                 for t in tensors {
-                    entries[t.name] = .init(shard: Self.shardName(k), tensor: t.name, shape: t.shape,
-                                            sourceSHA256: items[lower + i].sourceSHA256)
+                    entries[t.name] = .init(
+                        shard: Self.shardName(k), tensor: t.name, shape: t.shape,
+                        sourceSHA256: items[lower + i].sourceSHA256)
                 }
             }
             let tensors = groups.flatMap { $0 }
             let data = SafeTensors.encode(tensors, metadata: metadata)
             try AtomicFile.write(data, to: folder.appendingPathComponent(Self.shardName(k)))
-            let record = ShardRecord(file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count,
-                                     tensors: tensors.count, sources: sources(ofShard: k), entries: entries)
+            let record = ShardRecord(
+                file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count,
+                tensors: tensors.count, sources: sources(ofShard: k), entries: entries)
             try AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k))
             checked.insert(k)
             made += 1
@@ -161,7 +175,8 @@ public struct ShardedStoreWriter: Sendable {
             entries.merge(record.entries) { a, _ in a }
         }
         let index = StoreIndex(dtype: dtype, entries: entries, shards: shards)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(index), to: folder.appendingPathComponent(StoreIndex.fileName))
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(index), to: folder.appendingPathComponent(StoreIndex.fileName))
         return index
     }
 }

@@ -12,7 +12,8 @@ extension TensorStoreError: CustomStringConvertible, LocalizedError {
         switch self {
         case let .unreadable(path, reason): return "tensor: \(path): cannot read (\(reason))."
         case let .malformed(path, reason): return "tensor: \(path): malformed file (\(reason))."
-        case let .unsupportedType(path, dtype, expected): return "tensor: \(path): dtype \(dtype); expected \(expected)."
+        case let .unsupportedType(path, dtype, expected):
+            return "tensor: \(path): dtype \(dtype); expected \(expected)."
         }
     }
     public var errorDescription: String? { description }

@@ -5,9 +5,11 @@ import Layers
 /// Runs a model over examples in inference mode (no distillation head) and scores it.
 public enum Evaluation {
     /// Metrics of `ids` (one split), in batches of `batchSize`; `input` gives a batch's features and labels.
-    public static func metrics<M: TrainableModel>(_ model: M, split: Split, ids: [String], labels: [String], batchSize: Int,
-                                                  jobs: Int, chunk: Int,
-                                                  input: ([String]) throws -> (input: Tensor, labels: [Int])) throws -> Metrics {
+    public static func metrics<M: TrainableModel>(
+        _ model: M, split: Split, ids: [String], labels: [String], batchSize: Int,
+        jobs: Int, chunk: Int,
+        input: ([String]) throws -> (input: Tensor, labels: [Int])
+    ) throws -> Metrics {
         let k = labels.count
         var scores = [Float](), truth = [Int]()
         scores.reserveCapacity(ids.count * k)
@@ -22,21 +24,25 @@ public enum Evaluation {
             loss += s.lossSum
             scores += s.scores
         }
-        return Metrics(split: split.rawValue, labels: labels, scores: scores, truth: truth,
-                       loss: ids.isEmpty ? 0 : loss / Double(ids.count))
+        return Metrics(
+            split: split.rawValue, labels: labels, scores: scores, truth: truth,
+            loss: ids.isEmpty ? 0 : loss / Double(ids.count))
     }
 }
 
 /// One optimisation step: forward, loss, backward, optional global-norm clipping, optimiser update.
 public enum TrainingStep {
     /// Returns the objective's result; when the loss is not finite nothing is updated.
-    public static func run<M: TrainableModel>(_ model: M, optimizer: inout OptimizerState, input x: Tensor, labels: [Int],
-                                              targets: [Float]?, teacherLogits: [Float]? = nil, objective: Objective,
-                                              learningRate lr: Double, clipNorm: Float?, run: RunContext) throws -> Objective.Result {
+    public static func run<M: TrainableModel>(
+        _ model: M, optimizer: inout OptimizerState, input x: Tensor, labels: [Int],
+        targets: [Float]?, teacherLogits: [Float]? = nil, objective: Objective,
+        learningRate lr: Double, clipNorm: Float?, run: RunContext
+    ) throws -> Objective.Result {
         let out = try model.forward(x, run)
         model.zeroGradients()
-        let r = objective.evaluate(logits: out.logits, labels: labels, context: out.context, query: model.distillationQuery,
-                                   targets: targets, teacherLogits: teacherLogits)
+        let r = objective.evaluate(
+            logits: out.logits, labels: labels, context: out.context, query: model.distillationQuery,
+            targets: targets, teacherLogits: teacherLogits)
         guard r.loss.isFinite else { return r }
         try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
         let params = model.trainableParameters

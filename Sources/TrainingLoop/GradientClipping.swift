@@ -11,9 +11,13 @@ public enum GradientClipping {
     }
 
     /// Calls `body` with every parameter's gradient as a mutable buffer at once.
-    static func withGradientBuffers<R>(_ params: ArraySlice<Parameter>, _ buffers: [UnsafeMutableBufferPointer<Float>],
-                                       _ body: ([UnsafeMutableBufferPointer<Float>]) -> R) -> R {
+    static func withGradientBuffers<R>(
+        _ params: ArraySlice<Parameter>, _ buffers: [UnsafeMutableBufferPointer<Float>],
+        _ body: ([UnsafeMutableBufferPointer<Float>]) -> R
+    ) -> R {
         guard let first = params.first else { return body(buffers) }
-        return first.gradient.withUnsafeMutableBufferPointer { withGradientBuffers(params.dropFirst(), buffers + [$0], body) }
+        return first.gradient.withUnsafeMutableBufferPointer {
+            withGradientBuffers(params.dropFirst(), buffers + [$0], body)
+        }
     }
 }

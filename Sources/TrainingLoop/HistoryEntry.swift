@@ -21,10 +21,18 @@ public struct HistoryEntry: Sendable, Equatable, Codable {
         case validationAccuracy = "validation_accuracy", validationLoss = "validation_loss"
     }
 
-    public init(step: Int, learningRate: Double, trainLoss: Double, trainCrossEntropy: Double, trainAttentionKD: Double,
-                trainAccuracy: Double, validationAccuracy: Double, validationLoss: Double, best: Bool) {
-        self.step = step; self.learningRate = learningRate; self.trainLoss = trainLoss; self.trainCrossEntropy = trainCrossEntropy
-        self.trainAttentionKD = trainAttentionKD; self.trainAccuracy = trainAccuracy; self.validationAccuracy = validationAccuracy
-        self.validationLoss = validationLoss; self.best = best
+    public init(
+        step: Int, learningRate: Double, trainLoss: Double, trainCrossEntropy: Double, trainAttentionKD: Double,
+        trainAccuracy: Double, validationAccuracy: Double, validationLoss: Double, best: Bool
+    ) {
+        self.step = step
+        self.learningRate = learningRate
+        self.trainLoss = trainLoss
+        self.trainCrossEntropy = trainCrossEntropy
+        self.trainAttentionKD = trainAttentionKD
+        self.trainAccuracy = trainAccuracy
+        self.validationAccuracy = validationAccuracy
+        self.validationLoss = validationLoss
+        self.best = best
     }
 }

@@ -65,7 +65,9 @@ public struct Metrics: Sendable, Equatable, Codable {
             var ap: Double?
             if support > 0 {
                 // Average precision: mean of precision@rank over the positives, ranked by score (ties by index).
-                let order = (0..<n).sorted { scores[$0 * k + c] != scores[$1 * k + c] ? scores[$0 * k + c] > scores[$1 * k + c] : $0 < $1 }
+                let order = (0..<n).sorted {
+                    scores[$0 * k + c] != scores[$1 * k + c] ? scores[$0 * k + c] > scores[$1 * k + c] : $0 < $1
+                }
                 var hits = 0, sum = 0.0
                 for (rank, i) in order.enumerated() where truth[i] == c {
                     hits += 1
@@ -74,9 +76,11 @@ public struct Metrics: Sendable, Equatable, Codable {
                 ap = sum / Double(support)
                 aps.append(ap!)
             }
-            perClass.append(ClassMetrics(label: names[c], support: support,
-                                         precision: predicted > 0 ? Double(tp) / Double(predicted) : 0,
-                                         recall: support > 0 ? Double(tp) / Double(support) : 0, averagePrecision: ap))
+            perClass.append(
+                ClassMetrics(
+                    label: names[c], support: support,
+                    precision: predicted > 0 ? Double(tp) / Double(predicted) : 0,
+                    recall: support > 0 ? Double(tp) / Double(support) : 0, averagePrecision: ap))
         }
         self.split = split
         examples = n
@@ -89,13 +93,18 @@ public struct Metrics: Sendable, Equatable, Codable {
 
     /// A readable table: accuracy, mAP, then one row per class.
     public var report: String {
-        var lines = [String(format: "%@: %d examples, accuracy %.2f %%, mAP %.4f, loss %.4f",
-                            split, examples, 100 * accuracy, meanAveragePrecision, loss)]
+        var lines = [
+            String(
+                format: "%@: %d examples, accuracy %.2f %%, mAP %.4f, loss %.4f",
+                split, examples, 100 * accuracy, meanAveragePrecision, loss)
+        ]
         let width = max(5, perClass.map(\.label.count).max() ?? 5)
-        lines.append("  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + "  support  precision  recall")
+        lines.append(
+            "  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + "  support  precision  recall")
         for c in perClass {
-            lines.append("  " + c.label.padding(toLength: width, withPad: " ", startingAt: 0)
-                         + String(format: "  %7d  %9.4f  %6.4f", c.support, c.precision, c.recall))
+            lines.append(
+                "  " + c.label.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + String(format: "  %7d  %9.4f  %6.4f", c.support, c.precision, c.recall))
         }
         return lines.joined(separator: "\n")
     }

@@ -1,6 +1,5 @@
 import Foundation
 import Layers
-import Layers
 import Numerics
 
 /// The training loss of the method (Docs/method.md): cross-entropy + λ · KL(a_T ‖ a_S), with
@@ -17,8 +16,10 @@ public struct Objective: Sendable, Equatable, Codable {
     public var logitTemperature: Float = 2
 
     public init(kdLambda: Float = 0, kdTemperature: Float = 1, logitWeight: Float = 0, logitTemperature: Float = 2) {
-        self.kdLambda = kdLambda; self.kdTemperature = kdTemperature
-        self.logitWeight = logitWeight; self.logitTemperature = logitTemperature
+        self.kdLambda = kdLambda
+        self.kdTemperature = kdTemperature
+        self.logitWeight = logitWeight
+        self.logitTemperature = logitTemperature
     }
 
     public struct Result {
@@ -37,8 +38,10 @@ public struct Objective: Sendable, Equatable, Codable {
     /// Loss and gradients for one batch. `targets` [B, T′] (rows summing to 1), the context c′ and the query
     /// are needed when λ > 0; `teacherLogits` [B, classes] when the logit weight is > 0. Adds dLoss/dq into
     /// `query.gradient`.
-    public func evaluate(logits: Tensor, labels: [Int], context: Tensor?, query: Parameter?, targets: [Float]?,
-                         teacherLogits: [Float]?) -> Result {
+    public func evaluate(
+        logits: Tensor, labels: [Int], context: Tensor?, query: Parameter?, targets: [Float]?,
+        teacherLogits: [Float]?
+    ) -> Result {
         let b = logits.batch, k = logits.shape[1]
         var logp = [Float](repeating: 0, count: b * k)
         Softmax.logForward(logits.data, rows: b, width: k, into: &logp)
@@ -78,9 +81,10 @@ public struct Objective: Sendable, Equatable, Codable {
             let t = context.shape[1], d = context.shape[2]
             var dc = [Float](repeating: 0, count: context.data.count)
             var dq = [Float](repeating: 0, count: d)
-            let r = TemporalAttentionKD.lossAndGradients(context: context.data, batch: b, steps: t, width: d, query: query.value,
-                                                         temperature: kdTemperature, target: targets,
-                                                         contextGradient: &dc, queryGradient: &dq)
+            let r = TemporalAttentionKD.lossAndGradients(
+                context: context.data, batch: b, steps: t, width: d, query: query.value,
+                temperature: kdTemperature, target: targets,
+                contextGradient: &dc, queryGradient: &dq)
             attentionKD = r.loss
             loss += Double(kdLambda) * r.loss
             for i in dc.indices { dc[i] *= kdLambda }
@@ -88,8 +92,9 @@ public struct Objective: Sendable, Equatable, Codable {
             dContext = Tensor(shape: context.shape, data: dc)
             studentAttention = r.studentAttention
         }
-        return Result(loss: loss, crossEntropy: ce, attentionKD: attentionKD, logitKD: logitKD, correct: correct,
-                      logitGradient: Tensor(shape: logits.shape, data: dz), contextGradient: dContext,
-                      studentAttention: studentAttention)
+        return Result(
+            loss: loss, crossEntropy: ce, attentionKD: attentionKD, logitKD: logitKD, correct: correct,
+            logitGradient: Tensor(shape: logits.shape, data: dz), contextGradient: dContext,
+            studentAttention: studentAttention)
     }
 }

@@ -31,14 +31,18 @@ public enum OptimizerState: Sendable {
             let rate = a.begin(counts: counts, lr: lr)
             for (k, p) in parameters.enumerated() {
                 let g = p.gradient
-                p.value.withUnsafeMutableBufferPointer { v in g.withUnsafeBufferPointer { a.apply(tensor: k, v, $0, rate: rate) } }
+                p.value.withUnsafeMutableBufferPointer { v in
+                    g.withUnsafeBufferPointer { a.apply(tensor: k, v, $0, rate: rate) }
+                }
             }
             self = .adam(a)
         case var .momentum(s):
             s.begin(counts: counts)
             for (k, p) in parameters.enumerated() {
                 let g = p.gradient
-                p.value.withUnsafeMutableBufferPointer { v in g.withUnsafeBufferPointer { s.apply(tensor: k, v, $0, lr: lr) } }
+                p.value.withUnsafeMutableBufferPointer { v in
+                    g.withUnsafeBufferPointer { s.apply(tensor: k, v, $0, lr: lr) }
+                }
             }
             self = .momentum(s)
         }
@@ -52,9 +56,11 @@ public enum OptimizerState: Sendable {
         case let .momentum(s): slots = [("velocity", s.velocity)]
         }
         return slots.flatMap { slot, arrays in
-            arrays.isEmpty ? [] : zip(parameters, arrays).map { p, values in
-                SafeTensors.Tensor(name: "optimizer.\(slot).\(p.name)", shape: p.shape, values: values)
-            }
+            arrays.isEmpty
+                ? []
+                : zip(parameters, arrays).map { p, values in
+                    SafeTensors.Tensor(name: "optimizer.\(slot).\(p.name)", shape: p.shape, values: values)
+                }
         }
     }
 
@@ -72,14 +78,17 @@ public enum OptimizerState: Sendable {
             return try parameters.map { p in
                 let key = "optimizer.\(name).\(p.name)"
                 guard file.entries[key]?.shape == p.shape else {
-                    throw TrainingLoopError.checkpoint(path: file.path, reason: "optimizer state '\(key)' is missing or has the wrong shape")
+                    throw TrainingLoopError.checkpoint(
+                        path: file.path, reason: "optimizer state '\(key)' is missing or has the wrong shape")
                 }
                 return try file.values(key)
             }
         }
         switch self {
         case var .adam(a):
-            a.m = try slot("m"); a.v = try slot("v"); a.step = step
+            a.m = try slot("m")
+            a.v = try slot("v")
+            a.step = step
             self = .adam(a)
         case var .momentum(s):
             s.velocity = try slot("velocity")

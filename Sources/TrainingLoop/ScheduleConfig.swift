@@ -12,17 +12,21 @@ extension LearningRateSchedule {
             return try x.double(in: 1e-12...10)
         }
         let kind = try m["kind"]!.choice(["constant", "exp", "warmup-cosine"])
-        let allowed: [String: Set<String>] = ["constant": ["kind", "rate"], "exp": ["kind", "initial", "final"],
-                                              "warmup-cosine": ["kind", "peak", "final", "warmup"]]
+        let allowed: [String: Set<String>] = [
+            "constant": ["kind", "rate"], "exp": ["kind", "initial", "final"],
+            "warmup-cosine": ["kind", "peak", "final", "warmup"],
+        ]
         if let extra = m.keys.sorted().first(where: { !allowed[kind]!.contains($0) }) {
-            throw m[extra]!.fail("not a field of schedule kind '\(kind)' (expected: \(allowed[kind]!.sorted().joined(separator: ", ")))")
+            throw m[extra]!.fail(
+                "not a field of schedule kind '\(kind)' (expected: \(allowed[kind]!.sorted().joined(separator: ", ")))")
         }
         switch kind {
         case "constant": return .constant(try rate("rate"))
         case "exp": return .exponential(initial: try rate("initial"), final: try rate("final"), steps: steps)
         default:
-            return .warmupCosine(peak: try rate("peak"), final: try rate("final"),
-                                 warmup: try m["warmup"]?.int(in: 0...100_000_000) ?? 0, steps: steps)
+            return .warmupCosine(
+                peak: try rate("peak"), final: try rate("final"),
+                warmup: try m["warmup"]?.int(in: 0...100_000_000) ?? 0, steps: steps)
         }
     }
 

@@ -61,15 +61,18 @@ public final class TrainingSession<Task: TrainingTask> {
             let (info, file) = try TrainingState.open(stateURL, as: Task.StateInfo.self)
             try task.checkResumable(info, path: stateURL)
             guard info.manifestsSHA256 == task.manifestsSHA256 else {
-                throw TrainingLoopError.runMismatch(path: stateURL.path, field: "dataset manifests",
-                                                    run: String(info.manifestsSHA256.prefix(12)),
-                                                    requested: String(task.manifestsSHA256.prefix(12)))
+                throw TrainingLoopError.runMismatch(
+                    path: stateURL.path, field: "dataset manifests",
+                    run: String(info.manifestsSHA256.prefix(12)),
+                    requested: String(task.manifestsSHA256.prefix(12)))
             }
             try TrainingState.load(model.stateParameters, from: file)
             try optimizer.restore(from: file, parameters: model.trainableParameters, step: info.step)
             start = info.step
             if let h = fm.contents(atPath: historyURL.path) {
-                history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: historyURL.path).filter { $0.step <= start }
+                history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: historyURL.path).filter {
+                    $0.step <= start
+                }
             }
             pending = info.pendingSums
             log("resuming \(task.displayName) from step \(start) (\(stateURL.path))")
@@ -84,23 +87,30 @@ public final class TrainingSession<Task: TrainingTask> {
         var step = start
         while step < s.steps {
             if let stopAfter, step - start >= stopAfter {
-                let info = task.stateInfo(step: step, validationAccuracy: nil, optimizer: optimizer.kind,
-                                          pendingSums: [sums.loss, sums.ce, sums.kd, Double(sums.correct), Double(sums.seen)])
-                try TrainingState.save(model.stateParameters, optimizer: optimizer.tensors(model.trainableParameters), info: info,
-                                       to: stateURL)
+                let info = task.stateInfo(
+                    step: step, validationAccuracy: nil, optimizer: optimizer.kind,
+                    pendingSums: [sums.loss, sums.ce, sums.kd, Double(sums.correct), Double(sums.seen)])
+                try TrainingState.save(
+                    model.stateParameters, optimizer: optimizer.tensors(model.trainableParameters), info: info,
+                    to: stateURL)
                 reporter.finish()
-                log("stopped after \(stopAfter) step(s) at step \(step) of \(s.steps); run the same command again to resume")
-                return Outcome(validation: nil, test: nil, bestStep: history.last(where: \.best)?.step ?? 0, resumedFrom: start,
-                               stoppedAt: step)
+                log(
+                    "stopped after \(stopAfter) step(s) at step \(step) of \(s.steps); run the same command again "
+                        + "to resume"
+                )
+                return Outcome(
+                    validation: nil, test: nil, bestStep: history.last(where: \.best)?.step ?? 0, resumedFrom: start,
+                    stoppedAt: step)
             }
             step += 1
             let ids = EpochShuffle.batch(trainingIDs, batchSize: s.batchSize, seed: s.seed, step: step)
             let batch = try task.trainingBatch(ids, step: step)
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: s.chunk, seed: s.seed, step: step)
             let lr = s.schedule.rate(step: step)
-            let r = try TrainingStep.run(model, optimizer: &optimizer, input: batch.input, labels: batch.labels,
-                                         targets: batch.targets, teacherLogits: batch.teacherLogits, objective: s.objective,
-                                         learningRate: lr, clipNorm: s.clipNorm, run: run)
+            let r = try TrainingStep.run(
+                model, optimizer: &optimizer, input: batch.input, labels: batch.labels,
+                targets: batch.targets, teacherLogits: batch.teacherLogits, objective: s.objective,
+                learningRate: lr, clipNorm: s.clipNorm, run: run)
             guard r.loss.isFinite else { throw TrainingLoopError.diverged(path: folder.path, step: step, loss: r.loss) }
             sums.loss += r.loss
             sums.ce += r.crossEntropy
@@ -108,26 +118,31 @@ public final class TrainingSession<Task: TrainingTask> {
             sums.correct += r.correct
             sums.seen += ids.count
             // Sums (restored ones included) run since the last validation.
-            reporter.status = String(format: "loss %.4f  acc %.1f%%", sums.loss / Double(max(1, step - (history.last?.step ?? 0))),
-                                     100 * Double(sums.correct) / Double(max(1, sums.seen)))
+            reporter.status = String(
+                format: "loss %.4f  acc %.1f%%", sums.loss / Double(max(1, step - (history.last?.step ?? 0))),
+                100 * Double(sums.correct) / Double(max(1, sums.seen)))
             reporter.advance()
 
             if step % s.evalEvery == 0 || step == s.steps {
                 let v = try evaluate(model, split: .validation)
                 let n = Double(max(1, step - (history.last?.step ?? 0)))
                 let isBest = v.accuracy >= bestAccuracy
-                history.append(HistoryEntry(step: step, learningRate: lr, trainLoss: sums.loss / n, trainCrossEntropy: sums.ce / n,
-                                            trainAttentionKD: sums.kd / n,
-                                            trainAccuracy: Double(sums.correct) / Double(max(1, sums.seen)),
-                                            validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest))
+                history.append(
+                    HistoryEntry(
+                        step: step, learningRate: lr, trainLoss: sums.loss / n, trainCrossEntropy: sums.ce / n,
+                        trainAttentionKD: sums.kd / n,
+                        trainAccuracy: Double(sums.correct) / Double(max(1, sums.seen)),
+                        validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest))
                 sums = (0, 0, 0, 0, 0)
                 if isBest {
                     bestAccuracy = v.accuracy
                     try task.saveBest(model, step: step, validationAccuracy: v.accuracy)
                 }
-                let info = task.stateInfo(step: step, validationAccuracy: v.accuracy, optimizer: optimizer.kind, pendingSums: nil)
-                try TrainingState.save(model.stateParameters, optimizer: optimizer.tensors(model.trainableParameters), info: info,
-                                       to: stateURL)
+                let info = task.stateInfo(
+                    step: step, validationAccuracy: v.accuracy, optimizer: optimizer.kind, pendingSums: nil)
+                try TrainingState.save(
+                    model.stateParameters, optimizer: optimizer.tensors(model.trainableParameters), info: info,
+                    to: stateURL)
                 try AtomicFile.write(try CanonicalJSON.encodeLines(history), to: historyURL)
             }
         }
@@ -143,8 +158,10 @@ public final class TrainingSession<Task: TrainingTask> {
     /// The model's metrics on a split, in batches of the run's batch size.
     public func evaluate(_ model: Task.Model, split: Split) throws -> Metrics {
         let s = task.settings
-        return try Evaluation.metrics(model, split: split, ids: task.ids(split), labels: task.labels, batchSize: s.batchSize,
-                                      jobs: jobs, chunk: s.chunk) { try task.evaluationInput($0) }
+        return try Evaluation.metrics(
+            model, split: split, ids: task.ids(split), labels: task.labels, batchSize: s.batchSize,
+            jobs: jobs, chunk: s.chunk
+        ) { try task.evaluationInput($0) }
     }
 
     /// The first top-level field where two JSON configs differ, as (field, old, new).

@@ -1,7 +1,7 @@
 import Foundation
 import Layers
-import TensorStore
 import TKDCore
+import TensorStore
 
 /// The description a training state carries about itself (students: `CheckpointInfo`; the teacher:
 /// `TeacherStateInfo`).
@@ -24,35 +24,47 @@ public protocol TrainingStateInfo: Codable, Equatable, Sendable {
 /// a readable `<name>.json` twin of the description.
 public enum TrainingState {
     /// Writes `url` and its `.json` twin.
-    public static func save<Info: TrainingStateInfo>(_ tensors: [Parameter], optimizer: [SafeTensors.Tensor]?, info: Info,
-                                                     to url: URL) throws {
+    public static func save<Info: TrainingStateInfo>(
+        _ tensors: [Parameter], optimizer: [SafeTensors.Tensor]?, info: Info,
+        to url: URL
+    ) throws {
         var all = tensors.map { SafeTensors.Tensor(name: $0.name, shape: $0.shape, values: $0.value) }
         all += optimizer ?? []
         let json = try CanonicalJSON.encode(info)
-        let data = SafeTensors.encode(all, metadata: ["format": Info.currentFormat,
-                                                      "tkd_checkpoint": String(decoding: json, as: UTF8.self)])
+        let data = SafeTensors.encode(
+            all,
+            metadata: [
+                "format": Info.currentFormat,
+                "tkd_checkpoint": String(decoding: json, as: UTF8.self),
+            ])
         try AtomicFile.write(data, to: url)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: url.deletingPathExtension().appendingPathExtension("json"))
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(info), to: url.deletingPathExtension().appendingPathExtension("json"))
     }
 
     /// Opens a state or checkpoint and reads its description from the file's own metadata.
     /// - Throws: `TrainingLoopError.checkpoint` naming the file.
-    public static func open<Info: TrainingStateInfo>(_ url: URL, as type: Info.Type) throws -> (info: Info, file: SafeTensorsFile) {
+    public static func open<Info: TrainingStateInfo>(
+        _ url: URL, as type: Info.Type
+    ) throws -> (info: Info, file: SafeTensorsFile) {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TrainingLoopError.checkpoint(path: url.path, reason: "no such checkpoint")
         }
         let file = try SafeTensorsFile(url)
         guard let text = file.metadata["tkd_checkpoint"] else {
-            throw TrainingLoopError.checkpoint(path: url.path, reason: "not a tkd checkpoint (no 'tkd_checkpoint' metadata)")
+            throw TrainingLoopError.checkpoint(
+                path: url.path, reason: "not a tkd checkpoint (no 'tkd_checkpoint' metadata)")
         }
         do {
             let info = try JSONDecoder().decode(Info.self, from: Data(text.utf8))
             guard info.format == Info.currentFormat else {
-                throw TrainingLoopError.checkpoint(path: url.path, reason: "format '\(info.format)', expected '\(Info.currentFormat)'")
+                throw TrainingLoopError.checkpoint(
+                    path: url.path, reason: "format '\(info.format)', expected '\(Info.currentFormat)'")
             }
             return (info, file)
         } catch let e as TrainingLoopError { throw e } catch {
-            throw TrainingLoopError.checkpoint(path: url.path, reason: "unreadable description: \(CanonicalJSON.describe(error))")
+            throw TrainingLoopError.checkpoint(
+                path: url.path, reason: "unreadable description: \(CanonicalJSON.describe(error))")
         }
     }
 
@@ -64,7 +76,8 @@ public enum TrainingState {
                 throw TrainingLoopError.checkpoint(path: file.path, reason: "tensor '\(p.name)' is missing")
             }
             guard e.shape == p.shape else {
-                throw TrainingLoopError.checkpoint(path: file.path, reason: "tensor '\(p.name)' has shape \(e.shape), expected \(p.shape)")
+                throw TrainingLoopError.checkpoint(
+                    path: file.path, reason: "tensor '\(p.name)' has shape \(e.shape), expected \(p.shape)")
             }
             p.value = try file.values(p.name)
         }

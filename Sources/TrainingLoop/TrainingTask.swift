@@ -18,8 +18,10 @@ public struct LoopSettings: Sendable {
     public var objective: Objective
     public var optimizer: OptimizerConfig
 
-    public init(steps: Int, evalEvery: Int, batchSize: Int, chunk: Int, seed: UInt64, schedule: LearningRateSchedule,
-                clipNorm: Float?, objective: Objective, optimizer: OptimizerConfig) {
+    public init(
+        steps: Int, evalEvery: Int, batchSize: Int, chunk: Int, seed: UInt64, schedule: LearningRateSchedule,
+        clipNorm: Float?, objective: Objective, optimizer: OptimizerConfig
+    ) {
         self.steps = steps
         self.evalEvery = evalEvery
         self.batchSize = batchSize

@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import TKDCore
 

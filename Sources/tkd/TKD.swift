@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Layers
 import Numerics
@@ -9,13 +9,19 @@ import TKDCore
 struct TKD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tkd",
-        abstract: "TemporalKD: Noisy Speech Commands generation and temporal knowledge distillation for keyword spotting.",
+        abstract:
+            "TemporalKD: Noisy Speech Commands generation and temporal knowledge distillation for keyword spotting.",
         discussion: """
-        Stages talk through files: corpus → recipe → dataset (manifests + audio) → features → teacher cache → students.
-        Every command exits non-zero with a one-line reason on bad input.
-        """,
+            Stages talk through files: corpus → recipe → dataset (manifests + audio) → features → teacher cache → \
+            students.
+            Every command exits non-zero with a one-line reason on bad input.
+            """,
         version: TKDVersion.current,
-        subcommands: [CorpusCommand.self, GenerateCommand.self, RenderCommand.self, FeaturesCommand.self, ModelCommand.self, TrainCommand.self, EvaluateCommand.self, TeacherCommand.self, VerifyCommand.self, ReportCommand.self, DemoCommand.self, BenchCommand.self, VersionCommand.self]
+        subcommands: [
+            CorpusCommand.self, GenerateCommand.self, RenderCommand.self, FeaturesCommand.self, ModelCommand.self,
+            TrainCommand.self, EvaluateCommand.self, TeacherCommand.self, VerifyCommand.self, ReportCommand.self,
+            DemoCommand.self, BenchCommand.self, VersionCommand.self,
+        ]
     )
 
     static func main() {
@@ -32,7 +38,8 @@ struct TKD: ParsableCommand {
 enum OpenBLASKernels {
     static func selectIfFallback() {
         let env = ProcessInfo.processInfo.environment
-        guard env["TKD_OPENBLAS_AUTO"] != "0", env["TKD_OPENBLAS_REEXEC"] == nil, let better = BLAS.betterCoreType else { return }
+        guard env["TKD_OPENBLAS_AUTO"] != "0", env["TKD_OPENBLAS_REEXEC"] == nil, let better = BLAS.betterCoreType
+        else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
         setenv("TKD_OPENBLAS_REEXEC", "1", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)

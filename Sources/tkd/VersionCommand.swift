@@ -1,8 +1,8 @@
-import DatasetFormat
 import ArgumentParser
 import AudioIO
-import Features
 import COpenBLAS
+import DatasetFormat
+import Features
 import Foundation
 import TKDCore
 
@@ -31,4 +31,3 @@ struct VersionCommand: ParsableCommand {
         }
     }
 }
-

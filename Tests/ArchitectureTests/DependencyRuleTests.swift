@@ -15,16 +15,23 @@ struct DependencyRuleTests {
     /// The table: module → allowed imports, in table order.
     static func table() throws -> [(module: String, imports: Set<String>)] {
         let readme = try String(contentsOf: repo.appendingPathComponent("README.md"), encoding: .utf8)
-        guard let start = readme.range(of: "\n## Architecture\n") else { throw Failure("README.md has no '## Architecture' section") }
+        guard let start = readme.range(of: "\n## Architecture\n") else {
+            throw Failure("README.md has no '## Architecture' section")
+        }
         let section = readme[start.upperBound...].prefix { _ in true }
         var rows: [(String, Set<String>)] = []
         for line in section.split(separator: "\n") {
             if line.hasPrefix("## ") { break }
             guard line.hasPrefix("| `") else { continue }
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard cells.count >= 4 else { continue }
-            let modules = cells[1].split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "` ")) }
-            let imports = cells[3] == "—" ? [] : cells[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let modules = cells[1].split(separator: ",").map {
+                $0.trimmingCharacters(in: CharacterSet(charactersIn: "` "))
+            }
+            let imports =
+                cells[3] == "—" ? [] : cells[3].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             for m in modules { rows.append((m, Set(imports))) }
         }
         return rows
@@ -38,9 +45,13 @@ struct DependencyRuleTests {
     @Test("the table covers every module of Sources/, and each row imports only modules above it")
     func tableIsLayered() throws {
         let rows = try Self.table()
-        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.repo.appendingPathComponent("Sources").path)
-            .filter { !$0.hasPrefix(".") }
-        #expect(Set(rows.map(\.module)) == Set(folders), "table \(rows.map(\.module).sorted()), Sources/ \(folders.sorted())")
+        let folders = try FileManager.default.contentsOfDirectory(
+            atPath: Self.repo.appendingPathComponent("Sources").path
+        )
+        .filter { !$0.hasPrefix(".") }
+        #expect(
+            Set(rows.map(\.module)) == Set(folders),
+            "table \(rows.map(\.module).sorted()), Sources/ \(folders.sorted())")
         var above: Set<String> = []
         let external: Set<String> = ["Yams", "Crypto", "ArgumentParser"]
         for row in rows {
@@ -65,11 +76,15 @@ struct DependencyRuleTests {
             for line in text.split(separator: "\n") {
                 let words = line.split(separator: " ")
                 guard let i = words.firstIndex(of: "import"), i + 1 < words.count,
-                      words[..<i].allSatisfy({ $0.hasPrefix("@") || ["public", "internal", "private", "fileprivate"].contains(String($0)) })
+                    words[..<i].allSatisfy({
+                        $0.hasPrefix("@") || ["public", "internal", "private", "fileprivate"].contains(String($0))
+                    })
                 else { continue }
                 let imported = String(words[i + 1])
                 let file = url.path.dropFirst(Self.repo.path.count + 1)
-                #expect(allowed.contains(imported), "\(file) imports \(imported), which the layer table does not allow for \(module)")
+                #expect(
+                    allowed.contains(imported),
+                    "\(file) imports \(imported), which the layer table does not allow for \(module)")
             }
         }
         #expect(files > 50)
@@ -80,11 +95,15 @@ struct DependencyRuleTests {
         let text = try String(contentsOf: repo.appendingPathComponent("Package.swift"), encoding: .utf8)
         var graph: [String: Set<String>] = [:]
         var rest = text[...]
-        while let r = rest.range(of: #"\.(target|executableTarget|systemLibrary)\(name: "([A-Za-z]+)""#, options: .regularExpression) {
+        while let r = rest.range(
+            of: #"\.(target|executableTarget|systemLibrary)\(\s*name: "([A-Za-z]+)""#, options: .regularExpression)
+        {
             let header = rest[r]
             let name = String(header.split(separator: "\"")[1])
             rest = rest[r.upperBound...]
-            let end = rest.range(of: #"\.(target|executableTarget|systemLibrary|testTarget)\("#, options: .regularExpression)?.lowerBound
+            let end =
+                rest.range(of: #"\.(target|executableTarget|systemLibrary|testTarget)\("#, options: .regularExpression)?
+                .lowerBound
                 ?? rest.endIndex
             let body = rest[..<end]
             var deps: Set<String> = []
@@ -114,7 +133,9 @@ struct DependencyRuleTests {
                 Issue.record("Package.swift has no target \(module)")
                 continue
             }
-            #expect(deps == allowed.subtracting(Self.platform), "\(module): Package.swift \(deps.sorted()), table \(allowed.sorted())")
+            #expect(
+                deps == allowed.subtracting(Self.platform),
+                "\(module): Package.swift \(deps.sorted()), table \(allowed.sorted())")
         }
     }
 }

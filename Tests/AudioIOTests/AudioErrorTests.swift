@@ -1,21 +1,32 @@
 import Foundation
 import Testing
+
 @testable import AudioIO
 
 /// One test per way an audio input can be bad. Each error must name the file.
 @Suite("Audio errors")
 struct AudioErrorTests {
-    static func wavHeader(formatTag: UInt16, channels: UInt16 = 1, rate: UInt32 = 16000, bits: UInt16 = 16,
-                          dataBytes: UInt32, extra: [UInt8] = []) -> Data {
+    static func wavHeader(
+        formatTag: UInt16, channels: UInt16 = 1, rate: UInt32 = 16000, bits: UInt16 = 16,
+        dataBytes: UInt32, extra: [UInt8] = []
+    ) -> Data {
         var d = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         let fmtSize = UInt32(16 + extra.count)
-        d.append(contentsOf: Array("RIFF".utf8)); u32(4 + 8 + fmtSize + 8 + dataBytes)
-        d.append(contentsOf: Array("WAVEfmt ".utf8)); u32(fmtSize)
-        u16(formatTag); u16(channels); u32(rate); u32(rate * UInt32(channels) * UInt32(bits / 8))
-        u16(channels * bits / 8); u16(bits); d.append(contentsOf: extra)
-        d.append(contentsOf: Array("data".utf8)); u32(dataBytes)
+        d.append(contentsOf: Array("RIFF".utf8))
+        u32(4 + 8 + fmtSize + 8 + dataBytes)
+        d.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(fmtSize)
+        u16(formatTag)
+        u16(channels)
+        u32(rate)
+        u32(rate * UInt32(channels) * UInt32(bits / 8))
+        u16(channels * bits / 8)
+        u16(bits)
+        d.append(contentsOf: extra)
+        d.append(contentsOf: Array("data".utf8))
+        u32(dataBytes)
         return d
     }
 
@@ -57,8 +68,9 @@ struct AudioErrorTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let full = dir.appendingPathComponent("full.flac")
         var rng = SystemRandomNumberGenerator()
-        try AudioWriter.write((0..<16000).map { _ in Float.random(in: -0.5...0.5, using: &rng) },
-                              sampleRate: 16000, to: full, format: .flac)
+        try AudioWriter.write(
+            (0..<16000).map { _ in Float.random(in: -0.5...0.5, using: &rng) },
+            sampleRate: 16000, to: full, format: .flac)
         let data = try Data(contentsOf: full)
         let cut = dir.appendingPathComponent("cut.flac")
         try data.prefix(data.count / 3).write(to: cut)
@@ -120,9 +132,15 @@ struct AudioErrorTests {
     @Test("error messages are one line naming the file, what was seen and what was expected")
     func messages() {
         let e = AudioError.unexpectedSampleRate(path: "a/b.wav", sampleRate: 44100, expected: 16000)
-        #expect(e.description == "audio: a/b.wav: sample rate 44100 Hz; expected 16000 Hz. Hint: allow resampling or convert the file.")
-        for error in [AudioError.truncated(path: "x.wav", declaredFrames: 10, availableFrames: 5), .empty(path: "x.wav"),
-                      .missing(path: "x.wav"), .notAudio(path: "x.wav", reason: "r")] {
+        #expect(
+            e.description
+                == "audio: a/b.wav: sample rate 44100 Hz; expected 16000 Hz. Hint: allow resampling or convert the "
+                + "file."
+        )
+        for error in [
+            AudioError.truncated(path: "x.wav", declaredFrames: 10, availableFrames: 5), .empty(path: "x.wav"),
+            .missing(path: "x.wav"), .notAudio(path: "x.wav", reason: "r"),
+        ] {
             #expect(!error.description.contains("\n"))
             #expect(error.description.contains("x.wav"))
         }

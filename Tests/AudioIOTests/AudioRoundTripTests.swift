@@ -1,6 +1,7 @@
 import Foundation
 import TKDCore
 import Testing
+
 @testable import AudioIO
 
 @Suite("Audio read and write")
@@ -66,8 +67,9 @@ struct AudioRoundTripTests {
         #expect(floatReport.clippedSamples == 0)
         #expect(try AudioReader.read(floatURL).samples == x)
         #expect(throws: AudioError.self) { try AudioWriter.write([Float.nan], sampleRate: 16000, to: url) }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["clip-float.wav", "clip.wav"],
-                "a failed write leaves no temporary file and keeps the old file")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["clip-float.wav", "clip.wav"],
+            "a failed write leaves no temporary file and keeps the old file")
     }
 
     @Test("stereo is down-mixed by the mean (or the first channel, or refused)")
@@ -77,7 +79,8 @@ struct AudioRoundTripTests {
         let url = dir.appendingPathComponent("stereo.wav")
         TestAudio.writeInt16([1000, 3000, -2000, 0, 16384, -16384], channels: 2, sampleRate: 16000, to: url)
         #expect(try AudioReader.read(url).samples == [2000 / 32768, -1000 / 32768, 0])
-        #expect(try AudioReader.read(url, options: AudioReadOptions(downMix: .first)).samples
+        #expect(
+            try AudioReader.read(url, options: AudioReadOptions(downMix: .first)).samples
                 == [1000 / 32768, -2000 / 32768, 0.5])
         #expect(throws: AudioError.unexpectedChannels(path: url.path, channels: 2, expected: 1)) {
             try AudioReader.read(url, options: AudioReadOptions(downMix: .requireMono))
@@ -101,7 +104,9 @@ struct AudioRoundTripTests {
                 let w = try AudioReader.readWindow(url, start: start, length: length).samples
                 #expect(w == Array(full[start..<(start + length)]), "\(name) [\(start), +\(length))")
             }
-            #expect(throws: AudioError.self) { try AudioReader.readWindow(url, start: 48000 / channels - 5, length: 10) }
+            #expect(throws: AudioError.self) {
+                try AudioReader.readWindow(url, start: 48000 / channels - 5, length: 10)
+            }
             #expect(throws: AudioError.self) { try AudioReader.readWindow(url, start: -1, length: 10) }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import AudioIO
 
 @Suite("Resampling")
@@ -44,7 +45,8 @@ struct ResamplerTests {
         let dir = TestAudio.tempDir("rate")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("44k.wav")
-        try AudioWriter.write(TestAudio.sine(frequency: 1000, sampleRate: 44100, count: 44100), sampleRate: 44100, to: url)
+        try AudioWriter.write(
+            TestAudio.sine(frequency: 1000, sampleRate: 44100, count: 44100), sampleRate: 44100, to: url)
         let b = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16000))
         #expect(b.sampleRate == 16000 && b.samples.count == 16000)
         #expect(throws: AudioError.unexpectedSampleRate(path: url.path, sampleRate: 44100, expected: 16000)) {

@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+
 @testable import AudioIO
 
 /// Helpers shared by the AudioIO tests.
@@ -11,8 +12,10 @@ enum TestAudio {
     }
 
     /// Writes interleaved 16-bit integers with libsndfile directly (independent of `AudioWriter`).
-    static func writeInt16(_ samples: [Int16], channels: Int, sampleRate: Int, to url: URL,
-                           format: Int32 = Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)) {
+    static func writeInt16(
+        _ samples: [Int16], channels: Int, sampleRate: Int, to url: URL,
+        format: Int32 = Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+    ) {
         var info = SF_INFO()
         info.samplerate = Int32(sampleRate)
         info.channels = Int32(channels)

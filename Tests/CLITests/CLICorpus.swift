@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TKDCore
+import Testing
 
 /// A small corpus made once through the binary, shared by the generate tests.
 enum CLICorpus {
@@ -10,11 +10,14 @@ enum CLICorpus {
     struct Failed: Error, CustomStringConvertible { let description: String }
 
     static func small() throws -> URL {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let cached { return try cached.get() }
         let r = Result { () throws -> URL in
             let dir = TKDBinary.tempDir("corpus")
-            let out = try TKDBinary.run(["corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "2", "--jobs", "2", "-q"])
+            let out = try TKDBinary.run([
+                "corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "2", "--jobs", "2", "-q",
+            ])
             guard out.status == 0 else { throw Failed(description: out.stderr) }
             return dir
         }

@@ -7,16 +7,21 @@ enum CLIDataset {
     nonisolated(unsafe) private static var cached: Result<URL, Error>?
 
     static func small() throws -> URL {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let cached { return try cached.get() }
         let r = Result { () throws -> URL in
             let corpus = try CLICorpus.small()
             let dir = TKDBinary.tempDir("train-dataset")
-            let g = try TKDBinary.run(["generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path,
-                                       "--corpus", corpus.path, "--out", dir.path, "--variant", "2s", "-q"])
+            let g = try TKDBinary.run([
+                "generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path,
+                "--corpus", corpus.path, "--out", dir.path, "--variant", "2s", "-q",
+            ])
             guard g.status == 0 else { throw CLICorpus.Failed(description: g.stderr) }
             let dataset = dir
-            let f = try TKDBinary.run(["features", "--dataset", dataset.path, "--preset", "kws-streaming-mfcc40", "--jobs", "2", "-q"])
+            let f = try TKDBinary.run([
+                "features", "--dataset", dataset.path, "--preset", "kws-streaming-mfcc40", "--jobs", "2", "-q",
+            ])
             guard f.status == 0 else { throw CLICorpus.Failed(description: f.stderr) }
             return dataset
         }

@@ -34,8 +34,10 @@ struct CorpusCLITests {
     func demoAndIndex() throws {
         let dir = TKDBinary.tempDir("demo")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let demo = try TKDBinary.run(["corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "1",
-                                      "--jobs", "2", "--progress", "json"])
+        let demo = try TKDBinary.run([
+            "corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "1",
+            "--jobs", "2", "--progress", "json",
+        ])
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("35 words × 3 speakers"))
         let progress = demo.stderr.split(separator: "\n").compactMap {

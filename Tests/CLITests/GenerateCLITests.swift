@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TKDCore
+import Testing
 
 @Suite("tkd generate (end to end)")
 struct GenerateCLITests {
@@ -12,13 +12,18 @@ struct GenerateCLITests {
         let reference = TKDBinary.tempDir("ref")
         let killed = TKDBinary.tempDir("killed")
         defer { for d in [reference, killed] { try? FileManager.default.removeItem(at: d) } }
-        let ref = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", reference.path,
-                                     "--variant", "8s", "-q"])
+        let ref = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", reference.path,
+            "--variant", "8s", "-q",
+        ])
         #expect(ref.status == 0, "\(ref.stderr)")
 
         let p = Process()
         p.executableURL = TKDBinary.url
-        p.arguments = ["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", killed.path, "--variant", "8s", "-q"]
+        p.arguments = [
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", killed.path, "--variant", "8s",
+            "-q",
+        ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -36,11 +41,15 @@ struct GenerateCLITests {
         #expect(wasRunning, "the run finished before it could be interrupted; the test proved nothing")
         #expect(!FileManager.default.fileExists(atPath: killed.appendingPathComponent("dataset.json").path))
 
-        let resumed = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", killed.path,
-                                         "--variant", "8s", "-q"])
+        let resumed = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", killed.path,
+            "--variant", "8s", "-q",
+        ])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("already done"))
-        #expect(!resumed.stdout.contains(" 0 already done"), "the resumed run reused the killed run's work: \(resumed.stdout)")
+        #expect(
+            !resumed.stdout.contains(" 0 already done"),
+            "the resumed run reused the killed run's work: \(resumed.stdout)")
         #expect(try TKDBinary.digests(killed) == TKDBinary.digests(reference))
     }
 
@@ -50,18 +59,23 @@ struct GenerateCLITests {
         let whole = TKDBinary.tempDir("whole")
         let array = TKDBinary.tempDir("array")
         defer { for d in [whole, array] { try? FileManager.default.removeItem(at: d) } }
-        let w = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", whole.path, "--jobs", "2"])
+        let w = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", whole.path, "--jobs", "2",
+        ])
         #expect(w.status == 0, "\(w.stderr)")
         #expect(w.stdout.contains("_silence_") && w.stdout.contains("(all)"), "the class table is printed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: whole.path).sorted() == ["2s", "8s"])
         for task in ["1", "0"] {
-            let t = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "-q"],
-                                      environment: ["SLURM_ARRAY_TASK_ID": task, "SLURM_ARRAY_TASK_COUNT": "2"])
+            let t = try TKDBinary.run(
+                ["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "-q"],
+                environment: ["SLURM_ARRAY_TASK_ID": task, "SLURM_ARRAY_TASK_COUNT": "2"])
             #expect(t.status == 0, "\(t.stderr)")
             #expect(t.stdout.contains("shard \(task)/2"))
         }
         #expect(try TKDBinary.digests(array) == TKDBinary.digests(whole))
-        let bad = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "--shard", "2/2"])
+        let bad = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "--shard", "2/2",
+        ])
         #expect(bad.status != 0 && bad.stderr.contains("--shard") && bad.stderr.contains("2/2"))
     }
 
@@ -71,11 +85,18 @@ struct GenerateCLITests {
         let direct = TKDBinary.tempDir("direct")
         let planned = TKDBinary.tempDir("planned")
         defer { for d in [direct, planned] { try? FileManager.default.removeItem(at: d) } }
-        _ = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", direct.path, "--variant", "2s", "-q"])
-        let plan = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", planned.path,
-                                      "--variant", "2s", "--plan-only", "-q"])
+        _ = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", direct.path, "--variant", "2s",
+            "-q",
+        ])
+        let plan = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", planned.path,
+            "--variant", "2s", "--plan-only", "-q",
+        ])
         #expect(plan.status == 0 && plan.stdout.contains("plan only"))
-        let render = try TKDBinary.run(["render", "--dataset", planned.path, "--corpus", corpus.path, "--jobs", "2", "-q"])
+        let render = try TKDBinary.run([
+            "render", "--dataset", planned.path, "--corpus", corpus.path, "--jobs", "2", "-q",
+        ])
         #expect(render.status == 0, "\(render.stderr)")
         #expect(try TKDBinary.digests(planned) == TKDBinary.digests(direct))
     }
@@ -87,15 +108,25 @@ struct GenerateCLITests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = dir.appendingPathComponent("typo.yaml")
-        try Data("version: 1\nname: t\nvariants:\n  - {name: a, length_seconds: 2}\nnoise:\n  crosfade_seconds: 0.1\n".utf8).write(to: recipe)
-        let typo = try TKDBinary.run(["generate", "--recipe", recipe.path, "--corpus", corpus.path, "--out", dir.appendingPathComponent("o").path])
+        try Data(
+            "version: 1\nname: t\nvariants:\n  - {name: a, length_seconds: 2}\nnoise:\n  crosfade_seconds: 0.1\n".utf8
+        ).write(to: recipe)
+        let typo = try TKDBinary.run([
+            "generate", "--recipe", recipe.path, "--corpus", corpus.path, "--out", dir.appendingPathComponent("o").path,
+        ])
         #expect(typo.status != 0)
         #expect(typo.stderr.contains("\(recipe.path):6: 'noise.crosfade_seconds': unknown key"))
         #expect(typo.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
-        let variant = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", dir.path, "--variant", "3s"])
+        let variant = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", dir.path, "--variant", "3s",
+        ])
         #expect(variant.status != 0 && variant.stderr.contains("--variant 3s") && variant.stderr.contains("2s, 8s"))
-        let missing = try TKDBinary.run(["generate", "--recipe", Self.demoRecipe, "--corpus", "/nonexistent/sc", "--out", dir.path])
+        let missing = try TKDBinary.run([
+            "generate", "--recipe", Self.demoRecipe, "--corpus", "/nonexistent/sc", "--out", dir.path,
+        ])
         #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/sc"))
-        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("2s").path), "nothing written on bad input")
+        #expect(
+            !FileManager.default.fileExists(atPath: dir.appendingPathComponent("2s").path),
+            "nothing written on bad input")
     }
 }

@@ -5,7 +5,10 @@ import Testing
 struct ModelCLITests {
     @Test("model summary prints the layers and the issue's parameter counts; bad arguments are refused")
     func summary() throws {
-        for (student, total) in [("lstm-p", "545912"), ("tc-resnet", "365274"), ("crnn", "467772"), ("att-rnn", "496497"), ("mhatt-rnn", "743025")] {
+        for (student, total) in [
+            ("lstm-p", "545912"), ("tc-resnet", "365274"), ("crnn", "467772"), ("att-rnn", "496497"),
+            ("mhatt-rnn", "743025"),
+        ] {
             let r = try TKDBinary.run(["model", "summary", student])
             #expect(r.status == 0, "\(r.stderr)")
             let last = r.stdout.split(separator: "\n").last { $0.hasPrefix("total") } ?? ""

@@ -9,7 +9,8 @@ struct TeacherCLITests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["sox"] + args
-        try p.run(); p.waitUntilExit()
+        try p.run()
+        p.waitUntilExit()
     }
 
     /// The JSON header of a safetensors file.
@@ -28,7 +29,9 @@ struct TeacherCLITests {
         try sox(["-n", "-r", "16000", "-b", "16", wav.path, "synth", "0.5", "sine", "440", "vol", "0.3"])
         try sox(["-n", "-r", "8000", "-b", "16", low.path, "synth", "0.5", "sine", "440", "vol", "0.3"])
         let out = dir.appendingPathComponent("a.safetensors")
-        let r = try TKDBinary.run(["teacher", "attentions", "--teacher", Self.model, wav.path, "--out", out.path, "--rollout"])
+        let r = try TKDBinary.run([
+            "teacher", "attentions", "--teacher", Self.model, wav.path, "--out", out.path, "--rollout",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("24 frames, 2 layers × 2 heads"))
         let h = try header(out)
@@ -39,7 +42,9 @@ struct TeacherCLITests {
 
         let rate = try TKDBinary.run(["teacher", "attentions", "--teacher", Self.model, low.path, "--out", out.path])
         #expect(rate.status != 0 && rate.stderr.contains("8000"), "\(rate.stderr)")
-        let resampled = try TKDBinary.run(["teacher", "attentions", "--teacher", Self.model, low.path, "--out", out.path, "--resample"])
+        let resampled = try TKDBinary.run([
+            "teacher", "attentions", "--teacher", Self.model, low.path, "--out", out.path, "--resample",
+        ])
         #expect(resampled.status == 0, "\(resampled.stderr)")
         let missing = try TKDBinary.run(["teacher", "attentions", "--teacher", dir.path, wav.path, "--out", out.path])
         #expect(missing.status != 0 && missing.stderr.contains("config.json"), "\(missing.stderr)")

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("tkd teacher cache (end to end)")
 struct TeacherCacheCLITests {
-    @Test("cache: same bytes for --jobs 1 and 2, resumed after a lost shard, recomputed when audio changed; training reads it")
+    @Test("cache: same bytes for --jobs 1 and 2, resumed after a lost shard, recomputed if audio changed; trains")
     func cache() throws {
         let dataset = TKDBinary.tempDir("teacher-dataset")
         try FileManager.default.copyItem(at: try CLIDataset.small(), to: dataset)
@@ -42,17 +42,25 @@ struct TeacherCacheCLITests {
         #expect(changed.stdout.contains("(1 shard(s) made, 0 kept)") && afterChange == first, "\(changed.stdout)")
 
         let config = TKDBinary.tempDir("teacher-config").appendingPathExtension("yaml")
-        try "student: tc-resnet\nsteps: 4\nbatch_size: 8\neval_every: 2\nbatch_norm_momentum: 0.8\nkd: {lambda: 0.5, logit_weight: 0.5}\n"
-            .write(to: config, atomically: true, encoding: .utf8)
+        let yaml =
+            "student: tc-resnet\nsteps: 4\nbatch_size: 8\neval_every: 2\nbatch_norm_momentum: 0.8\n"
+            + "kd: {lambda: 0.5, logit_weight: 0.5}\n"
+        try yaml.write(to: config, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: config) }
         let fingerprint = String(folders[0].prefix(10))
-        let t = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "t",
-                                   "--kd-target", "teacher:\(fingerprint)", "-q"])
+        let t = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "t",
+            "--kd-target", "teacher:\(fingerprint)", "-q",
+        ])
         #expect(t.status == 0, "\(t.stderr)")
-        let best = try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("t/best.json"))) as? [String: Any]
+        let best =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: runs.appendingPathComponent("t/best.json")))
+            as? [String: Any]
         #expect((best?["teacher_fingerprint"] as? String)?.hasPrefix(folders[0]) == true)
-        let unknown = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "u",
-                                         "--kd-target", "teacher:abcdef"])
+        let unknown = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "u",
+            "--kd-target", "teacher:abcdef",
+        ])
         #expect(unknown.status != 0 && unknown.stderr.contains("tkd teacher cache"), "\(unknown.stderr)")
     }
 }

@@ -19,16 +19,26 @@ struct TeacherImportCLITests {
             }
         }
         for (id, audio) in ids {
-            let r = try TKDBinary.run(["teacher", "attentions", "--teacher", TeacherCLITests.model, work.appendingPathComponent(audio).path,
-                                       "--out", exports.appendingPathComponent("\(id).safetensors").path])
+            let r = try TKDBinary.run([
+                "teacher", "attentions", "--teacher", TeacherCLITests.model, work.appendingPathComponent(audio).path,
+                "--out", exports.appendingPathComponent("\(id).safetensors").path,
+            ])
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let native = try TKDBinary.run(["teacher", "cache", "--dataset", work.path, "--teacher", TeacherCLITests.model, "-q"])
+        let native = try TKDBinary.run([
+            "teacher", "cache", "--dataset", work.path, "--teacher", TeacherCLITests.model, "-q",
+        ])
         let imported = try TKDBinary.run(["teacher", "cache", "--dataset", work.path, "--import", exports.path, "-q"])
         #expect(native.status == 0 && imported.status == 0, "\(imported.stderr)")
-        func summary(_ s: String) -> [Substring] { s.split(separator: "\n").filter { $0.hasPrefix("teacher accuracy") || $0.hasPrefix("rollout localisation") } }
-        #expect(summary(native.stdout).count == 2 && summary(native.stdout) == summary(imported.stdout), "\(native.stdout)\n\(imported.stdout)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("teachers").path).count == 2)
+        func summary(_ s: String) -> [Substring] {
+            s.split(separator: "\n").filter { $0.hasPrefix("teacher accuracy") || $0.hasPrefix("rollout localisation") }
+        }
+        #expect(
+            summary(native.stdout).count == 2 && summary(native.stdout) == summary(imported.stdout),
+            "\(native.stdout)\n\(imported.stdout)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("teachers").path).count == 2
+        )
 
         try FileManager.default.removeItem(at: exports.appendingPathComponent("\(ids[5].0).safetensors"))
         let missing = try TKDBinary.run(["teacher", "cache", "--dataset", work.path, "--import", exports.path])

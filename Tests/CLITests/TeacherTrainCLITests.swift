@@ -5,36 +5,40 @@ import Testing
 struct TeacherTrainCLITests {
     /// A tiny bundled teacher: a 400-sample Gabor front end with stride 160, hidden 16, 1 layer.
     static let config = """
-    name: tiny-teacher
-    seed: 4
-    batch_size: 8
-    steps: 6
-    eval_every: 3
-    chunk: 2
-    schedule: {kind: constant, rate: 0.003}
-    dropout: 0.1
-    time_shift_samples: 800
-    model:
-      hidden_size: 16
-      layers: 1
-      heads: 2
-      intermediate_size: 32
-      conv_dim: [8, 8]
-      conv_kernel: [400, 3]
-      conv_stride: [160, 2]
-      positional_kernel: 8
-      positional_groups: 2
-      projector_size: 8
-      front_end_init: gabor
-    """
+        name: tiny-teacher
+        seed: 4
+        batch_size: 8
+        steps: 6
+        eval_every: 3
+        chunk: 2
+        schedule: {kind: constant, rate: 0.003}
+        dropout: 0.1
+        time_shift_samples: 800
+        model:
+          hidden_size: 16
+          layers: 1
+          heads: 2
+          intermediate_size: 32
+          conv_dim: [8, 8]
+          conv_kernel: [400, 3]
+          conv_stride: [160, 2]
+          positional_kernel: 8
+          positional_groups: 2
+          projector_size: 8
+          front_end_init: gabor
+        """
 
     static func files(_ folder: URL) throws -> [String: Data] {
-        let names = ["config.json", "model.safetensors", "preprocessor_config.json", "training/config.json", "training/history.jsonl",
-                     "training/metrics.json", "training/state.safetensors"]
-        return try Dictionary(uniqueKeysWithValues: names.map { ($0, try Data(contentsOf: folder.appendingPathComponent($0))) })
+        let names = [
+            "config.json", "model.safetensors", "preprocessor_config.json", "training/config.json",
+            "training/history.jsonl",
+            "training/metrics.json", "training/state.safetensors",
+        ]
+        return try Dictionary(
+            uniqueKeysWithValues: names.map { ($0, try Data(contentsOf: folder.appendingPathComponent($0))) })
     }
 
-    @Test("stopped twice and resumed on 2 threads = one uninterrupted 1-thread run, byte for byte; the folder loads as a teacher")
+    @Test("stopped twice and resumed on 2 threads = one uninterrupted 1-thread run, byte for byte; it is a teacher")
     func resumeJobsAndCache() throws {
         let shared = try CLIDataset.small()
         let dir = TKDBinary.tempDir("teacher-train")
@@ -69,10 +73,17 @@ struct TeacherTrainCLITests {
         let cache = try TKDBinary.run(["teacher", "cache", "--dataset", dataset.path, "--teacher", straight.path, "-q"])
         #expect(cache.status == 0 && cache.stdout.contains("rollout localisation"), "\(cache.stderr)")
         let student = dir.appendingPathComponent("student.yaml")
-        try TrainCLITests.config.replacingOccurrences(of: "target: oracle", with: "target: teacher, interpolation: centers")
-            .replacingOccurrences(of: "steps: 60", with: "steps: 2").replacingOccurrences(of: "eval_every: 30", with: "eval_every: 2")
-            .write(to: student, atomically: true, encoding: .utf8)
-        let t = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", student.path, "--runs", dir.appendingPathComponent("runs").path, "-q"])
+        try TrainCLITests.config.replacingOccurrences(
+            of: "target: oracle", with: "target: teacher, interpolation: centers"
+        )
+        .replacingOccurrences(of: "steps: 60", with: "steps: 2").replacingOccurrences(
+            of: "eval_every: 30", with: "eval_every: 2"
+        )
+        .write(to: student, atomically: true, encoding: .utf8)
+        let t = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", student.path, "--runs",
+            dir.appendingPathComponent("runs").path, "-q",
+        ])
         #expect(t.status == 0 && t.stdout.contains("(teacher)"), "\(t.stdout)\(t.stderr)")
     }
 
@@ -84,16 +95,24 @@ struct TeacherTrainCLITests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let typo = dir.appendingPathComponent("typo.yaml")
         try "steps: 2\nmodel:\n  hiden_size: 8\n".write(to: typo, atomically: true, encoding: .utf8)
-        let t = try TKDBinary.run(["teacher", "train", "--dataset", dataset.path, "--config", typo.path, "--out", dir.appendingPathComponent("x").path])
+        let t = try TKDBinary.run([
+            "teacher", "train", "--dataset", dataset.path, "--config", typo.path, "--out",
+            dir.appendingPathComponent("x").path,
+        ])
         #expect(t.status != 0 && t.stderr.contains("typo.yaml:3") && t.stderr.contains("hiden_size"), "\(t.stderr)")
 
         let small = dir.appendingPathComponent("small.yaml")
-        try Self.config.replacingOccurrences(of: "steps: 6", with: "steps: 1").write(to: small, atomically: true, encoding: .utf8)
+        try Self.config.replacingOccurrences(of: "steps: 6", with: "steps: 1").write(
+            to: small, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("t")
-        let ok = try TKDBinary.run(["teacher", "train", "--dataset", dataset.path, "--config", small.path, "--out", out.path, "-q"])
+        let ok = try TKDBinary.run([
+            "teacher", "train", "--dataset", dataset.path, "--config", small.path, "--out", out.path, "-q",
+        ])
         #expect(ok.status == 0, "\(ok.stderr)")
-        let other = try TKDBinary.run(["teacher", "train", "--dataset", dataset.path, "--config", small.path, "--out", out.path,
-                                       "--steps", "2", "-q"])
+        let other = try TKDBinary.run([
+            "teacher", "train", "--dataset", dataset.path, "--config", small.path, "--out", out.path,
+            "--steps", "2", "-q",
+        ])
         #expect(other.status != 0 && other.stderr.contains("training/config.json"), "\(other.stderr)")
     }
 }

@@ -7,23 +7,24 @@ struct TrainCLITests {
     /// Without SpecAugment the 24 training examples are fitted quickly: over seeds 1-4 and both OpenBLAS
     /// kernel families the best checkpoint scored 0.42-0.63 on the training split (chance: 1/12).
     static let config = """
-    student: tc-resnet
-    seed: 3
-    batch_size: 8
-    steps: 60
-    eval_every: 30
-    chunk: 4
-    optimizer: {kind: momentum, momentum: 0.9}
-    schedule: {kind: constant, rate: 0.05}
-    batch_norm_momentum: 0.8
-    spec_augment: null
-    time_shift_frames: 2
-    kd: {lambda: 0.5, temperature: 1, target: oracle}
-    """
+        student: tc-resnet
+        seed: 3
+        batch_size: 8
+        steps: 60
+        eval_every: 30
+        chunk: 4
+        optimizer: {kind: momentum, momentum: 0.9}
+        schedule: {kind: constant, rate: 0.05}
+        batch_norm_momentum: 0.8
+        spec_augment: null
+        time_shift_frames: 2
+        kd: {lambda: 0.5, temperature: 1, target: oracle}
+        """
 
     /// The same with SpecAugment, for the resume test (its stripes are keyed by the step).
     static let augmented = config.replacingOccurrences(
-        of: "spec_augment: null", with: "spec_augment: {time_masks: 1, time_width: 5, frequency_masks: 1, frequency_width: 3}")
+        of: "spec_augment: null",
+        with: "spec_augment: {time_masks: 1, time_width: 5, frequency_masks: 1, frequency_width: 3}")
 
     static func writeConfig(_ text: String = config) throws -> URL {
         let url = TKDBinary.tempDir("config").appendingPathExtension("yaml")
@@ -33,7 +34,9 @@ struct TrainCLITests {
 
     func history(_ run: URL) throws -> [[String: Any]] {
         let text = try String(contentsOf: run.appendingPathComponent("history.jsonl"), encoding: .utf8)
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     @Test("train with attention KD: loss falls, files written, evaluate scores the best checkpoint above chance")
@@ -42,11 +45,16 @@ struct TrainCLITests {
         let config = try Self.writeConfig()
         let runs = TKDBinary.tempDir("runs")
         defer { for u in [config, runs] { try? FileManager.default.removeItem(at: u) } }
-        let t = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "a", "-q"])
+        let t = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "a", "-q",
+        ])
         #expect(t.status == 0, "\(t.stderr)")
         #expect(t.stdout.contains("test accuracy"))
         let run = runs.appendingPathComponent("a")
-        for file in ["config.json", "best.safetensors", "best.json", "last.safetensors", "last.json", "history.jsonl", "metrics.json"] {
+        for file in [
+            "config.json", "best.safetensors", "best.json", "last.safetensors", "last.json", "history.jsonl",
+            "metrics.json",
+        ] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), "\(file)")
         }
         let h = try history(run)
@@ -54,22 +62,29 @@ struct TrainCLITests {
         let first = h.first?["train_loss"] as? Double ?? 0, last = h.last?["train_loss"] as? Double ?? .infinity
         #expect(last < first, "train loss \(first) → \(last)")
         #expect((h.first?["train_attention_kd"] as? Double ?? 0) > 0)
-        let best = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("best.json"))) as? [String: Any]
+        let best =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("best.json")))
+            as? [String: Any]
         #expect(best?["training_only"] as? [String] == ["kd.query"])
         #expect(best?["kd_lambda"] as? Double == 0.5 && best?["kd_target"] as? String == "oracle")
-        #expect((best?["labels"] as? [String])?.count == 12 && best?["feature_preset"] as? String == "kws-streaming-mfcc40")
+        #expect(
+            (best?["labels"] as? [String])?.count == 12 && best?["feature_preset"] as? String == "kws-streaming-mfcc40")
 
         // The training split, scored by the inference model: the model has learnt well above chance (1/12).
-        let e = try TKDBinary.run(["evaluate", "--checkpoint", run.appendingPathComponent("best.safetensors").path,
-                                   "--dataset", dataset.path, "--split", "training", "--json", "-q"])
+        let e = try TKDBinary.run([
+            "evaluate", "--checkpoint", run.appendingPathComponent("best.safetensors").path,
+            "--dataset", dataset.path, "--split", "training", "--json", "-q",
+        ])
         #expect(e.status == 0, "\(e.stderr)")
         let m = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
         let accuracy = m?["accuracy"] as? Double ?? 0
         #expect(accuracy > 3.0 / 12, "training accuracy \(accuracy)")
         #expect((m?["confusion"] as? [[Int]])?.count == 12 && (m?["per_class"] as? [Any])?.count == 12)
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("best.training-metrics.json").path))
-        let table = try TKDBinary.run(["evaluate", "--checkpoint", run.appendingPathComponent("best.safetensors").path,
-                                       "--dataset", dataset.path])
+        let table = try TKDBinary.run([
+            "evaluate", "--checkpoint", run.appendingPathComponent("best.safetensors").path,
+            "--dataset", dataset.path,
+        ])
         #expect(table.status == 0 && table.stdout.contains("testing:") && table.stdout.contains("precision"))
     }
 
@@ -90,7 +105,8 @@ struct TrainCLITests {
         let finish = try TKDBinary.run(base + ["--runs", two.path, "--jobs", "2"])
         #expect(finish.status == 0, "\(finish.stderr)")
         #expect(finish.stderr.contains("resuming r from step 27"))
-        let x = try TKDBinary.digests(one.appendingPathComponent("r")), y = try TKDBinary.digests(two.appendingPathComponent("r"))
+        let x = try TKDBinary.digests(one.appendingPathComponent("r")),
+            y = try TKDBinary.digests(two.appendingPathComponent("r"))
         #expect(!x.isEmpty && x == y)
     }
 
@@ -101,8 +117,11 @@ struct TrainCLITests {
         defer { try? FileManager.default.removeItem(at: runs) }
         let lstm = try Self.writeConfig("student: lstm-p\nsteps: 2\n")
         defer { try? FileManager.default.removeItem(at: lstm) }
-        let missing = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", lstm.path, "--runs", runs.path])
-        #expect(missing.status != 0 && missing.stderr.contains("features/kws-streaming-mfcc20")
+        let missing = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", lstm.path, "--runs", runs.path,
+        ])
+        #expect(
+            missing.status != 0 && missing.stderr.contains("features/kws-streaming-mfcc20")
                 && missing.stderr.contains("tkd features --dataset"), "\(missing.stderr)")
 
         let typo = try Self.writeConfig("student: tc-resnet\nsteps: 2\nbatch_sise: 4\n")
@@ -110,18 +129,27 @@ struct TrainCLITests {
         let t = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", typo.path, "--runs", runs.path])
         #expect(t.status != 0 && t.stderr.contains(":3") && t.stderr.contains("batch_sise"), "\(t.stderr)")
 
-        let small = try Self.writeConfig("student: tc-resnet\nsteps: 2\nbatch_size: 4\neval_every: 2\nbatch_norm_momentum: 0.5\n")
+        let small = try Self.writeConfig(
+            "student: tc-resnet\nsteps: 2\nbatch_size: 4\neval_every: 2\nbatch_norm_momentum: 0.5\n")
         defer { try? FileManager.default.removeItem(at: small) }
-        let ok = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", small.path, "--runs", runs.path, "--name", "x", "-q"])
+        let ok = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", small.path, "--runs", runs.path, "--name", "x", "-q",
+        ])
         #expect(ok.status == 0, "\(ok.stderr)")
-        let other = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", small.path, "--runs", runs.path, "--name", "x",
-                                       "--seed", "9", "-q"])
+        let other = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", small.path, "--runs", runs.path, "--name", "x",
+            "--seed", "9", "-q",
+        ])
         #expect(other.status != 0 && other.stderr.contains("seed"), "\(other.stderr)")
 
-        let none = try TKDBinary.run(["evaluate", "--checkpoint", runs.appendingPathComponent("nope.safetensors").path,
-                                      "--dataset", dataset.path])
+        let none = try TKDBinary.run([
+            "evaluate", "--checkpoint", runs.appendingPathComponent("nope.safetensors").path,
+            "--dataset", dataset.path,
+        ])
         #expect(none.status != 0 && none.stderr.contains("nope.safetensors"))
-        let target = try TKDBinary.run(["train", "--dataset", dataset.path, "--config", small.path, "--kd-target", "teacher:beef"])
+        let target = try TKDBinary.run([
+            "train", "--dataset", dataset.path, "--config", small.path, "--kd-target", "teacher:beef",
+        ])
         #expect(target.status != 0 && target.stderr.contains("teachers/beef"), "\(target.stderr)")
     }
 }

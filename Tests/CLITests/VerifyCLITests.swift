@@ -4,19 +4,32 @@ import Testing
 @Suite("tkd verify (end to end)")
 struct VerifyCLITests {
     struct Report: Decodable {
-        struct Failure: Decodable { let check: String; let id: String?; let path: String?; let detail: String }
-        struct Check: Decodable { let name: String; let checked: Int; let failed: Int; let skipped: String? }
+        struct Failure: Decodable {
+            let check: String
+            let id: String?
+            let path: String?
+            let detail: String
+        }
+        struct Check: Decodable {
+            let name: String
+            let checked: Int
+            let failed: Int
+            let skipped: String?
+        }
         let passed: Bool
         let failures: [Failure]
         let checks: [Check]
     }
 
     func verify(_ dataset: URL, corpus: URL) throws -> (status: Int32, report: Report?) {
-        let r = try TKDBinary.run(["verify", "--dataset", dataset.path, "--corpus", corpus.path, "--json", "--jobs", "2"])
+        let r = try TKDBinary.run([
+            "verify", "--dataset", dataset.path, "--corpus", corpus.path, "--json", "--jobs", "2",
+        ])
         return (r.status, try? JSONDecoder().decode(Report.self, from: Data(r.stdout.utf8)))
     }
 
-    /// Replaces the first match of `pattern` (a regular expression with one integer group) in `line` by the integer + 1.
+    /// Replaces the first match of `pattern` (a regular expression with one integer group) in `line` by the integer +
+    /// 1.
     func bump(_ text: String, key: String, in id: String) -> String {
         var lines = text.components(separatedBy: "\n")
         let i = lines.firstIndex { $0.contains("\"id\":\"\(id)\"") }!
@@ -41,8 +54,12 @@ struct VerifyCLITests {
         let clean = try verify(dataset, corpus: corpus)
         #expect(clean.status == 0 && clean.report?.passed == true, "\(clean.report?.failures.map(\.detail) ?? [])")
         let names = Set(clean.report?.checks.filter { $0.checked > 0 }.map(\.name) ?? [])
-        for check in ["manifest.canonical", "split.speakers-disjoint", "split.noise-disjoint", "example.keyword-window", "audio.sha256",
-                      "audio.rerender", "keyword.locate", "snr.achieved", "source.noise-sha256", "features.kws-streaming-mfcc40.shards"] {
+        for check in [
+            "manifest.canonical", "split.speakers-disjoint", "split.noise-disjoint", "example.keyword-window",
+            "audio.sha256",
+            "audio.rerender", "keyword.locate", "snr.achieved", "source.noise-sha256",
+            "features.kws-streaming-mfcc40.shards",
+        ] {
             #expect(names.contains(check), "\(check) did not run")
         }
 
@@ -52,11 +69,14 @@ struct VerifyCLITests {
         let line = original.components(separatedBy: "\n").first { $0.contains("\"keyword\":{") }!
         let id = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["id"] as! String
         var shifted = original
-        for key in ["onset_sample", "offset_sample", "speech_onset_sample", "speech_offset_sample"] { shifted = bump(shifted, key: key, in: id) }
+        for key in ["onset_sample", "offset_sample", "speech_onset_sample", "speech_offset_sample"] {
+            shifted = bump(shifted, key: key, in: id)
+        }
         try shifted.write(to: manifest, atomically: true, encoding: .utf8)
         let s = try verify(dataset, corpus: corpus)
-        #expect(s.status != 0 && s.report?.failures.contains { $0.check == "audio.rerender" && $0.id == id } == true,
-                "\(s.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
+        #expect(
+            s.status != 0 && s.report?.failures.contains { $0.check == "audio.rerender" && $0.id == id } == true,
+            "\(s.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
         try original.write(to: manifest, atomically: true, encoding: .utf8)
 
         // 2. One byte of one audio file flipped.
@@ -67,33 +87,47 @@ struct VerifyCLITests {
         let saved = try Data(contentsOf: wav)
         try bytes.write(to: wav)
         let b = try verify(dataset, corpus: corpus)
-        #expect(b.status != 0 && b.report?.failures.contains { $0.check == "audio.sha256" && $0.id == wavID } == true,
-                "\(b.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
+        #expect(
+            b.status != 0 && b.report?.failures.contains { $0.check == "audio.sha256" && $0.id == wavID } == true,
+            "\(b.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
         try saved.write(to: wav)
 
         // 3. A feature-store shard deleted.
         let store = dataset.appendingPathComponent("features/kws-streaming-mfcc40")
-        let shard = try FileManager.default.contentsOfDirectory(atPath: store.path).first { $0.hasPrefix("shard-") && $0.hasSuffix(".safetensors") }!
+        let shard = try FileManager.default.contentsOfDirectory(atPath: store.path).first {
+            $0.hasPrefix("shard-") && $0.hasSuffix(".safetensors")
+        }!
         let shardData = try Data(contentsOf: store.appendingPathComponent(shard))
         try FileManager.default.removeItem(at: store.appendingPathComponent(shard))
         let d = try verify(dataset, corpus: corpus)
-        #expect(d.status != 0 && d.report?.failures.contains { $0.check == "features.kws-streaming-mfcc40.shards" && ($0.path ?? "").hasSuffix(shard) } == true,
-                "\(d.report?.failures.map { "\($0.check) \($0.path ?? "")" } ?? [])")
+        #expect(
+            d.status != 0
+                && d.report?.failures.contains {
+                    $0.check == "features.kws-streaming-mfcc40.shards" && ($0.path ?? "").hasSuffix(shard)
+                } == true,
+            "\(d.report?.failures.map { "\($0.check) \($0.path ?? "")" } ?? [])")
         try shardData.write(to: store.appendingPathComponent(shard))
 
         // 4. A noise file of the corpus changed.
         let noiseFolder = corpus.appendingPathComponent("_background_noise_")
-        let noise = try FileManager.default.contentsOfDirectory(atPath: noiseFolder.path).filter { $0.hasSuffix(".wav") }.sorted()[0]
+        let noise = try FileManager.default.contentsOfDirectory(atPath: noiseFolder.path).filter {
+            $0.hasSuffix(".wav")
+        }.sorted()[0]
         var noiseBytes = try Data(contentsOf: noiseFolder.appendingPathComponent(noise))
         noiseBytes[noiseBytes.count - 7] ^= 0x10
         try noiseBytes.write(to: noiseFolder.appendingPathComponent(noise))
         let n = try verify(dataset, corpus: corpus)
-        #expect(n.status != 0 && n.report?.failures.contains { $0.check == "source.noise-sha256" && ($0.path ?? "").hasSuffix(noise) } == true,
-                "\(n.report?.failures.map { "\($0.check) \($0.path ?? "")" } ?? [])")
+        #expect(
+            n.status != 0
+                && n.report?.failures.contains { $0.check == "source.noise-sha256" && ($0.path ?? "").hasSuffix(noise) }
+                    == true,
+            "\(n.report?.failures.map { "\($0.check) \($0.path ?? "")" } ?? [])")
 
         // Without --corpus the source checks are reported as skipped, the rest still run.
         let plain = try TKDBinary.run(["verify", "--dataset", dataset.path])
-        #expect(plain.status == 0 && plain.stdout.contains("skipped  audio.rerender (no --corpus)"), "\(plain.stdout)\(plain.stderr)")
+        #expect(
+            plain.status == 0 && plain.stdout.contains("skipped  audio.rerender (no --corpus)"),
+            "\(plain.stdout)\(plain.stderr)")
     }
 
     @Test("a plan-only dataset: file checks skipped, the re-render checked against the recorded SHA-256")
@@ -101,8 +135,11 @@ struct VerifyCLITests {
         let corpus = try CLICorpus.small()
         let dir = TKDBinary.tempDir("verify-plan")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let g = try TKDBinary.run(["generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path, "--corpus", corpus.path,
-                                   "--out", dir.path, "--variant", "2s", "--plan-only", "-q"])
+        let g = try TKDBinary.run([
+            "generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path, "--corpus",
+            corpus.path,
+            "--out", dir.path, "--variant", "2s", "--plan-only", "-q",
+        ])
         #expect(g.status == 0, "\(g.stderr)")
         let r = try verify(dir, corpus: corpus)
         #expect(r.status == 0 && r.report?.passed == true, "\(r.report?.failures.map(\.detail) ?? [])")

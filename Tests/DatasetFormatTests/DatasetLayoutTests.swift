@@ -12,7 +12,8 @@ struct DatasetLayoutTests {
         #expect(layout.manifest(.validation).path == "/d/manifests/validation.jsonl")
         #expect(DatasetLayout.audioPath(split: .testing, id: "x1", format: .flac) == "audio/testing/x1.flac")
         #expect(layout.featureStore("logmel40").path == "/d/features/logmel40")
-        #expect(layout.teacherCache(fingerprint: String(repeating: "ab", count: 32)).path == "/d/teachers/abababababababab")
+        #expect(
+            layout.teacherCache(fingerprint: String(repeating: "ab", count: 32)).path == "/d/teachers/abababababababab")
     }
 
     @Test("a KD target's cache: the only one, a unique prefix, or a one-line error naming the choices")
@@ -22,8 +23,9 @@ struct DatasetLayoutTests {
         let layout = DatasetLayout(root)
         #expect(throws: DatasetFormatError.self) { try layout.teacherCache(matching: nil) }
         for name in ["0123456789abcdef", "0123ffffffffffff"] {
-            try FileManager.default.createDirectory(at: layout.teachersFolder.appendingPathComponent(name),
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: layout.teachersFolder.appendingPathComponent(name),
+                withIntermediateDirectories: true)
         }
         try Data().write(to: layout.teachersFolder.appendingPathComponent(".partial"))
         #expect(layout.teacherCaches.map(\.lastPathComponent) == ["0123456789abcdef", "0123ffffffffffff"])

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TensorStore
+import Testing
+
 @testable import Features
 
 @Suite("Fast natural log")

@@ -1,15 +1,18 @@
 import AudioIO
-import Foundation
-import Testing
-import TensorStore
-import TKDCore
-@testable import Features
 import DatasetFormat
+import Foundation
+import TKDCore
+import TensorStore
+import Testing
+
+@testable import Features
 
 @Suite("Feature store")
 struct FeatureStoreTests {
-    static func build(_ dataset: URL, preset: FrontEndPreset = .logmel40, jobs: Int = 2, shard: Shard = .whole,
-                      dtype: TensorDType = .float32) throws -> FeatureStoreBuilder.Summary {
+    static func build(
+        _ dataset: URL, preset: FrontEndPreset = .logmel40, jobs: Int = 2, shard: Shard = .whole,
+        dtype: TensorDType = .float32
+    ) throws -> FeatureStoreBuilder.Summary {
         var b = FeatureStoreBuilder(dataset: dataset, preset: preset)
         b.jobs = jobs
         b.shard = shard

@@ -1,8 +1,9 @@
-import Foundation
-import Testing
-import TensorStore
-@testable import Features
 import DatasetFormat
+import Foundation
+import TensorStore
+import Testing
+
+@testable import Features
 
 /// Parity of the presets with the reference libraries, on fixtures written by
 /// Scripts/reference/features.py (torchaudio, librosa, kaldi-native-fbank/torchaudio.compliance.kaldi,
@@ -22,8 +23,12 @@ struct ParityTests {
     static let mfccMaxError: Float = 2e-3
 
     struct Comparison: CustomStringConvertible {
-        var maxError: Float = 0, meanError: Float = 0, count = 0, worst = (frame: 0, bin: 0), got: Float = 0, want: Float = 0
-        var description: String { "max \(maxError) at frame \(worst.frame) bin \(worst.bin) (got \(got), want \(want)); mean \(meanError) over \(count) bins" }
+        var maxError: Float = 0, meanError: Float = 0, count = 0, worst = (frame: 0, bin: 0), got: Float = 0,
+            want: Float = 0
+        var description: String {
+            "max \(maxError) at frame \(worst.frame) bin \(worst.bin) (got \(got), want \(want)); mean \(meanError) "
+                + "over \(count) bins"
+        }
     }
 
     /// Errors over the bins within `range` of their frame's maximum in the reference (all bins when nil).
@@ -40,7 +45,12 @@ struct ParityTests {
                 let e = abs(got[t * bins + b] - w)
                 sum += Double(e)
                 c.count += 1
-                if e > c.maxError { c.maxError = e; c.worst = (t, b); c.got = got[t * bins + b]; c.want = w }
+                if e > c.maxError {
+                    c.maxError = e
+                    c.worst = (t, b)
+                    c.got = got[t * bins + b]
+                    c.want = w
+                }
             }
         }
         c.meanError = Float(sum / Double(max(c.count, 1)))
@@ -52,21 +62,25 @@ struct ParityTests {
         let want = try NPY.read(fixtures.appendingPathComponent("\(preset.rawValue)--\(signal)-\(rate).npy"))
         let fe = try FrontEnd(preset.config(sampleRate: rate))
         let got = fe.features(x.values)
-        #expect(got.count == want.values.count && want.shape[1] == fe.config.featureCount,
-                "\(preset.rawValue) \(signal) \(rate): \(got.count / fe.config.featureCount) frames, want \(want.shape)")
+        #expect(
+            got.count == want.values.count && want.shape[1] == fe.config.featureCount,
+            "\(preset.rawValue) \(signal) \(rate): \(got.count / fe.config.featureCount) frames, want \(want.shape)")
         #expect(fe.config.frameCount(samples: x.values.count) == want.shape[0])
         return (got, want)
     }
 
-    @Test("torchaudio-melspec and librosa-melspec match within 0.01 dB (mean 0.001 dB)",
-          arguments: [FrontEndPreset.torchaudioMelspec, .librosaMelspec], rates)
+    @Test(
+        "torchaudio-melspec and librosa-melspec match within 0.01 dB (mean 0.001 dB)",
+        arguments: [FrontEndPreset.torchaudioMelspec, .librosaMelspec], rates)
     func decibels(preset: FrontEndPreset, rate: Int) throws {
         for s in Self.signals {
             let (got, want) = try Self.run(preset, signal: s, rate: rate)
             guard got.count == want.values.count else { continue }
             let c = Self.compare(got, want, range: Self.dbRange)
             print("parity \(preset.rawValue) \(s)-\(rate): \(c)")
-            #expect(c.maxError <= Self.dbMaxError && c.meanError <= Self.dbMeanError, "\(preset.rawValue) \(s) \(rate): \(c)")
+            #expect(
+                c.maxError <= Self.dbMaxError && c.meanError <= Self.dbMeanError,
+                "\(preset.rawValue) \(s) \(rate): \(c)")
         }
     }
 
@@ -81,8 +95,9 @@ struct ParityTests {
         }
     }
 
-    @Test("kws-streaming MFCCs match the numpy implementation of Docs/students.md §1.2",
-          arguments: [FrontEndPreset.kwsStreamingMFCC20, .kwsStreamingMFCC40, .kwsStreamingMFCC20Upper8000], rates)
+    @Test(
+        "kws-streaming MFCCs match the numpy implementation of Docs/students.md §1.2",
+        arguments: [FrontEndPreset.kwsStreamingMFCC20, .kwsStreamingMFCC40, .kwsStreamingMFCC20Upper8000], rates)
     func kws(preset: FrontEndPreset, rate: Int) throws {
         for s in Self.signals {
             let (got, want) = try Self.run(preset, signal: s, rate: rate)
@@ -99,12 +114,15 @@ struct ParityTests {
         let fe = try FrontEnd(FrontEndPreset.kwsStreamingMFCC20.config())
         let y = fe.features(x)
         #expect(y.count == 49 * 20)
-        // The reference values of Docs/students.md §1.2 come from a float64 sine; ours is rounded to float32 (the toolkit's
+        // The reference values of Docs/students.md §1.2 come from a float64 sine; ours is rounded to float32 (the
+        // toolkit's
         // sample type), which moves the bands ~140 dB below the tone and, through the DCT, every
         // coefficient by up to ~0.01. On identical float32 input the fixture tests above hold to 2e-3.
         let float32InputTolerance: Float = 0.02
         let want: [Float] = [-52.43248, 14.78566, -11.12159, -9.51586, -3.01013]
-        for k in 0..<5 { #expect(abs(y[10 * 20 + k] - want[k]) < float32InputTolerance, "c\(k): \(y[10 * 20 + k]) vs \(want[k])") }
+        for k in 0..<5 {
+            #expect(abs(y[10 * 20 + k] - want[k]) < float32InputTolerance, "c\(k): \(y[10 * 20 + k]) vs \(want[k])")
+        }
         let mel = fe.filterbank.dense
         #expect(abs(mel.joined().reduce(0) { $0 + Double($1) } - 468.2094) < 1e-3)
         #expect((0..<513).last { k in mel.contains { $0[k] > 0 } } == 486)

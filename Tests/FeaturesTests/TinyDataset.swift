@@ -1,9 +1,10 @@
 import AudioIO
 import DatasetFormat
 import Foundation
-import Testing
-import TensorStore
 import TKDCore
+import TensorStore
+import Testing
+
 @testable import Features
 
 /// A minimal dataset folder in the manifest contract: audio files and their manifest records (no keyword,
@@ -23,13 +24,16 @@ enum TinyDataset {
             let audio = "audio/\(split)/\(id).wav"
             try AudioWriter.write(x, sampleRate: 16000, to: dir.appendingPathComponent(audio))
             let sha = try SHA256.hex(fileAt: dir.appendingPathComponent(audio))
-            records.append(ExampleRecord(id: id, split: Split(rawValue: split)!, label: "tone", labelIndex: 0, sampleRate: 16000,
-                                         numSamples: n, audio: audio, audioSHA256: sha, keyword: nil, noise: [], snrDB: nil,
-                                         snrDBAchieved: nil, snrDefinition: nil, scale: 1))
+            records.append(
+                ExampleRecord(
+                    id: id, split: Split(rawValue: split)!, label: "tone", labelIndex: 0, sampleRate: 16000,
+                    numSamples: n, audio: audio, audioSHA256: sha, keyword: nil, noise: [], snrDB: nil,
+                    snrDBAchieved: nil, snrDefinition: nil, scale: 1))
         }
         for s in splits {
-            try AtomicFile.write(try ExampleRecord.manifestData(records.filter { $0.split.rawValue == s }),
-                                 to: dir.appendingPathComponent("manifests/\(s).jsonl"))
+            try AtomicFile.write(
+                try ExampleRecord.manifestData(records.filter { $0.split.rawValue == s }),
+                to: dir.appendingPathComponent("manifests/\(s).jsonl"))
         }
         return dir
     }

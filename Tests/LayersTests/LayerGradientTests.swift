@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TKDCore
-@testable import Layers
 import TestSupport
+import Testing
+
+@testable import Layers
 
 func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
     TestValues.uniform(n, seed: seed, scale: scale, key: "training-test")
@@ -12,8 +13,10 @@ func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Float] {
 /// for sampled input elements and sampled elements of every trainable parameter. Float32 forward passes:
 /// h = 1e-3 and a Double sum keep truncation and rounding under `tolerance` (relative to max(1, |g|)).
 /// Chunks of 2 examples and 2 threads exercise the chunked, fixed-order reduction.
-func expectLayerGradients(_ layer: Layer, input: Tensor, samples: Int = 24, step h: Float = 1e-3, tolerance: Double = 4e-3,
-                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectLayerGradients(
+    _ layer: Layer, input: Tensor, samples: Int = 24, step h: Float = 1e-3, tolerance: Double = 4e-3,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let run = RunContext(mode: .training, jobs: 2, chunkSize: 2, seed: 5, step: 9)
     for p in layer.parameters where p.trainable {
         p.value = randomValues(p.count, seed: UInt64(p.name.utf8.count * 31 + p.count), scale: 0.5)
@@ -29,8 +32,10 @@ func expectLayerGradients(_ layer: Layer, input: Tensor, samples: Int = 24, step
         let out = try layer.forward(currentInput, run)
         return zip(out.data, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
     }
-    try FiniteDifferences.expect("\(layer.name) input", count: input.data.count, samples: samples, step: h, tolerance: tolerance,
-                                 relative: true, sourceLocation: sourceLocation, gradient: { dx.data[$0] }) { i, delta in
+    try FiniteDifferences.expect(
+        "\(layer.name) input", count: input.data.count, samples: samples, step: h, tolerance: tolerance,
+        relative: true, sourceLocation: sourceLocation, gradient: { dx.data[$0] }
+    ) { i, delta in
         let original = currentInput.data[i]
         currentInput.data[i] = original + delta
         defer { currentInput.data[i] = original }
@@ -38,8 +43,10 @@ func expectLayerGradients(_ layer: Layer, input: Tensor, samples: Int = 24, step
     }
     for p in layer.parameters where p.trainable {
         let g = p.gradient
-        try FiniteDifferences.expect("\(layer.name) \(p.name)", count: p.count, samples: samples, step: h, tolerance: tolerance,
-                                     relative: true, sourceLocation: sourceLocation, gradient: { g[$0] }) { i, delta in
+        try FiniteDifferences.expect(
+            "\(layer.name) \(p.name)", count: p.count, samples: samples, step: h, tolerance: tolerance,
+            relative: true, sourceLocation: sourceLocation, gradient: { g[$0] }
+        ) { i, delta in
             let original = p.value[i]
             p.value[i] = original + delta
             defer { p.value[i] = original }
@@ -56,12 +63,17 @@ struct LayerGradientTests {
 
     @Test("conv2d: same and valid padding, stride 2, dilation, ReLU")
     func conv() throws {
-        try expectLayerGradients(ConvLayer(name: "c", inChannels: 3, filters: 4, kernel: (3, 2), padding: .valid, activation: .relu),
-                                 input: input([5, 7, 4, 3]))
-        try expectLayerGradients(ConvLayer(name: "c", inChannels: 3, filters: 2, kernel: (5, 1), stride: (2, 1), padding: .same,
-                                           activation: .linear), input: input([3, 9, 1, 3]))
-        try expectLayerGradients(ConvLayer(name: "c", inChannels: 2, filters: 3, kernel: (3, 3), dilation: (2, 1), padding: .same,
-                                           activation: .linear), input: input([3, 8, 5, 2]))
+        try expectLayerGradients(
+            ConvLayer(name: "c", inChannels: 3, filters: 4, kernel: (3, 2), padding: .valid, activation: .relu),
+            input: input([5, 7, 4, 3]))
+        try expectLayerGradients(
+            ConvLayer(
+                name: "c", inChannels: 3, filters: 2, kernel: (5, 1), stride: (2, 1), padding: .same,
+                activation: .linear), input: input([3, 9, 1, 3]))
+        try expectLayerGradients(
+            ConvLayer(
+                name: "c", inChannels: 2, filters: 3, kernel: (3, 3), dilation: (2, 1), padding: .same,
+                activation: .linear), input: input([3, 8, 5, 2]))
     }
 
     @Test("batch norm (training mode: batch statistics)")
@@ -80,13 +92,16 @@ struct LayerGradientTests {
 
     @Test("GRU, unidirectional and bidirectional")
     func gru() throws {
-        try expectLayerGradients(GRULayer(name: "g", inputs: 3, units: 4, bidirectional: false), input: input([3, 6, 3]))
-        try expectLayerGradients(GRULayer(name: "g", inputs: 3, units: 4, bidirectional: true), input: input([5, 6, 3]))
+        try expectLayerGradients(
+            GRULayer(name: "g", inputs: 3, units: 4, bidirectional: false), input: input([3, 6, 3]))
+        try expectLayerGradients(
+            GRULayer(name: "g", inputs: 3, units: 4, bidirectional: true), input: input([5, 6, 3]))
     }
 
     @Test("LSTM with peepholes and projection")
     func lstm() throws {
-        try expectLayerGradients(PeepholeLSTMLayer(name: "lstm", inputs: 3, units: 5, projection: 2), input: input([3, 6, 3]))
+        try expectLayerGradients(
+            PeepholeLSTMLayer(name: "lstm", inputs: 3, units: 5, projection: 2), input: input([3, 6, 3]))
     }
 
     @Test("query attention, one and several heads")
@@ -97,10 +112,12 @@ struct LayerGradientTests {
 
     @Test("residual block: identity and projection shortcut with stride 2")
     func residual() throws {
-        try expectLayerGradients(ResidualBlockLayer(name: "res", inChannels: 3, filters: 3, kernel: 3, stride: 1, momentum: 0.99),
-                                 input: input([4, 7, 1, 3]))
-        try expectLayerGradients(ResidualBlockLayer(name: "res", inChannels: 3, filters: 4, kernel: 3, stride: 2, momentum: 0.99),
-                                 input: input([4, 7, 1, 3]))
+        try expectLayerGradients(
+            ResidualBlockLayer(name: "res", inChannels: 3, filters: 3, kernel: 3, stride: 1, momentum: 0.99),
+            input: input([4, 7, 1, 3]))
+        try expectLayerGradients(
+            ResidualBlockLayer(name: "res", inChannels: 3, filters: 4, kernel: 3, stride: 2, momentum: 0.99),
+            input: input([4, 7, 1, 3]))
     }
 
     @Test("dropout: inverted scaling, rate respected, off in inference, same mask for any chunking")
@@ -128,13 +145,16 @@ struct LayerGradientTests {
 
     @Test("conv1d: stride and bias; groups with padding, weight norm and same-pad trimming")
     func conv1d() throws {
-        try expectLayerGradients(Conv1DLayer(name: "c", inChannels: 3, outChannels: 4, kernel: 3, stride: 2, bias: true),
-                                 input: input([5, 11, 3]))
-        try expectLayerGradients(Conv1DLayer(name: "c", inChannels: 1, outChannels: 3, kernel: 4, stride: 3, bias: false),
-                                 input: input([3, 14, 1]))
+        try expectLayerGradients(
+            Conv1DLayer(name: "c", inChannels: 3, outChannels: 4, kernel: 3, stride: 2, bias: true),
+            input: input([5, 11, 3]))
+        try expectLayerGradients(
+            Conv1DLayer(name: "c", inChannels: 1, outChannels: 3, kernel: 4, stride: 3, bias: false),
+            input: input([3, 14, 1]))
         // Even kernel with padding K/2: one extra frame, dropped (wav2vec 2.0's positional convolution).
-        let pos = Conv1DLayer(name: "p", inChannels: 4, outChannels: 4, kernel: 4, padding: 2, groups: 2, bias: true,
-                              weightNorm: true, trimToInput: true)
+        let pos = Conv1DLayer(
+            name: "p", inChannels: 4, outChannels: 4, kernel: 4, padding: 2, groups: 2, bias: true,
+            weightNorm: true, trimToInput: true)
         #expect(pos.outputLength(7) == 7)
         try expectLayerGradients(pos, input: input([5, 7, 4]))
     }

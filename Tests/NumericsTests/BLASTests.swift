@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("BLAS")
@@ -9,7 +10,9 @@ struct BLASTests {
     /// Float32 products of length k accumulate rounding of order k · ε relative to the magnitudes.
     static let tolerance: Float = 1e-5
 
-    @Test("sgemm equals a Double reference for every transposition, with row strides", arguments: [false, true], [false, true])
+    @Test(
+        "sgemm equals a Double reference for every transposition, with row strides", arguments: [false, true],
+        [false, true])
     func gemm(transA: Bool, transB: Bool) {
         let (m, n, k) = (7, 5, 11)
         let lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 3, ldc = n + 1
@@ -17,8 +20,9 @@ struct BLASTests {
         var c = randomArray(m * ldc, seed: 3)
         let c0 = c
         c.withUnsafeMutableBufferPointer { cp in
-            BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
-                      beta: 2, c: cp.baseAddress!, ldc: ldc)
+            BLAS.gemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
+                beta: 2, c: cp.baseAddress!, ldc: ldc)
         }
         for i in 0..<m {
             for j in 0..<n {

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("Fast math")

@@ -1,14 +1,15 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("Fixed-order reduction")
 struct FixedOrderReductionTests {
     @Test("gradient-style sums are byte-identical for 1, 2 and 7 threads")
     func deterministic() throws {
-        let values = randomArray(1000 * 16, seed: 21).map { $0 * 1e3 }   // large spread: order matters for float sums
+        let values = randomArray(1000 * 16, seed: 21).map { $0 * 1e3 }  // large spread: order matters for float sums
         func run(_ jobs: Int) throws -> [Float] {
             try FixedOrderReduction(jobs: jobs, chunkSize: 8).sum(count: 1000, width: 16) { range, acc in
                 for e in range { for i in 0..<16 { acc[i] += values[e * 16 + i] * Float(e % 3 + 1) } }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("GELU kernels")
@@ -18,7 +19,9 @@ struct GELUTests {
         var y = xs
         y.withUnsafeMutableBufferPointer { Vector.gelu($0.baseAddress!, count: $0.count) }
         var g = [Float](repeating: 1, count: xs.count)
-        g.withUnsafeMutableBufferPointer { gp in xs.withUnsafeBufferPointer { Vector.geluBackward(gp.baseAddress!, input: $0.baseAddress!, count: gp.count) } }
+        g.withUnsafeMutableBufferPointer { gp in
+            xs.withUnsafeBufferPointer { Vector.geluBackward(gp.baseAddress!, input: $0.baseAddress!, count: gp.count) }
+        }
         var worst = (value: 0.0, derivative: 0.0)
         for (i, x) in xs.enumerated() {
             let (v, d) = Self.exact(Double(x))

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("GRU (Keras, reset_after)")
@@ -15,7 +16,8 @@ struct GRUTests {
     func forward() {
         let (b, t, n, u) = (2, 5, 3, 4)
         let gru = GRU(inputs: n, units: u)
-        let x = randomArray(b * t * n, seed: 41), w = randomArray(n * 3 * u, seed: 42), r = randomArray(u * 3 * u, seed: 43)
+        let x = randomArray(b * t * n, seed: 41), w = randomArray(n * 3 * u, seed: 42),
+            r = randomArray(u * 3 * u, seed: 43)
         let bias = randomArray(6 * u, seed: 44)
         let cache = gru.forward(x, batch: b, steps: t, kernel: w, recurrent: r, bias: bias)
         for i in 0..<b {
@@ -44,18 +46,30 @@ struct GRUTests {
     func backward() {
         let (b, t, n, u) = (2, 4, 3, 3)
         let gru = GRU(inputs: n, units: u)
-        let x = randomArray(b * t * n, seed: 51), w = randomArray(n * 3 * u, seed: 52), r = randomArray(u * 3 * u, seed: 53)
+        let x = randomArray(b * t * n, seed: 51), w = randomArray(n * 3 * u, seed: 52),
+            r = randomArray(u * 3 * u, seed: 53)
         let bias = randomArray(6 * u, seed: 54), up = randomArray(b * t * u, seed: 55)
         func loss(_ x: [Float], _ w: [Float], _ r: [Float], _ bias: [Float]) -> Double {
-            zip(gru.forward(x, batch: b, steps: t, kernel: w, recurrent: r, bias: bias).outputs, up).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            zip(gru.forward(x, batch: b, steps: t, kernel: w, recurrent: r, bias: bias).outputs, up).reduce(0) {
+                $0 + Double($1.0) * Double($1.1)
+            }
         }
         let cache = gru.forward(x, batch: b, steps: t, kernel: w, recurrent: r, bias: bias)
         var dW = [Float](repeating: 0, count: w.count), dU = [Float](repeating: 0, count: r.count)
         var dB = [Float](repeating: 0, count: bias.count), dx = [Float](repeating: 0, count: x.count)
-        dW.withUnsafeMutableBufferPointer { a in dU.withUnsafeMutableBufferPointer { c in dB.withUnsafeMutableBufferPointer { d in dx.withUnsafeMutableBufferPointer { e in
-            gru.backward(cache, input: x, outputGradient: up, kernel: w, recurrent: r, kernelGradient: a.baseAddress!,
-                         recurrentGradient: c.baseAddress!, biasGradient: d.baseAddress!, inputGradient: e.baseAddress!)
-        }}}}
+        dW.withUnsafeMutableBufferPointer { a in
+            dU.withUnsafeMutableBufferPointer { c in
+                dB.withUnsafeMutableBufferPointer { d in
+                    dx.withUnsafeMutableBufferPointer { e in
+                        gru.backward(
+                            cache, input: x, outputGradient: up, kernel: w, recurrent: r,
+                            kernelGradient: a.baseAddress!,
+                            recurrentGradient: c.baseAddress!, biasGradient: d.baseAddress!,
+                            inputGradient: e.baseAddress!)
+                    }
+                }
+            }
+        }
         expectFiniteDifferences("dW", w, dW) { loss(x, $0, r, bias) }
         expectFiniteDifferences("dU", r, dU) { loss(x, w, $0, bias) }
         expectFiniteDifferences("dBias", bias, dB) { loss(x, w, r, $0) }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("LSTM with peepholes and projection (TF1 LSTMCell)")
@@ -15,7 +16,8 @@ struct PeepholeLSTMTests {
     func forward() {
         let (b, t, d, n, p) = (2, 4, 3, 4, 2)
         let lstm = PeepholeLSTM(inputs: d, units: n, projection: p)
-        let x = randomArray(b * t * d, seed: 61), w = randomArray((d + p) * 4 * n, seed: 62), bias = randomArray(4 * n, seed: 63)
+        let x = randomArray(b * t * d, seed: 61), w = randomArray((d + p) * 4 * n, seed: 62),
+            bias = randomArray(4 * n, seed: 63)
         let peep = randomArray(3 * n, seed: 64), proj = randomArray(n * p, seed: 65)
         let cache = lstm.forward(x, batch: b, steps: t, kernel: w, bias: bias, peepholes: peep, projectionMatrix: proj)
         func sig(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
@@ -24,7 +26,9 @@ struct PeepholeLSTMTests {
             for s in 0..<t {
                 let input = (0..<d).map { Double(x[(i * t + s) * d + $0]) } + m
                 func a(_ gate: Int, _ k: Int) -> Double {
-                    (0..<(d + p)).reduce(Double(bias[gate * n + k])) { $0 + input[$1] * Double(w[$1 * 4 * n + gate * n + k]) }
+                    (0..<(d + p)).reduce(Double(bias[gate * n + k])) {
+                        $0 + input[$1] * Double(w[$1 * 4 * n + gate * n + k])
+                    }
                 }
                 var newC = c, mraw = [Double](repeating: 0, count: n)
                 for k in 0..<n {
@@ -46,22 +50,36 @@ struct PeepholeLSTMTests {
     func backward() {
         let (b, t, d, n, p) = (2, 3, 3, 3, 2)
         let lstm = PeepholeLSTM(inputs: d, units: n, projection: p)
-        let x = randomArray(b * t * d, seed: 71), w = randomArray((d + p) * 4 * n, seed: 72), bias = randomArray(4 * n, seed: 73)
-        let peep = randomArray(3 * n, seed: 74), proj = randomArray(n * p, seed: 75), up = randomArray(b * t * p, seed: 76)
+        let x = randomArray(b * t * d, seed: 71), w = randomArray((d + p) * 4 * n, seed: 72),
+            bias = randomArray(4 * n, seed: 73)
+        let peep = randomArray(3 * n, seed: 74), proj = randomArray(n * p, seed: 75),
+            up = randomArray(b * t * p, seed: 76)
         func loss(_ x: [Float], _ w: [Float], _ bias: [Float], _ peep: [Float], _ proj: [Float]) -> Double {
-            zip(lstm.forward(x, batch: b, steps: t, kernel: w, bias: bias, peepholes: peep, projectionMatrix: proj).outputs, up)
-                .reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            zip(
+                lstm.forward(x, batch: b, steps: t, kernel: w, bias: bias, peepholes: peep, projectionMatrix: proj)
+                    .outputs, up
+            )
+            .reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         let cache = lstm.forward(x, batch: b, steps: t, kernel: w, bias: bias, peepholes: peep, projectionMatrix: proj)
         var dW = [Float](repeating: 0, count: w.count), dB = [Float](repeating: 0, count: bias.count)
-        var dPeep = [Float](repeating: 0, count: peep.count), dP = [Float](repeating: 0, count: proj.count), dx = [Float](repeating: 0, count: x.count)
-        dW.withUnsafeMutableBufferPointer { a in dB.withUnsafeMutableBufferPointer { c in dPeep.withUnsafeMutableBufferPointer { e in
-            dP.withUnsafeMutableBufferPointer { f in dx.withUnsafeMutableBufferPointer { g in
-                lstm.backward(cache, input: x, outputGradient: up, kernel: w, peepholes: peep, projectionMatrix: proj,
-                              kernelGradient: a.baseAddress!, biasGradient: c.baseAddress!, peepholeGradient: e.baseAddress!,
-                              projectionGradient: f.baseAddress!, inputGradient: g.baseAddress!)
-            }}
-        }}}
+        var dPeep = [Float](repeating: 0, count: peep.count), dP = [Float](repeating: 0, count: proj.count),
+            dx = [Float](repeating: 0, count: x.count)
+        dW.withUnsafeMutableBufferPointer { a in
+            dB.withUnsafeMutableBufferPointer { c in
+                dPeep.withUnsafeMutableBufferPointer { e in
+                    dP.withUnsafeMutableBufferPointer { f in
+                        dx.withUnsafeMutableBufferPointer { g in
+                            lstm.backward(
+                                cache, input: x, outputGradient: up, kernel: w, peepholes: peep, projectionMatrix: proj,
+                                kernelGradient: a.baseAddress!, biasGradient: c.baseAddress!,
+                                peepholeGradient: e.baseAddress!,
+                                projectionGradient: f.baseAddress!, inputGradient: g.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
         expectFiniteDifferences("dW", w, dW) { loss(x, $0, bias, peep, proj) }
         expectFiniteDifferences("dBias", bias, dB) { loss(x, w, $0, peep, proj) }
         expectFiniteDifferences("dPeepholes", peep, dPeep) { loss(x, w, bias, $0, proj) }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import TestSupport
 import TKDCore
+import TestSupport
+import Testing
+
 @testable import Numerics
 
 @Suite("Softmax")
@@ -28,10 +29,14 @@ struct SoftmaxTests {
         }
         var y = [Float](repeating: 0, count: 8), dx = [Float](repeating: 0, count: 8)
         y.withUnsafeMutableBufferPointer { Softmax.forward(x, rows: 2, width: 4, into: $0.baseAddress!) }
-        dx.withUnsafeMutableBufferPointer { Softmax.backward(output: y, outputGradient: g, rows: 2, width: 4, into: $0.baseAddress!) }
+        dx.withUnsafeMutableBufferPointer {
+            Softmax.backward(output: y, outputGradient: g, rows: 2, width: 4, into: $0.baseAddress!)
+        }
         let h: Float = 1e-3
         for i in 0..<8 {
-            var xp = x, xm = x; xp[i] += h; xm[i] -= h
+            var xp = x, xm = x
+            xp[i] += h
+            xm[i] -= h
             #expect(abs((f(xp) - f(xm)) / Double(2 * h) - Double(dx[i])) < 1e-3, "dx[\(i)]")
         }
     }

@@ -1,7 +1,8 @@
 import AudioIO
 import Foundation
-import Testing
 import TKDCore
+import Testing
+
 @testable import Synthesis
 
 @Suite("Corpus scanning")
@@ -16,12 +17,14 @@ struct CorpusScannerTests {
         try write("yes/0a7c2a8d_nohash_0.wav", tone)
         try write("yes/0a7c2a8d_nohash_1.wav", tone)
         try write("no/bb05582b_nohash_0.wav", tone)
-        try write("no/a69b9b3e_nohash_0.wav", Array(tone.prefix(8000)), rate: 8000)       // wrong rate
-        try write("no/409c962a_nohash_0.wav", tone + tone)                                 // too long
-        try write("no/README.wav", tone)                                                    // unexpected name
+        try write("no/a69b9b3e_nohash_0.wav", Array(tone.prefix(8000)), rate: 8000)  // wrong rate
+        try write("no/409c962a_nohash_0.wav", tone + tone)  // too long
+        try write("no/README.wav", tone)  // unexpected name
         try AtomicFile.write(Data("not audio".utf8), to: root.appendingPathComponent("yes/dbaf8fc6_nohash_0.wav"))
-        try AtomicFile.write(Data(), to: root.appendingPathComponent("yes/a6d586b7_nohash_0.wav"))  // unreadable: no header
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("_odd_folder_"), withIntermediateDirectories: true)
+        // Unreadable: no header.
+        try AtomicFile.write(Data(), to: root.appendingPathComponent("yes/a6d586b7_nohash_0.wav"))
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("_odd_folder_"), withIntermediateDirectories: true)
         try write("_background_noise_/hum.wav", tone + tone + tone)
         return root
     }
@@ -34,17 +37,23 @@ struct CorpusScannerTests {
         #expect(index.splitSource == .hashRule)
         #expect(index.version == .v1)
         #expect(index.words == ["no", "yes"])
-        #expect(index.utterances.map(\.path) == ["no/bb05582b_nohash_0.wav", "yes/0a7c2a8d_nohash_0.wav", "yes/0a7c2a8d_nohash_1.wav"])
-        #expect(index.utterances.first { $0.path.hasPrefix("no/") }?.split == .testing, "bb05582b is in the official testing list")
+        #expect(
+            index.utterances.map(\.path) == [
+                "no/bb05582b_nohash_0.wav", "yes/0a7c2a8d_nohash_0.wav", "yes/0a7c2a8d_nohash_1.wav",
+            ])
+        #expect(
+            index.utterances.first { $0.path.hasPrefix("no/") }?.split == .testing,
+            "bb05582b is in the official testing list")
         let byPath = Dictionary(uniqueKeysWithValues: index.problems.map { ($0.path, $0.kind) })
-        #expect(byPath == [
-            "no/a69b9b3e_nohash_0.wav": .wrongSampleRate,
-            "no/409c962a_nohash_0.wav": .tooLong,
-            "no/README.wav": .unexpectedName,
-            "yes/dbaf8fc6_nohash_0.wav": .unreadable,
-            "yes/a6d586b7_nohash_0.wav": .unreadable,
-            "_odd_folder_": .unexpectedName,
-        ])
+        #expect(
+            byPath == [
+                "no/a69b9b3e_nohash_0.wav": .wrongSampleRate,
+                "no/409c962a_nohash_0.wav": .tooLong,
+                "no/README.wav": .unexpectedName,
+                "yes/dbaf8fc6_nohash_0.wav": .unreadable,
+                "yes/a6d586b7_nohash_0.wav": .unreadable,
+                "_odd_folder_": .unexpectedName,
+            ])
         #expect(index.noise.map(\.path) == ["_background_noise_/hum.wav"])
         #expect(index.noise.first?.durationSeconds == 3)
     }
@@ -54,8 +63,9 @@ struct CorpusScannerTests {
         let root = try Self.makeProblemCorpus()
         defer { try? FileManager.default.removeItem(at: root) }
         // bb05582b is officially testing; list it as validation to provoke a disagreement.
-        try AtomicFile.write(Data("no/bb05582b_nohash_0.wav\nright/00000000_nohash_0.wav\n".utf8),
-                             to: root.appendingPathComponent("validation_list.txt"))
+        try AtomicFile.write(
+            Data("no/bb05582b_nohash_0.wav\nright/00000000_nohash_0.wav\n".utf8),
+            to: root.appendingPathComponent("validation_list.txt"))
         try AtomicFile.write(Data("\n".utf8), to: root.appendingPathComponent("testing_list.txt"))
         let index = try CorpusScanner().scan(root)
         #expect(index.splitSource == .listFiles)

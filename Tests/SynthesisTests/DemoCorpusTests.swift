@@ -1,9 +1,10 @@
 import AudioIO
-import Foundation
-import Testing
-import TKDCore
-@testable import Synthesis
 import DatasetFormat
+import Foundation
+import TKDCore
+import Testing
+
+@testable import Synthesis
 
 @Suite("Demo corpus")
 struct DemoCorpusTests {
@@ -17,8 +18,9 @@ struct DemoCorpusTests {
         }
         let shares = Dictionary(grouping: hundred, by: \.split).mapValues(\.count)
         #expect(shares == [.training: 80, .validation: 10, .testing: 10])
-        #expect(Set(hundred.map { "\($0.voice)+\($0.variant)/\($0.pitch)/\($0.rate)" }).count == 100,
-                "every speaker is a distinct voice/variant/pitch/rate combination")
+        #expect(
+            Set(hundred.map { "\($0.voice)+\($0.variant)/\($0.pitch)/\($0.rate)" }).count == 100,
+            "every speaker is a distinct voice/variant/pitch/rate combination")
         // Stable: speaker i does not depend on how many speakers are made.
         #expect(Array(hundred.prefix(3)) == DemoSpeaker.table(count: 3))
         #expect(Set(DemoSpeaker.table(count: 3).map(\.split)) == Set(Split.allCases))
@@ -36,7 +38,9 @@ struct DemoCorpusTests {
             #expect(rmsDB <= kind.rmsDB + 0.01 && rmsDB > -40, "\(kind): \(rmsDB) dBFS")
             // Spread, in dB, of the level of frames of `length` samples.
             func levelSpread(_ length: Int) -> Double {
-                let frames = stride(from: 0, to: x.count - length, by: length).map { Levels.dB(Levels.rms(x, range: $0..<($0 + length))) }
+                let frames = stride(from: 0, to: x.count - length, by: length).map {
+                    Levels.dB(Levels.rms(x, range: $0..<($0 + length)))
+                }
                 let mean = frames.reduce(0, +) / Double(frames.count)
                 return (frames.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(frames.count)).squareRoot()
             }
@@ -71,8 +75,9 @@ struct DemoCorpusTests {
         // The list files hold exactly the validation and testing clips.
         let validation = try CorpusScanner.readList(root.appendingPathComponent("validation_list.txt"))
         #expect(validation == index.utterances.filter { $0.split == .validation }.map(\.path).sorted())
-        let manifest = try JSONDecoder().decode(DemoCorpusManifest.self,
-                                                from: Data(contentsOf: root.appendingPathComponent("demo_corpus.json")))
+        let manifest = try JSONDecoder().decode(
+            DemoCorpusManifest.self,
+            from: Data(contentsOf: root.appendingPathComponent("demo_corpus.json")))
         #expect(manifest.complete)
         #expect(manifest.counts.values.reduce(0, +) == index.utterances.count)
     }
@@ -106,11 +111,14 @@ struct DemoCorpusTests {
         #expect(try SharedDemoCorpus.digests(serial) == reference)
 
         // Simulate an interrupted run: drop some clips and a noise, mark the corpus unfinished, rerun.
-        var manifest = try JSONDecoder().decode(DemoCorpusManifest.self,
-                                                from: Data(contentsOf: serial.appendingPathComponent("demo_corpus.json")))
+        var manifest = try JSONDecoder().decode(
+            DemoCorpusManifest.self,
+            from: Data(contentsOf: serial.appendingPathComponent("demo_corpus.json")))
         manifest.complete = false
-        try AtomicFile.write(try CanonicalJSON.encodePretty(manifest), to: serial.appendingPathComponent("demo_corpus.json"))
-        for path in reference.keys.sorted().filter({ $0.hasPrefix("yes/") || $0.hasPrefix("_background_noise_/pink") }) {
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(manifest), to: serial.appendingPathComponent("demo_corpus.json"))
+        for path in reference.keys.sorted().filter({ $0.hasPrefix("yes/") || $0.hasPrefix("_background_noise_/pink") })
+        {
             try FileManager.default.removeItem(at: serial.appendingPathComponent(path))
         }
         try FileManager.default.removeItem(at: serial.appendingPathComponent("testing_list.txt"))
@@ -158,6 +166,8 @@ struct DemoCorpusTests {
             return field == "seed" && found == "11" && requested == "99"
         }
         o.speakers = 2
-        #expect(throws: SynthesisError.self) { try DemoCorpusBuilder(options: o, toolVersion: TKDVersion.current).build() }
+        #expect(throws: SynthesisError.self) {
+            try DemoCorpusBuilder(options: o, toolVersion: TKDVersion.current).build()
+        }
     }
 }

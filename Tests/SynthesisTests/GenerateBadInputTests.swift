@@ -1,9 +1,10 @@
 import AudioIO
-import Foundation
-import Testing
-import TKDCore
-@testable import Synthesis
 import DatasetFormat
+import Foundation
+import TKDCore
+import Testing
+
+@testable import Synthesis
 
 @Suite("Generate: bad input")
 struct GenerateBadInputTests {
@@ -26,7 +27,9 @@ struct GenerateBadInputTests {
         let corpus = try GenerateFixture.corpusCopy("empty-word")
         defer { try? FileManager.default.removeItem(at: corpus) }
         let go = corpus.appendingPathComponent("go")
-        for f in try FileManager.default.contentsOfDirectory(atPath: go.path) { try FileManager.default.removeItem(at: go.appendingPathComponent(f)) }
+        for f in try FileManager.default.contentsOfDirectory(atPath: go.path) {
+            try FileManager.default.removeItem(at: go.appendingPathComponent(f))
+        }
         #expect(throws: GenerateError.emptyWord(corpus: corpus.path, word: "go")) {
             try DatasetGenerator.scanCorpus(corpus, recipe: try GenerateFixture.recipe(), jobs: 1)
         }
@@ -45,9 +48,12 @@ struct GenerateBadInputTests {
     @Test("noise regions too short for the crossfade are named")
     func shortNoise() throws {
         let recipe = try GenerateFixture.recipe("noise: {crossfade_seconds: 4}\n")
-        #expect { try GenerateFixture.generate(recipe: recipe, corpus: try SharedDemoCorpus.url(), variant: "2s") } throws: { e in
+        #expect {
+            try GenerateFixture.generate(recipe: recipe, corpus: try SharedDemoCorpus.url(), variant: "2s")
+        } throws: { e in
             guard case let .noiseTooShort(source, split, region, needed) = e as? GenerateError else { return false }
-            return source == "_background_noise_/brown_noise.wav" && split == "validation" && region < needed && needed == 128_001
+            return source == "_background_noise_/brown_noise.wav" && split == "validation" && region < needed
+                && needed == 128_001
         }
     }
 
@@ -56,9 +62,14 @@ struct GenerateBadInputTests {
         let corpus = try GenerateFixture.corpusCopy("zero-noise")
         defer { try? FileManager.default.removeItem(at: corpus) }
         let folder = corpus.appendingPathComponent("_background_noise_")
-        for f in try FileManager.default.contentsOfDirectory(atPath: folder.path) { try FileManager.default.removeItem(at: folder.appendingPathComponent(f)) }
-        try AudioWriter.write([Float](repeating: 0, count: 16000 * 70), sampleRate: 16000, to: folder.appendingPathComponent("zeros.wav"))
-        #expect { try GenerateFixture.generate(recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "2s") } throws: { e in
+        for f in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            try FileManager.default.removeItem(at: folder.appendingPathComponent(f))
+        }
+        try AudioWriter.write(
+            [Float](repeating: 0, count: 16000 * 70), sampleRate: 16000, to: folder.appendingPathComponent("zeros.wav"))
+        #expect {
+            try GenerateFixture.generate(recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "2s")
+        } throws: { e in
             guard case let .silentNoise(_, source) = e as? GenerateError else { return false }
             return source == "_background_noise_/zeros.wav"
         }
@@ -75,13 +86,17 @@ struct GenerateBadInputTests {
     func unreadableKeyword() throws {
         let corpus = try GenerateFixture.corpusCopy("bad-clip")
         defer { try? FileManager.default.removeItem(at: corpus) }
-        let clip = try #require(try FileManager.default.contentsOfDirectory(atPath: corpus.appendingPathComponent("yes").path).sorted().first)
+        let clip = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: corpus.appendingPathComponent("yes").path).sorted()
+                .first)
         try Data("not audio".utf8).write(to: corpus.appendingPathComponent("yes/\(clip)"))
-        #expect { try DatasetGenerator.scanCorpus(corpus, recipe: try GenerateFixture.recipe(), jobs: 1) } throws: { e in
+        #expect { try DatasetGenerator.scanCorpus(corpus, recipe: try GenerateFixture.recipe(), jobs: 1) } throws: {
+            e in
             guard case let .badCorpusFile(path, kind, _) = e as? GenerateError else { return false }
             return path == "yes/\(clip)" && kind == "unreadable"
         }
-        let out = try GenerateFixture.generate(recipe: try GenerateFixture.recipe("on_bad_input: skip\n"), corpus: corpus, variant: "2s")
+        let out = try GenerateFixture.generate(
+            recipe: try GenerateFixture.recipe("on_bad_input: skip\n"), corpus: corpus, variant: "2s")
         defer { try? FileManager.default.removeItem(at: out) }
         let info = try DatasetInfo.load(out)
         #expect(info.skipped.map(\.id) == ["yes/\(clip)"])

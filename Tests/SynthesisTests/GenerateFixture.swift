@@ -1,9 +1,10 @@
 import AudioIO
-import Foundation
-import Testing
-import TKDCore
-@testable import Synthesis
 import DatasetFormat
+import Foundation
+import TKDCore
+import Testing
+
+@testable import Synthesis
 
 /// Generation on the shared small demo corpus (3 speakers × 2 utterances).
 enum GenerateFixture {
@@ -25,8 +26,10 @@ enum GenerateFixture {
         try Recipe.parse(try YAMLValue.parse(recipeText + extra, file: "gen-test.yaml"))
     }
 
-    static func generate(recipe: Recipe, corpus: URL, variant: String, jobs: Int = 2, shard: Shard = .whole,
-                         planOnly: Bool = false, out: URL? = nil, recipeDirectory: URL? = nil) throws -> URL {
+    static func generate(
+        recipe: Recipe, corpus: URL, variant: String, jobs: Int = 2, shard: Shard = .whole,
+        planOnly: Bool = false, out: URL? = nil, recipeDirectory: URL? = nil
+    ) throws -> URL {
         let dir = out ?? SharedDemoCorpus.tempDir("gen-\(variant)")
         var o = GenerateOptions()
         o.jobs = jobs
@@ -34,8 +37,10 @@ enum GenerateFixture {
         o.planOnly = planOnly
         o.progress = .quiet
         let index = try DatasetGenerator.scanCorpus(corpus, recipe: recipe, jobs: 2)
-        _ = try DatasetGenerator(recipe: recipe, variant: recipe.variant(variant)!, corpusRoot: corpus,
-                                 recipeDirectory: recipeDirectory ?? corpus, dataset: dir, options: o).run(index: index)
+        _ = try DatasetGenerator(
+            recipe: recipe, variant: recipe.variant(variant)!, corpusRoot: corpus,
+            recipeDirectory: recipeDirectory ?? corpus, dataset: dir, options: o
+        ).run(index: index)
         return dir
     }
 
@@ -44,7 +49,8 @@ enum GenerateFixture {
 
     /// A reference dataset per variant, generated once per process (jobs 2, whole).
     static func reference(_ variant: String) throws -> URL {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let c = cached[variant] { return try c.get() }
         let r = Result { try generate(recipe: try recipe(), corpus: try SharedDemoCorpus.url(), variant: variant) }
         cached[variant] = r

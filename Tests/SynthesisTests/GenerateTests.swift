@@ -1,9 +1,10 @@
 import AudioIO
-import Foundation
-import Testing
-import TKDCore
-@testable import Synthesis
 import DatasetFormat
+import Foundation
+import TKDCore
+import Testing
+
+@testable import Synthesis
 
 @Suite("Generate")
 struct GenerateTests {
@@ -15,7 +16,8 @@ struct GenerateTests {
         let serial = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: variant, jobs: 1)
         let sharded = SharedDemoCorpus.tempDir("sharded")
         for i in [1, 0] {  // order does not matter; the last to finish merges
-            _ = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: variant, shard: Shard(index: i, count: 2), out: sharded)
+            _ = try GenerateFixture.generate(
+                recipe: recipe, corpus: corpus, variant: variant, shard: Shard(index: i, count: 2), out: sharded)
         }
         defer { for d in [serial, sharded] { try? FileManager.default.removeItem(at: d) } }
         let want = try SharedDemoCorpus.digests(reference)
@@ -24,12 +26,15 @@ struct GenerateTests {
         #expect(try SharedDemoCorpus.digests(sharded) == want)
     }
 
-    @Test("manifests are canonical and every record is consistent with its audio, its split's noise regions and dataset.json")
+    @Test("manifests are canonical; every record agrees with its audio, its split's noise regions and dataset.json")
     func manifests() throws {
         for variant in ["2s", "7s"] {
             let dir = try GenerateFixture.reference(variant)
             let info = try DatasetInfo.load(dir)
-            #expect(info.labels == ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"])
+            #expect(
+                info.labels == [
+                    "_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",
+                ])
             let length = variant == "2s" ? 32000 : 112_000
             var ids = Set<String>()
             var looped = 0
@@ -46,22 +51,31 @@ struct GenerateTests {
                     #expect(info.labels[r.labelIndex] == r.label)
                     #expect(try SHA256.hex(fileAt: dir.appendingPathComponent(r.audio)) == r.audioSHA256)
                     if let k = r.keyword {
-                        #expect(k.offsetSample == k.onsetSample + 16000 && k.onsetSample >= 0 && k.offsetSample <= r.numSamples)
-                        #expect(k.onsetSample <= k.speechOnsetSample && k.speechOnsetSample < k.speechOffsetSample && k.speechOffsetSample <= k.offsetSample)
+                        #expect(
+                            k.offsetSample == k.onsetSample + 16000 && k.onsetSample >= 0
+                                && k.offsetSample <= r.numSamples)
+                        #expect(
+                            k.onsetSample <= k.speechOnsetSample && k.speechOnsetSample < k.speechOffsetSample
+                                && k.speechOffsetSample <= k.offsetSample)
                         #expect(SplitRule.official.split(of: k.source) == split)
                         #expect(r.label == (Recipe.speechCommands12.contains(k.word) ? k.word : "_unknown_"))
-                        #expect(abs(r.snrDB! - r.snrDBAchieved!) < 1e-3, "\(r.id): target \(r.snrDB!) achieved \(r.snrDBAchieved!)")
+                        #expect(
+                            abs(r.snrDB! - r.snrDBAchieved!) < 1e-3,
+                            "\(r.id): target \(r.snrDB!) achieved \(r.snrDBAchieved!)")
                         #expect((-5...10).contains(r.snrDB!))
                     } else {
                         #expect(r.label == "_silence_" && r.snrDB == nil && r.snrDBAchieved == nil)
                     }
                     #expect(r.scale > 0 && r.scale <= 1)
-                    // Noise segments: inside the split's region, contiguous with overlaps equal to the fades, covering the example.
+                    // Noise segments: inside the split's region, contiguous with overlaps equal to the fades, covering
+                    // the example.
                     var end = 0
                     for (i, s) in r.noise.enumerated() {
                         let file = try #require(info.noiseFiles.first { $0.source == s.source })
                         let region = file.region(split)
-                        #expect(region.contains(s.sourceStartSample) && s.sourceStartSample + s.numSamples <= region.upperBound)
+                        #expect(
+                            region.contains(s.sourceStartSample)
+                                && s.sourceStartSample + s.numSamples <= region.upperBound)
                         #expect(s.destStartSample == (i == 0 ? 0 : end - s.fadeInSamples))
                         if i > 0 { #expect(s.fadeInSamples == r.noise[i - 1].fadeOutSamples && s.fadeInSamples == 800) }
                         end = s.destStartSample + s.numSamples
@@ -105,11 +119,13 @@ struct GenerateTests {
         let reference = try GenerateFixture.reference("7s")
         let corpus = try GenerateFixture.corpusCopy("render")
         defer { try? FileManager.default.removeItem(at: corpus) }
-        let planned = try GenerateFixture.generate(recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "7s", planOnly: true)
+        let planned = try GenerateFixture.generate(
+            recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "7s", planOnly: true)
         defer { try? FileManager.default.removeItem(at: planned) }
         #expect(!FileManager.default.fileExists(atPath: planned.appendingPathComponent("audio").path))
         #expect(try DatasetInfo.load(planned).audioRendered == false)
-        #expect(try Data(contentsOf: planned.appendingPathComponent("manifests/testing.jsonl"))
+        #expect(
+            try Data(contentsOf: planned.appendingPathComponent("manifests/testing.jsonl"))
                 == Data(contentsOf: reference.appendingPathComponent("manifests/testing.jsonl")))
 
         var renderer = DatasetRenderer(dataset: planned, corpusRoot: corpus, noiseBase: corpus)
@@ -142,7 +158,7 @@ struct GenerateTests {
         }
     }
 
-    @Test("an interrupted run (journal with a torn last line, stale temporaries, missing files) resumes to identical bytes")
+    @Test("an interrupted run (journal with a torn last line, stale temporaries, missing files) resumes identically")
     func resume() throws {
         let reference = try GenerateFixture.reference("2s")
         let recipe = try GenerateFixture.recipe()
@@ -156,7 +172,8 @@ struct GenerateTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         for r in records.prefix(records.count / 2) {
-            journal.append(try encoder.encode(["record": r])); journal.append(0x0A)
+            journal.append(try encoder.encode(["record": r]))
+            journal.append(0x0A)
             let target = dir.appendingPathComponent(r.audio)
             try AtomicFile.createParent(of: target)
             try FileManager.default.copyItem(at: reference.appendingPathComponent(r.audio), to: target)
@@ -172,19 +189,23 @@ struct GenerateTests {
         o.progress = .quiet
         o.jobs = 2
         let index = try DatasetGenerator.scanCorpus(corpus, recipe: recipe, jobs: 2)
-        let summary = try DatasetGenerator(recipe: recipe, variant: recipe.variant("2s")!, corpusRoot: corpus,
-                                           recipeDirectory: corpus, dataset: dir, options: o).run(index: index)
+        let summary = try DatasetGenerator(
+            recipe: recipe, variant: recipe.variant("2s")!, corpusRoot: corpus,
+            recipeDirectory: corpus, dataset: dir, options: o
+        ).run(index: index)
         #expect(summary.reused == records.count / 2 - 1)
         #expect(summary.made == records.count - summary.reused)
         #expect(try SharedDemoCorpus.digests(dir) == SharedDemoCorpus.digests(reference))
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         // Running again on the finished dataset verifies and reuses everything.
-        let again = try DatasetGenerator(recipe: recipe, variant: recipe.variant("2s")!, corpusRoot: corpus,
-                                         recipeDirectory: corpus, dataset: dir, options: o).run(index: index)
+        let again = try DatasetGenerator(
+            recipe: recipe, variant: recipe.variant("2s")!, corpusRoot: corpus,
+            recipeDirectory: corpus, dataset: dir, options: o
+        ).run(index: index)
         #expect(again.made == 0 && again.reused == records.count)
     }
 
-    @Test("a noise folder outside the corpus, at another sample rate, is resampled, recorded by its recipe path, and re-renders")
+    @Test("a noise folder outside the corpus at another rate is resampled, recorded by its recipe path, re-renders")
     func extraNoiseFolder() throws {
         let base = SharedDemoCorpus.tempDir("extra-noise")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -197,10 +218,16 @@ struct GenerateTests {
         let info = try DatasetInfo.load(direct)
         #expect(info.noiseFiles.map(\.source) == ["noises/sub/pink22k.wav"])
         #expect(info.noiseFiles.first?.nativeSampleRate == 22050)
-        #expect(info.noiseFiles.first?.numSamples == Resampler.outputLength(inputFrames: noise.count, from: 22050, to: 16000))
-        #expect(try DatasetInfo.loadManifests(direct).allSatisfy { $0.noise.allSatisfy { $0.source == "noises/sub/pink22k.wav" } })
+        #expect(
+            info.noiseFiles.first?.numSamples
+                == Resampler.outputLength(inputFrames: noise.count, from: 22050, to: 16000))
+        #expect(
+            try DatasetInfo.loadManifests(direct).allSatisfy {
+                $0.noise.allSatisfy { $0.source == "noises/sub/pink22k.wav" }
+            })
 
-        let planned = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: "2s", planOnly: true, recipeDirectory: base)
+        let planned = try GenerateFixture.generate(
+            recipe: recipe, corpus: corpus, variant: "2s", planOnly: true, recipeDirectory: base)
         defer { try? FileManager.default.removeItem(at: planned) }
         var renderer = DatasetRenderer(dataset: planned, corpusRoot: corpus, noiseBase: base)
         renderer.progress = .quiet
@@ -213,12 +240,14 @@ struct GenerateTests {
         let corpus = try SharedDemoCorpus.url()
         let dir = SharedDemoCorpus.tempDir("mixed")
         defer { try? FileManager.default.removeItem(at: dir) }
-        _ = try GenerateFixture.generate(recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "2s",
-                                         shard: Shard(index: 0, count: 2), out: dir)
+        _ = try GenerateFixture.generate(
+            recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "2s",
+            shard: Shard(index: 0, count: 2), out: dir)
         var other = try GenerateFixture.recipe()
         other.level.maxPeak = 0.5
         #expect(throws: GenerateError.outputFromOtherRecipe(path: dir.path)) {
-            _ = try GenerateFixture.generate(recipe: other, corpus: corpus, variant: "2s", shard: Shard(index: 1, count: 2), out: dir)
+            _ = try GenerateFixture.generate(
+                recipe: other, corpus: corpus, variant: "2s", shard: Shard(index: 1, count: 2), out: dir)
         }
     }
 
@@ -231,8 +260,10 @@ struct GenerateTests {
         var o = GenerateOptions()
         o.progress = .quiet
         #expect(throws: GenerateError.outputFromOtherRecipe(path: reference.path)) {
-            _ = try DatasetGenerator(recipe: changed, variant: changed.variant("2s")!, corpusRoot: try SharedDemoCorpus.url(),
-                                     recipeDirectory: reference, dataset: reference, options: o).run(index: index)
+            _ = try DatasetGenerator(
+                recipe: changed, variant: changed.variant("2s")!, corpusRoot: try SharedDemoCorpus.url(),
+                recipeDirectory: reference, dataset: reference, options: o
+            ).run(index: index)
         }
     }
 }

@@ -1,9 +1,10 @@
 import AudioIO
-import Foundation
-import Testing
-import TKDCore
-@testable import Synthesis
 import DatasetFormat
+import Foundation
+import TKDCore
+import Testing
+
+@testable import Synthesis
 
 @Suite("Manifest schema")
 struct ManifestSchemaTests {
@@ -23,7 +24,9 @@ struct ManifestSchemaTests {
         for record in try DatasetInfo.loadManifests(dir) {
             let object = try JSONSerialization.jsonObject(with: try record.canonicalJSON()) as! [String: Any]
             let (required, properties) = Self.keys(schema)
-            #expect(Set(object.keys) == required && required == properties, "\(Set(object.keys).symmetricDifference(required))")
+            #expect(
+                Set(object.keys) == required && required == properties,
+                "\(Set(object.keys).symmetricDifference(required))")
             if let keyword = object["keyword"] as? [String: Any] {
                 sawKeyword = true
                 let (kr, kp) = Self.keys(defs["keyword"]!)

@@ -1,7 +1,8 @@
 import AudioIO
 import Foundation
-import Testing
 import TKDCore
+import Testing
+
 @testable import Synthesis
 
 /// A small demo corpus built once per test process and shared (read-only) by the tests below.
@@ -12,7 +13,8 @@ enum SharedDemoCorpus {
     nonisolated(unsafe) private static var cached: Result<URL, Error>?
 
     static func url() throws -> URL {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let cached { return try cached.get() }
         let result = Result { try build(jobs: 2, name: "shared") }
         cached = result
@@ -39,7 +41,8 @@ enum SharedDemoCorpus {
     static func digests(_ root: URL) throws -> [String: String] {
         var out: [String: String] = [:]
         let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
-        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true
+        {
             out[String(url.path.dropFirst(root.path.count + 1))] = try SHA256.hex(fileAt: url)
         }
         return out

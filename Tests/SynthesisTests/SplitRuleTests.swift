@@ -1,7 +1,8 @@
+import DatasetFormat
 import Foundation
 import Testing
+
 @testable import Synthesis
-import DatasetFormat
 
 /// Reads a gzip-compressed fixture with the system's `gzip` (Foundation on Linux has no zlib API).
 func gunzipLines(_ url: URL) throws -> [String] {
@@ -21,12 +22,15 @@ let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appen
 
 @Suite("Official split rule")
 struct SplitRuleTests {
-    @Test("the hash rule reproduces every line of the official list files",
-          arguments: [("speech-commands-v1", "validation_list.txt.gz", Split.validation, 6798),
-                      ("speech-commands-v1", "testing_list.txt.gz", Split.testing, 6835),
-                      ("speech-commands-v1", "train_list.txt.gz", Split.training, 51088),
-                      ("speech-commands-v2", "validation_list.txt.gz", Split.validation, 9981),
-                      ("speech-commands-v2", "testing_list.txt.gz", Split.testing, 11005)])
+    @Test(
+        "the hash rule reproduces every line of the official list files",
+        arguments: [
+            ("speech-commands-v1", "validation_list.txt.gz", Split.validation, 6798),
+            ("speech-commands-v1", "testing_list.txt.gz", Split.testing, 6835),
+            ("speech-commands-v1", "train_list.txt.gz", Split.training, 51088),
+            ("speech-commands-v2", "validation_list.txt.gz", Split.validation, 9981),
+            ("speech-commands-v2", "testing_list.txt.gz", Split.testing, 11005),
+        ])
     func officialLists(version: String, file: String, split: Split, count: Int) throws {
         let lines = try gunzipLines(fixtures.appendingPathComponent(version).appendingPathComponent(file))
         #expect(lines.count == count)
@@ -41,7 +45,9 @@ struct SplitRuleTests {
         #expect(SplitRule.hashName("/data/sc/yes/0a7c2a8d_nohash_0.wav") == "0a7c2a8d")
         #expect(SplitRule.hashName("no_hash_here.wav") == "no_hash_here.wav")
         // All clips of one speaker share a split.
-        #expect(SplitRule.official.split(of: "yes/bb05582b_nohash_0.wav") == SplitRule.official.split(of: "no/bb05582b_nohash_7.wav"))
+        #expect(
+            SplitRule.official.split(of: "yes/bb05582b_nohash_0.wav")
+                == SplitRule.official.split(of: "no/bb05582b_nohash_7.wav"))
     }
 
     @Test("other percentages move the thresholds")
@@ -60,8 +66,10 @@ struct SplitRuleTests {
     func clipNames() {
         #expect(CorpusScanner.parseClipName("0a7c2a8d_nohash_0.wav")! == ("0a7c2a8d", 0))
         #expect(CorpusScanner.parseClipName("ffffffff_nohash_12.wav")! == ("ffffffff", 12))
-        for bad in ["0a7c2a8d_nohash_0.flac", "0A7C2A8D_nohash_0.wav", "0a7c2a8_nohash_0.wav", "0a7c2a8d_nohash_.wav",
-                    "0a7c2a8d_hash_0.wav", "readme.wav", "0a7c2a8d_nohash_x.wav"] {
+        for bad in [
+            "0a7c2a8d_nohash_0.flac", "0A7C2A8D_nohash_0.wav", "0a7c2a8_nohash_0.wav", "0a7c2a8d_nohash_.wav",
+            "0a7c2a8d_hash_0.wav", "readme.wav", "0a7c2a8d_nohash_x.wav",
+        ] {
             #expect(CorpusScanner.parseClipName(bad) == nil, "\(bad)")
         }
     }

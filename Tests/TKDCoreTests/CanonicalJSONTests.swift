@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TKDCore
 
 @Suite("Canonical JSON and atomic files")
@@ -14,7 +15,9 @@ struct IOTests {
     func canonical() throws {
         let data = try CanonicalJSON.encode(Record(zeta: 1, alpha: "a", path: "yes/x.wav"))
         #expect(String(decoding: data, as: UTF8.self) == #"{"alpha":"a","path":"yes/x.wav","zeta":1}"#)
-        let lines = try CanonicalJSON.encodeLines([Record(zeta: 1, alpha: "a", path: "p"), Record(zeta: 2, alpha: "b", path: "q")])
+        let lines = try CanonicalJSON.encodeLines([
+            Record(zeta: 1, alpha: "a", path: "p"), Record(zeta: 2, alpha: "b", path: "q"),
+        ])
         #expect(String(decoding: lines, as: UTF8.self).split(separator: "\n").count == 2)
         #expect(try CanonicalJSON.decodeLines(Record.self, from: lines, path: "x.jsonl").map(\.zeta) == [1, 2])
     }
@@ -38,7 +41,8 @@ struct IOTests {
         try AtomicFile.write(Data("one".utf8), to: url)
         try AtomicFile.write(Data("two".utf8), to: url)
         #expect(try String(contentsOf: url, encoding: .utf8) == "two")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["out.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["out.json"])
         #expect(AtomicFile.isTemporary(AtomicFile.temporaryURL(for: url).lastPathComponent))
         #expect(!AtomicFile.isTemporary("out.json"))
     }

@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+
 @testable import TKDCore
 
 @Suite("Counter-based RNG")
@@ -8,12 +10,17 @@ struct CounterRNGTests {
     // Known answers from Random123's kat_vectors for philox4x32 with 10 rounds.
     @Test("Philox4x32-10 matches the Random123 known-answer vectors")
     func philoxKAT() {
-        #expect(Self.hex(CounterRNG.philox(counter: (0, 0, 0, 0), key: (0, 0)))
+        #expect(
+            Self.hex(CounterRNG.philox(counter: (0, 0, 0, 0), key: (0, 0)))
                 == [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8])
-        #expect(Self.hex(CounterRNG.philox(counter: (.max, .max, .max, .max), key: (.max, .max)))
+        #expect(
+            Self.hex(CounterRNG.philox(counter: (.max, .max, .max, .max), key: (.max, .max)))
                 == [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd])
-        #expect(Self.hex(CounterRNG.philox(counter: (0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344),
-                                           key: (0xa409_3822, 0x299f_31d0)))
+        #expect(
+            Self.hex(
+                CounterRNG.philox(
+                    counter: (0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344),
+                    key: (0xa409_3822, 0x299f_31d0)))
                 == [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1])
     }
 
@@ -62,5 +69,3 @@ struct CounterRNGTests {
         #expect(abs(variance.squareRoot() - 1) < 4 / (2 * Double(n)).squareRoot())
     }
 }
-
-import Foundation

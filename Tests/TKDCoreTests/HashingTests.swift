@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TKDCore
 
 @Suite("Hashing")
@@ -9,9 +10,11 @@ struct HashingTests {
     func sha1Vectors() {
         #expect(SHA1.digest(Array("".utf8)).hexString == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
         #expect(SHA1.digest(Array("abc".utf8)).hexString == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(SHA1.digest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hexString
+        #expect(
+            SHA1.digest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hexString
                 == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
-        #expect(SHA1.digest([UInt8](repeating: 0x61, count: 1_000_000)).hexString
+        #expect(
+            SHA1.digest([UInt8](repeating: 0x61, count: 1_000_000)).hexString
                 == "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
     }
 
@@ -19,9 +22,11 @@ struct HashingTests {
     func sha256Vectors() {
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+        #expect(
+            SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.digest([UInt8](repeating: 0x61, count: 1_000_000)).hexString
+        #expect(
+            SHA256.digest([UInt8](repeating: 0x61, count: 1_000_000)).hexString
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 

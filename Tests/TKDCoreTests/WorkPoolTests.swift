@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TKDCore
 
 @Suite("Work pool and progress")
@@ -29,7 +30,11 @@ struct PoolTests {
     final class Lines: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var all: [String] = []
-        func add(_ s: String) { lock.lock(); all.append(s); lock.unlock() }
+        func add(_ s: String) {
+            lock.lock()
+            all.append(s)
+            lock.unlock()
+        }
     }
 
     @Test("JSON progress emits parseable lines with count, total, rate and ETA")
@@ -38,7 +43,10 @@ struct PoolTests {
         final class Clock: @unchecked Sendable { var t = 0.0 }
         let clock = Clock()
         let p = ProgressReporter(label: "clips", total: 10, mode: .json, sink: { lines.add($0) }, clock: { clock.t })
-        for _ in 0..<10 { clock.t += 0.5; p.advance() }
+        for _ in 0..<10 {
+            clock.t += 0.5
+            p.advance()
+        }
         p.finish()
         let objects = try lines.all.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         #expect(objects.count >= 3)
@@ -56,7 +64,8 @@ struct PoolTests {
         #expect(ProgressReporter.clock(3725) == "1:02:05")
         let lines = Lines()
         let p = ProgressReporter(label: "x", total: 3, mode: .quiet, sink: { lines.add($0) })
-        p.advance(); p.finish()
+        p.advance()
+        p.finish()
         #expect(lines.all.isEmpty)
         #expect(p.count == 1)
     }

@@ -1,14 +1,15 @@
-import Foundation
-import Testing
-import TensorStore
-import TKDCore
-import Numerics
-import Training
-@testable import Teacher
 import DatasetFormat
+import Foundation
 import Layers
-import TrainingLoop
+import Numerics
+import TKDCore
+import TensorStore
 import TestSupport
+import Testing
+import Training
+import TrainingLoop
+
+@testable import Teacher
 
 /// The bundled teacher against transformers (fixture from `Scripts/reference/bundled_teacher.py`): a
 /// checkpoint written by `tkd teacher train` (Swift), loaded by `Wav2Vec2ForSequenceClassification`, which
@@ -60,7 +61,10 @@ struct BundledTeacherTests {
             var p = [Float](repeating: 0, count: logits.data.count)
             Softmax.forward(logits.data, rows: 2, width: 12, into: &p)
             var loss = 0.0
-            for (i, y) in Self.labels.enumerated() { loss -= log(Double(p[i * 12 + y])); p[i * 12 + y] -= 1 }
+            for (i, y) in Self.labels.enumerated() {
+                loss -= log(Double(p[i * 12 + y]))
+                p[i * 12 + y] -= 1
+            }
             #expect(abs(loss / 2 - Double(try reference.values("loss")[0])) < 1e-5)
             model.zeroGradients()
             try model.backward(logitGradient: Tensor(shape: logits.shape, data: p.map { $0 / 2 }), run)
@@ -74,7 +78,9 @@ struct BundledTeacherTests {
                 #expect(relative < 1e-3, "\(param.name): gradient differs by \(err) (largest reference \(scale))")
             }
             // Every PyTorch parameter is one of ours (and the other way round).
-            #expect(Set(reference.entries.keys.filter { $0.hasPrefix("grad.") }) == Set(model.parameters.map { "grad.\($0.name)" }))
+            #expect(
+                Set(reference.entries.keys.filter { $0.hasPrefix("grad.") })
+                    == Set(model.parameters.map { "grad.\($0.name)" }))
             print("bundled teacher gradients, \(jobs) thread(s): worst relative error \(worst.error) in \(worst.name)")
         }
     }
@@ -82,9 +88,10 @@ struct BundledTeacherTests {
     @Test("save → Wav2Vec2Model reproduces the trainable model's inference logits; the first-frame head too")
     func saveAndReload() throws {
         for pooling in [Wav2Vec2Config.Pooling.mean, .first] {
-            let config = Wav2Vec2Config(hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16, convDim: [4, 4], convKernel: [10, 3],
-                                        convStride: [5, 2], positionalKernel: 4, positionalGroups: 2, classifierProjectionSize: 4,
-                                        labels: ["a", "b", "c"], pooling: pooling)
+            let config = Wav2Vec2Config(
+                hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16, convDim: [4, 4], convKernel: [10, 3],
+                convStride: [5, 2], positionalKernel: 4, positionalGroups: 2, classifierProjectionSize: 4,
+                labels: ["a", "b", "c"], pooling: pooling)
             let model = TrainableWav2Vec2(config: config, seed: 11)
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-bundled-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: dir) }
@@ -96,7 +103,9 @@ struct BundledTeacherTests {
             let mine = try model.forward(Tensor(shape: [1, 2000], data: x), RunContext(mode: .inference)).logits
             let out = try loaded.forward(x)
             #expect(Wav2Vec2ParityTests.maxDifference(mine.data, out.logits!) < 1e-5)
-            for (a, b) in zip(model.attentions, out.attentions) { #expect(Wav2Vec2ParityTests.maxDifference(a, b) < 1e-5) }
+            for (a, b) in zip(model.attentions, out.attentions) {
+                #expect(Wav2Vec2ParityTests.maxDifference(a, b) < 1e-5)
+            }
         }
     }
 }

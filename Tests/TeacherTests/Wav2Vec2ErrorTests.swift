@@ -1,11 +1,12 @@
-import Foundation
-import Testing
-import TensorStore
-@testable import Teacher
 import DatasetFormat
+import Foundation
 import Layers
-import TrainingLoop
+import TensorStore
 import TestSupport
+import Testing
+import TrainingLoop
+
+@testable import Teacher
 
 @Suite("wav2vec 2.0 checkpoint errors")
 struct Wav2Vec2ErrorTests {
@@ -13,9 +14,13 @@ struct Wav2Vec2ErrorTests {
         let source = Wav2Vec2ParityTests.fixtures.appendingPathComponent("base")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-w2v-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
+        var config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json")))
+            as! [String: Any]
         let file = try SafeTensorsFile(source.appendingPathComponent("model.safetensors"))
-        var tensors = try file.entries.keys.sorted().map { SafeTensors.Tensor(name: $0, shape: file.entries[$0]!.shape, values: try file.values($0)) }
+        var tensors = try file.entries.keys.sorted().map {
+            SafeTensors.Tensor(name: $0, shape: file.entries[$0]!.shape, values: try file.values($0))
+        }
         edit(&config, &tensors)
         try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
         try SafeTensors.encode(tensors).write(to: dir.appendingPathComponent("model.safetensors"))
@@ -24,7 +29,10 @@ struct Wav2Vec2ErrorTests {
 
     func message(_ dir: URL) -> String {
         defer { try? FileManager.default.removeItem(at: dir) }
-        do { _ = try Wav2Vec2Model(folder: dir); return "no error" } catch { return "\(error)" }
+        do {
+            _ = try Wav2Vec2Model(folder: dir)
+            return "no error"
+        } catch { return "\(error)" }
     }
 
     @Test("unsupported configuration, missing tensor and wrong shape are named")
@@ -33,11 +41,17 @@ struct Wav2Vec2ErrorTests {
         #expect(norm.contains("feat_extract_norm") && norm.contains("batch"), "\(norm)")
         let act = message(try copy { c, _ in c["hidden_act"] = "relu" })
         #expect(act.contains("hidden_act"), "\(act)")
-        let missing = message(try copy { _, t in t.removeAll { $0.name == "wav2vec2.encoder.layers.1.attention.k_proj.weight" } })
-        #expect(missing.contains("wav2vec2.encoder.layers.1.attention.k_proj.weight") && missing.contains("missing"), "\(missing)")
-        let shape = message(try copy { _, t in
-            if let i = t.firstIndex(where: { $0.name == "classifier.bias" }) { t[i] = .init(name: "classifier.bias", shape: [5], values: [0, 0, 0, 0, 0]) }
-        })
+        let missing = message(
+            try copy { _, t in t.removeAll { $0.name == "wav2vec2.encoder.layers.1.attention.k_proj.weight" } })
+        #expect(
+            missing.contains("wav2vec2.encoder.layers.1.attention.k_proj.weight") && missing.contains("missing"),
+            "\(missing)")
+        let shape = message(
+            try copy { _, t in
+                if let i = t.firstIndex(where: { $0.name == "classifier.bias" }) {
+                    t[i] = .init(name: "classifier.bias", shape: [5], values: [0, 0, 0, 0, 0])
+                }
+            })
         #expect(shape.contains("classifier.bias") && shape.contains("[5]") && shape.contains("[12]"), "\(shape)")
     }
 }

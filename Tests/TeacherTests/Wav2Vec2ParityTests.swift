@@ -1,11 +1,12 @@
-import Foundation
-import Testing
-import TensorStore
-@testable import Teacher
 import DatasetFormat
+import Foundation
 import Layers
-import TrainingLoop
+import TensorStore
 import TestSupport
+import Testing
+import TrainingLoop
+
+@testable import Teacher
 
 /// wav2vec 2.0 against Hugging Face transformers (fixtures from `Scripts/reference/wav2vec2.py`): tiny
 /// random-weight models of both layouts (base: GroupNorm + post-LN; stable: LayerNorm + pre-LN), saved by
@@ -24,7 +25,9 @@ struct Wav2Vec2ParityTests {
             let t = Double(i) / rate
             let v = (UInt64(i) &* 2_654_435_761 &+ UInt64(3000 + e) &* 97_531 &+ 12_345) % (1 << 32)
             let noise = 0.05 * (2 * Double(v) / 4_294_967_296 - 1)
-            let signal = e == 0 ? 0.3 * sin(2 * Double.pi * 440 * t)
+            let signal =
+                e == 0
+                ? 0.3 * sin(2 * Double.pi * 440 * t)
                 : 0.2 * sin(2 * Double.pi * (200 * t + (2000 - 200) / (2 * duration) * t * t))
             return Float(signal + noise)
         }
@@ -35,7 +38,9 @@ struct Wav2Vec2ParityTests {
         return zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
 
-    @Test("logits, attentions, hidden states and features", arguments: ["base", "stable", "base-legacy-fp16", "stable-bf16"])
+    @Test(
+        "logits, attentions, hidden states and features",
+        arguments: ["base", "stable", "base-legacy-fp16", "stable-bf16"])
     func parity(name: String) throws {
         let folder = Self.fixtures.appendingPathComponent(name)
         let model = try Wav2Vec2Model(folder: folder)
@@ -56,17 +61,25 @@ struct Wav2Vec2ParityTests {
             }
             #expect(Self.maxDifference(out.pooled!, try slice("pooled")) <= Self.tolerance, "\(name) pooled")
             #expect(Self.maxDifference(out.logits!, try slice("logits")) <= Self.tolerance, "\(name) logits")
-            print("wav2vec2 \(name) example \(e): T = \(t), logits max diff \(Self.maxDifference(out.logits!, try slice("logits")))")
+            print(
+                "wav2vec2 \(name) example \(e): T = \(t), logits max diff "
+                    + "\(Self.maxDifference(out.logits!, try slice("logits")))"
+            )
 
             for fusion in Rollout.Fusion.allCases {
                 for query in [Rollout.Query.first, .mean] {
-                    let r = Rollout(fusion: fusion, query: query).vector(out.attentions, heads: model.config.heads, frames: t)
-                    #expect(Self.maxDifference(r, try slice("rollout.\(fusion.rawValue).\(query.rawValue)")) <= 1e-5,
-                            "\(name) rollout \(fusion) \(query)")
+                    let r = Rollout(fusion: fusion, query: query).vector(
+                        out.attentions, heads: model.config.heads, frames: t)
+                    #expect(
+                        Self.maxDifference(r, try slice("rollout.\(fusion.rawValue).\(query.rawValue)")) <= 1e-5,
+                        "\(name) rollout \(fusion) \(query)")
                 }
             }
-            let discarded = Rollout(fusion: .mean, discard: 0.5, query: .first).vector(out.attentions, heads: model.config.heads, frames: t)
-            #expect(Self.maxDifference(discarded, try slice("rollout.mean.first.discard0.5")) <= 1e-5, "\(name) rollout discard")
+            let discarded = Rollout(fusion: .mean, discard: 0.5, query: .first).vector(
+                out.attentions, heads: model.config.heads, frames: t)
+            #expect(
+                Self.maxDifference(discarded, try slice("rollout.mean.first.discard0.5")) <= 1e-5,
+                "\(name) rollout discard")
         }
     }
 }

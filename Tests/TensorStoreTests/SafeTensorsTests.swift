@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TensorStore
 
 @Suite("safetensors and .npy")
@@ -15,12 +16,17 @@ struct SafeTensorsTests {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = SafeTensors.Tensor(name: "yes_0a7c2a8d_nohash_0", shape: [3, 2], values: [1, -2, 3.5, 0, 1e-8, 65504])
-        let b = SafeTensors.Tensor(name: "_silence_training_00000", dtype: .float16, shape: [2, 2], values: [0.5, -1, 2049, 1e-3])
+        let b = SafeTensors.Tensor(
+            name: "_silence_training_00000", dtype: .float16, shape: [2, 2], values: [0.5, -1, 2049, 1e-3])
         let data = SafeTensors.encode([a, b], metadata: ["preset": "logmel40"])
         let n = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         #expect((8 + n) % 8 == 0)
         let header = String(decoding: data[8..<(8 + n)], as: UTF8.self)
-        #expect(header.hasPrefix(#"{"__metadata__":{"preset":"logmel40"},"_silence_training_00000":{"dtype":"F16","shape":[2,2],"data_offsets":[24,32]}"#))
+        #expect(
+            header.hasPrefix(
+                #"{"__metadata__":{"preset":"logmel40"},"#
+                    + #""_silence_training_00000":{"dtype":"F16","shape":[2,2],"data_offsets":[24,32]}"#
+            ))
         let url = dir.appendingPathComponent("x.safetensors")
         try data.write(to: url)
         let f = try SafeTensorsFile(url)
@@ -46,7 +52,9 @@ struct SafeTensorsTests {
         let junk = dir.appendingPathComponent("junk.safetensors")
         try Data("not a safetensors file at all".utf8).write(to: junk)
         #expect(throws: TensorStoreError.self) { try SafeTensorsFile(junk) }
-        #expect(throws: TensorStoreError.self) { try SafeTensorsFile(dir.appendingPathComponent("missing.safetensors")) }
+        #expect(throws: TensorStoreError.self) {
+            try SafeTensorsFile(dir.appendingPathComponent("missing.safetensors"))
+        }
     }
 
     @Test(".npy files round-trip and carry numpy's header (version 1.0, 64-byte aligned)")
@@ -57,7 +65,8 @@ struct SafeTensorsTests {
         let headerLength = Int(data[8]) | Int(data[9]) << 8
         #expect((10 + headerLength) % 64 == 0)
         let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
-        #expect(header.hasPrefix("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }") && header.hasSuffix("\n"))
+        #expect(
+            header.hasPrefix("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }") && header.hasSuffix("\n"))
         let back = try NPY.parse(data, path: "x.npy")
         #expect(back.shape == [3, 4] && back.values == values && back.dtype == "<f4")
         #expect(throws: TensorStoreError.self) { try NPY.parse(Data("nope".utf8), path: "bad.npy") }

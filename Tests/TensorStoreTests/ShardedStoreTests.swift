@@ -1,7 +1,8 @@
 import Foundation
+import TKDCore
 import TestSupport
 import Testing
-import TKDCore
+
 @testable import TensorStore
 
 /// The one sharded store behind feature stores and teacher caches.
@@ -13,13 +14,16 @@ struct ShardedStoreTests {
     static func compute(_ items: [StoreItem]) -> @Sendable (Int) throws -> [SafeTensors.Tensor] {
         { i in
             let base = Float(i) + Float(items[i].sourceSHA256.count)
-            return [SafeTensors.Tensor(name: "a/\(items[i].id)", shape: [2], values: [base, base + 1]),
-                    SafeTensors.Tensor(name: "b/\(items[i].id)", shape: [1, 3], values: [base, -base, 0])]
+            return [
+                SafeTensors.Tensor(name: "a/\(items[i].id)", shape: [2], values: [base, base + 1]),
+                SafeTensors.Tensor(name: "b/\(items[i].id)", shape: [1, 3], values: [base, -base, 0]),
+            ]
         }
     }
 
     static func writer(_ folder: URL, _ items: [StoreItem] = items) -> ShardedStoreWriter {
-        ShardedStoreWriter(folder: folder, items: items, examplesPerShard: 3, dtype: .float32, metadata: ["format": "test"])
+        ShardedStoreWriter(
+            folder: folder, items: items, examplesPerShard: 3, dtype: .float32, metadata: ["format": "test"])
     }
 
     @Test("shards of K items in order, an index entry per tensor with its source, the values read back")
@@ -28,19 +32,26 @@ struct ShardedStoreTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let w = Self.writer(folder)
         #expect(w.shardCount == 3 && w.range(ofShard: 2) == 6..<7)
-        let out = try w.write(shard: .whole, jobs: 2, progress: .quiet, label: "items", compute: Self.compute(Self.items))
+        let out = try w.write(
+            shard: .whole, jobs: 2, progress: .quiet, label: "items", compute: Self.compute(Self.items))
         #expect(out.made == 3 && out.kept == 0)
         let index = try #require(out.index)
-        #expect(index.shards.map(\.file) == ["shard-00000.safetensors", "shard-00001.safetensors", "shard-00002.safetensors"])
+        #expect(
+            index.shards.map(\.file) == [
+                "shard-00000.safetensors", "shard-00001.safetensors", "shard-00002.safetensors",
+            ])
         #expect(index.shards.map(\.tensors) == [6, 6, 2])
-        #expect(index.entries["b/ex04"] == .init(shard: "shard-00001.safetensors", tensor: "b/ex04", shape: [1, 3], sourceSHA256: "sha-4"))
+        #expect(
+            index.entries["b/ex04"]
+                == .init(shard: "shard-00001.safetensors", tensor: "b/ex04", shape: [1, 3], sourceSHA256: "sha-4"))
         let reader = try ShardedStoreReader(folder)
         #expect(try reader.tensor("a/ex05").values == [10, 11])
         let verified = ShardedStoreReader.verify(folder, expected: Self.items.map { ("a/\($0.id)", $0.sourceSHA256) })
         #expect(verified.intact && verified.entries.allSatisfy { $0.problem == nil })
     }
 
-    @Test("a rerun keeps finished shards; a changed source or a corrupt shard is recomputed; shards of N processes = one")
+    @Test(
+        "a rerun keeps finished shards; a changed source or a corrupt shard is recomputed; shards of N processes = one")
     func resume() throws {
         let folder = try TestFolder.make("store-resume")
         let whole = try TestFolder.make("store-whole")
@@ -49,25 +60,32 @@ struct ShardedStoreTests {
             try? FileManager.default.removeItem(at: whole)
         }
         // Two "processes" of a 2-way split; the second to finish writes the index.
-        let first = try Self.writer(folder).write(shard: Shard(index: 0, count: 2), jobs: 1, progress: .quiet, label: "x",
-                                                  compute: Self.compute(Self.items))
+        let first = try Self.writer(folder).write(
+            shard: Shard(index: 0, count: 2), jobs: 1, progress: .quiet, label: "x",
+            compute: Self.compute(Self.items))
         #expect(first.made == 2 && first.index == nil)
-        let second = try Self.writer(folder).write(shard: Shard(index: 1, count: 2), jobs: 1, progress: .quiet, label: "x",
-                                                   compute: Self.compute(Self.items))
+        let second = try Self.writer(folder).write(
+            shard: Shard(index: 1, count: 2), jobs: 1, progress: .quiet, label: "x",
+            compute: Self.compute(Self.items))
         #expect(second.made == 1 && second.index != nil)
-        _ = try Self.writer(whole).write(shard: .whole, jobs: 3, progress: .quiet, label: "x", compute: Self.compute(Self.items))
+        _ = try Self.writer(whole).write(
+            shard: .whole, jobs: 3, progress: .quiet, label: "x", compute: Self.compute(Self.items))
         let names = ["index.json", "shard-00000.safetensors", "shard-00001.safetensors", "shard-00002.safetensors"]
         for name in names {
-            #expect(try Data(contentsOf: folder.appendingPathComponent(name)) == Data(contentsOf: whole.appendingPathComponent(name)),
-                    "\(name) differs between the 2-way split and one process")
+            #expect(
+                try Data(contentsOf: folder.appendingPathComponent(name))
+                    == Data(contentsOf: whole.appendingPathComponent(name)),
+                "\(name) differs between the 2-way split and one process")
         }
-        let again = try Self.writer(folder).write(shard: .whole, jobs: 1, progress: .quiet, label: "x", compute: Self.compute(Self.items))
+        let again = try Self.writer(folder).write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x", compute: Self.compute(Self.items))
         #expect(again.made == 0 && again.kept == 3)
         // One source changes: only its shard is recomputed.
         var changed = Self.items
         changed[4].sourceSHA256 = "sha-4-new"
-        let updated = try Self.writer(folder, changed).write(shard: .whole, jobs: 1, progress: .quiet, label: "x",
-                                                             compute: Self.compute(changed))
+        let updated = try Self.writer(folder, changed).write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x",
+            compute: Self.compute(changed))
         #expect(updated.made == 1 && updated.kept == 2)
         #expect(updated.index?.entries["a/ex04"]?.sourceSHA256 == "sha-4-new")
         // A flipped byte in a shard is found by verify, and the shard is recomputed on the next run.
@@ -76,9 +94,11 @@ struct ShardedStoreTests {
         bytes[bytes.count - 1] ^= 0xFF
         try bytes.write(to: shard)
         let verified = ShardedStoreReader.verify(folder, expected: [])
-        #expect(!verified.intact && verified.shards.filter { $0.problem != nil }.map(\.name) == ["shard-00002.safetensors"])
-        let repaired = try Self.writer(folder, changed).write(shard: .whole, jobs: 1, progress: .quiet, label: "x",
-                                                              compute: Self.compute(changed))
+        #expect(
+            !verified.intact && verified.shards.filter { $0.problem != nil }.map(\.name) == ["shard-00002.safetensors"])
+        let repaired = try Self.writer(folder, changed).write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x",
+            compute: Self.compute(changed))
         #expect(repaired.made == 1 && ShardedStoreReader.verify(folder, expected: []).intact)
     }
 
@@ -98,7 +118,9 @@ struct ShardedStoreTests {
             }
             Issue.record("other settings were accepted")
         } catch {
-            #expect("\(error)".contains("config.json") && "\(error)".contains("dtype F16") && "\(error)".contains("delete"), "\(error)")
+            #expect(
+                "\(error)".contains("config.json") && "\(error)".contains("dtype F16") && "\(error)".contains("delete"),
+                "\(error)")
         }
     }
 }

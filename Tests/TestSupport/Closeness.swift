@@ -41,8 +41,10 @@ public struct Closeness: CustomStringConvertible, Sendable {
 /// Expects `got` within `tolerance` of `want` (absolute, or relative with `relativeTo`); a failure names the
 /// worst element and both values there.
 @discardableResult
-public func expectClose(_ got: [Float], _ want: [Float], tolerance: Double, relativeTo floor: Float? = nil, _ name: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) -> Closeness {
+public func expectClose(
+    _ got: [Float], _ want: [Float], tolerance: Double, relativeTo floor: Float? = nil, _ name: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> Closeness {
     let c = Closeness(got, want, relativeTo: floor)
     #expect(c.error <= tolerance, "\(name): \(c)", sourceLocation: sourceLocation)
     return c

@@ -19,7 +19,8 @@ public enum TestFolder {
     public static func digests(_ root: URL) throws -> [String: String] {
         var out: [String: String] = [:]
         let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
-        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true
+        {
             out[String(url.path.dropFirst(root.path.count + 1))] = try SHA256.hex(fileAt: url)
         }
         return out

@@ -1,17 +1,18 @@
-import Foundation
-import Testing
-import TKDCore
-@testable import TrainingLoop
-import Layers
 import DatasetFormat
+import Foundation
+import Layers
+import TKDCore
 import TestSupport
+import Testing
+
+@testable import TrainingLoop
 
 @Suite("Metrics")
 struct MetricsTests {
     @Test("accuracy, confusion, precision/recall and average precision by hand")
     func byHand() {
         // 3 classes, 4 examples.
-        let scores: [Float] = [0.7, 0.2, 0.1,   0.3, 0.6, 0.1,   0.5, 0.4, 0.1,   0.1, 0.3, 0.6]
+        let scores: [Float] = [0.7, 0.2, 0.1, 0.3, 0.6, 0.1, 0.5, 0.4, 0.1, 0.1, 0.3, 0.6]
         let m = Metrics(split: "testing", labels: ["a", "b", "c"], scores: scores, truth: [0, 1, 1, 2], loss: 0)
         #expect(m.accuracy == 0.75)
         #expect(m.confusion == [[1, 0, 0], [1, 1, 0], [0, 0, 1]])

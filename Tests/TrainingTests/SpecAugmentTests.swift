@@ -1,11 +1,12 @@
-import Testing
-import TKDCore
-@testable import Training
-import Foundation
-import TestSupport
-import Layers
-import TrainingLoop
 import DatasetFormat
+import Foundation
+import Layers
+import TKDCore
+import TestSupport
+import Testing
+import TrainingLoop
+
+@testable import Training
 
 @Suite("SpecAugment")
 struct SpecAugmentTests {
@@ -19,7 +20,9 @@ struct SpecAugmentTests {
             #expect(time.count <= 2 && freq.count <= 2)
             for r in time {
                 #expect(r.lowerBound >= 1 && r.upperBound <= 49 && (1..<10).contains(r.count), "\(r)")
-                widths.insert(r.count); ends.insert(r.upperBound); starts.insert(r.lowerBound)
+                widths.insert(r.count)
+                ends.insert(r.upperBound)
+                starts.insert(r.lowerBound)
             }
             for r in freq { #expect(r.lowerBound >= 1 && r.upperBound <= 20 && (1..<5).contains(r.count), "\(r)") }
         }
@@ -37,9 +40,13 @@ struct SpecAugmentTests {
         let stripes = (time: [2..<4], frequency: [5..<6])
         var batch = [Float](repeating: 1, count: 3 * 10 * 6)
         aug.apply(&batch, examples: 3, frames: 10, features: 6, stripes: stripes)
-        for e in 0..<3 { for t in 0..<10 { for f in 0..<6 {
-            let zeroed = (2..<4).contains(t) || f == 5
-            #expect(batch[(e * 10 + t) * 6 + f] == (zeroed ? 0 : 1))
-        }}}
+        for e in 0..<3 {
+            for t in 0..<10 {
+                for f in 0..<6 {
+                    let zeroed = (2..<4).contains(t) || f == 5
+                    #expect(batch[(e * 10 + t) * 6 + f] == (zeroed ? 0 : 1))
+                }
+            }
+        }
     }
 }

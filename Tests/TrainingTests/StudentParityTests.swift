@@ -1,12 +1,13 @@
-import Foundation
-import Testing
-import TensorStore
-@testable import Training
-import TestSupport
-import TKDCore
-import Layers
-import TrainingLoop
 import DatasetFormat
+import Foundation
+import Layers
+import TKDCore
+import TensorStore
+import TestSupport
+import Testing
+import TrainingLoop
+
+@testable import Training
 
 /// The five students against PyTorch (fixtures from `Scripts/reference/students.py`): identical weights
 /// from an integer hash, one training-mode forward (batch-norm batch statistics, dropout off) and the loss
@@ -27,9 +28,13 @@ struct StudentParityTests {
         let leaf = p.name.split(separator: ".").last.map(String.init)!
         let base: Double = leaf == "gamma" ? 1 : 0
         let scale: Double
-        if p.name == "kd.query" { scale = 0.5 }
-        else if ["bias", "gamma", "beta", "peepholes"].contains(leaf) || leaf.hasSuffix("bias") { scale = 0.1 }
-        else { scale = 1 / Double(p.shape.dropLast().reduce(1, *)).squareRoot() }
+        if p.name == "kd.query" {
+            scale = 0.5
+        } else if ["bias", "gamma", "beta", "peepholes"].contains(leaf) || leaf.hasSuffix("bias") {
+            scale = 0.1
+        } else {
+            scale = 1 / Double(p.shape.dropLast().reduce(1, *)).squareRoot()
+        }
         p.value = (0..<p.count).map { Float(base + scale * (2 * u(k, $0) - 1)) }
     }
 
@@ -46,7 +51,8 @@ struct StudentParityTests {
 
     @Test("logits, losses, attention, moving statistics and gradients", arguments: Student.allCases, [49, 130])
     func parity(student: Student, frames: Int) throws {
-        let file = try SafeTensorsFile(Self.fixtures.appendingPathComponent("\(student.rawValue)-T\(frames).safetensors"))
+        let file = try SafeTensorsFile(
+            Self.fixtures.appendingPathComponent("\(student.rawValue)-T\(frames).safetensors"))
         let labels = try file.values("labels").map { Int($0) }
         let b = labels.count
         // x[b, t, f] = 4·(2u(1000, i) − 1): the generator's input, rebuilt instead of stored.
@@ -59,8 +65,9 @@ struct StudentParityTests {
         #expect(Self.relativeError(out.logits.data, try file.values("logits")) <= Self.tolerance)
         model.zeroGradients()
         let objective = Objective(kdLambda: 0.5, kdTemperature: 2)
-        let r = objective.evaluate(logits: out.logits, labels: labels, context: out.context, query: model.kdQuery,
-                                   targets: try file.values("target"), teacherLogits: nil)
+        let r = objective.evaluate(
+            logits: out.logits, labels: labels, context: out.context, query: model.kdQuery,
+            targets: try file.values("target"), teacherLogits: nil)
         let loss = try file.values("loss")[0], ce = try file.values("ce")[0], kd = try file.values("kd")[0]
         #expect(abs(Float(r.loss) - loss) <= Self.tolerance * loss)
         #expect(abs(Float(r.crossEntropy) - ce) <= Self.tolerance * ce)
@@ -93,12 +100,17 @@ struct StudentParityTests {
                 let picked = (0..<sample.count).map { g[$0 * p.count / sample.count] }
                 let ours = Float(g.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot())
                 worst = max(worst, Self.relativeError(picked, sample), abs(ours - norm) / norm)
-                #expect(Self.relativeError(picked, sample) <= Self.tolerance, "\(p.name): \(Self.relativeError(picked, sample))")
+                #expect(
+                    Self.relativeError(picked, sample) <= Self.tolerance,
+                    "\(p.name): \(Self.relativeError(picked, sample))")
                 #expect(abs(ours - norm) <= Self.tolerance * norm, "\(p.name) norm \(ours) vs \(norm)")
             }
             checked += 1
         }
         #expect(checked == model.trainableParameters.count)
-        print("parity \(student.rawValue) T=\(frames): logits \(Self.relativeError(out.logits.data, try file.values("logits"))), worst gradient \(worst)")
+        print(
+            "parity \(student.rawValue) T=\(frames): logits "
+                + "\(Self.relativeError(out.logits.data, try file.values("logits"))), worst gradient \(worst)"
+        )
     }
 }

@@ -1,18 +1,21 @@
-import Testing
-@testable import Training
-import Foundation
-import TestSupport
-import TKDCore
-import Layers
-import TrainingLoop
 import DatasetFormat
+import Foundation
+import Layers
+import TKDCore
+import TestSupport
+import Testing
+import TrainingLoop
+
+@testable import Training
 
 @Suite("Students")
 struct StudentTests {
     /// Docs/students.md §5-9 and issue 5: trainable parameters for 12 classes.
-    @Test("trainable parameter counts for 12 classes", arguments: [
-        (Student.lstmP, 545_912), (.tcResNet, 365_274), (.crnn, 467_772), (.attRNN, 496_497), (.mhAttRNN, 743_025),
-    ])
+    @Test(
+        "trainable parameter counts for 12 classes",
+        arguments: [
+            (Student.lstmP, 545_912), (.tcResNet, 365_274), (.crnn, 467_772), (.attRNN, 496_497), (.mhAttRNN, 743_025),
+        ])
     func counts(student: Student, want: Int) {
         #expect(student.trainableParameters(classes: 12) == want)
     }
@@ -22,7 +25,8 @@ struct StudentTests {
         #expect(Student.tcResNet.summary(classes: 12, frames: 49).reduce(0) { $0 + $1.nonTrainable } == 1_620)
         #expect(Student.attRNN.summary(classes: 12, frames: 49).reduce(0) { $0 + $1.nonTrainable } == 22)
         // TC-ResNet: 49 → 25 and 399 → 200 through the stride-2 block.
-        let tc1 = Student.tcResNet.summary(classes: 12, frames: 49), tc8 = Student.tcResNet.summary(classes: 12, frames: 399)
+        let tc1 = Student.tcResNet.summary(classes: 12, frames: 49),
+            tc8 = Student.tcResNet.summary(classes: 12, frames: 399)
         #expect(tc1[tc1.count - 4].shape == [25, 1, 72] && tc8[tc8.count - 4].shape == [200, 1, 72])
         // CRNN: valid convolutions take 6 frames: 43 for 1 s, 393 for 8 s, into the GRU.
         #expect(Student.crnn.summary(classes: 12, frames: 49)[4].shape == [43, 256])

@@ -1,11 +1,12 @@
-import Foundation
-import Testing
-import TKDCore
-@testable import Training
 import DatasetFormat
-import TestSupport
+import Foundation
 import Layers
+import TKDCore
+import TestSupport
+import Testing
 import TrainingLoop
+
+@testable import Training
 
 @Suite("Training config")
 struct TrainConfigTests {
@@ -18,15 +19,22 @@ struct TrainConfigTests {
 
     @Test("the committed configs load, with the paper's optimisers and schedules")
     func committed() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         for student in Student.allCases {
             let c = try TrainConfig.load(root.appendingPathComponent("Recipes/train/\(student.rawValue).yaml"))
-            #expect(c.student == student && c.name == student.rawValue && c.steps == 80_000 && c.batchSize == 100 && c.evalEvery == 400)
+            #expect(
+                c.student == student && c.name == student.rawValue && c.steps == 80_000 && c.batchSize == 100
+                    && c.evalEvery == 400)
             #expect(c.features == student.preset)
             if student == .tcResNet {
-                #expect(c.optimizer == .momentum(0.9) && c.schedule == .exponential(initial: 0.1, final: 0.01, steps: 80_000))
+                #expect(
+                    c.optimizer == .momentum(0.9)
+                        && c.schedule == .exponential(initial: 0.1, final: 0.01, steps: 80_000))
             } else {
-                #expect(c.optimizer == .adam(epsilon: 1e-8) && c.schedule == .exponential(initial: 1e-3, final: 2e-5, steps: 80_000))
+                #expect(
+                    c.optimizer == .adam(epsilon: 1e-8)
+                        && c.schedule == .exponential(initial: 1e-3, final: 2e-5, steps: 80_000))
             }
             #expect(c.specAugment == SpecAugment())
             let demo = try TrainConfig.load(root.appendingPathComponent("Recipes/train/demo/\(student.rawValue).yaml"))
@@ -37,13 +45,18 @@ struct TrainConfigTests {
     @Test("a typo, a wrong type, a bad target and a misplaced field are one error naming file, line and key")
     func errors() throws {
         func message(_ text: String) -> String {
-            do { _ = try load(text); return "no error" } catch { return "\(error)" }
+            do {
+                _ = try load(text)
+                return "no error"
+            } catch { return "\(error)" }
         }
         #expect(message("student: tc-resnet\nstpes: 10\n").contains("stpes"))
         #expect(message("student: tc-resnet\nsteps: ten\n").contains("steps"))
         #expect(message("student: tc-resnet\nkd: {target: teacher:xyz}\n").contains("kd.target"))
         #expect(message("student: tcresnet\n").contains("student"))
-        #expect(message("student: tc-resnet\nschedule: {kind: exp, initial: 0.1, final: 0.01, warmup: 5}\n").contains("schedule.warmup"))
+        #expect(
+            message("student: tc-resnet\nschedule: {kind: exp, initial: 0.1, final: 0.01, warmup: 5}\n").contains(
+                "schedule.warmup"))
         #expect(message("student: lstm-p\noptimizer: {kind: adam, momentum: 0.9}\n").contains("optimizer.momentum"))
         #expect(message("student: lstm-p\nbatch_size: 0\n").contains("batch_size"))
         let line = message("student: lstm-p\nseed: 1\nkd:\n  lambda: -1\n")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TKDCore
+import Testing
+
 @testable import Verify
 
 @Suite("Keyword locator")
@@ -9,7 +10,8 @@ struct KeywordLocatorTests {
     static func clip(_ n: Int) -> [Float] {
         (0..<n).map { i in
             let t = Double(i) / 16_000
-            return Float(0.5 * sin(2 * Double.pi * (300 + 2_000 * t) * t) * (0.5 + 0.5 * sin(Double.pi * Double(i) / Double(n))))
+            return Float(
+                0.5 * sin(2 * Double.pi * (300 + 2_000 * t) * t) * (0.5 + 0.5 * sin(Double.pi * Double(i) / Double(n))))
         }
     }
 
@@ -28,7 +30,8 @@ struct KeywordLocatorTests {
             #expect(found.onset == onset, "onset \(onset): found \(found.onset) (score \(found.score))")
             #expect(found.score > 0.9 && found.score <= 1 + 1e-9, "score \(found.score)")
         }
-        let clean = KeywordLocator.locate(c, in: [Float](repeating: 0, count: 500) + c + [Float](repeating: 0, count: 300))
+        let clean = KeywordLocator.locate(
+            c, in: [Float](repeating: 0, count: 500) + c + [Float](repeating: 0, count: 300))
         #expect(clean.onset == 500 && abs(clean.score - 1) < 1e-9, "\(clean)")
     }
 

@@ -31,9 +31,10 @@ struct LocalisationMetricTests {
 
     @Test("the frame centres of a cache: hop·j plus the receptive field's half")
     func centres() {
-        let info = TeacherCacheInfo(fingerprint: "ab", teacher: "t", weightsSHA256: "", configSHA256: "", rollout: Rollout(),
-                                    dtype: .float32, examplesPerShard: 1, manifestsSHA256: "", sampleRate: 16_000, frameHop: 320,
-                                    frameCentreOffset: 200, teacherLabels: nil)
+        let info = TeacherCacheInfo(
+            fingerprint: "ab", teacher: "t", weightsSHA256: "", configSHA256: "", rollout: Rollout(),
+            dtype: .float32, examplesPerShard: 1, manifestsSHA256: "", sampleRate: 16_000, frameHop: 320,
+            frameCentreOffset: 200, teacherLabels: nil)
         #expect(info.frameCentres(3) == [200, 520, 840])
     }
 }

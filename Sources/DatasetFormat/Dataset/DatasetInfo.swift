@@ -104,16 +104,25 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
     }
 
     public static let rendererDescription: [String: String] = [
-        "mix": "sum over noise segments in manifest order of source[source_start_sample + i] * 10^(gain_db/20) * fades, placed at dest_start_sample; then the keyword clip (zero-padded at the end to one second) * 10^(keyword.gain_db/20) added at keyword.onset_sample; everything * scale; float32 arithmetic",
-        "crossfade": "equal-power: fade-in weight sin(pi/2 * (i + 0.5) / n) over the first fade_in_samples, fade-out weight cos(pi/2 * (i + 0.5) / n) over the last fade_out_samples",
+        "mix":
+            "sum over noise segments in manifest order of source[source_start_sample + i] * 10^(gain_db/20) * "
+            + "fades, placed at dest_start_sample; then the keyword clip (zero-padded at the end to one second) "
+            + "* 10^(keyword.gain_db/20) added at keyword.onset_sample; everything * scale; float32 arithmetic",
+        "crossfade":
+            "equal-power: fade-in weight sin(pi/2 * (i + 0.5) / n) over the first fade_in_samples, fade-out weight "
+            + "cos(pi/2 * (i + 0.5) / n) over the last fade_out_samples",
         "quantisation": "round half to even of x * 2^(bits-1), saturated (PCM16: x * 32768)",
-        "snr_db_achieved": "20*log10(rms(keyword component)/rms(noise component)) over the speech-active span (speech_active) or the one-second clip window (whole_clip), before scale and quantisation",
+        "snr_db_achieved":
+            "20*log10(rms(keyword component)/rms(noise component)) over the speech-active span (speech_active) or "
+            + "the one-second clip window (whole_clip), before scale and quantisation",
     ]
 
-    public init(format: String = DatasetInfo.currentFormat, tool: String = "tkd \(TKDVersion.current)", name: String,
-                variant: Recipe.VariantSpec, recipe: Recipe, labels: [String], sampleRate: Int, audioRendered: Bool,
-                corpus: CorpusSummary, noiseFiles: [NoiseFile], renderer: [String: String] = DatasetInfo.rendererDescription,
-                counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip]) {
+    public init(
+        format: String = DatasetInfo.currentFormat, tool: String = "tkd \(TKDVersion.current)", name: String,
+        variant: Recipe.VariantSpec, recipe: Recipe, labels: [String], sampleRate: Int, audioRendered: Bool,
+        corpus: CorpusSummary, noiseFiles: [NoiseFile], renderer: [String: String] = DatasetInfo.rendererDescription,
+        counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip]
+    ) {
         self.format = format
         self.tool = tool
         self.name = name

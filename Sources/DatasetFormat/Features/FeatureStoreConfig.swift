@@ -1,6 +1,6 @@
 import Foundation
-import TensorStore
 import TKDCore
+import TensorStore
 
 /// `features/<preset>/config.json`: how a feature store was made (contract). The tensors themselves are a
 /// sharded tensor store (`index.json`, `shard-*.safetensors`): one tensor per example, named by its id,
@@ -25,8 +25,10 @@ public struct FeatureStoreConfig: Sendable, Equatable, Codable {
         case manifestsSHA256 = "manifests_sha256"
     }
 
-    public init(tool: String = "tkd \(TKDVersion.current)", preset: String, frontEnd: FrontEndConfig, dtype: TensorDType,
-                examplesPerShard: Int, manifestsSHA256: String) {
+    public init(
+        tool: String = "tkd \(TKDVersion.current)", preset: String, frontEnd: FrontEndConfig, dtype: TensorDType,
+        examplesPerShard: Int, manifestsSHA256: String
+    ) {
         self.tool = tool
         self.preset = preset
         self.frontEnd = frontEnd

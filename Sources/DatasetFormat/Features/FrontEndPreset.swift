@@ -39,7 +39,11 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
     public func config(sampleRate: Int = 16000) -> FrontEndConfig {
         let r = sampleRate
         func samples(_ ms: Double) -> Int { Int((ms * Double(r) / 1000).rounded()) }
-        func pow2(atLeast n: Int) -> Int { var p = 1; while p < n { p *= 2 }; return p }
+        func pow2(atLeast n: Int) -> Int {
+            var p = 1
+            while p < n { p *= 2 }
+            return p
+        }
         let nyquist = Double(r) / 2
         switch self {
         case .torchaudioMelspec, .librosaMelspec, .logmel40:
@@ -50,8 +54,9 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
                 sampleRate: r, frameLength: fft, hopLength: hop, fftLength: fft,
                 window: .init(kind: .hannPeriodic, length: win), padding: .center(reflect: !isLibrosa),
                 removeDCOffset: false, preemphasis: 0, spectrum: .power,
-                mel: .init(bands: 40, fMin: 20, fMax: min(8000, nyquist), scale: isLibrosa ? .slaney : .htk, domain: .hz,
-                           slaneyNorm: isLibrosa, zeroDC: false, dropNyquist: false),
+                mel: .init(
+                    bands: 40, fMin: 20, fMax: min(8000, nyquist), scale: isLibrosa ? .slaney : .htk, domain: .hz,
+                    slaneyNorm: isLibrosa, zeroDC: false, dropNyquist: false),
                 log: self == .logmel40 ? .lnOffset(1e-6) : .decibels(amin: 1e-10, topDB: nil), dct: nil)
         case .kaldiFbank:
             let win = samples(25), hop = samples(10)
@@ -59,8 +64,9 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
                 sampleRate: r, frameLength: win, hopLength: hop, fftLength: pow2(atLeast: win),
                 window: .init(kind: .povey, length: win), padding: .none,
                 removeDCOffset: true, preemphasis: 0.97, spectrum: .power,
-                mel: .init(bands: 40, fMin: 20, fMax: nyquist, scale: .htk, domain: .mel,
-                           slaneyNorm: false, zeroDC: false, dropNyquist: true),
+                mel: .init(
+                    bands: 40, fMin: 20, fMax: nyquist, scale: .htk, domain: .mel,
+                    slaneyNorm: false, zeroDC: false, dropNyquist: true),
                 log: .lnFloor(Double(Float.ulpOfOne)), dct: nil)
         case .kwsStreamingMFCC20, .kwsStreamingMFCC40, .kwsStreamingMFCC20Upper8000:
             let win = samples(40), hop = samples(20)
@@ -68,8 +74,10 @@ public enum FrontEndPreset: String, Sendable, CaseIterable, Codable {
                 sampleRate: r, frameLength: win, hopLength: hop, fftLength: pow2(atLeast: win),
                 window: .init(kind: .hannPeriodic, length: win), padding: .none,
                 removeDCOffset: false, preemphasis: 0, spectrum: .magnitude,
-                mel: .init(bands: 40, fMin: 20, fMax: min(self == .kwsStreamingMFCC20Upper8000 ? 8000 : 7600, nyquist), scale: .htk,
-                           domain: .mel, slaneyNorm: false, zeroDC: true, dropNyquist: false),
+                mel: .init(
+                    bands: 40, fMin: 20, fMax: min(self == .kwsStreamingMFCC20Upper8000 ? 8000 : 7600, nyquist),
+                    scale: .htk,
+                    domain: .mel, slaneyNorm: false, zeroDC: true, dropNyquist: false),
                 log: .lnFloor(1e-12),
                 dct: .init(coefficients: self == .kwsStreamingMFCC40 ? 40 : 20, scaling: .kwsStreaming),
                 // The DCT mixes all 40 log bands, including ones at a magnitude spectrum's float32

@@ -58,7 +58,9 @@ public struct DatasetLayout: Sendable, Equatable {
 
     /// The store folders under `features/` or `teachers/` (hidden names skipped), sorted by name.
     public func subfolders(of folder: URL) -> [URL] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter {
+            !$0.hasPrefix(".")
+        }
         return names.sorted().map { folder.appendingPathComponent($0) }.filter {
             (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true
         }
@@ -95,7 +97,8 @@ public struct DatasetLayout: Sendable, Equatable {
                 reason: matches.isEmpty
                     ? "no teacher cache with fingerprint \(fingerprint) in this dataset; make it with "
                         + "`tkd teacher cache --dataset \(root.path) --teacher DIR`"
-                    : "fingerprint \(fingerprint) matches \(matches.count) caches (\(matches.joined(separator: ", "))); "
+                    : "fingerprint \(fingerprint) matches \(matches.count) caches "
+                        + "(\(matches.joined(separator: ", "))); "
                         + "give more digits")
         }
         return teachersFolder.appendingPathComponent(matches[0])

@@ -38,13 +38,25 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
         case snrDefinition = "snr_definition"
     }
 
-    public init(id: String, split: Split, label: String, labelIndex: Int, sampleRate: Int, numSamples: Int,
-                audio: String, audioSHA256: String, keyword: KeywordPlacement?, noise: [NoiseSegment],
-                snrDB: Double?, snrDBAchieved: Double?, snrDefinition: String?, scale: Double) {
-        self.id = id; self.split = split; self.label = label; self.labelIndex = labelIndex
-        self.sampleRate = sampleRate; self.numSamples = numSamples; self.audio = audio; self.audioSHA256 = audioSHA256
-        self.keyword = keyword; self.noise = noise; self.snrDB = snrDB; self.snrDBAchieved = snrDBAchieved
-        self.snrDefinition = snrDefinition; self.scale = scale
+    public init(
+        id: String, split: Split, label: String, labelIndex: Int, sampleRate: Int, numSamples: Int,
+        audio: String, audioSHA256: String, keyword: KeywordPlacement?, noise: [NoiseSegment],
+        snrDB: Double?, snrDBAchieved: Double?, snrDefinition: String?, scale: Double
+    ) {
+        self.id = id
+        self.split = split
+        self.label = label
+        self.labelIndex = labelIndex
+        self.sampleRate = sampleRate
+        self.numSamples = numSamples
+        self.audio = audio
+        self.audioSHA256 = audioSHA256
+        self.keyword = keyword
+        self.noise = noise
+        self.snrDB = snrDB
+        self.snrDBAchieved = snrDBAchieved
+        self.snrDefinition = snrDefinition
+        self.scale = scale
     }
 
     public init(from decoder: Decoder) throws {
@@ -80,8 +92,16 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
         if let keyword { try c.encode(keyword, forKey: .keyword) } else { try c.encodeNil(forKey: .keyword) }
         try c.encode(noise, forKey: .noise)
         if let snrDB { try c.encode(snrDB, forKey: .snrDB) } else { try c.encodeNil(forKey: .snrDB) }
-        if let snrDBAchieved { try c.encode(snrDBAchieved, forKey: .snrDBAchieved) } else { try c.encodeNil(forKey: .snrDBAchieved) }
-        if let snrDefinition { try c.encode(snrDefinition, forKey: .snrDefinition) } else { try c.encodeNil(forKey: .snrDefinition) }
+        if let snrDBAchieved {
+            try c.encode(snrDBAchieved, forKey: .snrDBAchieved)
+        } else {
+            try c.encodeNil(forKey: .snrDBAchieved)
+        }
+        if let snrDefinition {
+            try c.encode(snrDefinition, forKey: .snrDefinition)
+        } else {
+            try c.encodeNil(forKey: .snrDefinition)
+        }
         try c.encode(scale, forKey: .scale)
     }
 }
@@ -119,11 +139,20 @@ public struct KeywordPlacement: Sendable, Equatable, Codable {
         case speechOffsetSeconds = "speech_offset_seconds"
     }
 
-    public init(source: String, sourceSHA256: String, sourceNumSamples: Int, word: String, speaker: String,
-                onsetSample: Int, offsetSample: Int, speechOnsetSample: Int, speechOffsetSample: Int, gainDB: Double) {
-        self.source = source; self.sourceSHA256 = sourceSHA256; self.sourceNumSamples = sourceNumSamples
-        self.word = word; self.speaker = speaker; self.onsetSample = onsetSample; self.offsetSample = offsetSample
-        self.speechOnsetSample = speechOnsetSample; self.speechOffsetSample = speechOffsetSample; self.gainDB = gainDB
+    public init(
+        source: String, sourceSHA256: String, sourceNumSamples: Int, word: String, speaker: String,
+        onsetSample: Int, offsetSample: Int, speechOnsetSample: Int, speechOffsetSample: Int, gainDB: Double
+    ) {
+        self.source = source
+        self.sourceSHA256 = sourceSHA256
+        self.sourceNumSamples = sourceNumSamples
+        self.word = word
+        self.speaker = speaker
+        self.onsetSample = onsetSample
+        self.offsetSample = offsetSample
+        self.speechOnsetSample = speechOnsetSample
+        self.speechOffsetSample = speechOffsetSample
+        self.gainDB = gainDB
     }
 
     public init(from decoder: Decoder) throws {
@@ -193,11 +222,18 @@ public struct NoiseSegment: Sendable, Equatable, Codable {
         case fadeOutSamples = "fade_out_samples"
     }
 
-    public init(source: String, sourceSHA256: String, sourceStartSample: Int, numSamples: Int, destStartSample: Int,
-                gainDB: Double, fadeInSamples: Int, fadeOutSamples: Int) {
-        self.source = source; self.sourceSHA256 = sourceSHA256; self.sourceStartSample = sourceStartSample
-        self.numSamples = numSamples; self.destStartSample = destStartSample; self.gainDB = gainDB
-        self.fadeInSamples = fadeInSamples; self.fadeOutSamples = fadeOutSamples
+    public init(
+        source: String, sourceSHA256: String, sourceStartSample: Int, numSamples: Int, destStartSample: Int,
+        gainDB: Double, fadeInSamples: Int, fadeOutSamples: Int
+    ) {
+        self.source = source
+        self.sourceSHA256 = sourceSHA256
+        self.sourceStartSample = sourceStartSample
+        self.numSamples = numSamples
+        self.destStartSample = destStartSample
+        self.gainDB = gainDB
+        self.fadeInSamples = fadeInSamples
+        self.fadeOutSamples = fadeOutSamples
     }
 }
 

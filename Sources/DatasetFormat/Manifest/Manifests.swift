@@ -62,7 +62,8 @@ extension DatasetInfo {
         struct Probe: Decodable {
             let value: Bool
             init(from decoder: Decoder) throws {
-                value = try decoder.container(keyedBy: DatasetInfo.CodingKeys.self).decode(Bool.self, forKey: .audioRendered)
+                value = try decoder.container(keyedBy: DatasetInfo.CodingKeys.self).decode(
+                    Bool.self, forKey: .audioRendered)
             }
         }
         guard let data = FileManager.default.contents(atPath: DatasetLayout(dataset).info.path) else { return nil }

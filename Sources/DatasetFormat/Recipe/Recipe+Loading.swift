@@ -11,8 +11,10 @@ extension Recipe {
 
     public static func parse(_ root: YAMLValue) throws -> Recipe {
         let top = try root.mapping(
-            allowed: ["version", "name", "description", "seed", "corpus", "task", "variants", "placement", "noise",
-                      "level", "speech_activity", "output", "on_bad_input"],
+            allowed: [
+                "version", "name", "description", "seed", "corpus", "task", "variants", "placement", "noise",
+                "level", "speech_activity", "output", "on_bad_input",
+            ],
             required: ["version", "name", "variants"])
         let version = try top["version"]!.int()
         guard version == 1 else { throw top["version"]!.fail("unsupported recipe version \(version); expected 1") }
@@ -33,18 +35,27 @@ extension Recipe {
         }
 
         // task
-        var task = TaskSpec(labels: "speech_commands_12", words: speechCommands12, unknownWords: [], unknownShare: 0.1,
-                            silenceShare: 0.1, maxKeywordsPerSplit: nil)
+        var task = TaskSpec(
+            labels: "speech_commands_12", words: speechCommands12, unknownWords: [], unknownShare: 0.1,
+            silenceShare: 0.1, maxKeywordsPerSplit: nil)
         var unknownChoice: YAMLValue?
         if let t = top["task"] {
-            let m = try t.mapping(allowed: ["labels", "words", "unknown_words", "unknown_share", "silence_share", "max_keywords_per_split"])
-            if let v = m["labels"] { task.labels = try v.choice(["speech_commands_12", "speech_commands_35", "words"]) }
+            let m = try t.mapping(allowed: [
+                "labels", "words", "unknown_words", "unknown_share", "silence_share", "max_keywords_per_split",
+            ])
+            if let v = m["labels"] {
+                task.labels = try v.choice(["speech_commands_12", "speech_commands_35", "words"])
+            }
             switch task.labels {
             case "speech_commands_12":
-                if let w = m["words"] { throw w.fail("words are fixed by labels: speech_commands_12; use labels: words for your own list") }
+                if let w = m["words"] {
+                    throw w.fail("words are fixed by labels: speech_commands_12; use labels: words for your own list")
+                }
                 task.words = speechCommands12
             case "speech_commands_35":
-                if let w = m["words"] { throw w.fail("words are fixed by labels: speech_commands_35; use labels: words for your own list") }
+                if let w = m["words"] {
+                    throw w.fail("words are fixed by labels: speech_commands_35; use labels: words for your own list")
+                }
                 task.words = SpeechCommands.wordsV2.sorted()
                 task.unknownShare = 0
             default:
@@ -82,7 +93,9 @@ extension Recipe {
             guard !vname.isEmpty, vname.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                 throw m["name"]!.fail("'\(vname)' must be letters, digits, '-', '_' or '.' (it names a folder)")
             }
-            guard !variants.contains(where: { $0.name == vname }) else { throw m["name"]!.fail("variant '\(vname)' is defined twice") }
+            guard !variants.contains(where: { $0.name == vname }) else {
+                throw m["name"]!.fail("variant '\(vname)' is defined twice")
+            }
             let length = try Distribution.read(m["length_seconds"]!, domain: 1...3600)
             variants.append(VariantSpec(name: vname, lengthSeconds: length))
         }
@@ -103,8 +116,9 @@ extension Recipe {
         }
 
         // noise
-        var noise = NoiseSpec(sources: [NoiseSpec.corpusBackground],
-                              regions: ["training": 0.8, "validation": 0.1, "testing": 0.1], crossfadeSeconds: 0.05)
+        var noise = NoiseSpec(
+            sources: [NoiseSpec.corpusBackground],
+            regions: ["training": 0.8, "validation": 0.1, "testing": 0.1], crossfadeSeconds: 0.05)
         if let n = top["noise"] {
             let m = try n.mapping(allowed: ["sources", "regions", "crossfade_seconds"])
             if let s = m["sources"] {
@@ -112,8 +126,11 @@ extension Recipe {
                 guard !noise.sources.isEmpty else { throw s.fail("needs at least one source") }
             }
             if let r = m["regions"] {
-                let rm = try r.mapping(allowed: Split.allCases.map(\.rawValue), required: Split.allCases.map(\.rawValue))
-                for split in Split.allCases { noise.regions[split.rawValue] = try rm[split.rawValue]!.double(in: 0...1) }
+                let rm = try r.mapping(
+                    allowed: Split.allCases.map(\.rawValue), required: Split.allCases.map(\.rawValue))
+                for split in Split.allCases {
+                    noise.regions[split.rawValue] = try rm[split.rawValue]!.double(in: 0...1)
+                }
                 let sum = noise.regions.values.reduce(0, +)
                 guard abs(sum - 1) < 1e-9 else { throw r.fail("fractions must sum to 1; they sum to \(sum)") }
                 for split in Split.allCases where noise.regions[split.rawValue]! <= 0 {
@@ -124,10 +141,13 @@ extension Recipe {
         }
 
         // level
-        var level = LevelSpec(snrDB: .uniform(min: -5, max: 10), snrDefinition: .speechActive, keywordGainDB: .const(0),
-                              silenceGainDB: .uniform(min: -20, max: 0), maxPeak: 0.99)
+        var level = LevelSpec(
+            snrDB: .uniform(min: -5, max: 10), snrDefinition: .speechActive, keywordGainDB: .const(0),
+            silenceGainDB: .uniform(min: -20, max: 0), maxPeak: 0.99)
         if let l = top["level"] {
-            let m = try l.mapping(allowed: ["snr_db", "snr_definition", "keyword_gain_db", "silence_gain_db", "max_peak"])
+            let m = try l.mapping(allowed: [
+                "snr_db", "snr_definition", "keyword_gain_db", "silence_gain_db", "max_peak",
+            ])
             if let v = m["snr_db"] { level.snrDB = try Distribution.read(v, domain: -60...60) }
             if let v = m["snr_definition"] { level.snrDefinition = try v.option(SNRDefinition.self) }
             if let v = m["keyword_gain_db"] { level.keywordGainDB = try Distribution.read(v, domain: -60...40) }
@@ -152,8 +172,9 @@ extension Recipe {
         var policy = BadInputPolicy.fail
         if let p = top["on_bad_input"] { policy = try p.option(BadInputPolicy.self) }
 
-        return Recipe(version: version, name: name, description: try top["description"].map { try $0.string() },
-                      seed: UInt64(seedValue), corpus: corpus, task: task, variants: variants, placement: placement,
-                      noise: noise, level: level, speechActivity: activity, output: output, onBadInput: policy)
+        return Recipe(
+            version: version, name: name, description: try top["description"].map { try $0.string() },
+            seed: UInt64(seedValue), corpus: corpus, task: task, variants: variants, placement: placement,
+            noise: noise, level: level, speechActivity: activity, output: output, onBadInput: policy)
     }
 }

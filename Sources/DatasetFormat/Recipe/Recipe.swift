@@ -31,7 +31,9 @@ public struct Recipe: Sendable, Equatable, Codable {
         public var splits: SplitChoice
         public var sampleRate: Int
 
-        public enum SplitChoice: String, Sendable, Codable, CaseIterable, ChoiceOption { case listFiles = "list-files", hashRule = "hash-rule", auto }
+        public enum SplitChoice: String, Sendable, Codable, CaseIterable, ChoiceOption {
+            case listFiles = "list-files", hashRule = "hash-rule", auto
+        }
 
         enum CodingKeys: String, CodingKey {
             case version, splits
@@ -107,7 +109,9 @@ public struct Recipe: Sendable, Equatable, Codable {
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            if let s = try? c.decode(String.self, forKey: .onset), s == "uniform" { onset = .uniform } else {
+            if let s = try? c.decode(String.self, forKey: .onset), s == "uniform" {
+                onset = .uniform
+            } else {
                 onset = .fraction(try c.decode(Distribution.self, forKey: .onset))
             }
         }

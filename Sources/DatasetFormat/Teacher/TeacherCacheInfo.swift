@@ -1,6 +1,6 @@
 import Foundation
-import TensorStore
 import TKDCore
+import TensorStore
 
 /// `teachers/<fingerprint>/cache.json`: what a teacher cache holds and how it was made, plus its summary
 /// (contract). The tensors are a sharded tensor store: per example `rollout/<id>` [T] (sums to 1) and,
@@ -64,9 +64,11 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable {
         case frameCentreOffset = "frame_centre_offset", teacherLabels = "teacher_labels"
     }
 
-    public init(fingerprint: String, teacher: String, weightsSHA256: String, configSHA256: String, rollout: Rollout,
-                dtype: TensorDType, examplesPerShard: Int, manifestsSHA256: String, sampleRate: Int, frameHop: Int,
-                frameCentreOffset: Double, teacherLabels: [String]?, summary: Summary? = nil) {
+    public init(
+        fingerprint: String, teacher: String, weightsSHA256: String, configSHA256: String, rollout: Rollout,
+        dtype: TensorDType, examplesPerShard: Int, manifestsSHA256: String, sampleRate: Int, frameHop: Int,
+        frameCentreOffset: Double, teacherLabels: [String]?, summary: Summary? = nil
+    ) {
         self.fingerprint = fingerprint
         self.teacher = teacher
         self.weightsSHA256 = weightsSHA256

@@ -1,5 +1,5 @@
-import DatasetFormat
 import CFFTW
+import DatasetFormat
 import Foundation
 
 // All FFTW interop lives in this file.
@@ -12,7 +12,8 @@ public protocol FrontEndScalar: BinaryFloatingPoint, Sendable {
     /// SIMD-aligned memory for FFT buffers (fftw_malloc); free with `releaseAligned`.
     static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Self>
     static func releaseAligned(_ p: UnsafeMutablePointer<Self>)
-    static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Self>, _ output: UnsafeMutablePointer<Self>)
+    static func executeFFT(
+        _ plan: OpaquePointer, _ input: UnsafeMutablePointer<Self>, _ output: UnsafeMutablePointer<Self>)
     static func log(_ x: Self) -> Self
     static func log10(_ x: Self) -> Self
 }
@@ -20,14 +21,20 @@ public protocol FrontEndScalar: BinaryFloatingPoint, Sendable {
 extension Float: FrontEndScalar {
     public static func makeFFT(size: Int, batch: Int) -> OpaquePointer {
         let input = fftwf_alloc_real(size * batch)!, output = fftwf_alloc_complex((size / 2 + 1) * batch)!
-        defer { fftwf_free(input); fftwf_free(output) }
+        defer {
+            fftwf_free(input)
+            fftwf_free(output)
+        }
         var n = Int32(size)
-        return fftwf_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
-                                       UInt32(FFTW_ESTIMATE))
+        return fftwf_plan_many_dft_r2c(
+            1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
+            UInt32(FFTW_ESTIMATE))
     }
     public static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Float> { fftwf_alloc_real(count)! }
     public static func releaseAligned(_ p: UnsafeMutablePointer<Float>) { fftwf_free(p) }
-    public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+    public static func executeFFT(
+        _ plan: OpaquePointer, _ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
+    ) {
         output.withMemoryRebound(to: fftwf_complex.self, capacity: 1) { fftwf_execute_dft_r2c(plan, input, $0) }
     }
     /// Natural log for positive normal floats, branch-free so that loops over it vectorise: the
@@ -37,12 +44,13 @@ extension Float: FrontEndScalar {
     public static func log(_ x: Float) -> Float {
         let bits = x.bitPattern
         let e = Int32(bitPattern: (bits >> 23) & 0xFF) &- 127
-        let m = Float(bitPattern: (bits & 0x007F_FFFF) | 0x3F80_0000)   // [1, 2)
+        let m = Float(bitPattern: (bits & 0x007F_FFFF) | 0x3F80_0000)  // [1, 2)
         let big = m > 1.414_213_6
         let mm = big ? m * 0.5 : m
         let ee = Float(big ? e &+ 1 : e)
         let t = (mm - 1) / (mm + 1), t2 = t * t
-        let series = t * (2 + t2 * (0.666_666_7 + t2 * (0.4 + t2 * (0.285_714_3 + t2 * (0.222_222_2 + t2 * 0.181_818_2)))))
+        let series =
+            t * (2 + t2 * (0.666_666_7 + t2 * (0.4 + t2 * (0.285_714_3 + t2 * (0.222_222_2 + t2 * 0.181_818_2)))))
         return series + ee * 0.693_147_2
     }
     public static func log10(_ x: Float) -> Float { log(x) * Float(1 / M_LN10) }
@@ -51,14 +59,20 @@ extension Float: FrontEndScalar {
 extension Double: FrontEndScalar {
     public static func makeFFT(size: Int, batch: Int) -> OpaquePointer {
         let input = fftw_alloc_real(size * batch)!, output = fftw_alloc_complex((size / 2 + 1) * batch)!
-        defer { fftw_free(input); fftw_free(output) }
+        defer {
+            fftw_free(input)
+            fftw_free(output)
+        }
         var n = Int32(size)
-        return fftw_plan_many_dft_r2c(1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
-                                      UInt32(FFTW_ESTIMATE))
+        return fftw_plan_many_dft_r2c(
+            1, &n, Int32(batch), input, nil, 1, Int32(size), output, nil, 1, Int32(size / 2 + 1),
+            UInt32(FFTW_ESTIMATE))
     }
     public static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Double> { fftw_alloc_real(count)! }
     public static func releaseAligned(_ p: UnsafeMutablePointer<Double>) { fftw_free(p) }
-    public static func executeFFT(_ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>) {
+    public static func executeFFT(
+        _ plan: OpaquePointer, _ input: UnsafeMutablePointer<Double>, _ output: UnsafeMutablePointer<Double>
+    ) {
         output.withMemoryRebound(to: fftw_complex.self, capacity: 1) { fftw_execute_dft_r2c(plan, input, $0) }
     }
     public static func log(_ x: Double) -> Double { Foundation.log(x) }
@@ -81,7 +95,8 @@ public final class RealFFT<T: FrontEndScalar>: @unchecked Sendable {
     /// The shared plan for `batch` transforms of `size` (even, ≥ 2).
     public static func plan(size: Int, batch: Int = 1) -> RealFFT<T> {
         precondition(size >= 2 && size % 2 == 0 && batch >= 1, "FFT size must be even and at least 2")
-        planLock.lock(); defer { planLock.unlock() }
+        planLock.lock()
+        defer { planLock.unlock() }
         let key = "\(T.self)/\(size)x\(batch)"
         if let p = planCache[key] as? RealFFT<T> { return p }
         let p = RealFFT<T>(size: size, batch: batch, plan: T.makeFFT(size: size, batch: batch))
@@ -116,12 +131,18 @@ public enum CrossCorrelation {
 
     /// FFTW plans for `size` (made once, under a lock: planning is not thread-safe).
     private static func plan(_ size: Int) -> (forward: OpaquePointer, inverse: OpaquePointer) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let p = plans[size] { return p }
         let real = fftw_alloc_real(size)!, complex = fftw_alloc_complex(size / 2 + 1)!
-        defer { fftw_free(real); fftw_free(complex) }
-        let p = (fftw_plan_dft_r2c_1d(Int32(size), real, complex, UInt32(FFTW_ESTIMATE))!,
-                 fftw_plan_dft_c2r_1d(Int32(size), complex, real, UInt32(FFTW_ESTIMATE))!)
+        defer {
+            fftw_free(real)
+            fftw_free(complex)
+        }
+        let p = (
+            fftw_plan_dft_r2c_1d(Int32(size), real, complex, UInt32(FFTW_ESTIMATE))!,
+            fftw_plan_dft_c2r_1d(Int32(size), complex, real, UInt32(FFTW_ESTIMATE))!
+        )
         plans[size] = p
         return p
     }
@@ -135,8 +156,14 @@ public enum CrossCorrelation {
         let (forward, inverse) = plan(size), bins = size / 2 + 1
         let a = fftw_alloc_real(size)!, b = fftw_alloc_real(size)!
         let fa = fftw_alloc_complex(bins)!, fb = fftw_alloc_complex(bins)!
-        defer { fftw_free(a); fftw_free(b); fftw_free(fa); fftw_free(fb) }
-        a.update(repeating: 0, count: size); b.update(repeating: 0, count: size)
+        defer {
+            fftw_free(a)
+            fftw_free(b)
+            fftw_free(fa)
+            fftw_free(fb)
+        }
+        a.update(repeating: 0, count: size)
+        b.update(repeating: 0, count: size)
         x.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: n) }
         c.withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: m) }
         fftw_execute_dft_r2c(forward, a, fa)

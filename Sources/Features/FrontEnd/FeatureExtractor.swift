@@ -15,8 +15,8 @@ public protocol FeatureExtracting: Sendable {
 public struct FrontEnd: FeatureExtracting {
     public let config: FrontEndConfig
     public let filterbank: MelFilterbank
-    let window: [Double]        // frameLength: the window centred, zeros around it
-    let dctMatrix: [Double]?    // coefficients × bands
+    let window: [Double]  // frameLength: the window centred, zeros around it
+    let dctMatrix: [Double]?  // coefficients × bands
     /// The plan in the configured precision, built once here rather than on every call.
     private let pipeline: Prepared
 
@@ -91,7 +91,7 @@ struct Pipeline<T: FrontEndScalar>: @unchecked Sendable {  // immutable after in
 
     let c: FrontEndConfig
     let window: [T]
-    let weights: [T]          // all bands' non-zero runs, concatenated
+    let weights: [T]  // all bands' non-zero runs, concatenated
     let runs: [(start: Int, offset: Int, count: Int)]
     let dct: [T]?
     let fft: RealFFT<T>
@@ -119,7 +119,10 @@ struct Pipeline<T: FrontEndScalar>: @unchecked Sendable {  // immutable after in
         var out = [Float](repeating: 0, count: frames * nf)
         // FFT buffers must be SIMD-aligned (see RealFFT).
         let fbBase = T.allocateAligned(batch * n), spBase = T.allocateAligned(batch * (n + 2))
-        defer { T.releaseAligned(fbBase); T.releaseAligned(spBase) }
+        defer {
+            T.releaseAligned(fbBase)
+            T.releaseAligned(spBase)
+        }
         let fb = UnsafeMutableBufferPointer(start: fbBase, count: batch * n)
         let sp = UnsafeMutableBufferPointer(start: spBase, count: batch * (n + 2))
         var power = [T](repeating: 0, count: nb)
@@ -128,64 +131,76 @@ struct Pipeline<T: FrontEndScalar>: @unchecked Sendable {  // immutable after in
         let magnitude = c.spectrum == .magnitude
         let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
         signal.withUnsafeBufferPointer { x in
-        window.withUnsafeBufferPointer { win in
-        weights.withUnsafeBufferPointer { wts in
-        power.withUnsafeMutableBufferPointer { pw in
-        logmel.withUnsafeMutableBufferPointer { lm in
-        out.withUnsafeMutableBufferPointer { o in
-            var t0 = 0
-            while t0 < frames {
-                let count = min(batch, frames - t0)
-                for j in 0..<batch {
-                    let f = fb.baseAddress! + j * n
-                    guard j < count else { for i in 0..<n { f[i] = 0 }; continue }
-                    // Pointer arithmetic (no overflow-checked index sums) so that these loops vectorise.
-                    let src = x.baseAddress! + (t0 + j) * c.hopLength
-                    let w = win.baseAddress!
-                    if kaldiStyle {
-                        // Kaldi order: remove the frame's mean, pre-emphasise (x[0] against itself), window.
-                        var mean: T = 0
-                        if c.removeDCOffset {
-                            for i in 0..<fl { mean += T(src[i]) }
-                            mean /= T(fl)
+            window.withUnsafeBufferPointer { win in
+                weights.withUnsafeBufferPointer { wts in
+                    power.withUnsafeMutableBufferPointer { pw in
+                        logmel.withUnsafeMutableBufferPointer { lm in
+                            out.withUnsafeMutableBufferPointer { o in
+                                var t0 = 0
+                                while t0 < frames {
+                                    let count = min(batch, frames - t0)
+                                    for j in 0..<batch {
+                                        let f = fb.baseAddress! + j * n
+                                        guard j < count else {
+                                            for i in 0..<n { f[i] = 0 }
+                                            continue
+                                        }
+                                        // Pointer arithmetic (no overflow-checked index sums) so that these loops
+                                        // vectorise.
+                                        let src = x.baseAddress! + (t0 + j) * c.hopLength
+                                        let w = win.baseAddress!
+                                        if kaldiStyle {
+                                            // Kaldi order: remove the frame's mean, pre-emphasise (x[0] against
+                                            // itself), window.
+                                            var mean: T = 0
+                                            if c.removeDCOffset {
+                                                for i in 0..<fl { mean += T(src[i]) }
+                                                mean /= T(fl)
+                                            }
+                                            let first = T(src[0]) - mean
+                                            f[0] = (first - k * first) * w[0]
+                                            for i in 1..<fl {
+                                                f[i] = ((T(src[i]) - mean) - k * (T(src[i - 1]) - mean)) * w[i]
+                                            }
+                                        } else {
+                                            for i in 0..<fl { f[i] = T(src[i]) * w[i] }
+                                        }
+                                        for i in fl..<n { f[i] = 0 }
+                                    }
+                                    fft.forward(fb.baseAddress!, into: sp.baseAddress!)
+                                    for j in 0..<count {
+                                        let s = sp.baseAddress! + j * (n + 2)
+                                        for b in 0..<nb {
+                                            let re = s[2 * b], im = s[2 * b + 1]
+                                            pw[b] = re * re + im * im
+                                        }
+                                        if magnitude { for b in 0..<nb { pw[b] = pw[b].squareRoot() } }
+                                        for (b, run) in runs.enumerated() {
+                                            let wp = wts.baseAddress! + run.offset, pp = pw.baseAddress! + run.start
+                                            var acc: T = 0
+                                            for i in 0..<run.count { acc += wp[i] * pp[i] }
+                                            lm[b] = acc
+                                        }
+                                        compress(lm)
+                                        let row = o.baseAddress! + (t0 + j) * nf
+                                        if let d = dct {
+                                            for q in 0..<nf {
+                                                var acc: T = 0
+                                                for i in 0..<bands { acc += d[q * bands + i] * lm[i] }
+                                                row[q] = Float(acc)
+                                            }
+                                        } else {
+                                            for q in 0..<nf { row[q] = Float(lm[q]) }
+                                        }
+                                    }
+                                    t0 += count
+                                }
+                            }
                         }
-                        let first = T(src[0]) - mean
-                        f[0] = (first - k * first) * w[0]
-                        for i in 1..<fl { f[i] = ((T(src[i]) - mean) - k * (T(src[i - 1]) - mean)) * w[i] }
-                    } else {
-                        for i in 0..<fl { f[i] = T(src[i]) * w[i] }
-                    }
-                    for i in fl..<n { f[i] = 0 }
-                }
-                fft.forward(fb.baseAddress!, into: sp.baseAddress!)
-                for j in 0..<count {
-                    let s = sp.baseAddress! + j * (n + 2)
-                    for b in 0..<nb {
-                        let re = s[2 * b], im = s[2 * b + 1]
-                        pw[b] = re * re + im * im
-                    }
-                    if magnitude { for b in 0..<nb { pw[b] = pw[b].squareRoot() } }
-                    for (b, run) in runs.enumerated() {
-                        let wp = wts.baseAddress! + run.offset, pp = pw.baseAddress! + run.start
-                        var acc: T = 0
-                        for i in 0..<run.count { acc += wp[i] * pp[i] }
-                        lm[b] = acc
-                    }
-                    compress(lm)
-                    let row = o.baseAddress! + (t0 + j) * nf
-                    if let d = dct {
-                        for q in 0..<nf {
-                            var acc: T = 0
-                            for i in 0..<bands { acc += d[q * bands + i] * lm[i] }
-                            row[q] = Float(acc)
-                        }
-                    } else {
-                        for q in 0..<nf { row[q] = Float(lm[q]) }
                     }
                 }
-                t0 += count
             }
-        }}}}}}
+        }
         if case let .decibels(_, topDB?) = c.log, let peak = out.max() {
             let floor = peak - Float(topDB)
             for i in 0..<out.count where out[i] < floor { out[i] = floor }

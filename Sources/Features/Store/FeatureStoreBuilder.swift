@@ -1,8 +1,8 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
-import TensorStore
 import TKDCore
+import TensorStore
 
 /// Computes a dataset's features into `DATASET/features/<preset>/`: safetensors shards of at most
 /// ~200 MB (`shard-00000.safetensors`, one tensor per example named by its id, frames × features),
@@ -42,9 +42,10 @@ public struct FeatureStoreBuilder: Sendable {
     public func run() throws -> Summary {
         let layout = DatasetLayout(dataset)
         if DatasetInfo.audioRendered(dataset) == false {
-            throw CoreError.invalidValue(field: layout.info.path, value: "audio_rendered: false",
-                                         expected: "a dataset with audio; run `tkd render --dataset \(dataset.path) "
-                                             + "--corpus CORPUS` first")
+            throw CoreError.invalidValue(
+                field: layout.info.path, value: "audio_rendered: false",
+                expected: "a dataset with audio; run `tkd render --dataset \(dataset.path) "
+                    + "--corpus CORPUS` first")
         }
         let examples = try ExampleRecord.loadAll(dataset: dataset)
         guard let first = examples.first else {
@@ -52,36 +53,51 @@ public struct FeatureStoreBuilder: Sendable {
         }
         let frontEnd = try FrontEnd(preset.config(sampleRate: first.sampleRate))
         if let bad = examples.first(where: { $0.sampleRate != first.sampleRate }) {
-            throw FeaturesError.sampleRateMismatch(path: bad.audio, sampleRate: bad.sampleRate, expected: first.sampleRate)
+            throw FeaturesError.sampleRateMismatch(
+                path: bad.audio, sampleRate: bad.sampleRate, expected: first.sampleRate)
         }
         let fe = frontEnd.config
         let longest = examples.map { fe.frameCount(samples: $0.numSamples) }.max() ?? 1
         let perExample = max(1, longest * fe.featureCount * dtype.byteSize)
-        let config = FeatureStoreConfig(preset: preset.rawValue, frontEnd: fe, dtype: dtype,
-                                        examplesPerShard: max(1, shardBytes / perExample),
-                                        manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset))
-        let writer = ShardedStoreWriter(folder: folder, items: examples.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
-                                        examplesPerShard: config.examplesPerShard, dtype: dtype,
-                                        metadata: ["preset": preset.rawValue, "format": FeatureStoreConfig.currentFormat])
+        let config = FeatureStoreConfig(
+            preset: preset.rawValue, frontEnd: fe, dtype: dtype,
+            examplesPerShard: max(1, shardBytes / perExample),
+            manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset))
+        let writer = ShardedStoreWriter(
+            folder: folder, items: examples.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
+            examplesPerShard: config.examplesPerShard, dtype: dtype,
+            metadata: ["preset": preset.rawValue, "format": FeatureStoreConfig.currentFormat])
         // A folder with a store of another preset configuration, dtype or dataset is refused.
         try writer.refuseOtherSettings(FeatureStoreConfig.self, file: FeatureStoreConfig.fileName) { old in
-            old.frontEnd == config.frontEnd && old.dtype == config.dtype && old.manifestsSHA256 == config.manifestsSHA256
-                && old.examplesPerShard == config.examplesPerShard ? nil
-                : ("a store of other settings or another version of the dataset", "the same preset, dtype and manifests")
+            old.frontEnd == config.frontEnd && old.dtype == config.dtype
+                && old.manifestsSHA256 == config.manifestsSHA256
+                && old.examplesPerShard == config.examplesPerShard
+                ? nil
+                : (
+                    "a store of other settings or another version of the dataset",
+                    "the same preset, dtype and manifests"
+                )
         }
         let dtype = self.dtype
-        let outcome = try writer.write(shard: shard, jobs: jobs, progress: progress, label: "\(preset.rawValue) examples") { i in
+        let outcome = try writer.write(
+            shard: shard, jobs: jobs, progress: progress, label: "\(preset.rawValue) examples"
+        ) { i in
             let e = examples[i]
             let url = layout.audio(e)
             let audio = try AudioReader.read(url)
             guard audio.sampleRate == fe.sampleRate else {
-                throw FeaturesError.sampleRateMismatch(path: url.path, sampleRate: audio.sampleRate, expected: fe.sampleRate)
+                throw FeaturesError.sampleRateMismatch(
+                    path: url.path, sampleRate: audio.sampleRate, expected: fe.sampleRate)
             }
             let values = try FeatureFile.features(audio.samples, path: url.path, frontEnd: frontEnd)
-            return [SafeTensors.Tensor(name: e.id, dtype: dtype, shape: [values.count / fe.featureCount, fe.featureCount],
-                                       values: values)]
+            return [
+                SafeTensors.Tensor(
+                    name: e.id, dtype: dtype, shape: [values.count / fe.featureCount, fe.featureCount],
+                    values: values)
+            ]
         }
-        try AtomicFile.write(try CanonicalJSON.encodePretty(config), to: folder.appendingPathComponent(FeatureStoreConfig.fileName))
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(config), to: folder.appendingPathComponent(FeatureStoreConfig.fileName))
         return Summary(shardsMade: outcome.made, shardsKept: outcome.kept, index: outcome.index)
     }
 }
@@ -90,9 +106,13 @@ public struct FeatureStoreBuilder: Sendable {
 public enum FeatureFile {
     /// - Throws: `FeaturesError.nonFinite` / `.tooShort` naming `path`.
     public static func features(_ samples: [Float], path: String, frontEnd: FrontEnd) throws -> [Float] {
-        if let bad = samples.firstIndex(where: { !$0.isFinite }) { throw FeaturesError.nonFinite(path: path, index: bad) }
+        if let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            throw FeaturesError.nonFinite(path: path, index: bad)
+        }
         let needed = frontEnd.config.minimumSamples
-        guard samples.count >= needed else { throw FeaturesError.tooShort(path: path, samples: samples.count, needed: needed) }
+        guard samples.count >= needed else {
+            throw FeaturesError.tooShort(path: path, samples: samples.count, needed: needed)
+        }
         return frontEnd.features(samples)
     }
 

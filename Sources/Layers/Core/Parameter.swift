@@ -32,6 +32,9 @@ public final class Parameter: @unchecked Sendable {
     func accumulate(_ g: ArraySlice<Float>) {
         precondition(g.count == gradient.count)
         var j = g.startIndex
-        for i in gradient.indices { gradient[i] += g[j]; j += 1 }
+        for i in gradient.indices {
+            gradient[i] += g[j]
+            j += 1
+        }
     }
 }

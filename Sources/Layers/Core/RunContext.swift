@@ -43,8 +43,10 @@ public struct RunContext: Sendable {
 
     /// Runs `body` on every chunk with a zeroed accumulator of `width` floats and returns the
     /// accumulators summed in chunk order.
-    func sumOverChunks(_ count: Int, width: Int,
-                       _ body: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws -> [Float] {
+    func sumOverChunks(
+        _ count: Int, width: Int,
+        _ body: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void
+    ) throws -> [Float] {
         try parallel.sum(count: count, width: width, body)
     }
 }

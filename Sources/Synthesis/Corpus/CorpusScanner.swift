@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -48,8 +48,10 @@ public struct CorpusScanner: Sendable {
             if !isFolder { continue }
             if name == Self.noiseFolder { continue }
             if name.hasPrefix("_") || name.hasPrefix(".") {
-                problems.append(CorpusProblem(path: name, kind: .unexpectedName,
-                                              detail: "folder is neither a word nor \(Self.noiseFolder)"))
+                problems.append(
+                    CorpusProblem(
+                        path: name, kind: .unexpectedName,
+                        detail: "folder is neither a word nor \(Self.noiseFolder)"))
                 continue
             }
             words.append(name)
@@ -58,8 +60,10 @@ public struct CorpusScanner: Sendable {
                 if let (speaker, n) = Self.parseClipName(file) {
                     candidates.append((rel, name, speaker, n))
                 } else {
-                    problems.append(CorpusProblem(path: rel, kind: .unexpectedName,
-                                                  detail: "expected <8 hex digits>_nohash_<n>.wav"))
+                    problems.append(
+                        CorpusProblem(
+                            path: rel, kind: .unexpectedName,
+                            detail: "expected <8 hex digits>_nohash_<n>.wav"))
                 }
             }
         }
@@ -81,8 +85,10 @@ public struct CorpusScanner: Sendable {
         if hasLists {
             let missing = listed.keys.filter { !present.contains($0) }.sorted()
             if let first = missing.first {
-                problems.append(CorpusProblem(path: first, kind: .missingListedFile,
-                                              detail: "\(missing.count) file(s) named in the list files are absent, e.g. \(first)"))
+                problems.append(
+                    CorpusProblem(
+                        path: first, kind: .missingListedFile,
+                        detail: "\(missing.count) file(s) named in the list files are absent, e.g. \(first)"))
             }
             var disagreements: [String] = []
             for (path, split) in listed where present.contains(path) && rule.split(of: path) != split {
@@ -90,8 +96,14 @@ public struct CorpusScanner: Sendable {
             }
             disagreements.sort()
             if let first = disagreements.first {
-                problems.append(CorpusProblem(path: first, kind: .listDisagreesWithRule,
-                                              detail: "\(disagreements.count) listed file(s) are in another split than the official hash rule gives, e.g. \(first) (listed \(listed[first]!.rawValue), rule \(rule.split(of: first).rawValue))"))
+                problems.append(
+                    CorpusProblem(
+                        path: first, kind: .listDisagreesWithRule,
+                        detail:
+                            "\(disagreements.count) listed file(s) are in another split than the official hash rule "
+                            + "gives, e.g. \(first) (listed \(listed[first]!.rawValue), rule "
+                            + "\(rule.split(of: first).rawValue))"
+                    ))
             }
         }
 
@@ -109,19 +121,34 @@ public struct CorpusScanner: Sendable {
             do {
                 let info = try AudioReader.info(root.appendingPathComponent(c.path))
                 if info.sampleRate != expectedRate {
-                    return (nil, CorpusProblem(path: c.path, kind: .wrongSampleRate,
-                                               detail: "\(info.sampleRate) Hz; expected \(expectedRate) Hz"))
+                    return (
+                        nil,
+                        CorpusProblem(
+                            path: c.path, kind: .wrongSampleRate,
+                            detail: "\(info.sampleRate) Hz; expected \(expectedRate) Hz")
+                    )
                 }
                 if info.channels != 1 {
-                    return (nil, CorpusProblem(path: c.path, kind: .wrongChannels,
-                                               detail: "\(info.channels) channels; expected 1"))
+                    return (
+                        nil,
+                        CorpusProblem(
+                            path: c.path, kind: .wrongChannels,
+                            detail: "\(info.channels) channels; expected 1")
+                    )
                 }
                 if info.frames > maxFrames {
-                    return (nil, CorpusProblem(path: c.path, kind: .tooLong,
-                                               detail: "\(info.frames) frames; expected at most \(maxFrames)"))
+                    return (
+                        nil,
+                        CorpusProblem(
+                            path: c.path, kind: .tooLong,
+                            detail: "\(info.frames) frames; expected at most \(maxFrames)")
+                    )
                 }
-                return (Utterance(path: c.path, word: c.word, speaker: c.speaker, utteranceIndex: c.n,
-                                  split: split, frames: info.frames, sampleRate: info.sampleRate), nil)
+                return (
+                    Utterance(
+                        path: c.path, word: c.word, speaker: c.speaker, utteranceIndex: c.n,
+                        split: split, frames: info.frames, sampleRate: info.sampleRate), nil
+                )
             } catch AudioError.empty {
                 return (nil, CorpusProblem(path: c.path, kind: .empty, detail: "zero frames"))
             } catch {
@@ -135,9 +162,10 @@ public struct CorpusScanner: Sendable {
         let noise = try scanNoise(root.appendingPathComponent(Self.noiseFolder), relativeTo: root, problems: &problems)
         let version: CorpusVersion = words.contains(where: SpeechCommands.v2OnlyWords.contains) ? .v2 : .v1
         problems.sort { ($0.path, $0.kind.rawValue) < ($1.path, $1.kind.rawValue) }
-        return CorpusIndex(root: root.path, version: version, splitSource: hasLists ? .listFiles : .hashRule,
-                           sampleRate: sampleRate, words: words.sorted(), utterances: utterances,
-                           noise: noise, problems: problems)
+        return CorpusIndex(
+            root: root.path, version: version, splitSource: hasLists ? .listFiles : .hashRule,
+            sampleRate: sampleRate, words: words.sorted(), utterances: utterances,
+            noise: noise, problems: problems)
     }
 
     /// Headers of the noise files in `folder` (absent folder: no noise, no problem).
@@ -146,15 +174,22 @@ public struct CorpusScanner: Sendable {
         var out: [NoiseFileInfo] = []
         for name in try listing(folder) {
             let rel = "\(folder.lastPathComponent)/\(name)"
-            if name.hasPrefix(".") || name.lowercased().hasSuffix(".md") || name.lowercased().hasSuffix(".txt") { continue }
+            if name.hasPrefix(".") || name.lowercased().hasSuffix(".md") || name.lowercased().hasSuffix(".txt") {
+                continue
+            }
             do {
                 let info = try AudioReader.info(folder.appendingPathComponent(name))
                 if info.sampleRate != sampleRate {
-                    problems.append(CorpusProblem(path: rel, kind: .wrongSampleRate,
-                                                  detail: "\(info.sampleRate) Hz; expected \(sampleRate) Hz (it will be resampled when used)"))
+                    problems.append(
+                        CorpusProblem(
+                            path: rel, kind: .wrongSampleRate,
+                            detail: "\(info.sampleRate) Hz; expected \(sampleRate) Hz (it will be resampled when used)")
+                    )
                 }
-                out.append(NoiseFileInfo(path: rel, frames: info.frames, sampleRate: info.sampleRate,
-                                         channels: info.channels))
+                out.append(
+                    NoiseFileInfo(
+                        path: rel, frames: info.frames, sampleRate: info.sampleRate,
+                        channels: info.channels))
             } catch AudioError.empty {
                 problems.append(CorpusProblem(path: rel, kind: .empty, detail: "zero frames"))
             } catch {
@@ -170,8 +205,9 @@ public struct CorpusScanner: Sendable {
         let speaker = String(name[..<r.lowerBound])
         let nText = name[r.upperBound..<name.index(name.endIndex, offsetBy: -4)]
         guard speaker.count == 8, speaker.allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
-              !nText.isEmpty, nText.allSatisfy(\.isASCII), nText.allSatisfy(\.isNumber),
-              let n = Int(nText) else { return nil }
+            !nText.isEmpty, nText.allSatisfy(\.isASCII), nText.allSatisfy(\.isNumber),
+            let n = Int(nText)
+        else { return nil }
         return (speaker, n)
     }
 

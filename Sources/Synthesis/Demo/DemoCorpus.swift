@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -77,12 +77,14 @@ public struct DemoCorpusBuilder: Sendable {
     public func build() throws -> DemoCorpusManifest {
         let o = options
         guard o.speakers >= 3 else {
-            throw SynthesisError.invalidOption(name: "--speakers", value: String(o.speakers),
-                                               expected: "at least 3 (one speaker per split)")
+            throw SynthesisError.invalidOption(
+                name: "--speakers", value: String(o.speakers),
+                expected: "at least 3 (one speaker per split)")
         }
         guard (1...20).contains(o.utterancesPerWord) else {
-            throw SynthesisError.invalidOption(name: "--utterances", value: String(o.utterancesPerWord),
-                                               expected: "1 to 20")
+            throw SynthesisError.invalidOption(
+                name: "--utterances", value: String(o.utterancesPerWord),
+                expected: "1 to 20")
         }
         let espeak = try Espeak.locate()
         let speakers = DemoSpeaker.table(count: o.speakers)
@@ -92,8 +94,9 @@ public struct DemoCorpusBuilder: Sendable {
             noise: NoiseKind.allCases.map { "\(CorpusScanner.noiseFolder)/\($0.fileName)" },
             counts: [:], complete: false)
         try prepareOutput(for: manifest)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(manifest),
-                             to: o.output.appendingPathComponent(Self.manifestName))
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(manifest),
+            to: o.output.appendingPathComponent(Self.manifestName))
 
         var jobs: [Job] = []
         for word in Self.wordsV2 {
@@ -127,8 +130,9 @@ public struct DemoCorpusBuilder: Sendable {
         try AtomicFile.write(Data(speakerTable(speakers).utf8), to: o.output.appendingPathComponent("speakers.tsv"))
         manifest.counts = Dictionary(uniqueKeysWithValues: Split.allCases.map { ($0.rawValue, lists[$0]?.count ?? 0) })
         manifest.complete = true
-        try AtomicFile.write(try CanonicalJSON.encodePretty(manifest),
-                             to: o.output.appendingPathComponent(Self.manifestName))
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(manifest),
+            to: o.output.appendingPathComponent(Self.manifestName))
         return manifest
     }
 
@@ -142,7 +146,8 @@ public struct DemoCorpusBuilder: Sendable {
         guard !entries.isEmpty else { return }
         let previousURL = out.appendingPathComponent(Self.manifestName)
         guard let data = try? Data(contentsOf: previousURL),
-              let previous = try? JSONDecoder().decode(DemoCorpusManifest.self, from: data) else {
+            let previous = try? JSONDecoder().decode(DemoCorpusManifest.self, from: data)
+        else {
             throw SynthesisError.outputNotEmpty(path: out.path)
         }
         let mismatch: (String, String, String)?
@@ -153,9 +158,12 @@ public struct DemoCorpusBuilder: Sendable {
         } else if previous.utterancesPerWord != manifest.utterancesPerWord {
             mismatch = ("utterances", String(previous.utterancesPerWord), String(manifest.utterancesPerWord))
         } else if previous.espeakNGVersion != manifest.espeakNGVersion || previous.tool != manifest.tool
-                    || previous.sampleRate != manifest.sampleRate {
-            mismatch = ("espeak-ng/tool version", "\(previous.espeakNGVersion)/\(previous.tool)",
-                        "\(manifest.espeakNGVersion)/\(manifest.tool)")
+            || previous.sampleRate != manifest.sampleRate
+        {
+            mismatch = (
+                "espeak-ng/tool version", "\(previous.espeakNGVersion)/\(previous.tool)",
+                "\(manifest.espeakNGVersion)/\(manifest.tool)"
+            )
         } else {
             mismatch = nil
         }
@@ -164,8 +172,11 @@ public struct DemoCorpusBuilder: Sendable {
             throw SynthesisError.outputMismatch(path: out.path, field: field, found: found, requested: requested)
         }
         // Remove only what a demo corpus consists of.
-        for name in entries where Self.wordsV2.contains(name) || name == CorpusScanner.noiseFolder
-            || [CorpusScanner.validationList, CorpusScanner.testingList, "speakers.tsv", Self.manifestName].contains(name) {
+        for name in entries
+        where Self.wordsV2.contains(name) || name == CorpusScanner.noiseFolder
+            || [CorpusScanner.validationList, CorpusScanner.testingList, "speakers.tsv", Self.manifestName].contains(
+                name)
+        {
             try? fm.removeItem(at: out.appendingPathComponent(name))
         }
     }
@@ -187,21 +198,25 @@ public struct DemoCorpusBuilder: Sendable {
     /// The one-second clip of a job.
     func renderClip(_ job: Job, espeak: Espeak, scratch: URL) throws -> [Float] {
         let sr = options.sampleRate
-        var rng = CounterRNG(seed: options.seed, key: ["demo-corpus", "clip", job.word, job.speaker.id, String(job.utterance)])
+        var rng = CounterRNG(
+            seed: options.seed, key: ["demo-corpus", "clip", job.word, job.speaker.id, String(job.utterance)])
         // Utterance n varies the speaker's rate by up to ±12 % and pitch by up to ±4.
         let rateFactor = job.utterance == 0 ? 1.0 : rng.uniform(0.88, 1.12)
         let pitch = job.utterance == 0 ? job.speaker.pitch : min(99, max(0, job.speaker.pitch + rng.uniformInt(-4...4)))
         var rate = Int((Double(job.speaker.rate) * rateFactor).rounded())
-        let detector = ActiveSpanDetector(frameLength: sr / 100, thresholdDB: 40, floorRMS: 1e-4,
-                                          marginSamples: sr / 200)
+        let detector = ActiveSpanDetector(
+            frameLength: sr / 100, thresholdDB: 40, floorRMS: 1e-4,
+            marginSamples: sr / 200)
         var speech: [Float] = []
         // Speak faster until the trimmed word fits in 95 % of the second.
         for _ in 0..<6 {
-            let raw = try espeak.speak(job.word, voice: job.speaker.voice, variant: job.speaker.variant,
-                                       pitch: pitch, rate: rate, sampleRate: sr, scratch: scratch)
+            let raw = try espeak.speak(
+                job.word, voice: job.speaker.voice, variant: job.speaker.variant,
+                pitch: pitch, rate: rate, sampleRate: sr, scratch: scratch)
             guard let span = detector.span(raw) else {
-                throw SynthesisError.toolFailed(tool: "espeak-ng", arguments: "\(job.speaker.voice)+\(job.speaker.variant) '\(job.word)'",
-                                                status: 0, stderr: "produced silence")
+                throw SynthesisError.toolFailed(
+                    tool: "espeak-ng", arguments: "\(job.speaker.voice)+\(job.speaker.variant) '\(job.word)'",
+                    status: 0, stderr: "produced silence")
             }
             speech = Array(raw[span])
             if speech.count <= sr * 95 / 100 { break }

@@ -23,8 +23,10 @@ public struct DemoSpeaker: Sendable, Codable, Equatable {
     }
 
     /// English voices of espeak-ng's own (no MBROLA data needed).
-    public static let voices = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp",
-                                "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
+    public static let voices = [
+        "en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp",
+        "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc",
+    ]
     /// Human-sounding variants shipped with espeak-ng.
     public static let variants = ["m1", "f1", "m2", "f2", "m3", "f3", "m4", "f4", "m5", "f5", "m6", "m7"]
 
@@ -62,8 +64,10 @@ public struct DemoSpeaker: Sendable, Codable, Equatable {
                 attempt += 1
             }
             usedIDs.insert(id)
-            out.append(DemoSpeaker(index: i, id: id, voice: voice, variant: variant, pitch: pitch,
-                                   rate: rate, split: want))
+            out.append(
+                DemoSpeaker(
+                    index: i, id: id, voice: voice, variant: variant, pitch: pitch,
+                    rate: rate, split: want))
         }
         return out
     }

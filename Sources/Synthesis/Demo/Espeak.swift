@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -18,7 +18,8 @@ public struct Espeak: Sendable {
             let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent("espeak-ng")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return Espeak(executable: candidate) }
         }
-        throw SynthesisError.toolMissing(tool: "espeak-ng", hint: "install it with `apt-get install espeak-ng` (or `make deps`).")
+        throw SynthesisError.toolMissing(
+            tool: "espeak-ng", hint: "install it with `apt-get install espeak-ng` (or `make deps`).")
     }
 
     /// `espeak-ng --version`, e.g. "1.51".
@@ -33,12 +34,16 @@ public struct Espeak: Sendable {
     }
 
     /// Speaks `text` and returns the audio at `sampleRate` (espeak-ng itself writes 22,050 Hz).
-    public func speak(_ text: String, voice: String, variant: String, pitch: Int, rate: Int,
-                      sampleRate: Int, scratch: URL) throws -> [Float] {
+    public func speak(
+        _ text: String, voice: String, variant: String, pitch: Int, rate: Int,
+        sampleRate: Int, scratch: URL
+    ) throws -> [Float] {
         let wav = AtomicFile.temporaryURL(for: scratch.appendingPathComponent("espeak.wav"))
         defer { try? FileManager.default.removeItem(at: wav) }
-        _ = try run(["-v", "\(voice)+\(variant)", "-p", String(pitch), "-s", String(rate),
-                     "-w", wav.path, "--", text])
+        _ = try run([
+            "-v", "\(voice)+\(variant)", "-p", String(pitch), "-s", String(rate),
+            "-w", wav.path, "--", text,
+        ])
         return try AudioReader.read(wav, options: AudioReadOptions(sampleRate: sampleRate)).samples
     }
 
@@ -53,16 +58,18 @@ public struct Espeak: Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw SynthesisError.toolFailed(tool: executable.path, arguments: arguments.joined(separator: " "),
-                                            status: -1, stderr: error.localizedDescription)
+            throw SynthesisError.toolFailed(
+                tool: executable.path, arguments: arguments.joined(separator: " "),
+                status: -1, stderr: error.localizedDescription)
         }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw SynthesisError.toolFailed(tool: "espeak-ng", arguments: arguments.joined(separator: " "),
-                                            status: process.terminationStatus,
-                                            stderr: String(decoding: errData, as: UTF8.self))
+            throw SynthesisError.toolFailed(
+                tool: "espeak-ng", arguments: arguments.joined(separator: " "),
+                status: process.terminationStatus,
+                stderr: String(decoding: errData, as: UTF8.self))
         }
         return (outData, errData)
     }

@@ -119,7 +119,8 @@ public enum NoiseSynthesizer {
             let attack = max(1, Int(0.005 * sr))
             for k in 0..<length where start + k < n {
                 let y = rng.normal() + a1 * y1 + a2 * y2
-                y2 = y1; y1 = y
+                y2 = y1
+                y1 = y
                 let env = (k < attack ? Double(k) / Double(attack) : 1) * exp(-4 * Double(k) / Double(length))
                 out[start + k] += amplitude * env * y * (1 - r)
             }

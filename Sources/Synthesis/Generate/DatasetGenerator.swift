@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -41,8 +41,10 @@ public final class DatasetGenerator: @unchecked Sendable {
     public let dataset: URL
     public let options: GenerateOptions
 
-    public init(recipe: Recipe, variant: Recipe.VariantSpec, corpusRoot: URL, recipeDirectory: URL, dataset: URL,
-                options: GenerateOptions) {
+    public init(
+        recipe: Recipe, variant: Recipe.VariantSpec, corpusRoot: URL, recipeDirectory: URL, dataset: URL,
+        options: GenerateOptions
+    ) {
         self.recipe = recipe
         self.variant = variant
         self.corpusRoot = corpusRoot
@@ -62,7 +64,8 @@ public final class DatasetGenerator: @unchecked Sendable {
             throw GenerateError.splitListsMissing(corpus: root.path)
         }
         if index.version != recipe.corpus.version {
-            throw GenerateError.corpusVersionMismatch(corpus: root.path, found: index.version.rawValue, expected: recipe.corpus.version.rawValue)
+            throw GenerateError.corpusVersionMismatch(
+                corpus: root.path, found: index.version.rawValue, expected: recipe.corpus.version.rawValue)
         }
         let words = Set(index.utterances.map(\.word))
         for w in recipe.task.words where !words.contains(w) {
@@ -90,9 +93,11 @@ public final class DatasetGenerator: @unchecked Sendable {
         let examples = ExampleEnumerator.examples(recipe: recipe, index: index)
         try checkExistingDataset()
         try pinPlan()
-        let pool = try NoisePool(recipe: recipe, corpusRoot: corpusRoot, corpusNoise: index.noise,
-                                 recipeDirectory: recipeDirectory, hasher: hasher)
-        let planner = ExamplePlanner(recipe: recipe, variant: variant, corpusRoot: corpusRoot, noise: pool, hasher: hasher)
+        let pool = try NoisePool(
+            recipe: recipe, corpusRoot: corpusRoot, corpusNoise: index.noise,
+            recipeDirectory: recipeDirectory, hasher: hasher)
+        let planner = ExamplePlanner(
+            recipe: recipe, variant: variant, corpusRoot: corpusRoot, noise: pool, hasher: hasher)
         try removeStaleTemporaries()
 
         let journal = try WorkJournal(url: WorkJournal.url(dataset: dataset, shard: options.shard))
@@ -121,25 +126,31 @@ public final class DatasetGenerator: @unchecked Sendable {
             }
             do {
                 var rendered = try planner.plan(spec)
-                rendered.record.audioSHA256 = try Self.writeAudio(rendered, dataset: dataset, format: format, keep: !planOnly)
+                rendered.record.audioSHA256 = try Self.writeAudio(
+                    rendered, dataset: dataset, format: format, keep: !planOnly)
                 let entry = WorkJournal.Entry(record: rendered.record, skipped: nil)
                 try journal.append(entry)
                 produced.set(spec.id, entry)
                 counter.add(made: 1)
             } catch let error as GenerateError where policy == .skip && Self.skippable(error) {
-                let entry = WorkJournal.Entry(record: nil, skipped: DatasetInfo.Skip(id: spec.id, split: spec.split.rawValue,
-                                                                                    reason: error.description))
+                let entry = WorkJournal.Entry(
+                    record: nil,
+                    skipped: DatasetInfo.Skip(
+                        id: spec.id, split: spec.split.rawValue,
+                        reason: error.description))
                 try journal.append(entry)
                 produced.set(spec.id, entry)
                 counter.add(skipped: 1)
             }
         }
         reporter.finish()
-        try AtomicFile.write(Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard))
+        try AtomicFile.write(
+            Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard))
         // What this process knows: earlier work it found plus what it just made (newer wins).
         let known = finished.merging(produced.all) { _, new in new }
         let info = try mergeIfComplete(examples: examples, index: index, pool: pool, known: known)
-        return GenerateSummary(dataset: dataset, made: counter.made, reused: counter.reused, skipped: counter.skipped, info: info)
+        return GenerateSummary(
+            dataset: dataset, made: counter.made, reused: counter.reused, skipped: counter.skipped, info: info)
     }
 
     /// A journal entry is reused when its audio (unless planning only) is on disk with the recorded hash.
@@ -159,9 +170,12 @@ public final class DatasetGenerator: @unchecked Sendable {
 
     /// Encodes the audio in memory, hashes the bytes, and (unless planning only) writes them atomically.
     /// Returns the SHA-256 of the file's bytes.
-    static func writeAudio(_ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool) throws -> String {
+    static func writeAudio(
+        _ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool
+    ) throws -> String {
         let url = DatasetLayout(dataset).audio(rendered.record)
-        let encoded = try AudioWriter.encode(rendered.samples, sampleRate: rendered.record.sampleRate, format: format, path: url.path)
+        let encoded = try AudioWriter.encode(
+            rendered.samples, sampleRate: rendered.record.sampleRate, format: format, path: url.path)
         if keep { try AtomicFile.write(encoded.data, to: url) }
         return SHA256.hex(encoded.data)
     }
@@ -178,7 +192,10 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// Records the recipe and variant of the unfinished work in `.tkd-work/plan.json`, or refuses when
     /// journals there come from another recipe or variant (shards must not mix plans before the merge).
     func pinPlan() throws {
-        struct Plan: Codable, Equatable { var recipe: Recipe; var variant: Recipe.VariantSpec }
+        struct Plan: Codable, Equatable {
+            var recipe: Recipe
+            var variant: Recipe.VariantSpec
+        }
         let url = DatasetLayout(dataset).workFolder.appendingPathComponent("plan.json")
         let plan = Plan(recipe: recipe, variant: variant)
         if let data = FileManager.default.contents(atPath: url.path) {
@@ -194,7 +211,8 @@ public final class DatasetGenerator: @unchecked Sendable {
     func removeStaleTemporaries() throws {
         for split in Split.allCases {
             let dir = DatasetLayout(dataset).audioFolder(split)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where AtomicFile.isTemporary(name) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            where AtomicFile.isTemporary(name) {
                 try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
             }
         }
@@ -203,10 +221,15 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// When every shard of this run has its done marker: write the canonical manifests and dataset.json.
     /// - Parameter known: entries this process already holds (its own shard's and earlier manifests);
     ///   the other shards' journals are read from disk.
-    func mergeIfComplete(examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool,
-                         known: [String: WorkJournal.Entry]) throws -> DatasetInfo? {
+    func mergeIfComplete(
+        examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool,
+        known: [String: WorkJournal.Entry]
+    ) throws -> DatasetInfo? {
         let n = options.shard.count
-        for i in 0..<n where !FileManager.default.fileExists(atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: i, count: n)).path) {
+        for i in 0..<n
+        where !FileManager.default.fileExists(
+            atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: i, count: n)).path)
+        {
             return nil
         }
         var records: [String: ExampleRecord] = [:]
@@ -231,16 +254,20 @@ public final class DatasetGenerator: @unchecked Sendable {
         }
         let corpusSkips = Self.unusableClips(index, recipe: recipe).map {
             // The official lists agree with the hash rule (tested), so the rule names the split.
-            DatasetInfo.Skip(id: $0.path, split: SplitRule.official.split(of: $0.path).rawValue,
-                             reason: "\($0.kind.rawValue): \($0.detail)")
+            DatasetInfo.Skip(
+                id: $0.path, split: SplitRule.official.split(of: $0.path).rawValue,
+                reason: "\($0.kind.rawValue): \($0.detail)")
         }
-        let info = datasetInfo(records: kept, skipped: corpusSkips + examples.compactMap { skips[$0.id] }, index: index, pool: pool)
+        let info = datasetInfo(
+            records: kept, skipped: corpusSkips + examples.compactMap { skips[$0.id] }, index: index, pool: pool)
         try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info)
         try? FileManager.default.removeItem(at: DatasetLayout(dataset).workFolder)
         return info
     }
 
-    func datasetInfo(records: [ExampleRecord], skipped: [DatasetInfo.Skip], index: CorpusIndex, pool: NoisePool) -> DatasetInfo {
+    func datasetInfo(
+        records: [ExampleRecord], skipped: [DatasetInfo.Skip], index: CorpusIndex, pool: NoisePool
+    ) -> DatasetInfo {
         var counts: [String: [String: Int]] = [:]
         var totals: [String: Int] = [:]
         for split in Split.allCases {
@@ -261,23 +288,37 @@ public final class DatasetGenerator: @unchecked Sendable {
             format: DatasetInfo.currentFormat, tool: "tkd \(TKDVersion.current)", name: recipe.name, variant: variant,
             recipe: recipe, labels: recipe.task.labelNames, sampleRate: recipe.corpus.sampleRate,
             audioRendered: !options.planOnly,
-            corpus: .init(version: index.version.rawValue, splitSource: index.splitSource.rawValue, fingerprint: h.finalizeHex(),
-                          keywordSources: keywordCount),
-            noiseFiles: pool.files, renderer: DatasetInfo.rendererDescription, counts: counts, totals: totals, skipped: skipped)
+            corpus: .init(
+                version: index.version.rawValue, splitSource: index.splitSource.rawValue, fingerprint: h.finalizeHex(),
+                keywordSources: keywordCount),
+            noiseFiles: pool.files, renderer: DatasetInfo.rendererDescription, counts: counts, totals: totals,
+            skipped: skipped)
     }
 
     final class EntryStore: @unchecked Sendable {
         private let lock = NSLock()
         private var entries: [String: WorkJournal.Entry] = [:]
-        func set(_ id: String, _ e: WorkJournal.Entry) { lock.lock(); entries[id] = e; lock.unlock() }
-        var all: [String: WorkJournal.Entry] { lock.lock(); defer { lock.unlock() }; return entries }
+        func set(_ id: String, _ e: WorkJournal.Entry) {
+            lock.lock()
+            entries[id] = e
+            lock.unlock()
+        }
+        var all: [String: WorkJournal.Entry] {
+            lock.lock()
+            defer { lock.unlock() }
+            return entries
+        }
     }
 
     final class Tally: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var made = 0, reused = 0, skipped = 0
         func add(made m: Int = 0, reused r: Int = 0, skipped s: Int = 0) {
-            lock.lock(); made += m; reused += r; skipped += s; lock.unlock()
+            lock.lock()
+            made += m
+            reused += r
+            skipped += s
+            lock.unlock()
         }
     }
 }

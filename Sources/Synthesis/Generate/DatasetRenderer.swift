@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -37,7 +37,9 @@ public struct DatasetRenderer: Sendable {
         for f in info.noiseFiles {
             let url = resolveNoise(f.source)
             let found = try hasher.sha256(of: url, name: f.source)
-            guard found == f.sha256 else { throw GenerateError.sourceChanged(path: url.path, recorded: f.sha256, found: found) }
+            guard found == f.sha256 else {
+                throw GenerateError.sourceChanged(path: url.path, recorded: f.sha256, found: found)
+            }
             urls[f.source] = url
         }
         let pool = NoisePool(files: info.noiseFiles, urls: urls, sampleRate: info.sampleRate)
@@ -54,15 +56,22 @@ public struct DatasetRenderer: Sendable {
             if let k = r.keyword {
                 let url = corpusRoot.appendingPathComponent(k.source)
                 let found = try hasher.sha256(of: url, name: k.source)
-                guard found == k.sourceSHA256 else { throw GenerateError.sourceChanged(path: url.path, recorded: k.sourceSHA256, found: found) }
-                clip = Mixer.oneSecond(try AudioReader.read(url, options: AudioReadOptions(sampleRate: r.sampleRate)).samples,
-                                       sampleRate: r.sampleRate)
+                guard found == k.sourceSHA256 else {
+                    throw GenerateError.sourceChanged(path: url.path, recorded: k.sourceSHA256, found: found)
+                }
+                clip = Mixer.oneSecond(
+                    try AudioReader.read(url, options: AudioReadOptions(sampleRate: r.sampleRate)).samples,
+                    sampleRate: r.sampleRate)
             }
-            let segments = try r.noise.map { try pool.samples($0.source, start: $0.sourceStartSample, count: $0.numSamples) }
+            let segments = try r.noise.map {
+                try pool.samples($0.source, start: $0.sourceStartSample, count: $0.numSamples)
+            }
             let samples = Mixer.mix(Mixer.components(r, keywordClip: clip, segments: segments), scale: r.scale)
             let encoded = try AudioWriter.encode(samples, sampleRate: r.sampleRate, format: format, path: target.path)
             let hash = SHA256.hex(encoded.data)
-            guard hash == r.audioSHA256 else { throw GenerateError.renderMismatch(id: r.id, recorded: r.audioSHA256, rendered: hash) }
+            guard hash == r.audioSHA256 else {
+                throw GenerateError.renderMismatch(id: r.id, recorded: r.audioSHA256, rendered: hash)
+            }
             try AtomicFile.write(encoded.data, to: target)
             return false
         }

@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -60,14 +60,17 @@ public struct ExamplePlanner: Sendable {
             keyword = KeywordPlacement(
                 source: u.path, sourceSHA256: try hasher.sha256(of: url, name: u.path), sourceNumSamples: raw.count,
                 word: u.word, speaker: u.speaker, onsetSample: onset, offsetSample: onset + sr,
-                speechOnsetSample: onset + active.lowerBound, speechOffsetSample: onset + active.upperBound, gainDB: gain)
+                speechOnsetSample: onset + active.lowerBound, speechOffsetSample: onset + active.upperBound,
+                gainDB: gain)
             clip = padded
             speech = (onset + active.lowerBound)..<(onset + active.upperBound)
         }
 
         // Noise: a file weighted by its region length, a uniform start, looping with crossfades.
         let segments = drawNoise(split: spec.split, length: length, rng: &rng)
-        let segmentSamples = try segments.map { try noise.samples($0.source, start: $0.sourceStartSample, count: $0.numSamples) }
+        let segmentSamples = try segments.map {
+            try noise.samples($0.source, start: $0.sourceStartSample, count: $0.numSamples)
+        }
         var record = ExampleRecord(
             id: spec.id, split: spec.split, label: spec.label, labelIndex: spec.labelIndex, sampleRate: sr,
             numSamples: length, audio: spec.audioPath(format: recipe.output.format), audioSHA256: "",
@@ -108,13 +111,17 @@ public struct ExamplePlanner: Sendable {
         var u = rng.uniformInt(0..<total)
         var file = files[files.count - 1]
         for f in files {
-            if u < f.region(split).count { file = f; break }
+            if u < f.region(split).count {
+                file = f
+                break
+            }
             u -= f.region(split).count
         }
         let region = file.region(split)
         func segment(_ start: Int, _ count: Int, _ dest: Int, _ fadeIn: Int, _ fadeOut: Int) -> NoiseSegment {
-            NoiseSegment(source: file.source, sourceSHA256: file.sha256, sourceStartSample: start, numSamples: count,
-                         destStartSample: dest, gainDB: 0, fadeInSamples: fadeIn, fadeOutSamples: fadeOut)
+            NoiseSegment(
+                source: file.source, sourceSHA256: file.sha256, sourceStartSample: start, numSamples: count,
+                destStartSample: dest, gainDB: 0, fadeInSamples: fadeIn, fadeOutSamples: fadeOut)
         }
         if region.count >= length {
             return [segment(region.lowerBound + rng.uniformInt(0...(region.count - length)), length, 0, 0, 0)]

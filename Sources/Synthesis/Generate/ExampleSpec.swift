@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -19,7 +19,9 @@ public struct ExampleSpec: Sendable, Equatable {
     public let kind: Kind
 
     /// `audio/<split>/<id>.<ext>`
-    public func audioPath(format: AudioFormat) -> String { DatasetLayout.audioPath(split: split, id: id, format: format) }
+    public func audioPath(format: AudioFormat) -> String {
+        DatasetLayout.audioPath(split: split, id: id, format: format)
+    }
 }
 
 /// Turns a recipe and a corpus index into the full, ordered list of examples of every split.
@@ -46,23 +48,27 @@ public enum ExampleEnumerator {
                 keywords = seededOrder(keywords, "keyword-\(split.rawValue)").prefix(cap).map { $0 }
             }
             var specs: [ExampleSpec] = keywords.map {
-                ExampleSpec(id: clipID($0), split: split, label: $0.word, labelIndex: labels.firstIndex(of: $0.word)!,
-                            kind: .clip($0))
+                ExampleSpec(
+                    id: clipID($0), split: split, label: $0.word, labelIndex: labels.firstIndex(of: $0.word)!,
+                    kind: .clip($0))
             }
             if recipe.task.hasUnknown {
                 let want = Int((recipe.task.unknownShare * Double(keywords.count)).rounded())
                 let pool = seededOrder(inSplit.filter { unknownSet.contains($0.word) }, "unknown-\(split.rawValue)")
                 let label = Recipe.TaskSpec.unknownLabel
                 specs += pool.prefix(want).map {
-                    ExampleSpec(id: clipID($0), split: split, label: label, labelIndex: labels.firstIndex(of: label)!, kind: .clip($0))
+                    ExampleSpec(
+                        id: clipID($0), split: split, label: label, labelIndex: labels.firstIndex(of: label)!,
+                        kind: .clip($0))
                 }
             }
             if recipe.task.silenceShare > 0 {
                 let want = Int((recipe.task.silenceShare * Double(keywords.count)).rounded())
                 let label = Recipe.TaskSpec.silenceLabel
                 specs += (0..<want).map {
-                    ExampleSpec(id: String(format: "_silence_%@_%05d", split.rawValue, $0), split: split, label: label,
-                                labelIndex: labels.firstIndex(of: label)!, kind: .silence(ordinal: $0))
+                    ExampleSpec(
+                        id: String(format: "_silence_%@_%05d", split.rawValue, $0), split: split, label: label,
+                        labelIndex: labels.firstIndex(of: label)!, kind: .silence(ordinal: $0))
                 }
             }
             out += specs.sorted { $0.id < $1.id }

@@ -24,31 +24,51 @@ extension GenerateError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
         case let .corpusVersionMismatch(corpus, found, expected):
-            return "generate: corpus \(corpus) looks like Speech Commands \(found); the recipe expects \(expected). Hint: set corpus.version in the recipe or pass the right corpus."
+            return
+                "generate: corpus \(corpus) looks like Speech Commands \(found); the recipe expects \(expected). "
+                + "Hint: set corpus.version in the recipe or pass the right corpus."
         case let .splitListsMissing(corpus):
-            return "generate: corpus \(corpus) has no validation_list.txt/testing_list.txt but the recipe asks for corpus.splits: list-files. Hint: use hash-rule or auto."
+            return
+                "generate: corpus \(corpus) has no validation_list.txt/testing_list.txt but the recipe asks for "
+                + "corpus.splits: list-files. Hint: use hash-rule or auto."
         case let .emptyWord(corpus, word):
-            return "generate: corpus \(corpus): word folder '\(word)' is missing or has no usable clips; expected at least one clip per keyword."
+            return
+                "generate: corpus \(corpus): word folder '\(word)' is missing or has no usable clips; expected at "
+                + "least one clip per keyword."
         case let .noNoise(source):
             return "generate: noise source \(source) holds no readable audio files; expected at least one."
         case let .noiseTooShort(source, split, region, needed):
-            return "generate: noise \(source): its \(split) region is \(region) samples; looping with the crossfade needs more than \(needed). Hint: lower noise.crossfade_seconds or drop the file."
+            return
+                "generate: noise \(source): its \(split) region is \(region) samples; looping with the crossfade "
+                + "needs more than \(needed). Hint: lower noise.crossfade_seconds or drop the file."
         case let .silentNoise(id, source):
-            return "generate: example \(id): noise \(source) is silent on the keyword's span, so no SNR can be met. Hint: remove all-zero noise files or set on_bad_input: skip."
+            return
+                "generate: example \(id): noise \(source) is silent on the keyword's span, so no SNR can be met. "
+                + "Hint: remove all-zero noise files or set on_bad_input: skip."
         case let .silentKeyword(id, source):
-            return "generate: example \(id): keyword clip \(source) is silent (no speech-active span). Hint: set on_bad_input: skip."
+            return
+                "generate: example \(id): keyword clip \(source) is silent (no speech-active span). Hint: set "
+                + "on_bad_input: skip."
         case let .unreadableKeyword(id, source, reason):
             return "generate: example \(id): keyword clip \(source) cannot be read: \(reason)"
         case let .badCorpusFile(path, kind, detail):
-            return "generate: corpus file \(path) cannot be used (\(kind): \(detail)). Hint: fix or remove it, or set on_bad_input: skip to leave it out (recorded in dataset.json)."
+            return
+                "generate: corpus file \(path) cannot be used (\(kind): \(detail)). Hint: fix or remove it, or set "
+                + "on_bad_input: skip to leave it out (recorded in dataset.json)."
         case let .sourceChanged(path, recorded, found):
-            return "render: source \(path) has SHA-256 \(found); the manifest recorded \(recorded). Refusing to render from a changed source."
+            return
+                "render: source \(path) has SHA-256 \(found); the manifest recorded \(recorded). Refusing to render "
+                + "from a changed source."
         case let .renderMismatch(id, recorded, rendered):
             return "render: example \(id): rendered audio has SHA-256 \(rendered); the manifest recorded \(recorded)."
         case let .outputFromOtherRecipe(path):
-            return "generate: \(path) holds a dataset made from another recipe, variant or corpus. Hint: choose a new --out folder."
+            return
+                "generate: \(path) holds a dataset made from another recipe, variant or corpus. Hint: choose a new "
+                + "--out folder."
         case let .unknownVariant(name, available):
-            return "generate: --variant \(name) is not in the recipe; expected one of: \(available.joined(separator: ", "))."
+            return
+                "generate: --variant \(name) is not in the recipe; expected one of: "
+                + "\(available.joined(separator: ", "))."
         case let .manifestMissing(path):
             return "render: \(path) not found; expected a dataset made by tkd generate."
         case let .incomplete(path, have, expected):

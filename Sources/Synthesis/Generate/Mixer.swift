@@ -1,5 +1,5 @@
-import DatasetFormat
 import AudioIO
+import DatasetFormat
 import Foundation
 
 /// Renders an example from its manifest record: a pure function of the record and the source samples.
@@ -42,7 +42,9 @@ public enum Mixer {
 
     /// The noise component over `range` only (index 0 of the result is sample `range.lowerBound`), with
     /// the record's gains or at unit gain. Sample values equal those of `components` exactly.
-    public static func renderNoise(_ record: ExampleRecord, segments: [[Float]], range: Range<Int>, unitGain: Bool) -> [Float] {
+    public static func renderNoise(
+        _ record: ExampleRecord, segments: [[Float]], range: Range<Int>, unitGain: Bool
+    ) -> [Float] {
         var out = [Float](repeating: 0, count: range.count)
         out.withUnsafeMutableBufferPointer { dst in
             for (seg, x) in zip(record.noise, segments) {
@@ -50,7 +52,8 @@ public enum Mixer {
                 let n = seg.numSamples, fi = seg.fadeInSamples, fo = seg.fadeOutSamples
                 precondition(fi + fo <= n && x.count >= n, "segment fades overlap or samples are missing")
                 // Segment-local indices that fall inside `range`.
-                let lo = max(0, range.lowerBound - seg.destStartSample), hi = min(n, range.upperBound - seg.destStartSample)
+                let lo = max(0, range.lowerBound - seg.destStartSample),
+                    hi = min(n, range.upperBound - seg.destStartSample)
                 guard lo < hi else { continue }
                 let shift = seg.destStartSample - range.lowerBound
                 x.withUnsafeBufferPointer { src in

@@ -21,8 +21,10 @@ public final class NoisePool: @unchecked Sendable {
     /// - Parameters:
     ///   - corpusNoise: the corpus's `_background_noise_` files (corpus-relative paths).
     ///   - resolve: maps a recipe source folder string to a folder.
-    public init(recipe: Recipe, corpusRoot: URL, corpusNoise: [NoiseFileInfo], recipeDirectory: URL,
-                hasher: SourceHasher) throws {
+    public init(
+        recipe: Recipe, corpusRoot: URL, corpusNoise: [NoiseFileInfo], recipeDirectory: URL,
+        hasher: SourceHasher
+    ) throws {
         sampleRate = recipe.corpus.sampleRate
         var found: [(source: String, url: URL, frames: Int, rate: Int)] = []
         for source in recipe.noise.sources {
@@ -32,7 +34,9 @@ public final class NoisePool: @unchecked Sendable {
                     entries.append((n.path, corpusRoot.appendingPathComponent(n.path), n.frames, n.sampleRate))
                 }
             } else {
-                let folder = source.hasPrefix("/") ? URL(fileURLWithPath: source) : recipeDirectory.appendingPathComponent(source)
+                let folder =
+                    source.hasPrefix("/")
+                    ? URL(fileURLWithPath: source) : recipeDirectory.appendingPathComponent(source)
                 for rel in Self.audioFiles(below: folder) {
                     let url = folder.appendingPathComponent(rel)
                     guard let info = try? AudioReader.info(url) else { continue }
@@ -57,13 +61,16 @@ public final class NoisePool: @unchecked Sendable {
                 regions[split.rawValue] = [start, end]
                 let needed = 2 * crossfade + 1
                 if end - start <= needed {
-                    throw GenerateError.noiseTooShort(source: f.source, split: split.rawValue, regionSamples: end - start,
-                                                      neededSamples: needed)
+                    throw GenerateError.noiseTooShort(
+                        source: f.source, split: split.rawValue, regionSamples: end - start,
+                        neededSamples: needed)
                 }
                 start = end
             }
-            files.append(DatasetInfo.NoiseFile(source: f.source, sha256: try hasher.sha256(of: f.url, name: f.source), numSamples: n,
-                              nativeSampleRate: f.rate, regions: regions))
+            files.append(
+                DatasetInfo.NoiseFile(
+                    source: f.source, sha256: try hasher.sha256(of: f.url, name: f.source), numSamples: n,
+                    nativeSampleRate: f.rate, regions: regions))
             urls[f.source] = f.url
         }
         self.files = files.sorted { $0.source < $1.source }
@@ -93,10 +100,14 @@ public final class NoisePool: @unchecked Sendable {
 
     private func resampledSamples(_ source: String, url: URL) throws -> [Float] {
         lock.lock()
-        if let cached = resampled[source] { lock.unlock(); return cached }
+        if let cached = resampled[source] {
+            lock.unlock()
+            return cached
+        }
         lock.unlock()
         let x = try AudioReader.read(url, options: AudioReadOptions(sampleRate: sampleRate)).samples
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         resampled[source] = x
         return x
     }
@@ -108,7 +119,8 @@ public final class NoisePool: @unchecked Sendable {
         while let rel = e.nextObject() as? String {
             let lower = rel.lowercased()
             if ["wav", "flac", "ogg", "aif", "aiff"].contains((lower as NSString).pathExtension),
-               !(rel as NSString).lastPathComponent.hasPrefix(".") {
+                !(rel as NSString).lastPathComponent.hasPrefix(".")
+            {
                 out.append(rel)
             }
         }
@@ -125,10 +137,15 @@ public final class SourceHasher: @unchecked Sendable {
 
     public func sha256(of url: URL, name: String) throws -> String {
         lock.lock()
-        if let h = cache[name] { lock.unlock(); return h }
+        if let h = cache[name] {
+            lock.unlock()
+            return h
+        }
         lock.unlock()
         let h = try SHA256.hex(fileAt: url)
-        lock.lock(); cache[name] = h; lock.unlock()
+        lock.lock()
+        cache[name] = h
+        lock.unlock()
         return h
     }
 }

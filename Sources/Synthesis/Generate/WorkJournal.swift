@@ -11,7 +11,6 @@ final class WorkJournal: @unchecked Sendable {
         var skipped: DatasetInfo.Skip?
     }
 
-
     let url: URL
     private let handle: FileHandle
     private let lock = NSLock()
@@ -31,7 +30,9 @@ final class WorkJournal: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: url.path) {
             FileManager.default.createFile(atPath: url.path, contents: nil)
         }
-        guard let h = try? FileHandle(forUpdating: url) else { throw CoreError.io(path: url.path, reason: "cannot open for appending") }
+        guard let h = try? FileHandle(forUpdating: url) else {
+            throw CoreError.io(path: url.path, reason: "cannot open for appending")
+        }
         handle = h
     }
 
@@ -61,7 +62,8 @@ final class WorkJournal: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(entry)
         line.append(0x0A)
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         try handle.write(contentsOf: line)
     }
 }

@@ -26,7 +26,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `--shard` if given, else the Slurm array variables, else the whole job.
-    public static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard {
+    public static func resolve(
+        _ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Shard {
         if let option { return try parse(option) }
         guard let id = environment["SLURM_ARRAY_TASK_ID"], let count = environment["SLURM_ARRAY_TASK_COUNT"] else {
             return .whole
@@ -34,8 +36,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         // Slurm arrays may start at SLURM_ARRAY_TASK_MIN (often 0 or 1).
         let minimum = environment["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
         guard let i = Int(id), let n = Int(count), n >= 1, (0..<n).contains(i - minimum) else {
-            throw CoreError.invalidValue(field: "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT", value: "\(id)/\(count)",
-                                         expected: "a task id within the array (minus SLURM_ARRAY_TASK_MIN) below the count")
+            throw CoreError.invalidValue(
+                field: "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT", value: "\(id)/\(count)",
+                expected: "a task id within the array (minus SLURM_ARRAY_TASK_MIN) below the count")
         }
         return Shard(index: i - minimum, count: n)
     }

@@ -53,19 +53,22 @@ public struct WorkPool: Sendable {
         private var failure: (index: Int, error: Error)?
 
         func take(limit: Int) -> Int? {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             guard failure == nil, nextIndex < limit else { return nil }
             defer { nextIndex += 1 }
             return nextIndex
         }
 
         func fail(index: Int, error: Error) {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             if failure == nil || index < failure!.index { failure = (index, error) }
         }
 
         var firstError: Error? {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             return failure?.error
         }
     }
@@ -74,7 +77,11 @@ public struct WorkPool: Sendable {
         private let lock = NSLock()
         private var slots: [T?]
         init(count: Int) { slots = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ v: T) { lock.lock(); slots[i] = v; lock.unlock() }
+        func set(_ i: Int, _ v: T) {
+            lock.lock()
+            slots[i] = v
+            lock.unlock()
+        }
         func values() -> [T] { slots.map { $0! } }
     }
 }

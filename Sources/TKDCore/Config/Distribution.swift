@@ -53,12 +53,15 @@ public enum Distribution: Sendable, Equatable, Codable {
 
     /// Reads a distribution: a bare number (const) or a `{type: …}` mapping.
     /// - Parameter domain: values every outcome must lie in (checked against `bounds`).
-    public static func read(_ v: YAMLValue, domain: ClosedRange<Double> = -.infinity ... .infinity) throws -> Distribution {
+    public static func read(
+        _ v: YAMLValue, domain: ClosedRange<Double> = -.infinity ... .infinity
+    ) throws -> Distribution {
         let d: Distribution
         if !v.isMapping {
             d = .const(try v.double())
         } else {
-            let m = try v.mapping(allowed: ["type", "value", "min", "max", "mean", "std", "values", "weights"], required: ["type"])
+            let m = try v.mapping(
+                allowed: ["type", "value", "min", "max", "mean", "std", "values", "weights"], required: ["type"])
             let type = try m["type"]!.choice(["const", "uniform", "normal", "choice"])
             func need(_ k: String) throws -> YAMLValue {
                 guard let x = m[k], !x.isNull else { throw v.fail("type \(type) needs '\(k)'") }
@@ -90,8 +93,12 @@ public enum Distribution: Sendable, Equatable, Codable {
                 var weights: [Double]?
                 if let w = m["weights"] {
                     let ws = try w.list().map { try $0.double() }
-                    guard ws.count == values.count else { throw w.fail("needs \(values.count) weights, one per value; got \(ws.count)") }
-                    guard ws.allSatisfy({ $0 >= 0 }), ws.reduce(0, +) > 0 else { throw w.fail("weights must be ≥ 0 with a positive sum") }
+                    guard ws.count == values.count else {
+                        throw w.fail("needs \(values.count) weights, one per value; got \(ws.count)")
+                    }
+                    guard ws.allSatisfy({ $0 >= 0 }), ws.reduce(0, +) > 0 else {
+                        throw w.fail("weights must be ≥ 0 with a positive sum")
+                    }
                     weights = ws
                 }
                 d = .choice(values: values, weights: weights)
@@ -99,8 +106,12 @@ public enum Distribution: Sendable, Equatable, Codable {
         }
         let b = d.bounds
         guard domain.contains(b.lowerBound) || b.lowerBound == -.infinity && domain.lowerBound == -.infinity,
-              domain.contains(b.upperBound) || b.upperBound == .infinity && domain.upperBound == .infinity else {
-            throw v.fail("values must lie in [\(domain.lowerBound), \(domain.upperBound)]; this distribution spans [\(b.lowerBound), \(b.upperBound)]")
+            domain.contains(b.upperBound) || b.upperBound == .infinity && domain.upperBound == .infinity
+        else {
+            throw v.fail(
+                "values must lie in [\(domain.lowerBound), \(domain.upperBound)]; this distribution spans "
+                    + "[\(b.lowerBound), \(b.upperBound)]"
+            )
         }
         return d
     }
@@ -113,14 +124,21 @@ public enum Distribution: Sendable, Equatable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         switch self {
         case let .const(v):
-            try c.encode("const", forKey: .type); try c.encode(v, forKey: .value)
+            try c.encode("const", forKey: .type)
+            try c.encode(v, forKey: .value)
         case let .uniform(lo, hi):
-            try c.encode("uniform", forKey: .type); try c.encode(lo, forKey: .min); try c.encode(hi, forKey: .max)
+            try c.encode("uniform", forKey: .type)
+            try c.encode(lo, forKey: .min)
+            try c.encode(hi, forKey: .max)
         case let .normal(mean, std, lo, hi):
-            try c.encode("normal", forKey: .type); try c.encode(mean, forKey: .mean); try c.encode(std, forKey: .std)
-            try c.encodeIfPresent(lo, forKey: .min); try c.encodeIfPresent(hi, forKey: .max)
+            try c.encode("normal", forKey: .type)
+            try c.encode(mean, forKey: .mean)
+            try c.encode(std, forKey: .std)
+            try c.encodeIfPresent(lo, forKey: .min)
+            try c.encodeIfPresent(hi, forKey: .max)
         case let .choice(values, weights):
-            try c.encode("choice", forKey: .type); try c.encode(values, forKey: .values)
+            try c.encode("choice", forKey: .type)
+            try c.encode(values, forKey: .values)
             try c.encodeIfPresent(weights, forKey: .weights)
         }
     }
@@ -129,15 +147,20 @@ public enum Distribution: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         switch try c.decode(String.self, forKey: .type) {
         case "const": self = .const(try c.decode(Double.self, forKey: .value))
-        case "uniform": self = .uniform(min: try c.decode(Double.self, forKey: .min), max: try c.decode(Double.self, forKey: .max))
+        case "uniform":
+            self = .uniform(min: try c.decode(Double.self, forKey: .min), max: try c.decode(Double.self, forKey: .max))
         case "normal":
-            self = .normal(mean: try c.decode(Double.self, forKey: .mean), std: try c.decode(Double.self, forKey: .std),
-                           min: try c.decodeIfPresent(Double.self, forKey: .min), max: try c.decodeIfPresent(Double.self, forKey: .max))
+            self = .normal(
+                mean: try c.decode(Double.self, forKey: .mean), std: try c.decode(Double.self, forKey: .std),
+                min: try c.decodeIfPresent(Double.self, forKey: .min),
+                max: try c.decodeIfPresent(Double.self, forKey: .max))
         case "choice":
-            self = .choice(values: try c.decode([Double].self, forKey: .values),
-                           weights: try c.decodeIfPresent([Double].self, forKey: .weights))
+            self = .choice(
+                values: try c.decode([Double].self, forKey: .values),
+                weights: try c.decodeIfPresent([Double].self, forKey: .weights))
         case let other:
-            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown distribution type '\(other)'")
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c, debugDescription: "unknown distribution type '\(other)'")
         }
     }
 }

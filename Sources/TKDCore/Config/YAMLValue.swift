@@ -37,9 +37,12 @@ public struct YAMLValue: @unchecked Sendable {
         do {
             return YAMLValue(node: try Yams.compose(yaml: text), file: file, path: "", line: 1)
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
-            throw ConfigError(file: file, line: context.mark.line, key: duplicates.joined(separator: ", "), message: "key given twice")
+            throw ConfigError(
+                file: file, line: context.mark.line, key: duplicates.joined(separator: ", "), message: "key given twice"
+            )
         } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), key: "", message: "YAML syntax error: \(Self.summary(error))")
+            throw ConfigError(
+                file: file, line: Self.line(of: error), key: "", message: "YAML syntax error: \(Self.summary(error))")
         } catch {
             throw ConfigError(file: file, line: nil, key: "", message: "YAML error: \(error)")
         }
@@ -56,7 +59,8 @@ public struct YAMLValue: @unchecked Sendable {
 
     private static func summary(_ error: YamlError) -> String {
         switch error {
-        case let .scanner(context, problem, _, _), let .parser(context, problem, _, _), let .composer(context, problem, _, _):
+        case let .scanner(context, problem, _, _), let .parser(context, problem, _, _),
+            let .composer(context, problem, _, _):
             return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
         default:
             return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
@@ -97,8 +101,9 @@ public struct YAMLValue: @unchecked Sendable {
             let key = ks.string
             let childPath = path.isEmpty ? key : "\(path).\(key)"
             guard allowed.contains(key) else {
-                throw ConfigError(file: file, line: k.mark?.line ?? line, key: childPath,
-                                  message: "unknown key; expected one of: \(allowed.joined(separator: ", "))")
+                throw ConfigError(
+                    file: file, line: k.mark?.line ?? line, key: childPath,
+                    message: "unknown key; expected one of: \(allowed.joined(separator: ", "))")
             }
             guard out[key] == nil else {
                 throw ConfigError(file: file, line: k.mark?.line ?? line, key: childPath, message: "key given twice")
@@ -106,7 +111,8 @@ public struct YAMLValue: @unchecked Sendable {
             out[key] = YAMLValue(node: v, file: file, path: childPath, line: k.mark?.line ?? line)
         }
         for key in required where out[key] == nil || out[key]!.isNull {
-            throw ConfigError(file: file, line: line, key: path.isEmpty ? key : "\(path).\(key)", message: "required key is missing")
+            throw ConfigError(
+                file: file, line: line, key: path.isEmpty ? key : "\(path).\(key)", message: "required key is missing")
         }
         return out
     }
@@ -118,7 +124,9 @@ public struct YAMLValue: @unchecked Sendable {
     /// The items of a list.
     public func list() throws -> [YAMLValue] {
         guard case let .sequence(s)? = node else { throw fail("expected a list, found \(seen)") }
-        return s.enumerated().map { i, n in YAMLValue(node: n, file: file, path: "\(path)[\(i)]", line: n.mark?.line ?? line) }
+        return s.enumerated().map { i, n in
+            YAMLValue(node: n, file: file, path: "\(path)[\(i)]", line: n.mark?.line ?? line)
+        }
     }
 
     // MARK: Scalars
@@ -134,7 +142,9 @@ public struct YAMLValue: @unchecked Sendable {
     }
 
     public func double() throws -> Double {
-        guard case .scalar? = node, let v = node?.float, v.isFinite else { throw fail("expected a number, found \(seen)") }
+        guard case .scalar? = node, let v = node?.float, v.isFinite else {
+            throw fail("expected a number, found \(seen)")
+        }
         return v
     }
 

@@ -8,8 +8,8 @@ import Foundation
 /// (≈ 20 % of a TC-ResNet step). Called once by the trainer, the teacher cache and the benchmarks.
 public func reuseLargeAllocations() {
     #if os(Linux)
-    let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3    // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
-    _ = glibcMallopt(mmapThreshold, 1 << 25)   // glibc caps it at 32 MiB
+    let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    _ = glibcMallopt(mmapThreshold, 1 << 25)  // glibc caps it at 32 MiB
     _ = glibcMallopt(trimThreshold, Int32.max)
     #endif
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,8 +39,16 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// A short status shown after the counts (e.g. "loss 0.4121  acc 88.0%"), and as `status` in JSON.
     public var status: String {
-        get { lock.lock(); defer { lock.unlock() }; return statusText }
-        set { lock.lock(); statusText = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return statusText
+        }
+        set {
+            lock.lock()
+            statusText = newValue
+            lock.unlock()
+        }
     }
 
     /// - Parameters:
@@ -48,9 +57,11 @@ public final class ProgressReporter: @unchecked Sendable {
     ///   - mode: see `ProgressMode`; `.auto` is resolved here.
     ///   - sink: where lines go (standard error by default; tests pass a closure).
     ///   - clock: seconds from an arbitrary origin (monotonic by default).
-    public init(label: String, total: Int?, mode: ProgressMode = .auto,
-                sink: (@Sendable (String) -> Void)? = nil,
-                clock: (@Sendable () -> Double)? = nil) {
+    public init(
+        label: String, total: Int?, mode: ProgressMode = .auto,
+        sink: (@Sendable (String) -> Void)? = nil,
+        clock: (@Sendable () -> Double)? = nil
+    ) {
         self.label = label
         self.total = total
         self.mode = mode.resolved
@@ -61,7 +72,8 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Counts `n` more finished items.
     public func advance(by n: Int = 1) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         done += n
         let t = now()
         let interval = mode == .json ? 1.0 : 0.1
@@ -73,7 +85,8 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Draws the final state (and ends the terminal line). Safe to call more than once.
     public func finish() {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard !finished else { return }
         finished = true
         emit(at: now(), final: true)
@@ -81,7 +94,8 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Items counted so far.
     public var count: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return done
     }
 
@@ -93,29 +107,39 @@ public final class ProgressReporter: @unchecked Sendable {
         case .quiet, .auto:
             return
         case .json:
-            var fields = ["\"event\":\"\(final ? "done" : "progress")\"",
-                          "\"label\":\"\(label)\"", "\"done\":\(done)"]
+            var fields = [
+                "\"event\":\"\(final ? "done" : "progress")\"",
+                "\"label\":\"\(label)\"", "\"done\":\(done)",
+            ]
             if let total { fields.append("\"total\":\(total)") }
             fields.append("\"rate_per_s\":\(Self.fixed(rate, 2))")
             fields.append("\"elapsed_s\":\(Self.fixed(elapsed, 2))")
             if let eta, !final { fields.append("\"eta_s\":\(Self.fixed(eta, 1))") }
-            if !statusText.isEmpty { fields.append("\"status\":\"\(statusText.replacingOccurrences(of: "\"", with: "'"))\"") }
+            if !statusText.isEmpty {
+                fields.append("\"status\":\"\(statusText.replacingOccurrences(of: "\"", with: "'"))\"")
+            }
             sink("{" + fields.joined(separator: ",") + "}\n")
         case .terminal:
-            sink("\r\u{1B}[2K" + Self.line(label: label, done: done, total: total, rate: rate,
-                                            elapsed: elapsed, eta: final ? nil : eta)
-                 + (statusText.isEmpty ? "" : "  " + statusText) + (final ? "\n" : ""))
+            sink(
+                "\r\u{1B}[2K"
+                    + Self.line(
+                        label: label, done: done, total: total, rate: rate,
+                        elapsed: elapsed, eta: final ? nil : eta)
+                    + (statusText.isEmpty ? "" : "  " + statusText) + (final ? "\n" : ""))
         }
     }
 
     /// The text of one progress line, e.g. `clips  350/700 [#####     ]  48.1/s  ETA 0:07`.
-    public static func line(label: String, done: Int, total: Int?, rate: Double,
-                            elapsed: Double, eta: Double?) -> String {
+    public static func line(
+        label: String, done: Int, total: Int?, rate: Double,
+        elapsed: Double, eta: Double?
+    ) -> String {
         var s = "\(label) \(done)"
         if let total, total > 0 {
             let width = 24
             let filled = min(width, done * width / total)
-            s += "/\(total) [" + String(repeating: "#", count: filled)
+            s +=
+                "/\(total) [" + String(repeating: "#", count: filled)
                 + String(repeating: " ", count: width - filled) + "]"
         }
         s += "  \(fixed(rate, 1))/s  \(clock(elapsed))"

@@ -40,7 +40,9 @@ public struct CounterRNG: RandomNumberGenerator, Sendable {
     }
 
     /// The raw Philox4x32-10 block for a counter (exposed for the known-answer test).
-    public static func philox(counter c: (UInt32, UInt32, UInt32, UInt32), key k: (UInt32, UInt32))
+    public static func philox(
+        counter c: (UInt32, UInt32, UInt32, UInt32), key k: (UInt32, UInt32)
+    )
         -> (UInt32, UInt32, UInt32, UInt32)
     {
         var (c0, c1, c2, c3) = c
@@ -73,8 +75,10 @@ public struct CounterRNG: RandomNumberGenerator, Sendable {
 
     private mutating func refill() {
         let out = Self.philox(
-            counter: (UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32),
-                      UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)),
+            counter: (
+                UInt32(truncatingIfNeeded: counter), UInt32(truncatingIfNeeded: counter >> 32),
+                UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)
+            ),
             key: (key0, key1))
         counter &+= 1
         block = out

@@ -20,12 +20,16 @@ public struct SpecAugment: Sendable, Equatable, Codable {
     }
 
     public init(timeMasks: Int = 2, timeWidth: Int = 10, frequencyMasks: Int = 2, frequencyWidth: Int = 5) {
-        self.timeMasks = timeMasks; self.timeWidth = timeWidth
-        self.frequencyMasks = frequencyMasks; self.frequencyWidth = frequencyWidth
+        self.timeMasks = timeMasks
+        self.timeWidth = timeWidth
+        self.frequencyMasks = frequencyMasks
+        self.frequencyWidth = frequencyWidth
     }
 
     /// The zeroed ranges for one batch of [frames, features] examples.
-    public func stripes(frames: Int, features: Int, rng: inout CounterRNG) -> (time: [Range<Int>], frequency: [Range<Int>]) {
+    public func stripes(
+        frames: Int, features: Int, rng: inout CounterRNG
+    ) -> (time: [Range<Int>], frequency: [Range<Int>]) {
         func draw(_ count: Int, _ maxWidth: Int, _ dim: Int) -> [Range<Int>] {
             (0..<count).compactMap { _ in
                 let width = maxWidth > 0 ? rng.uniformInt(0..<maxWidth) : 0
@@ -38,8 +42,10 @@ public struct SpecAugment: Sendable, Equatable, Codable {
     }
 
     /// Zeroes the stripes in every example of `batch` ([B, frames, features], row-major).
-    public func apply(_ batch: inout [Float], examples: Int, frames: Int, features: Int,
-                      stripes: (time: [Range<Int>], frequency: [Range<Int>])) {
+    public func apply(
+        _ batch: inout [Float], examples: Int, frames: Int, features: Int,
+        stripes: (time: [Range<Int>], frequency: [Range<Int>])
+    ) {
         for e in 0..<examples {
             let base = e * frames * features
             for r in stripes.time { for t in r { for f in 0..<features { batch[base + t * features + f] = 0 } } }

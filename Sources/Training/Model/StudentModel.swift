@@ -41,14 +41,20 @@ public final class StudentModel: TrainableModel {
             let next = spec.infer(shape).shape
             switch spec {
             case let .conv2d(filters, k, s, d, padding, act):
-                layers.append(ConvLayer(name: name, inChannels: shape[2], filters: filters, kernel: k, stride: s, dilation: d,
-                                        padding: padding, activation: act))
+                layers.append(
+                    ConvLayer(
+                        name: name, inChannels: shape[2], filters: filters, kernel: k, stride: s, dilation: d,
+                        padding: padding, activation: act))
             case let .batchNorm(momentum, epsilon):
-                layers.append(BatchNormLayer(name: name, channels: shape.last!, momentum: batchNormMomentum ?? momentum, epsilon: epsilon))
+                layers.append(
+                    BatchNormLayer(
+                        name: name, channels: shape.last!, momentum: batchNormMomentum ?? momentum, epsilon: epsilon))
             case let .activation(a):
                 layers.append(ActivationLayer(name: name, activation: a))
             case let .expandAxis(e):
-                layers.append(ReshapeLayer(name: name, kind: e == .coefficientsAsChannels ? .coefficientsAsChannels : .channelAxis))
+                layers.append(
+                    ReshapeLayer(
+                        name: name, kind: e == .coefficientsAsChannels ? .coefficientsAsChannels : .channelAxis))
             case .mergeFeatures:
                 layers.append(ReshapeLayer(name: name, kind: .mergeFeatures))
             case let .gru(units, bi, seq):
@@ -68,8 +74,10 @@ public final class StudentModel: TrainableModel {
             case let .dense(units, act):
                 layers.append(DenseLayer(name: name, inputs: shape.reduce(1, *), units: units, activation: act))
             case let .residualBlock(filters, kernel, stride, momentum):
-                layers.append(ResidualBlockLayer(name: name, inChannels: shape[2], filters: filters, kernel: kernel,
-                                                 stride: stride, momentum: batchNormMomentum ?? momentum))
+                layers.append(
+                    ResidualBlockLayer(
+                        name: name, inChannels: shape[2], filters: filters, kernel: kernel,
+                        stride: stride, momentum: batchNormMomentum ?? momentum))
             }
             if i == contextSpec && context < 0 { context = layers.count - 1 }
             shape = next
@@ -91,8 +99,9 @@ public final class StudentModel: TrainableModel {
 
     /// Runs the model on MFCC features [B, T, F].
     public func forward(_ x: Tensor, _ run: RunContext) throws -> ModelOutput {
-        precondition(x.shape.count == 3 && x.shape[2] == featureCount,
-                     "\(student.rawValue) reads [B, T, \(featureCount)] features, got \(x.shape)")
+        precondition(
+            x.shape.count == 3 && x.shape[2] == featureCount,
+            "\(student.rawValue) reads [B, T, \(featureCount)] features, got \(x.shape)")
         var y = x
         var context = Tensor(zeros: [0])
         for (i, layer) in layers.enumerated() {
@@ -111,8 +120,9 @@ public final class StudentModel: TrainableModel {
         let out = try forward(x, RunContext(mode: .inference))
         guard let c = out.context else { return [] }
         let t = c.shape[1], d = c.shape[2]
-        return TemporalAttentionKD.studentAttention(context: c.data, batch: c.batch, steps: t, width: d, query: kdQuery.value,
-                                                    temperature: temperature)
+        return TemporalAttentionKD.studentAttention(
+            context: c.data, batch: c.batch, steps: t, width: d, query: kdQuery.value,
+            temperature: temperature)
     }
 
     /// Backpropagates dLoss/dLogits and (when distilling) dLoss/dc′ into the parameter gradients.
@@ -120,13 +130,13 @@ public final class StudentModel: TrainableModel {
         var g = logitGradient
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             if i == contextLayer, let dc = contextGradient {
-                precondition(dc.data.count == g.data.count, "context gradient does not match the context layer's output")
+                precondition(
+                    dc.data.count == g.data.count, "context gradient does not match the context layer's output")
                 for k in g.data.indices { g.data[k] += dc.data[k] }
             }
             g = try layers[i].backward(g, run)
         }
     }
-
 
     /// Keras's default initialisers, drawn from counter-based streams keyed by (seed, parameter name):
     /// Glorot-uniform kernels (TF1's default for the LSTM's kernel, peepholes and projection too),

@@ -9,8 +9,9 @@ import Numerics
 /// first (Docs/students.md §4).
 public enum LayerSpec: Sendable {
     /// Keras Conv2D over [T, F, C] with bias; `kernel`/`stride`/`dilation` are (time, frequency).
-    case conv2d(filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
-                padding: Numerics.Padding, activation: Activation)
+    case conv2d(
+        filters: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
+        padding: Numerics.Padding, activation: Activation)
     case batchNorm(momentum: Float = 0.99, epsilon: Float = 1e-3)
     case activation(Activation)
     /// Reshape [T, F] → [T, 1, F] (TC-ResNet: coefficients become channels) or [T, F] → [T, F, 1].
@@ -44,13 +45,17 @@ extension LayerSpec: CustomStringConvertible {
         case let .activation(a): return a.rawValue
         case let .expandAxis(e): return e == .coefficientsAsChannels ? "reshape [T, 1, F]" : "reshape [T, F, 1]"
         case .mergeFeatures: return "reshape [T, F·C]"
-        case let .gru(u, bi, seq): return (bi ? "bidirectional GRU" : "GRU") + " \(u)" + (seq ? ", sequence" : ", last step")
-        case let .peepholeLSTM(u, p, seq): return "LSTM \(u), peepholes, projection \(p)" + (seq ? ", sequence" : ", last step")
-        case let .queryAttention(h): return h == 1 ? "attention (middle-step query)" : "\(h)-head attention (middle-step queries)"
+        case let .gru(u, bi, seq):
+            return (bi ? "bidirectional GRU" : "GRU") + " \(u)" + (seq ? ", sequence" : ", last step")
+        case let .peepholeLSTM(u, p, seq):
+            return "LSTM \(u), peepholes, projection \(p)" + (seq ? ", sequence" : ", last step")
+        case let .queryAttention(h):
+            return h == 1 ? "attention (middle-step query)" : "\(h)-head attention (middle-step queries)"
         case .globalAveragePool: return "global average pool"
         case let .dropout(r): return "dropout \(r)"
         case let .dense(u, a): return "dense \(u), \(a.rawValue)"
-        case let .residualBlock(f, k, s, _): return "residual block \(f), kernel \(k)×1" + (s == 1 ? "" : ", stride \(s)")
+        case let .residualBlock(f, k, s, _):
+            return "residual block \(f), kernel \(k)×1" + (s == 1 ? "" : ", stride \(s)")
         }
     }
 }
@@ -78,8 +83,10 @@ extension LayerSpec {
             let width = bi ? 2 * units : units
             return (seq ? [input[0], width] : [width], bi ? 2 * one : one, 0)
         case let .peepholeLSTM(units, projection, seq):
-            return (seq ? [input[0], projection] : [projection],
-                    PeepholeLSTM(inputs: input[1], units: units, projection: projection).parameterCount, 0)
+            return (
+                seq ? [input[0], projection] : [projection],
+                PeepholeLSTM(inputs: input[1], units: units, projection: projection).parameterCount, 0
+            )
         case let .queryAttention(heads):
             let d = input[1]
             return ([heads * d], QueryAttention(width: d, heads: heads).parameterCount, 0)
@@ -91,7 +98,8 @@ extension LayerSpec {
         case let .residualBlock(filters, kernel, stride, _):
             let (t, c) = (input[0], input[2])
             let out = ConvAxis(input: t, kernel: kernel, stride: stride, padding: .same).output
-            var trainable = (kernel * c * filters + filters) + 2 * filters + (kernel * filters * filters + filters) + 2 * filters
+            var trainable =
+                (kernel * c * filters + filters) + 2 * filters + (kernel * filters * filters + filters) + 2 * filters
             var fixed = 4 * filters
             if c != filters {
                 trainable += c * filters + filters + 2 * filters

@@ -34,38 +34,48 @@ public enum Student: String, Sendable, CaseIterable, Codable, ChoiceOption {
     public func layers(classes: Int) -> [LayerSpec] {
         switch self {
         case .lstmP:
-            return [.peepholeLSTM(units: 500, projection: 200, returnSequences: false), .dropout(rate: 0.3),
-                    .dense(units: classes, activation: .linear)]
+            return [
+                .peepholeLSTM(units: 500, projection: 200, returnSequences: false), .dropout(rate: 0.3),
+                .dense(units: classes, activation: .linear),
+            ]
         case .tcResNet:
-            var l: [LayerSpec] = [.expandAxis(.coefficientsAsChannels),
-                                  .conv2d(filters: 50, kernel: (3, 1), padding: .same, activation: .linear),
-                                  .batchNorm(momentum: 0.997), .activation(.relu)]
+            var l: [LayerSpec] = [
+                .expandAxis(.coefficientsAsChannels),
+                .conv2d(filters: 50, kernel: (3, 1), padding: .same, activation: .linear),
+                .batchNorm(momentum: 0.997), .activation(.relu),
+            ]
             l += Array(repeating: .residualBlock(filters: 50, kernel: 9, stride: 1, momentum: 0.997), count: 4)
-            l += [.residualBlock(filters: 72, kernel: 9, stride: 2, momentum: 0.997),
-                  .residualBlock(filters: 72, kernel: 9, stride: 1, momentum: 0.997),
-                  .globalAveragePool, .dropout(rate: 0.2), .dense(units: classes, activation: .linear)]
+            l += [
+                .residualBlock(filters: 72, kernel: 9, stride: 2, momentum: 0.997),
+                .residualBlock(filters: 72, kernel: 9, stride: 1, momentum: 0.997),
+                .globalAveragePool, .dropout(rate: 0.2), .dense(units: classes, activation: .linear),
+            ]
             return l
         case .crnn:
-            return [.expandAxis(.channelAxis),
-                    .conv2d(filters: 16, kernel: (3, 3), padding: .valid, activation: .relu),
-                    .conv2d(filters: 16, kernel: (5, 3), padding: .valid, activation: .relu),
-                    .mergeFeatures,
-                    .gru(units: 256, bidirectional: false, returnSequences: false),
-                    .dropout(rate: 0.1),
-                    .dense(units: 128, activation: .linear), .dense(units: 256, activation: .relu),
-                    .dense(units: classes, activation: .linear)]
+            return [
+                .expandAxis(.channelAxis),
+                .conv2d(filters: 16, kernel: (3, 3), padding: .valid, activation: .relu),
+                .conv2d(filters: 16, kernel: (5, 3), padding: .valid, activation: .relu),
+                .mergeFeatures,
+                .gru(units: 256, bidirectional: false, returnSequences: false),
+                .dropout(rate: 0.1),
+                .dense(units: 128, activation: .linear), .dense(units: 256, activation: .relu),
+                .dense(units: classes, activation: .linear),
+            ]
         case .attRNN, .mhAttRNN:
             let heads = self == .attRNN ? 1 : 4
-            return [.expandAxis(.channelAxis),
-                    .conv2d(filters: 10, kernel: (5, 1), padding: .same, activation: .relu), .batchNorm(),
-                    .conv2d(filters: 1, kernel: (5, 1), padding: .same, activation: .relu), .batchNorm(),
-                    .mergeFeatures,
-                    .gru(units: 128, bidirectional: true, returnSequences: true),
-                    .gru(units: 128, bidirectional: true, returnSequences: true),
-                    .queryAttention(heads: heads),
-                    .dropout(rate: self == .attRNN ? 0.1 : 0.2),
-                    .dense(units: 64, activation: .relu), .dense(units: 32, activation: .linear),
-                    .dense(units: classes, activation: .linear)]
+            return [
+                .expandAxis(.channelAxis),
+                .conv2d(filters: 10, kernel: (5, 1), padding: .same, activation: .relu), .batchNorm(),
+                .conv2d(filters: 1, kernel: (5, 1), padding: .same, activation: .relu), .batchNorm(),
+                .mergeFeatures,
+                .gru(units: 128, bidirectional: true, returnSequences: true),
+                .gru(units: 128, bidirectional: true, returnSequences: true),
+                .queryAttention(heads: heads),
+                .dropout(rate: self == .attRNN ? 0.1 : 0.2),
+                .dense(units: 64, activation: .relu), .dense(units: 32, activation: .linear),
+                .dense(units: classes, activation: .linear),
+            ]
         }
     }
 
@@ -84,7 +94,9 @@ public enum Student: String, Sendable, CaseIterable, Codable, ChoiceOption {
         for layer in layers(classes: classes) {
             let r = layer.infer(shape)
             shape = r.shape
-            rows.append(SummaryRow(layer: layer.description, shape: r.shape, trainable: r.trainable, nonTrainable: r.nonTrainable))
+            rows.append(
+                SummaryRow(
+                    layer: layer.description, shape: r.shape, trainable: r.trainable, nonTrainable: r.nonTrainable))
         }
         return rows
     }

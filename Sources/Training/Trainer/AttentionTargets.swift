@@ -59,8 +59,10 @@ public enum AttentionTargets {
     /// Brings a teacher vector v (length T) to `count` (T′) by linear interpolation, then renormalises to
     /// sum 1. `.index`: position j reads v at j·(T − 1)/(T′ − 1) (the paper). `.centers`: position j reads v
     /// at the time `targetTimes[j]` on the grid `sourceTimes` (both in seconds; clamped at the ends).
-    public static func resample(_ v: [Float], to count: Int, mode: AttentionResampling,
-                                sourceTimes: [Double]? = nil, targetTimes: [Double]? = nil) -> [Float] {
+    public static func resample(
+        _ v: [Float], to count: Int, mode: AttentionResampling,
+        sourceTimes: [Double]? = nil, targetTimes: [Double]? = nil
+    ) -> [Float] {
         precondition(!v.isEmpty && count > 0, "resampling needs a non-empty vector and length")
         func at(_ x: Double) -> Double {
             let p = min(max(x, 0), Double(v.count - 1))
@@ -70,7 +72,9 @@ public enum AttentionTargets {
         var out: [Double]
         switch mode {
         case .index:
-            out = (0..<count).map { j in count == 1 ? at(Double(v.count - 1) / 2) : at(Double(j) * Double(v.count - 1) / Double(count - 1)) }
+            out = (0..<count).map { j in
+                count == 1 ? at(Double(v.count - 1) / 2) : at(Double(j) * Double(v.count - 1) / Double(count - 1))
+            }
         case .centers:
             guard let src = sourceTimes, let dst = targetTimes, src.count == v.count, dst.count == count else {
                 preconditionFailure("centre resampling needs the source and target time grids")
@@ -80,7 +84,10 @@ public enum AttentionTargets {
                 if t <= src[0] { return at(0) }
                 if t >= src[src.count - 1] { return at(Double(src.count - 1)) }
                 var lo = 0, hi = src.count - 1
-                while hi - lo > 1 { let mid = (lo + hi) / 2; if src[mid] <= t { lo = mid } else { hi = mid } }
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2
+                    if src[mid] <= t { lo = mid } else { hi = mid }
+                }
                 return at(Double(lo) + (t - src[lo]) / (src[hi] - src[lo]))
             }
         }

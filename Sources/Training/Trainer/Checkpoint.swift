@@ -2,8 +2,8 @@ import DatasetFormat
 import Foundation
 import Layers
 import Numerics
-import TensorStore
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// What a checkpoint says about itself (`<name>.json`, and the same JSON inside the safetensors file's
@@ -42,7 +42,8 @@ public struct CheckpointInfo: TrainingStateInfo {
         case format, tool, student, classes, labels, frames, step, config, optimizer
         case featurePreset = "feature_preset", kdLambda = "kd_lambda", kdTemperature = "kd_temperature"
         case kdTarget = "kd_target", teacherFingerprint = "teacher_fingerprint", trainingOnly = "training_only"
-        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 = "manifests_sha256"
+        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 =
+            "manifests_sha256"
         case pendingSums = "pending_sums"
     }
 }
@@ -52,8 +53,10 @@ public struct CheckpointInfo: TrainingStateInfo {
 public enum Checkpoint {
     /// Writes `url` (.safetensors, atomically) and its readable `.json` twin: every model tensor, the
     /// KD query (listed as training-only) and, when given, the optimiser state.
-    public static func save(_ model: StudentModel, info: CheckpointInfo, optimizer: OptimizerState?, to url: URL) throws {
-        try TrainingState.save(model.stateParameters, optimizer: optimizer?.tensors(model.trainableParameters), info: info, to: url)
+    public static func save(_ model: StudentModel, info: CheckpointInfo, optimizer: OptimizerState?, to url: URL) throws
+    {
+        try TrainingState.save(
+            model.stateParameters, optimizer: optimizer?.tensors(model.trainableParameters), info: info, to: url)
     }
 
     /// Opens a checkpoint and reads its description from the file's own metadata.
@@ -62,8 +65,11 @@ public enum Checkpoint {
     }
 
     /// A model with the checkpoint's weights; `includeTrainingOnly` also restores the KD query.
-    public static func model(from info: CheckpointInfo, file: SafeTensorsFile, includeTrainingOnly: Bool) throws -> StudentModel {
-        let model = StudentModel(student: info.student, classes: info.classes, batchNormMomentum: info.config.batchNormMomentum)
+    public static func model(
+        from info: CheckpointInfo, file: SafeTensorsFile, includeTrainingOnly: Bool
+    ) throws -> StudentModel {
+        let model = StudentModel(
+            student: info.student, classes: info.classes, batchNormMomentum: info.config.batchNormMomentum)
         try TrainingState.load(model.parameters + (includeTrainingOnly ? [model.kdQuery] : []), from: file)
         return model
     }

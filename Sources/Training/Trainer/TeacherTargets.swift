@@ -1,8 +1,8 @@
 import DatasetFormat
 import Foundation
-import TensorStore
 import Layers
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// A dataset's teacher cache (`DATASET/teachers/<fingerprint>/`, written by `tkd teacher cache`) opened for
@@ -31,12 +31,18 @@ public final class TeacherTargets: @unchecked Sendable {
         self.info = info
         self.fingerprint = info.fingerprint
         guard info.manifestsSHA256 == data.manifestsSHA256 else {
-            throw TrainingError.teacherCache(path: infoURL.path, reason: "stale cache: made for manifests "
-                + "\(info.manifestsSHA256.prefix(12))…, the dataset's are \(data.manifestsSHA256.prefix(12))…; rerun `tkd teacher cache`")
+            throw TrainingError.teacherCache(
+                path: infoURL.path,
+                reason: "stale cache: made for manifests "
+                    + "\(info.manifestsSHA256.prefix(12))…, the dataset's are \(data.manifestsSHA256.prefix(12))…; "
+                    + "rerun `tkd teacher cache`"
+            )
         }
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(StoreIndex.fileName).path) else {
-            throw TrainingError.teacherCache(path: folder.path, reason: "incomplete cache (no index.json): some shards are missing; "
-                + "rerun `tkd teacher cache`")
+            throw TrainingError.teacherCache(
+                path: folder.path,
+                reason: "incomplete cache (no index.json): some shards are missing; "
+                    + "rerun `tkd teacher cache`")
         }
         reader = try ShardedStoreReader(folder)
         let indexPath = folder.appendingPathComponent(StoreIndex.fileName).path
@@ -53,14 +59,17 @@ public final class TeacherTargets: @unchecked Sendable {
 
     /// a_T for one example over the student's `steps` context steps. `shift` is the features' time shift in
     /// samples (only with `.centers`, where the student's centres move by it).
-    public func target(_ id: String, steps: Int, mode: AttentionResampling, studentCentres: [Double], shift: Int) throws -> [Float] {
+    public func target(
+        _ id: String, steps: Int, mode: AttentionResampling, studentCentres: [Double], shift: Int
+    ) throws -> [Float] {
         let v = try reader.tensor(TeacherCacheInfo.rolloutKey(id)).values
         switch mode {
         case .index:
             return AttentionTargets.resample(v, to: steps, mode: .index)
         case .centers:
-            return AttentionTargets.resample(v, to: steps, mode: .centers, sourceTimes: info.frameCentres(v.count),
-                                             targetTimes: studentCentres.map { $0 - Double(shift) })
+            return AttentionTargets.resample(
+                v, to: steps, mode: .centers, sourceTimes: info.frameCentres(v.count),
+                targetTimes: studentCentres.map { $0 - Double(shift) })
         }
     }
 
@@ -68,14 +77,18 @@ public final class TeacherTargets: @unchecked Sendable {
     public func logits(_ id: String, classes: Int) throws -> [Float] {
         let key = TeacherCacheInfo.logitsKey(id)
         guard reader.index.entries[key] != nil else {
-            throw TrainingError.teacherCache(path: folder.path, reason: "no logits for '\(id)' (the teacher has no classification head)")
+            throw TrainingError.teacherCache(
+                path: folder.path, reason: "no logits for '\(id)' (the teacher has no classification head)")
         }
         let z = try reader.tensor(key).values
-        let unnamed = info.teacherLabels == nil
-            ? TeacherCacheInfo.classMap(teacherLabels: nil, datasetLabels: Array(repeating: "", count: classes), logits: z.count) : nil
+        let unnamed =
+            info.teacherLabels == nil
+            ? TeacherCacheInfo.classMap(
+                teacherLabels: nil, datasetLabels: Array(repeating: "", count: classes), logits: z.count) : nil
         guard let map = classMap ?? unnamed else {
-            throw TrainingError.teacherCache(path: folder.path,
-                                             reason: "the teacher's labels do not match the dataset's, so its logits cannot be distilled")
+            throw TrainingError.teacherCache(
+                path: folder.path,
+                reason: "the teacher's labels do not match the dataset's, so its logits cannot be distilled")
         }
         var out = [Float](repeating: -1e4, count: classes)
         for (t, d) in map.enumerated() where d >= 0 && t < z.count { out[d] = z[t] }

@@ -65,14 +65,17 @@ public struct TrainConfig: Sendable, Equatable, Codable {
         self.student = student
         features = student.preset
         optimizer = student == .tcResNet ? .momentum(0.9) : .adam(epsilon: 1e-8)
-        schedule = student == .tcResNet ? .exponential(initial: 0.1, final: 0.01, steps: 80_000)
+        schedule =
+            student == .tcResNet
+            ? .exponential(initial: 0.1, final: 0.01, steps: 80_000)
             : .exponential(initial: 1e-3, final: 2e-5, steps: 80_000)
         specAugment = SpecAugment()
     }
 
     public var objective: Objective {
-        Objective(kdLambda: kd.lambda, kdTemperature: kd.temperature, logitWeight: kd.logitWeight,
-                  logitTemperature: kd.logitTemperature)
+        Objective(
+            kdLambda: kd.lambda, kdTemperature: kd.temperature, logitWeight: kd.logitWeight,
+            logitTemperature: kd.logitTemperature)
     }
 }
 
@@ -85,8 +88,10 @@ public enum AttentionResampling: String, Sendable, Codable, CaseIterable, Choice
 }
 
 extension TrainConfig {
-    static let keys = ["name", "student", "features", "seed", "batch_size", "steps", "eval_every", "optimizer", "schedule",
-                       "clip_norm", "spec_augment", "time_shift_frames", "kd", "chunk", "batch_norm_momentum"]
+    static let keys = [
+        "name", "student", "features", "seed", "batch_size", "steps", "eval_every", "optimizer", "schedule",
+        "clip_norm", "spec_augment", "time_shift_frames", "kd", "chunk", "batch_norm_momentum",
+    ]
 
     /// Reads a YAML training config; unknown keys, wrong types and values out of range are one error
     /// naming the file, line and key. `name` defaults to the file's base name.
@@ -103,14 +108,20 @@ extension TrainConfig {
         if let v = m["eval_every"], !v.isNull { c.evalEvery = try v.int(in: 1...100_000_000) }
         if let v = m["chunk"], !v.isNull { c.chunk = try v.int(in: 1...100_000) }
         if let v = m["time_shift_frames"], !v.isNull { c.timeShiftFrames = try v.int(in: 0...10_000) }
-        if let v = m["batch_norm_momentum"] { c.batchNormMomentum = v.isNull ? nil : Float(try v.double(in: 0...0.999_999)) }
+        if let v = m["batch_norm_momentum"] {
+            c.batchNormMomentum = v.isNull ? nil : Float(try v.double(in: 0...0.999_999))
+        }
         if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
         if let v = m["optimizer"] { c.optimizer = try optimizerValue(v) }
-        if let v = m["schedule"] { c.schedule = try LearningRateSchedule.read(v, steps: c.steps) }
-        else { c.schedule = c.schedule.withSteps(c.steps) }
+        if let v = m["schedule"] {
+            c.schedule = try LearningRateSchedule.read(v, steps: c.steps)
+        } else {
+            c.schedule = c.schedule.withSteps(c.steps)
+        }
         if let v = m["spec_augment"] {
-            if v.isNull || (try? v.bool()) == false { c.specAugment = nil }
-            else {
+            if v.isNull || (try? v.bool()) == false {
+                c.specAugment = nil
+            } else {
                 let s = try v.mapping(allowed: ["time_masks", "time_width", "frequency_masks", "frequency_width"])
                 var a = SpecAugment()
                 if let x = s["time_masks"] { a.timeMasks = try x.int(in: 0...100) }
@@ -121,12 +132,16 @@ extension TrainConfig {
             }
         }
         if let v = m["kd"] {
-            let k = try v.mapping(allowed: ["lambda", "temperature", "target", "interpolation", "logit_weight", "logit_temperature"])
+            let k = try v.mapping(allowed: [
+                "lambda", "temperature", "target", "interpolation", "logit_weight", "logit_temperature",
+            ])
             if let x = k["lambda"] { c.kd.lambda = Float(try x.double(in: 0...1e6)) }
             if let x = k["temperature"] { c.kd.temperature = Float(try x.double(in: 1e-6...1e6)) }
             if let x = k["target"] {
                 let text = try x.string()
-                guard let target = KDTarget(text) else { throw x.fail("expected \(KDTarget.expected), found '\(text)'") }
+                guard let target = KDTarget(text) else {
+                    throw x.fail("expected \(KDTarget.expected), found '\(text)'")
+                }
                 c.kd.target = target
             }
             if let x = k["interpolation"] {

@@ -2,16 +2,20 @@ import DatasetFormat
 import Foundation
 import Layers
 import Numerics
-import TensorStore
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// Runs a student over one split in inference mode (the KD head is not involved) and scores it.
 public enum Evaluator {
-    public static func evaluate(_ model: StudentModel, data: TrainingData, split: Split, batchSize: Int = 100,
-                                jobs: Int = 1, chunk: Int = 25) throws -> Metrics {
-        try Evaluation.metrics(model, split: split, ids: data.splits[split] ?? [], labels: data.labels, batchSize: batchSize,
-                               jobs: jobs, chunk: chunk) { ids in
+    public static func evaluate(
+        _ model: StudentModel, data: TrainingData, split: Split, batchSize: Int = 100,
+        jobs: Int = 1, chunk: Int = 25
+    ) throws -> Metrics {
+        try Evaluation.metrics(
+            model, split: split, ids: data.splits[split] ?? [], labels: data.labels, batchSize: batchSize,
+            jobs: jobs, chunk: chunk
+        ) { ids in
             (try data.batch(ids), ids.map { data.records[$0]!.labelIndex })
         }
     }
@@ -54,19 +58,29 @@ public final class Trainer: TrainingTask {
 
     public init(config: TrainConfig, dataset: URL, runs: URL) throws {
         self.config = config
-        data = try TrainingData(dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
-                                student: config.student.rawValue)
+        data = try TrainingData(
+            dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
+            student: config.student.rawValue)
         folder = runs.appendingPathComponent(config.name)
         if case let .teacher(fingerprint) = config.kd.target {
             teacher = try TeacherTargets(data: data, fingerprint: fingerprint)
             if config.timeShiftFrames > 0 && config.kd.interpolation == .index && config.kd.lambda > 0 {
-                throw TrainingError.teacherCache(path: "kd.interpolation", reason: "time_shift_frames with a teacher target needs interpolation 'centers' (the target moves with the shifted features)")
+                throw TrainingError.teacherCache(
+                    path: "kd.interpolation",
+                    reason:
+                        "time_shift_frames with a teacher target needs interpolation 'centers' (the target moves "
+                        + "with the shifted features)"
+                )
             }
-            if config.kd.logitWeight > 0 { _ = try teacher!.logits(data.splits[.training]![0], classes: data.labels.count) }
+            if config.kd.logitWeight > 0 {
+                _ = try teacher!.logits(data.splits[.training]![0], classes: data.labels.count)
+            }
         } else {
             teacher = nil
             if config.kd.logitWeight > 0 {
-                throw TrainingError.teacherCache(path: "kd.logit_weight", reason: "logit distillation needs teacher logits from a teacher cache; the oracle target has none")
+                throw TrainingError.teacherCache(
+                    path: "kd.logit_weight",
+                    reason: "logit distillation needs teacher logits from a teacher cache; the oracle target has none")
             }
         }
         centres = config.student.contextCentres(frames: data.frames, frameCentre: data.frameCentre)
@@ -100,8 +114,9 @@ public final class Trainer: TrainingTask {
         guard let validation = outcome.validation, let test = outcome.test else {
             return Outcome(metrics: nil, resumedFrom: outcome.resumedFrom, folder: folder, stoppedAt: outcome.stoppedAt)
         }
-        let metrics = RunMetrics(student: config.student, kdLambda: config.kd.lambda, kdTarget: config.kd.target,
-                                 bestStep: outcome.bestStep, steps: config.steps, validation: validation, test: test)
+        let metrics = RunMetrics(
+            student: config.student, kdLambda: config.kd.lambda, kdTarget: config.kd.target,
+            bestStep: outcome.bestStep, steps: config.steps, validation: validation, test: test)
         try AtomicFile.write(try CanonicalJSON.encodePretty(metrics), to: folder.appendingPathComponent("metrics.json"))
         return Outcome(metrics: metrics, resumedFrom: outcome.resumedFrom, folder: folder, stoppedAt: nil)
     }
@@ -114,9 +129,10 @@ public final class Trainer: TrainingTask {
     public var labels: [String] { data.labels }
 
     public var settings: LoopSettings {
-        LoopSettings(steps: config.steps, evalEvery: config.evalEvery, batchSize: config.batchSize, chunk: config.chunk,
-                     seed: config.seed, schedule: config.schedule, clipNorm: config.clipNorm, objective: config.objective,
-                     optimizer: config.optimizer)
+        LoopSettings(
+            steps: config.steps, evalEvery: config.evalEvery, batchSize: config.batchSize, chunk: config.chunk,
+            seed: config.seed, schedule: config.schedule, clipNorm: config.clipNorm, objective: config.objective,
+            optimizer: config.optimizer)
     }
 
     public func configData() throws -> Data { try CanonicalJSON.encodePretty(config) }
@@ -124,7 +140,8 @@ public final class Trainer: TrainingTask {
     public func ids(_ split: Split) -> [String] { data.splits[split] ?? [] }
 
     public func makeModel() -> StudentModel {
-        let model = StudentModel(student: config.student, classes: data.labels.count, batchNormMomentum: config.batchNormMomentum)
+        let model = StudentModel(
+            student: config.student, classes: data.labels.count, batchNormMomentum: config.batchNormMomentum)
         model.initialize(seed: config.seed)
         return model
     }
@@ -143,7 +160,9 @@ public final class Trainer: TrainingTask {
         if config.kd.lambda > 0 {
             if let teacher {
                 targets = try zip(ids, shifts).flatMap { id, s in
-                    try teacher.target(id, steps: centres.count, mode: config.kd.interpolation, studentCentres: centres, shift: s * hop)
+                    try teacher.target(
+                        id, steps: centres.count, mode: config.kd.interpolation, studentCentres: centres, shift: s * hop
+                    )
                 }
             } else {
                 targets = zip(ids, shifts).flatMap { id, s in
@@ -155,31 +174,38 @@ public final class Trainer: TrainingTask {
         if config.kd.logitWeight > 0, let teacher {
             teacherLogits = try ids.flatMap { try teacher.logits($0, classes: data.labels.count) }
         }
-        return TrainingBatch(input: x, labels: ids.map { data.records[$0]!.labelIndex }, targets: targets, teacherLogits: teacherLogits)
+        return TrainingBatch(
+            input: x, labels: ids.map { data.records[$0]!.labelIndex }, targets: targets, teacherLogits: teacherLogits)
     }
 
     public func evaluationInput(_ ids: [String]) throws -> (input: Tensor, labels: [Int]) {
         (try data.batch(ids), ids.map { data.records[$0]!.labelIndex })
     }
 
-    public func stateInfo(step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?) -> CheckpointInfo {
-        CheckpointInfo(student: config.student, classes: data.labels.count, labels: data.labels, featurePreset: config.features,
-                       frames: data.frames, step: step, config: config, kdLambda: config.kd.lambda,
-                       kdTemperature: config.kd.temperature, kdTarget: config.kd.target,
-                       teacherFingerprint: teacher?.fingerprint,
-                       trainingOnly: ["kd.query"], optimizer: optimizer, validationAccuracy: validationAccuracy,
-                       datasetName: data.info.name, manifestsSHA256: data.manifestsSHA256, pendingSums: pendingSums)
+    public func stateInfo(
+        step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?
+    ) -> CheckpointInfo {
+        CheckpointInfo(
+            student: config.student, classes: data.labels.count, labels: data.labels, featurePreset: config.features,
+            frames: data.frames, step: step, config: config, kdLambda: config.kd.lambda,
+            kdTemperature: config.kd.temperature, kdTarget: config.kd.target,
+            teacherFingerprint: teacher?.fingerprint,
+            trainingOnly: ["kd.query"], optimizer: optimizer, validationAccuracy: validationAccuracy,
+            datasetName: data.info.name, manifestsSHA256: data.manifestsSHA256, pendingSums: pendingSums)
     }
 
     public func checkResumable(_ info: CheckpointInfo, path: URL) throws {
         guard info.config == config else {
-            throw TrainingLoopError.runMismatch(path: path.path, field: "config", run: "a different config", requested: "this one")
+            throw TrainingLoopError.runMismatch(
+                path: path.path, field: "config", run: "a different config", requested: "this one")
         }
     }
 
     public func saveBest(_ model: StudentModel, step: Int, validationAccuracy: Double) throws {
-        try Checkpoint.save(model, info: stateInfo(step: step, validationAccuracy: validationAccuracy, optimizer: nil, pendingSums: nil),
-                            optimizer: nil, to: best)
+        try Checkpoint.save(
+            model,
+            info: stateInfo(step: step, validationAccuracy: validationAccuracy, optimizer: nil, pendingSums: nil),
+            optimizer: nil, to: best)
     }
 
     public func loadBest() throws -> (model: StudentModel, step: Int?) {

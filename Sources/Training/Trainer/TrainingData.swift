@@ -1,8 +1,8 @@
 import DatasetFormat
 import Foundation
-import TensorStore
 import Layers
 import TKDCore
+import TensorStore
 import TrainingLoop
 
 /// A generated dataset opened for training: its manifests, label map and one feature store, checked
@@ -32,22 +32,27 @@ public final class TrainingData: @unchecked Sendable {
         let folder = DatasetLayout(dataset).featureStore(preset)
         let configURL = folder.appendingPathComponent(FeatureStoreConfig.fileName)
         guard FileManager.default.fileExists(atPath: configURL.path),
-              FileManager.default.fileExists(atPath: folder.appendingPathComponent(StoreIndex.fileName).path) else {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent(StoreIndex.fileName).path)
+        else {
             throw TrainingError.missingFeatureStore(path: folder.path, preset: preset, dataset: dataset.path)
         }
         let config: FeatureStoreConfig
         do { config = try FeatureStoreConfig.load(folder) } catch let e as DatasetFormatError {
-            throw TrainingError.teacherCache(path: configURL.path, reason: "unreadable feature store config: \(e.reason)")
+            throw TrainingError.teacherCache(
+                path: configURL.path, reason: "unreadable feature store config: \(e.reason)")
         }
         storeConfig = config
         guard config.manifestsSHA256 == manifestsSHA256 else {
-            throw TrainingError.staleFeatureStore(path: folder.path, storeManifests: config.manifestsSHA256, manifests: manifestsSHA256)
+            throw TrainingError.staleFeatureStore(
+                path: folder.path, storeManifests: config.manifestsSHA256, manifests: manifestsSHA256)
         }
         let store = try ShardedStoreReader(folder)
         self.store = store
         let indexPath = folder.appendingPathComponent(StoreIndex.fileName).path
         let missing = all.filter { store.index.entries[$0.id] == nil }.map(\.id)
-        guard missing.isEmpty else { throw TrainingError.missingFeatures(path: indexPath, ids: missing, total: missing.count) }
+        guard missing.isEmpty else {
+            throw TrainingError.missingFeatures(path: indexPath, ids: missing, total: missing.count)
+        }
         var byID: [String: ExampleRecord] = [:]
         var splits: [Split: [String]] = [:]
         var frames: Int?
@@ -67,12 +72,14 @@ public final class TrainingData: @unchecked Sendable {
                 throw TrainingError.frameCounts(path: indexPath, id: r.id, frames: entry.shape[0], expected: frames!)
             }
             guard r.labelIndex >= 0 && r.labelIndex < labels.count else {
-                throw TrainingError.labels(path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
-                                           reason: "dataset.json has \(labels.count) labels")
+                throw TrainingError.labels(
+                    path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
+                    reason: "dataset.json has \(labels.count) labels")
             }
             guard labels[r.labelIndex] == r.label else {
-                throw TrainingError.labels(path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
-                                           reason: "dataset.json names index \(r.labelIndex) '\(labels[r.labelIndex])'")
+                throw TrainingError.labels(
+                    path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
+                    reason: "dataset.json names index \(r.labelIndex) '\(labels[r.labelIndex])'")
             }
             byID[r.id] = r
             splits[r.split, default: []].append(r.id)

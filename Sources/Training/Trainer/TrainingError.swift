@@ -17,17 +17,27 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
     public var description: String {
         switch self {
         case let .missingFeatureStore(path, preset, dataset):
-            return "\(path): no feature store for preset '\(preset)'; compute it with `tkd features --dataset \(dataset) --preset \(preset)`"
+            return
+                "\(path): no feature store for preset '\(preset)'; compute it with `tkd features --dataset "
+                + "\(dataset) --preset \(preset)`"
         case let .staleFeatureStore(path, store, manifests):
-            return "\(path): stale feature store: computed for manifests \(store.prefix(12))…, the dataset's manifests are now \(manifests.prefix(12))…; recompute it with `tkd features`"
+            return
+                "\(path): stale feature store: computed for manifests \(store.prefix(12))…, the dataset's manifests "
+                + "are now \(manifests.prefix(12))…; recompute it with `tkd features`"
         case let .missingFeatures(path, ids, total):
-            return "\(path): \(total) example(s) of the manifests have no features (first: \(ids.prefix(3).joined(separator: ", "))); the store is incomplete"
+            return
+                "\(path): \(total) example(s) of the manifests have no features (first: "
+                + "\(ids.prefix(3).joined(separator: ", "))); the store is incomplete"
         case let .audioChanged(path, id, store, manifest):
-            return "\(path): features of '\(id)' were computed from audio \(store.prefix(12))…, the manifest now says \(manifest.prefix(12))…; recompute the store"
+            return
+                "\(path): features of '\(id)' were computed from audio \(store.prefix(12))…, the manifest now says "
+                + "\(manifest.prefix(12))…; recompute the store"
         case let .featureWidth(path, width, student, expected):
             return "\(path): features have \(width) coefficients per frame; \(student) expects \(expected)"
         case let .frameCounts(path, id, frames, expected):
-            return "\(path): example '\(id)' has \(frames) frames, expected \(expected) like the rest of the dataset (variants have one length)"
+            return
+                "\(path): example '\(id)' has \(frames) frames, expected \(expected) like the rest of the dataset "
+                + "(variants have one length)"
         case let .labels(path, id, label, index, reason):
             return "\(path): example '\(id)' has label '\(label)' at index \(index): \(reason)"
         case let .emptySplit(path, split):

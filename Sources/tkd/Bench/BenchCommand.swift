@@ -1,10 +1,10 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Features
 import Foundation
-import TKDCore
 import Layers
 import Numerics
+import TKDCore
 import Teacher
 import Training
 import TrainingLoop
@@ -23,9 +23,10 @@ struct BenchFeaturesCommand: ParsableCommand {
         commandName: "features",
         abstract: "Front-end throughput on N one-second clips and on one long clip, in audio-seconds per CPU-second.",
         discussion: """
-        The signals are deterministic noise (content does not change the work). Prints one JSON object per \
-        workload: audio seconds, wall and CPU seconds (process CPU time), audio-s per CPU-second and per wall-second.
-        """)
+            The signals are deterministic noise (content does not change the work). Prints one JSON object per \
+            workload: audio seconds, wall and CPU seconds (process CPU time), audio-s per CPU-second and per \
+            wall-second.
+            """)
 
     @Option(help: "Front-end preset.")
     var preset: FrontEndPreset = .torchaudioMelspec
@@ -69,12 +70,14 @@ struct BenchFeaturesCommand: ParsableCommand {
     }
 
     static func wallClock() -> Double {
-        var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t)
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     static func cpuClock() -> Double {
-        var t = timespec(); clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }
@@ -85,10 +88,10 @@ struct BenchTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Training-step throughput of a student on synthetic batches, in examples per second.",
         discussion: """
-        Mirrors Benchmarks/peers/train_peer.py: random normal features and random labels (a few distinct batches, \
-        made before timing), W warm-up steps, then S timed steps of forward, cross-entropy, backward and the \
-        paper's optimiser update. Prints one JSON object.
-        """)
+            Mirrors Benchmarks/peers/train_peer.py: random normal features and random labels (a few distinct batches, \
+            made before timing), W warm-up steps, then S timed steps of forward, cross-entropy, backward and the \
+            paper's optimiser update. Prints one JSON object.
+            """)
 
     @Option(help: "lstm-p, tc-resnet, crnn, att-rnn or mhatt-rnn.")
     var student: Student = .tcResNet
@@ -124,8 +127,10 @@ struct BenchTrainCommand: ParsableCommand {
         var rng = CounterRNG(seed: 0, key: ["bench-train"])
         let f = student.featureCount, steps = student.contextSteps(frames: frames)
         let batches = (0..<4).map { _ in
-            (Tensor(shape: [batch, frames, f], data: (0..<(batch * frames * f)).map { _ in Float(rng.normal()) }),
-             (0..<batch).map { _ in rng.uniformInt(0..<12) })
+            (
+                Tensor(shape: [batch, frames, f], data: (0..<(batch * frames * f)).map { _ in Float(rng.normal()) }),
+                (0..<batch).map { _ in rng.uniformInt(0..<12) }
+            )
         }
         let targets = [Float](repeating: 1 / Float(steps), count: batch * steps)
         var (w0, c0) = (0.0, 0.0)
@@ -133,15 +138,17 @@ struct BenchTrainCommand: ParsableCommand {
             if s == warmup { (w0, c0) = (BenchFeaturesCommand.wallClock(), BenchFeaturesCommand.cpuClock()) }
             let (x, y) = batches[s % batches.count]
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: chunk, seed: 0, step: s + 1)
-            _ = try TrainingStep.run(model, optimizer: &optimizer, input: x, labels: y, targets: kdLambda > 0 ? targets : nil,
-                                 objective: config.objective, learningRate: 1e-3, clipNorm: nil, run: run)
+            _ = try TrainingStep.run(
+                model, optimizer: &optimizer, input: x, labels: y, targets: kdLambda > 0 ? targets : nil,
+                objective: config.objective, learningRate: 1e-3, clipNorm: nil, run: run)
         }
         let (w1, c1) = (BenchFeaturesCommand.wallClock(), BenchFeaturesCommand.cpuClock())
         let examples = Double(self.steps * batch)
         let fields = [
             "\"tool\":\"tkd\"", "\"model\":\"\(student.rawValue)\"", "\"frames\":\(frames)", "\"batch\":\(batch)",
             "\"threads\":\(jobs)", "\"steps\":\(self.steps)", String(format: "\"seconds\":%.4f", w1 - w0),
-            String(format: "\"cpu_seconds\":%.4f", c1 - c0), String(format: "\"examples_per_second\":%.2f", examples / (w1 - w0)),
+            String(format: "\"cpu_seconds\":%.4f", c1 - c0),
+            String(format: "\"examples_per_second\":%.2f", examples / (w1 - w0)),
             "\"parameters\":\(student.trainableParameters(classes: 12))", "\"openblas_core\":\"\(BLAS.coreName)\"",
         ]
         say("{" + fields.joined(separator: ",") + "}")
@@ -152,13 +159,15 @@ struct BenchTrainCommand: ParsableCommand {
 struct BenchTeacherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teacher",
-        abstract: "wav2vec 2.0 forward throughput (logits and attentions) on N clips of S seconds, as a real-time factor.",
+        abstract:
+            "wav2vec 2.0 forward throughput (logits and attentions) on N clips of S seconds, as a real-time factor.",
         discussion: """
-        Mirrors Benchmarks/peers/teacher_peer.py: deterministic noise clips, one warm-up forward, then R timed \\
-        passes over the N clips as one batch (linear layers over the stacked frames, convolutions and attention per \\
-        clip, on --jobs threads); the fastest pass is reported as one \\
-        JSON object with the real-time factor (processing seconds per audio second) and clips per second.
-        """)
+            Mirrors Benchmarks/peers/teacher_peer.py: deterministic noise clips, one warm-up forward, then R timed \\
+            passes over the N clips as one batch (linear layers over the stacked frames, convolutions and attention \
+            per \\
+            clip, on --jobs threads); the fastest pass is reported as one \\
+            JSON object with the real-time factor (processing seconds per audio second) and clips per second.
+            """)
 
     @Option(help: "A Hugging Face wav2vec 2.0 model folder.")
     var teacher: String
@@ -194,7 +203,8 @@ struct BenchTeacherCommand: ParsableCommand {
         let fields = [
             "\"tool\":\"tkd\"", "\"seconds\":\(seconds)", "\"clips\":\(clips)", "\"threads\":\(jobs)",
             String(format: "\"wall_seconds\":%.4f", best.wall), String(format: "\"cpu_seconds\":%.4f", best.cpu),
-            String(format: "\"real_time_factor\":%.5f", best.wall / audio), String(format: "\"clips_per_second\":%.3f", Double(clips) / best.wall),
+            String(format: "\"real_time_factor\":%.5f", best.wall / audio),
+            String(format: "\"clips_per_second\":%.3f", Double(clips) / best.wall),
             "\"openblas_core\":\"\(BLAS.coreName)\"",
         ]
         say("{" + fields.joined(separator: ",") + "}")

@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Synthesis
 import TKDCore
@@ -10,14 +10,14 @@ struct CorpusDemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Build a corpus in the official Speech Commands v2 layout with espeak-ng (no download needed).",
         discussion: """
-        All 35 v2 words, spoken by synthetic speakers (espeak-ng voice, variant, pitch and rate), each with a \
-        stable 8-hex-digit id chosen so that the official rule puts about 80/10/10 % of the speakers into \
-        training/validation/testing. Clips are 16 kHz mono PCM16, exactly one second, the trimmed word at a \
-        seeded offset. _background_noise_/ holds six synthetic noises of just over a minute each (white, pink, \
-        brown, amplitude-modulated, bursty, hum). validation_list.txt and testing_list.txt follow the official \
-        rule; speakers.tsv and demo_corpus.json record how the corpus was made. The same espeak-ng version and \
-        seed give the same bytes. Re-running on an unfinished corpus resumes it.
-        """)
+            All 35 v2 words, spoken by synthetic speakers (espeak-ng voice, variant, pitch and rate), each with a \
+            stable 8-hex-digit id chosen so that the official rule puts about 80/10/10 % of the speakers into \
+            training/validation/testing. Clips are 16 kHz mono PCM16, exactly one second, the trimmed word at a \
+            seeded offset. _background_noise_/ holds six synthetic noises of just over a minute each (white, pink, \
+            brown, amplitude-modulated, bursty, hum). validation_list.txt and testing_list.txt follow the official \
+            rule; speakers.tsv and demo_corpus.json record how the corpus was made. The same espeak-ng version and \
+            seed give the same bytes. Re-running on an unfinished corpus resumes it.
+            """)
 
     @Option(help: "Output folder (created; must be new, empty or a demo corpus with the same settings).")
     var out: String
@@ -45,7 +45,12 @@ struct CorpusDemoCommand: ParsableCommand {
         options.overwrite = overwrite
         options.progress = runOptions.progressMode
         let manifest = try DemoCorpusBuilder(options: options, toolVersion: TKDVersion.current).build()
-        let counts = Split.allCases.map { "\($0.rawValue) \(manifest.counts[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-        say("wrote \(out): \(manifest.words.count) words × \(manifest.speakers.count) speakers × \(manifest.utterancesPerWord) utterances (\(counts)), \(manifest.noise.count) noise files; espeak-ng \(manifest.espeakNGVersion)")
+        let counts = Split.allCases.map { "\($0.rawValue) \(manifest.counts[$0.rawValue] ?? 0)" }.joined(
+            separator: ", ")
+        say(
+            "wrote \(out): \(manifest.words.count) words × \(manifest.speakers.count) speakers × "
+                + "\(manifest.utterancesPerWord) utterances (\(counts)), \(manifest.noise.count) noise files; "
+                + "espeak-ng \(manifest.espeakNGVersion)"
+        )
     }
 }

@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Synthesis
 import TKDCore
@@ -10,11 +10,11 @@ struct CorpusIndexCommand: ParsableCommand {
         commandName: "index",
         abstract: "Scan a Speech Commands corpus: counts per word and split, speakers, noise files, problems.",
         discussion: """
-        Splits come from validation_list.txt / testing_list.txt when both exist, else from the official hash rule. \
-        Problems (unreadable files, wrong sample rate or channel count, empty or longer than one second, \
-        unexpected names, list files naming absent files) are reported with their paths; they make the command \
-        fail only with --strict.
-        """)
+            Splits come from validation_list.txt / testing_list.txt when both exist, else from the official hash rule. \
+            Problems (unreadable files, wrong sample rate or channel count, empty or longer than one second, \
+            unexpected names, list files naming absent files) are reported with their paths; they make the command \
+            fail only with --strict.
+            """)
 
     @Argument(help: "The corpus folder (holding yes/, no/, …, _background_noise_/).")
     var corpus: String
@@ -42,8 +42,9 @@ struct CorpusIndexCommand: ParsableCommand {
             say(CorpusIndexTable.render(index))
         }
         if strict, let first = index.problems.first {
-            throw SynthesisError.corpusProblems(path: corpus, count: index.problems.count,
-                                                first: "\(first.path): \(first.kind.rawValue): \(first.detail)")
+            throw SynthesisError.corpusProblems(
+                path: corpus, count: index.problems.count,
+                first: "\(first.path): \(first.kind.rawValue): \(first.detail)")
         }
     }
 }
@@ -62,16 +63,20 @@ enum CorpusIndexTable {
         }
         rows.append(["(all)"] + splits.map { String(totals[$0] ?? 0) } + [String(totals.values.reduce(0, +))])
         let speakers = index.speakers()
-        rows.append(["speakers"] + splits.map { String(speakers[$0]?.count ?? 0) }
-                    + [String(Set(index.utterances.map(\.speaker)).count)])
-        var out = "corpus \(index.root)\nversion \(index.version.rawValue), splits from \(index.splitSource.rawValue), "
+        rows.append(
+            ["speakers"] + splits.map { String(speakers[$0]?.count ?? 0) }
+                + [String(Set(index.utterances.map(\.speaker)).count)])
+        var out =
+            "corpus \(index.root)\nversion \(index.version.rawValue), splits from \(index.splitSource.rawValue), "
             + "\(index.words.count) words, \(index.utterances.count) clips, "
             + String(format: "%.1f", index.totalSeconds / 3600) + " h at \(index.sampleRate) Hz\n\n"
         out += table(rows)
         out += "\nnoise files (\(index.noise.count)):\n"
         if index.noise.isEmpty { out += "  (none)\n" }
         for n in index.noise {
-            out += "  \(n.path)  " + String(format: "%.1f s", n.durationSeconds) + "  \(n.sampleRate) Hz  \(n.channels) ch\n"
+            out +=
+                "  \(n.path)  " + String(format: "%.1f s", n.durationSeconds)
+                + "  \(n.sampleRate) Hz  \(n.channels) ch\n"
         }
         out += "\nproblems (\(index.problems.count)):\n"
         if index.problems.isEmpty { out += "  (none)\n" }

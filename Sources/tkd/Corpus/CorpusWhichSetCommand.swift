@@ -8,10 +8,10 @@ struct CorpusWhichSetCommand: ParsableCommand {
         commandName: "which-set",
         abstract: "Print NAME<TAB>training|validation|testing by the official Speech Commands hash rule.",
         discussion: """
-        The rule hashes the file's base name up to `_nohash_` (the speaker) with SHA-1, so every clip of a \
-        speaker lands in the same split. It reproduces the official validation_list.txt / testing_list.txt \
-        of Speech Commands v1 and v2 exactly.
-        """)
+            The rule hashes the file's base name up to `_nohash_` (the speaker) with SHA-1, so every clip of a \
+            speaker lands in the same split. It reproduces the official validation_list.txt / testing_list.txt \
+            of Speech Commands v1 and v2 exactly.
+            """)
 
     @Argument(help: "File names or corpus-relative paths, e.g. yes/0a7c2a8d_nohash_0.wav.")
     var names: [String] = []
@@ -30,7 +30,8 @@ struct CorpusWhichSetCommand: ParsableCommand {
             throw ValidationError("give at least one NAME or --from FILE.")
         }
         guard validationPercentage >= 0, testingPercentage >= 0, validationPercentage + testingPercentage <= 100 else {
-            throw ValidationError("percentages must be ≥ 0 and sum to at most 100; got \(validationPercentage) + \(testingPercentage).")
+            throw ValidationError(
+                "percentages must be ≥ 0 and sum to at most 100; got \(validationPercentage) + \(testingPercentage).")
         }
     }
 

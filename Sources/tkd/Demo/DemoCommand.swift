@@ -1,8 +1,8 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
-import Teacher
 import TKDCore
+import Teacher
 import Training
 import TrainingLoop
 
@@ -10,15 +10,17 @@ import TrainingLoop
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The whole pipeline on the demo corpus: data, features, teacher, the five students at λ = 0 and 0.25, verify, report.",
+        abstract:
+            "The whole pipeline on the demo corpus: data, features, teacher, the five students at λ = 0 and 0.25, "
+            + "verify, report.",
         discussion: """
-        Runs, in DIR: tkd corpus demo → corpus index → generate (Recipes/demo.yaml: 2-s and 8-s variants) → \\
-        features (the students' presets) → teacher train (Recipes/teacher/demo.yaml) → teacher cache → tkd train \\
-        for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 and at λ = 0.25 \\
-        with the teacher's rollout as target, on the 2-s set → verify both variants → report. Each step is the \\
-        tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \\
-        test-accuracy table, the teacher's figures and the report's path.
-        """)
+            Runs, in DIR: tkd corpus demo → corpus index → generate (Recipes/demo.yaml: 2-s and 8-s variants) → \\
+            features (the students' presets) → teacher train (Recipes/teacher/demo.yaml) → teacher cache → tkd train \\
+            for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 and at λ = 0.25 \\
+            with the teacher's rollout as target, on the 2-s set → verify both variants → report. Each step is the \\
+            tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \\
+            test-accuracy table, the teacher's figures and the report's path.
+            """)
 
     @Option(help: "Output folder.")
     var out: String = "demo"
@@ -53,7 +55,7 @@ struct DemoCommand: ParsableCommand {
         let j = String(jobs)
         func step(_ args: [String]) throws {
             say("$ tkd " + args.joined(separator: " "))
-            fflush(nil)   // every stdio stream, before the child writes to the same ones
+            fflush(nil)  // every stdio stream, before the child writes to the same ones
             let t0 = Date()
             let p = Process()
             p.executableURL = exe
@@ -61,7 +63,10 @@ struct DemoCommand: ParsableCommand {
             try p.run()
             p.waitUntilExit()
             guard p.terminationStatus == 0 else {
-                throw ValidationError("tkd \(args.first ?? "") failed (exit \(p.terminationStatus)); fix the cause and run tkd demo again to resume")
+                throw ValidationError(
+                    "tkd \(args.first ?? "") failed (exit \(p.terminationStatus)); fix the cause and run tkd demo "
+                        + "again to resume"
+                )
             }
             say(String(format: "  (%.0f s)", Date().timeIntervalSince(t0)))
         }
@@ -70,18 +75,29 @@ struct DemoCommand: ParsableCommand {
         let teacher = root.appendingPathComponent("teacher").path, runs = root.appendingPathComponent("runs").path
         try step(["corpus", "demo", "--out", corpus, "--jobs", j, "-q"])
         try step(["corpus", "index", corpus, "--strict", "--jobs", j, "-q"])
-        try step(["generate", "--recipe", r.appendingPathComponent("demo.yaml").path, "--corpus", corpus, "--out", noisy.path, "--jobs", j, "-q"])
+        try step([
+            "generate", "--recipe", r.appendingPathComponent("demo.yaml").path, "--corpus", corpus, "--out", noisy.path,
+            "--jobs", j, "-q",
+        ])
         for preset in Self.presets { try step(["features", "--dataset", two, "--preset", preset, "--jobs", j, "-q"]) }
-        try step(["teacher", "train", "--dataset", two, "--config", r.appendingPathComponent("teacher/demo.yaml").path, "--out", teacher,
-                  "--jobs", j, "-q"])
+        try step([
+            "teacher", "train", "--dataset", two, "--config", r.appendingPathComponent("teacher/demo.yaml").path,
+            "--out", teacher,
+            "--jobs", j, "-q",
+        ])
         try step(["teacher", "cache", "--dataset", two, "--teacher", teacher, "--jobs", j, "-q"])
         var names: [(student: String, plain: String, distilled: String)] = []
         for student in Self.students {
             let config = r.appendingPathComponent("train/demo/\(student).yaml").path
             let plain = "demo-\(student)", distilled = "demo-\(student)-lambda\(TrainCommand.short(lambda))"
-            try step(["train", "--dataset", two, "--config", config, "--runs", runs, "--name", plain, "--jobs", j, "-q"])
-            try step(["train", "--dataset", two, "--config", config, "--runs", runs, "--name", distilled, "--kd-lambda", String(lambda),
-                      "--kd-target", "teacher", "--jobs", j, "-q"])
+            try step([
+                "train", "--dataset", two, "--config", config, "--runs", runs, "--name", plain, "--jobs", j, "-q",
+            ])
+            try step([
+                "train", "--dataset", two, "--config", config, "--runs", runs, "--name", distilled, "--kd-lambda",
+                String(lambda),
+                "--kd-target", "teacher", "--jobs", j, "-q",
+            ])
             names.append((student, plain, distilled))
         }
         for v in [two, eight] { try step(["verify", "--dataset", v, "--corpus", corpus, "--jobs", j, "-q"]) }
@@ -102,16 +118,23 @@ struct DemoCommand: ParsableCommand {
         say("|-----------|----------------------|----------------------|")
         for n in names {
             let (v0, t0) = try accuracy(n.plain), (v1, t1) = try accuracy(n.distilled)
-            say(String(format: "| %@ | %5.1f %% (val %5.1f)  | %5.1f %% (val %5.1f)  |", n.student.padding(toLength: 9, withPad: " ", startingAt: 0),
-                       100 * t0, 100 * v0, 100 * t1, 100 * v1))
+            say(
+                String(
+                    format: "| %@ | %5.1f %% (val %5.1f)  | %5.1f %% (val %5.1f)  |",
+                    n.student.padding(toLength: 9, withPad: " ", startingAt: 0),
+                    100 * t0, 100 * v0, 100 * t1, 100 * v1))
         }
         for folder in DatasetLayout(URL(fileURLWithPath: two)).teacherCaches {
             guard let info = try? TeacherCacheInfo.load(folder), let s = info.summary else { continue }
             say("")
-            say(String(format: "teacher %@ (%@): validation %.1f %%, test %.1f %%; rollout mass inside the speech span %.1f %% "
-                           + "(uniform %.1f %%), peak inside it %.1f %%",
-                       String(folder.lastPathComponent.prefix(16)), info.teacher, 100 * (s.validationAccuracy ?? 0),
-                       100 * (s.testAccuracy ?? 0), 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
+            say(
+                String(
+                    format:
+                        "teacher %@ (%@): validation %.1f %%, test %.1f %%; rollout mass inside the speech span "
+                        + "%.1f %% "
+                        + "(uniform %.1f %%), peak inside it %.1f %%",
+                    String(folder.lastPathComponent.prefix(16)), info.teacher, 100 * (s.validationAccuracy ?? 0),
+                    100 * (s.testAccuracy ?? 0), 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
         }
         say("")
         say("report: \(report)")

@@ -1,9 +1,9 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Features
 import Foundation
-import TensorStore
 import TKDCore
+import TensorStore
 
 extension FrontEndPreset: ExpressibleByArgument {}
 extension TensorDType: ExpressibleByArgument {
@@ -21,8 +21,12 @@ extension TensorDType: ExpressibleByArgument {
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
-        abstract: "Compute log-mel, MFCC or Kaldi fbank features: a sharded store for a dataset, or .npy files for single inputs.",
-        discussion: "Presets: \(FrontEndPreset.allCases.map(\.rawValue).joined(separator: ", ")) (see README.md, \"Features\").",
+        abstract:
+            "Compute log-mel, MFCC or Kaldi fbank features: a sharded store for a dataset, or .npy files for single "
+            + "inputs.",
+        discussion:
+            "Presets: \(FrontEndPreset.allCases.map(\.rawValue).joined(separator: ", ")) (see README.md, "
+            + "\"Features\").",
         subcommands: [FeaturesStoreCommand.self, FeaturesExtractCommand.self],
         defaultSubcommand: FeaturesStoreCommand.self)
 }
@@ -31,12 +35,13 @@ struct FeaturesCommand: ParsableCommand {
 struct FeaturesStoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "Write DATASET/features/<preset>/: safetensors shards, index.json, config.json (the default subcommand).",
+        abstract:
+            "Write DATASET/features/<preset>/: safetensors shards, index.json, config.json (the default subcommand).",
         discussion: """
-        One tensor per example (frames × features), named by the example id, in shards of at most ~200 MB. \
-        Deterministic whatever --jobs or --shard; re-run after an interruption to resume (finished shards are \
-        checked by SHA-256 and kept). Python: safetensors.numpy.load_file("shard-00000.safetensors")["<id>"].
-        """)
+            One tensor per example (frames × features), named by the example id, in shards of at most ~200 MB. \
+            Deterministic whatever --jobs or --shard; re-run after an interruption to resume (finished shards are \
+            checked by SHA-256 and kept). Python: safetensors.numpy.load_file("shard-00000.safetensors")["<id>"].
+            """)
 
     @Option(help: "The dataset folder (made by tkd generate, with audio).")
     var dataset: String
@@ -60,9 +65,15 @@ struct FeaturesStoreCommand: ParsableCommand {
         b.progress = runOptions.progressMode
         let s = try b.run()
         if let index = s.index {
-            say("\(b.folder.path): \(index.entries.count) examples in \(index.shards.count) shard(s) (\(s.shardsMade) made, \(s.shardsKept) kept)")
+            say(
+                "\(b.folder.path): \(index.entries.count) examples in \(index.shards.count) shard(s) "
+                    + "(\(s.shardsMade) made, \(s.shardsKept) kept)"
+            )
         } else {
-            say("\(b.folder.path): shard \(b.shard): \(s.shardsMade) made, \(s.shardsKept) kept; the last part to finish writes index.json")
+            say(
+                "\(b.folder.path): shard \(b.shard): \(s.shardsMade) made, \(s.shardsKept) kept; the last part to "
+                    + "finish writes index.json"
+            )
         }
     }
 }
@@ -109,10 +120,14 @@ struct FeaturesExtractCommand: ParsableCommand {
             let url = URL(fileURLWithPath: inputs[i])
             let values = try FeatureFile.extract(url, frontEnd: frontEnd, resample: resample)
             let n = frontEnd.config.featureCount
-            try NPY.write(values, shape: [values.count / n, n],
-                          to: outURL.appendingPathComponent(url.deletingPathExtension().lastPathComponent + ".npy"))
+            try NPY.write(
+                values, shape: [values.count / n, n],
+                to: outURL.appendingPathComponent(url.deletingPathExtension().lastPathComponent + ".npy"))
         }
         reporter.finish()
-        say("wrote \(inputs.count) file(s) to \(out) (\(preset.rawValue), \(frontEnd.config.featureCount) features per frame)")
+        say(
+            "wrote \(inputs.count) file(s) to \(out) (\(preset.rawValue), \(frontEnd.config.featureCount) features "
+                + "per frame)"
+        )
     }
 }

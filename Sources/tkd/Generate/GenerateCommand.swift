@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Synthesis
 import TKDCore
@@ -8,14 +8,17 @@ import TKDCore
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate a Noisy Speech Commands dataset from a recipe: keywords placed in variable-length noise, positions recorded.",
+        abstract:
+            "Generate a Noisy Speech Commands dataset from a recipe: keywords placed in variable-length noise, "
+            + "positions recorded.",
         discussion: """
-        Writes DIR/dataset.json, DIR/manifests/<split>.jsonl and DIR/audio/<split>/<id>.wav — one such folder per \
-        variant (DIR/<variant>/) when the recipe has several and --variant does not pick one. Deterministic \
-        (same recipe, corpus and seed give the same bytes whatever --jobs or --shard), resumable (re-run the same \
-        command after an interruption) and shardable: with --shard I/N (or a Slurm job array) each task makes every \
-        N-th example and the last to finish writes the merged manifests.
-        """)
+            Writes DIR/dataset.json, DIR/manifests/<split>.jsonl and DIR/audio/<split>/<id>.wav — one such folder per \
+            variant (DIR/<variant>/) when the recipe has several and --variant does not pick one. Deterministic \
+            (same recipe, corpus and seed give the same bytes whatever --jobs or --shard), resumable (re-run the same \
+            command after an interruption) and shardable: with --shard I/N (or a Slurm job array) each task makes \
+            every \
+            N-th example and the last to finish writes the merged manifests.
+            """)
 
     @Option(help: "The recipe (YAML; see Recipes/README.md).")
     var recipe: String
@@ -29,7 +32,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Make only this variant (then --out is the dataset folder itself).")
     var variant: String?
 
-    @Option(help: "Make part I of N (0-based), e.g. 0/4. Defaults to SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set.")
+    @Option(
+        help: "Make part I of N (0-based), e.g. 0/4. Defaults to SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set.")
     var shard: String?
 
     @Flag(help: "Write the manifests (with the SHA-256 the audio will have) but no audio; `tkd render` makes it later.")
@@ -53,14 +57,17 @@ struct GenerateCommand: ParsableCommand {
         let hasher = SourceHasher()
         let outURL = URL(fileURLWithPath: out)
         for v in variants {
-            let dir = variants.count == 1 && (variant != nil || r.variants.count == 1) ? outURL : outURL.appendingPathComponent(v.name)
+            let dir =
+                variants.count == 1 && (variant != nil || r.variants.count == 1)
+                ? outURL : outURL.appendingPathComponent(v.name)
             var options = GenerateOptions()
             options.jobs = runOptions.jobs
             options.shard = shardSpec
             options.planOnly = planOnly
             options.progress = runOptions.progressMode
-            let generator = DatasetGenerator(recipe: r, variant: v, corpusRoot: corpusURL,
-                                             recipeDirectory: recipeURL.deletingLastPathComponent(), dataset: dir, options: options)
+            let generator = DatasetGenerator(
+                recipe: r, variant: v, corpusRoot: corpusURL,
+                recipeDirectory: recipeURL.deletingLastPathComponent(), dataset: dir, options: options)
             let summary = try generator.run(index: index, hasher: hasher)
             var line = "\(dir.path): shard \(shardSpec): \(summary.made) made, \(summary.reused) already done"
             if summary.skipped > 0 { line += ", \(summary.skipped) skipped (see dataset.json)" }
@@ -85,7 +92,10 @@ enum DatasetTable {
         }
         let t = splits.map { info.totals[$0] ?? 0 }
         rows.append(["(all)"] + t.map(String.init) + [String(t.reduce(0, +))])
-        return "\(info.name)/\(info.variant.name): \(info.labels.count) classes, \(info.audioRendered ? "audio rendered" : "plan only (no audio yet)"), corpus fingerprint \(info.corpus.fingerprint.prefix(12))\n"
+        return
+            "\(info.name)/\(info.variant.name): \(info.labels.count) classes, "
+            + "\(info.audioRendered ? "audio rendered" : "plan only (no audio yet)"), corpus fingerprint "
+            + "\(info.corpus.fingerprint.prefix(12))\n"
             + CorpusIndexTable.table(rows)
     }
 }

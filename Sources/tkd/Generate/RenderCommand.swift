@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Synthesis
 import TKDCore
@@ -8,12 +8,15 @@ import TKDCore
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Render a dataset's audio from its manifests and the corpus (after generate --plan-only, or to rebuild audio).",
+        abstract:
+            "Render a dataset's audio from its manifests and the corpus (after generate --plan-only, or to rebuild "
+            + "audio).",
         discussion: """
-        Checks every source's SHA-256 against the manifest first and refuses, naming the file, when one changed. \
-        Each rendered file must match its recorded audio_sha256 byte for byte. Files already present with the right \
-        hash are kept.
-        """)
+            Checks every source's SHA-256 against the manifest first and refuses, naming the file, when one changed. \
+            Each rendered file must match its recorded audio_sha256 byte for byte. Files already present with the \
+            right \
+            hash are kept.
+            """)
 
     @Option(help: "The dataset folder (holding dataset.json and manifests/).")
     var dataset: String
@@ -30,8 +33,9 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
-        var renderer = DatasetRenderer(dataset: URL(fileURLWithPath: dataset), corpusRoot: URL(fileURLWithPath: corpus),
-                                       noiseBase: URL(fileURLWithPath: noiseBase))
+        var renderer = DatasetRenderer(
+            dataset: URL(fileURLWithPath: dataset), corpusRoot: URL(fileURLWithPath: corpus),
+            noiseBase: URL(fileURLWithPath: noiseBase))
         renderer.jobs = runOptions.jobs
         renderer.shard = try Shard.resolve(shard)
         renderer.progress = runOptions.progressMode

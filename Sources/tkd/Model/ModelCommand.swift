@@ -30,19 +30,26 @@ struct ModelSummaryCommand: ParsableCommand {
 
     func validate() throws {
         guard classes >= 2 else { throw ValidationError("--classes must be at least 2; got \(classes).") }
-        guard frames >= 7 else { throw ValidationError("--frames must be at least 7 (CRNN's valid convolutions take 6); got \(frames).") }
+        guard frames >= 7 else {
+            throw ValidationError("--frames must be at least 7 (CRNN's valid convolutions take 6); got \(frames).")
+        }
     }
 
     func run() throws {
         let rows = student.summary(classes: classes, frames: frames)
         var table = [["layer", "output", "trainable", "non-trainable"]]
         for r in rows {
-            table.append([r.layer, "[" + r.shape.map(String.init).joined(separator: ", ") + "]",
-                          r.trainable == 0 ? "" : String(r.trainable), r.nonTrainable == 0 ? "" : String(r.nonTrainable)])
+            table.append([
+                r.layer, "[" + r.shape.map(String.init).joined(separator: ", ") + "]",
+                r.trainable == 0 ? "" : String(r.trainable), r.nonTrainable == 0 ? "" : String(r.nonTrainable),
+            ])
         }
         let trainable = rows.reduce(0) { $0 + $1.trainable }, fixed = rows.reduce(0) { $0 + $1.nonTrainable }
         table.append(["total", "", String(trainable), String(fixed)])
-        say("\(student.rawValue): \(classes) classes, \(frames) frames; context representation for attention KD: \(student.contextLayerName)")
+        say(
+            "\(student.rawValue): \(classes) classes, \(frames) frames; context representation for attention KD: "
+                + "\(student.contextLayerName)"
+        )
         say(CorpusIndexTable.table(table))
     }
 }

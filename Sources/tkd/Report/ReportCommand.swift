@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Layers
 import Numerics
@@ -13,13 +13,15 @@ import Verify
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "One self-contained HTML page: Fig. 2-style attention plot, distributions, classes, training curves, a Table 2-style table.",
+        abstract:
+            "One self-contained HTML page: Fig. 2-style attention plot, distributions, classes, training curves, a "
+            + "Table 2-style table.",
         discussion: """
-        Runs come from --run (run folders of tkd train) and from every run folder under --runs. The Fig. 2-style \\
-        figure shows one example (--example, default the first test example with a keyword): its log-mel with the \\
-        recorded speech span shaded, the rollout of the dataset's first teacher cache, and the attention of every \\
-        run trained with λ > 0 (the KD head of a λ = 0 run is never trained, so it is left out).
-        """)
+            Runs come from --run (run folders of tkd train) and from every run folder under --runs. The Fig. 2-style \\
+            figure shows one example (--example, default the first test example with a keyword): its log-mel with the \\
+            recorded speech span shaded, the rollout of the dataset's first teacher cache, and the attention of every \\
+            run trained with λ > 0 (the KD head of a λ = 0 run is never trained, so it is left out).
+            """)
 
     @Option(help: "The dataset folder.")
     var dataset: String
@@ -48,7 +50,8 @@ struct ReportCommand: ParsableCommand {
         }
         var report = DatasetReport(dataset: datasetURL)
         let records = try DatasetInfo.loadManifests(datasetURL)
-        guard let chosen = example.map({ id in records.first { $0.id == id } }) ?? DatasetReport.defaultExample(records) else {
+        guard let chosen = example.map({ id in records.first { $0.id == id } }) ?? DatasetReport.defaultExample(records)
+        else {
             throw ValidationError("--example \(example ?? ""): no such example with a keyword in \(dataset)")
         }
         report.exampleID = chosen.id
@@ -56,13 +59,16 @@ struct ReportCommand: ParsableCommand {
         for folder in folders {
             let metricsURL = folder.appendingPathComponent("metrics.json")
             guard let m = FileManager.default.contents(atPath: metricsURL.path) else {
-                throw ValidationError("\(metricsURL.path): no metrics.json (is \(folder.path) a finished tkd train run?)")
+                throw ValidationError(
+                    "\(metricsURL.path): no metrics.json (is \(folder.path) a finished tkd train run?)")
             }
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: m)
             var history: [(step: Int, validation: Double, loss: Double)] = []
             if let h = FileManager.default.contents(atPath: folder.appendingPathComponent("history.jsonl").path) {
-                history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: folder.appendingPathComponent("history.jsonl").path)
-                    .map { ($0.step, $0.validationAccuracy, $0.trainLoss) }
+                history = try CanonicalJSON.decodeLines(
+                    HistoryEntry.self, from: h, path: folder.appendingPathComponent("history.jsonl").path
+                )
+                .map { ($0.step, $0.validationAccuracy, $0.trainLoss) }
             }
             var attention: [Float]?
             if metrics.kdLambda > 0 {
@@ -72,9 +78,12 @@ struct ReportCommand: ParsableCommand {
                 data[info.featurePreset] = d
                 attention = try model.distilledAttention(try d.batch([chosen.id]), temperature: info.kdTemperature)
             }
-            report.runs.append(ReportRun(name: folder.lastPathComponent, student: metrics.student.rawValue, kdLambda: Double(metrics.kdLambda),
-                                         kdTarget: metrics.kdTarget.description, validationAccuracy: metrics.validation.accuracy,
-                                         testAccuracy: metrics.test.accuracy, history: history, attention: attention))
+            report.runs.append(
+                ReportRun(
+                    name: folder.lastPathComponent, student: metrics.student.rawValue,
+                    kdLambda: Double(metrics.kdLambda),
+                    kdTarget: metrics.kdTarget.description, validationAccuracy: metrics.validation.accuracy,
+                    testAccuracy: metrics.test.accuracy, history: history, attention: attention))
         }
         let html = try report.html()
         try AtomicFile.write(Data(html.utf8), to: URL(fileURLWithPath: out))

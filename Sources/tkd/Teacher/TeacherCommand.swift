@@ -1,12 +1,12 @@
-import DatasetFormat
 import ArgumentParser
 import AudioIO
+import DatasetFormat
 import Foundation
 import Layers
 import Numerics
-import TensorStore
-import Teacher
 import TKDCore
+import Teacher
+import TensorStore
 
 extension Rollout.Fusion: ExpressibleByArgument {}
 extension Rollout.Query: ExpressibleByArgument {}
@@ -15,7 +15,8 @@ extension Rollout.Query: ExpressibleByArgument {}
 struct TeacherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teacher",
-        abstract: "The wav2vec 2.0 teacher: train the bundled one, per-layer attentions and rollout, the attention cache.",
+        abstract:
+            "The wav2vec 2.0 teacher: train the bundled one, per-layer attentions and rollout, the attention cache.",
         subcommands: [TeacherTrainCommand.self, TeacherAttentionsCommand.self, TeacherCacheCommand.self])
 }
 
@@ -36,7 +37,9 @@ struct RolloutOptions: ParsableArguments {
     var rollout: Rollout { Rollout(fusion: fusion, residual: residual, discard: discard, query: query) }
 
     func validate() throws {
-        guard residual >= 0 && residual <= 1 else { throw ValidationError("--residual must be in [0, 1]; got \(residual).") }
+        guard residual >= 0 && residual <= 1 else {
+            throw ValidationError("--residual must be in [0, 1]; got \(residual).")
+        }
         guard discard >= 0 && discard < 1 else { throw ValidationError("--discard must be in [0, 1); got \(discard).") }
     }
 }
@@ -45,12 +48,13 @@ struct RolloutOptions: ParsableArguments {
 struct TeacherAttentionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attentions",
-        abstract: "Run the teacher on one audio file: logits, per-layer attentions and, with --rollout, the rollout vector.",
+        abstract:
+            "Run the teacher on one audio file: logits, per-layer attentions and, with --rollout, the rollout vector.",
         discussion: """
-        Writes a safetensors file with `logits` [labels] (when the model has a classification head), `layer.<i>` \
-        [heads, T, T] for every layer (rows are queries) and, with --rollout, `rollout` [T] (sums to 1). The \
-        waveform goes in as read (16 kHz; no normalisation).
-        """)
+            Writes a safetensors file with `logits` [labels] (when the model has a classification head), `layer.<i>` \
+            [heads, T, T] for every layer (rows are queries) and, with --rollout, `rollout` [T] (sums to 1). The \
+            waveform goes in as read (16 kHz; no normalisation).
+            """)
 
     @Option(help: "A Hugging Face wav2vec 2.0 model folder (config.json + model.safetensors).")
     var teacher: String
@@ -71,19 +75,27 @@ struct TeacherAttentionsCommand: ParsableCommand {
 
     func run() throws {
         let model = try Wav2Vec2Model(folder: URL(fileURLWithPath: teacher))
-        let audio = try AudioReader.read(URL(fileURLWithPath: file), options: AudioReadOptions(sampleRate: 16_000, allowResample: resample))
+        let audio = try AudioReader.read(
+            URL(fileURLWithPath: file), options: AudioReadOptions(sampleRate: 16_000, allowResample: resample))
         let output = try model.forward(audio.samples)
         let t = output.frames, heads = model.config.heads
         var tensors: [SafeTensors.Tensor] = []
         if let logits = output.logits { tensors.append(.init(name: "logits", shape: [logits.count], values: logits)) }
-        for (i, a) in output.attentions.enumerated() { tensors.append(.init(name: "layer.\(i)", shape: [heads, t, t], values: a)) }
+        for (i, a) in output.attentions.enumerated() {
+            tensors.append(.init(name: "layer.\(i)", shape: [heads, t, t], values: a))
+        }
         var vector: [Float]?
         if rollout {
-            vector = rolloutOptions.rollout.vector(output.attentions, heads: heads, frames: t, meanPooling: model.config.pooling == .mean)
+            vector = rolloutOptions.rollout.vector(
+                output.attentions, heads: heads, frames: t, meanPooling: model.config.pooling == .mean)
             tensors.append(.init(name: "rollout", shape: [t], values: vector!))
         }
-        let data = SafeTensors.encode(tensors, metadata: ["format": "tkd-teacher-attentions/1", "teacher": teacher,
-                                                          "frames": String(t), "file": file])
+        let data = SafeTensors.encode(
+            tensors,
+            metadata: [
+                "format": "tkd-teacher-attentions/1", "teacher": teacher,
+                "frames": String(t), "file": file,
+            ])
         try AtomicFile.write(data, to: URL(fileURLWithPath: out))
         var line = "\(file): \(t) frames, \(model.config.layers) layers × \(heads) heads"
         if let logits = output.logits, let best = logits.indices.max(by: { logits[$0] < logits[$1] }) {
@@ -101,14 +113,18 @@ struct TeacherAttentionsCommand: ParsableCommand {
 struct TeacherCacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
-        abstract: "Write DATASET/teachers/<fingerprint>/: every example's rollout (teacher frames) and logits, for tkd train --kd-target teacher:<fingerprint>.",
+        abstract:
+            "Write DATASET/teachers/<fingerprint>/: every example's rollout (teacher frames) and logits, for tkd "
+            + "train --kd-target teacher:<fingerprint>.",
         discussion: """
-        The fingerprint hashes the teacher's weights, its config and the rollout settings. Shards of 1,024 examples \
-        in manifest order (`rollout/<id>`, `logits/<id>`), index.json with SHA-256 per shard, cache.json with the \
-        settings and a summary: the teacher's validation and test accuracy (when its labels are the dataset's) and \
-        how well the rollout finds the keyword (mass inside the recorded speech span, peak-in-span rate). \
-        Deterministic whatever --jobs or --shard; a rerun keeps finished shards and recomputes those whose audio changed.
-        """)
+            The fingerprint hashes the teacher's weights, its config and the rollout settings. Shards of 1,024 \
+            examples \
+            in manifest order (`rollout/<id>`, `logits/<id>`), index.json with SHA-256 per shard, cache.json with the \
+            settings and a summary: the teacher's validation and test accuracy (when its labels are the dataset's) and \
+            how well the rollout finds the keyword (mass inside the recorded speech span, peak-in-span rate). \
+            Deterministic whatever --jobs or --shard; a rerun keeps finished shards and recomputes those whose audio \
+            changed.
+            """)
 
     @Option(help: "The dataset folder (16-kHz audio).")
     var dataset: String
@@ -116,7 +132,12 @@ struct TeacherCacheCommand: ParsableCommand {
     @Option(help: "A Hugging Face wav2vec 2.0 model folder.")
     var teacher: String?
 
-    @Option(name: .customLong("import"), help: "Instead of --teacher: a folder of per-example exports <id>.safetensors (layer.<i> attentions or a rollout, optional logits; see README.md).")
+    @Option(
+        name: .customLong("import"),
+        help: ArgumentHelp(
+            "Instead of --teacher: a folder of per-example exports <id>.safetensors (layer.<i> attentions or a "
+                + "rollout, optional logits; see README.md).")
+    )
     var importFolder: String?
 
     @OptionGroup var rolloutOptions: RolloutOptions
@@ -130,11 +151,14 @@ struct TeacherCacheCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func validate() throws {
-        guard (teacher == nil) != (importFolder == nil) else { throw ValidationError("give exactly one of --teacher DIR and --import DIR.") }
+        guard (teacher == nil) != (importFolder == nil) else {
+            throw ValidationError("give exactly one of --teacher DIR and --import DIR.")
+        }
     }
 
     func run() throws {
-        var b = TeacherCacheBuilder(dataset: URL(fileURLWithPath: dataset), teacher: URL(fileURLWithPath: teacher ?? "."))
+        var b = TeacherCacheBuilder(
+            dataset: URL(fileURLWithPath: dataset), teacher: URL(fileURLWithPath: teacher ?? "."))
         b.importFolder = importFolder.map { URL(fileURLWithPath: $0) }
         b.rollout = rolloutOptions.rollout
         b.dtype = dtype
@@ -142,16 +166,25 @@ struct TeacherCacheCommand: ParsableCommand {
         b.progress = options.progressMode
         b.shard = try Shard.resolve(shard)
         let r = try b.run()
-        say("\(r.folder.path): fingerprint \(r.info.fingerprint.prefix(16)) (\(r.shardsMade) shard(s) made, \(r.shardsKept) kept)")
+        say(
+            "\(r.folder.path): fingerprint \(r.info.fingerprint.prefix(16)) (\(r.shardsMade) shard(s) made, "
+                + "\(r.shardsKept) kept)"
+        )
         guard let s = r.info.summary else {
             say("other shards are still missing; the index and summary are written when the last one finishes")
             return
         }
         let pct = { (v: Double?) in v.map { String(format: "%.1f %%", 100 * $0) } ?? "n/a (labels differ)" }
         say("teacher accuracy: validation \(pct(s.validationAccuracy)), test \(pct(s.testAccuracy))")
-        say(String(format: "rollout localisation over %d keyword examples: %.1f %% of the mass inside the speech span (uniform: %.1f %%), peak inside it in %.1f %%",
-                   s.examplesWithKeyword, 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
-        say("train with: tkd train --dataset \(dataset) --config C --kd-target teacher:\(r.info.fingerprint.prefix(16))")
+        say(
+            String(
+                format:
+                    "rollout localisation over %d keyword examples: %.1f %% of the mass inside the speech span "
+                    + "(uniform: %.1f %%), peak inside it in %.1f %%",
+                s.examplesWithKeyword, 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
+        say(
+            "train with: tkd train --dataset \(dataset) --config C --kd-target teacher:\(r.info.fingerprint.prefix(16))"
+        )
     }
 }
 
@@ -159,13 +192,14 @@ struct TeacherCacheCommand: ParsableCommand {
 struct TeacherTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the bundled compact wav2vec 2.0 teacher on a dataset's audio; writes a Hugging Face model folder.",
+        abstract:
+            "Train the bundled compact wav2vec 2.0 teacher on a dataset's audio; writes a Hugging Face model folder.",
         discussion: """
-        DIR receives config.json, model.safetensors (the best weights by validation accuracy) and \
-        preprocessor_config.json — loadable by `tkd teacher cache --teacher DIR` and by transformers' \
-        Wav2Vec2ForSequenceClassification — and DIR/training/ (config, resumable state, history, metrics). \
-        Running the same command again resumes an interrupted run.
-        """)
+            DIR receives config.json, model.safetensors (the best weights by validation accuracy) and \
+            preprocessor_config.json — loadable by `tkd teacher cache --teacher DIR` and by transformers' \
+            Wav2Vec2ForSequenceClassification — and DIR/training/ (config, resumable state, history, metrics). \
+            Running the same command again resumes an interrupted run.
+            """)
 
     @Option(help: "The dataset folder (tkd generate; 16-kHz audio of one length).")
     var dataset: String
@@ -179,7 +213,9 @@ struct TeacherTrainCommand: ParsableCommand {
     @Option(help: "Override steps (the schedule is spread over them).")
     var steps: Int?
 
-    @Option(name: .customLong("stop-after"), help: "Train at most N steps in this invocation, save the resumable state and exit 0.")
+    @Option(
+        name: .customLong("stop-after"),
+        help: "Train at most N steps in this invocation, save the resumable state and exit 0.")
     var stopAfter: Int?
 
     @OptionGroup var options: RunOptions
@@ -191,15 +227,22 @@ struct TeacherTrainCommand: ParsableCommand {
 
     func run() throws {
         var c = try TeacherTrainConfig.load(URL(fileURLWithPath: config))
-        if let steps { c.steps = steps; c.schedule = c.schedule.withSteps(steps) }
-        let trainer = try TeacherTrainer(config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
+        if let steps {
+            c.steps = steps
+            c.schedule = c.schedule.withSteps(steps)
+        }
+        let trainer = try TeacherTrainer(
+            config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
         trainer.jobs = options.jobs
         trainer.progress = options.progressMode
         trainer.stopAfter = stopAfter
         if let note = BLAS.slowKernelNote { trainer.log(note) }
         let outcome = try trainer.run()
         guard let v = outcome.validation, let t = outcome.test else {
-            say("teacher \(c.name): stopped at step \(outcome.stoppedAt ?? 0) of \(c.steps); run the same command again to resume")
+            say(
+                "teacher \(c.name): stopped at step \(outcome.stoppedAt ?? 0) of \(c.steps); run the same command "
+                    + "again to resume"
+            )
             return
         }
         say("teacher \(c.name): best step \(outcome.bestStep) of \(c.steps)")

@@ -1,5 +1,5 @@
-import DatasetFormat
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import TKDCore
 import Verify
@@ -10,19 +10,23 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check everything a dataset claims; exit 0 only if every check passes.",
         discussion: """
-        Manifests (schema, canonical form, unique ids, label indices, split, sample rate, class counts against \\
-        dataset.json); splits (speakers and noise regions disjoint, noise inside its split's region); every \\
-        keyword window, speech span and noise segment inside its example; audio (SHA-256, decoding, and with \\
-        --corpus: the sources' SHA-256, a re-render from the manifest, an independent normalised \\
-        cross-correlation keyword locator within ±1 sample, the achieved SNR within 0.05 dB); feature stores \\
-        and teacher caches (fingerprints, shard checksums, an entry from the same audio for every example, \\
-        frame counts, rollouts summing to 1, the rollout's localisation). Reads only.
-        """)
+            Manifests (schema, canonical form, unique ids, label indices, split, sample rate, class counts against \\
+            dataset.json); splits (speakers and noise regions disjoint, noise inside its split's region); every \\
+            keyword window, speech span and noise segment inside its example; audio (SHA-256, decoding, and with \\
+            --corpus: the sources' SHA-256, a re-render from the manifest, an independent normalised \\
+            cross-correlation keyword locator within ±1 sample, the achieved SNR within 0.05 dB); feature stores \\
+            and teacher caches (fingerprints, shard checksums, an entry from the same audio for every example, \\
+            frame counts, rollouts summing to 1, the rollout's localisation). Reads only.
+            """)
 
     @Option(help: "The dataset folder.")
     var dataset: String
 
-    @Option(help: "The source corpus (keyword clips and _background_noise_): enables the re-render, locator, SNR and source checks.")
+    @Option(
+        help: ArgumentHelp(
+            "The source corpus (keyword clips and _background_noise_): enables the re-render, locator, SNR and "
+                + "source checks.")
+    )
     var corpus: String?
 
     @Option(help: "Folder that relative noise sources outside the corpus resolve against (the recipe's folder).")
@@ -54,10 +58,18 @@ struct VerifyCommand: ParsableCommand {
         } else {
             say("\(dataset): \(report.examples) examples, audio checked on \(report.audioChecked)")
             for c in report.checks {
-                if let why = c.skipped { say("  skipped  \(c.name) (\(why))"); continue }
-                say(String(format: "  %@  %@: %d checked, %d failed", c.failed == 0 ? "ok    " : "FAILED", c.name, c.checked, c.failed))
+                if let why = c.skipped {
+                    say("  skipped  \(c.name) (\(why))")
+                    continue
+                }
+                say(
+                    String(
+                        format: "  %@  %@: %d checked, %d failed", c.failed == 0 ? "ok    " : "FAILED", c.name,
+                        c.checked, c.failed))
             }
-            for (fp, line) in report.teachers.sorted(by: { $0.key < $1.key }) { say("  teacher \(fp.prefix(16)): \(line)") }
+            for (fp, line) in report.teachers.sorted(by: { $0.key < $1.key }) {
+                say("  teacher \(fp.prefix(16)): \(line)")
+            }
             for f in report.failures.prefix(50) {
                 say("  ✗ \(f.check)\(f.id.map { " [\($0)]" } ?? ""): \(f.detail)\(f.path.map { " (\($0))" } ?? "")")
             }
