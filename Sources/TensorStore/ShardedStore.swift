@@ -18,13 +18,6 @@ public struct StoreIndex: Sendable, Equatable, Codable {
             case shard, tensor, shape
             case sourceSHA256 = "source_sha256"
         }
-
-        public init(shard: String, tensor: String, shape: [Int], sourceSHA256: String?) {
-            self.shard = shard
-            self.tensor = tensor
-            self.shape = shape
-            self.sourceSHA256 = sourceSHA256
-        }
     }
 
     public struct ShardInfo: Sendable, Equatable, Codable {
@@ -32,13 +25,6 @@ public struct StoreIndex: Sendable, Equatable, Codable {
         public var sha256: String
         public var bytes: Int
         public var tensors: Int
-
-        public init(file: String, sha256: String, bytes: Int, tensors: Int) {
-            self.file = file
-            self.sha256 = sha256
-            self.bytes = bytes
-            self.tensors = tensors
-        }
     }
 
     public var format: String

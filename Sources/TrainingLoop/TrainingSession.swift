@@ -14,14 +14,17 @@ import TKDCore
 /// invocation early, saving the state with the loss sums since the last validation.
 public final class TrainingSession<Task: TrainingTask> {
     public let task: Task
-    public var jobs = 1
-    public var progress: ProgressMode = .auto
-    /// Stop after this many steps in this invocation (saving the state); a rerun resumes. nil = to the end.
-    public var stopAfter: Int?
-    /// Where one-line messages go (resume notices).
-    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public let options: SessionOptions
 
-    public init(_ task: Task) { self.task = task }
+    public init(_ task: Task, options: SessionOptions = SessionOptions()) {
+        self.task = task
+        self.options = options
+    }
+
+    var jobs: Int { options.jobs }
+    var progress: ProgressMode { options.progress }
+    var stopAfter: Int? { options.stopAfter }
+    var log: (String) -> Void { options.log }
 
     public struct Outcome {
         /// The best model's metrics; nil when `stopAfter` ended the invocation.
@@ -58,7 +61,7 @@ public final class TrainingSession<Task: TrainingTask> {
         let historyURL = folder.appendingPathComponent("history.jsonl")
         let stateURL = task.stateURL
         if fm.fileExists(atPath: stateURL.path) {
-            let (info, file) = try TrainingState.open(stateURL, as: Task.StateInfo.self)
+            let (info, file) = try TrainingState.open(stateURL, as: Task.StateDetails.self)
             try task.checkResumable(info, path: stateURL)
             guard info.manifestsSHA256 == task.manifestsSHA256 else {
                 throw TrainingLoopError.runMismatch(

@@ -3,19 +3,68 @@ import Layers
 import TKDCore
 import TensorStore
 
-/// The description a training state carries about itself (students: `CheckpointInfo`; the teacher:
-/// `TeacherStateInfo`).
-public protocol TrainingStateInfo: Codable, Equatable, Sendable {
-    /// The `format` written into the file's metadata and the JSON twin.
-    static var currentFormat: String { get }
-    var format: String { get }
-    /// Optimiser steps taken.
-    var step: Int { get }
-    /// The dataset the run trains on (`ManifestFingerprint`).
-    var manifestsSHA256: String { get }
-    /// Training-loss sums since the last validation (loss, CE, attention KD, correct, examples), written when a
-    /// run stops between validations, so that a resumed run writes the same history as an uninterrupted one.
-    var pendingSums: [Double]? { get }
+/// What a kind of model adds to a training state's description (students: `StudentCheckpoint`; the bundled
+/// teacher: `TeacherCheckpoint`): its own keys, written beside the common ones in the same JSON object.
+public protocol TrainingStateDetails: Codable, Equatable, Sendable {
+    /// The `format` of its states and checkpoints.
+    static var format: String { get }
+}
+
+/// What a training state or checkpoint says about itself (the JSON in the file's `tkd_checkpoint` metadata and
+/// its `.json` twin): the keys every state has (`Common`, defined here once) and the model's `details`, side by
+/// side in one JSON object. Both read as the description's own fields (`info.step`, `info.student`).
+@dynamicMemberLookup
+public struct TrainingStateDescription<Details: TrainingStateDetails>: Codable, Equatable, Sendable {
+    /// The keys of every training state.
+    public struct Common: Codable, Equatable, Sendable {
+        public var format: String
+        /// `tkd <version>` that wrote it.
+        public var tool = "tkd \(TKDVersion.current)"
+        /// Optimiser steps taken.
+        public var step: Int
+        /// `adam` or `momentum` when the file carries the optimiser state (resumable), else nil.
+        public var optimizer: String?
+        public var validationAccuracy: Double?
+        public var datasetName: String
+        /// The manifests the run trains on (`ManifestFingerprint`); a state made on others is not resumed.
+        public var manifestsSHA256: String
+        /// Training-loss sums since the last validation (loss, CE, attention KD, correct, examples), written
+        /// when a run stops between validations, so that a resumed run writes the same history as an
+        /// uninterrupted one.
+        public var pendingSums: [Double]?
+
+        enum CodingKeys: String, CodingKey {
+            case format, tool, step, optimizer
+            case validationAccuracy = "validation_accuracy", datasetName = "dataset_name"
+            case manifestsSHA256 = "manifests_sha256", pendingSums = "pending_sums"
+        }
+    }
+
+    public var common: Common
+    public var details: Details
+
+    public init(
+        step: Int, optimizer: String?, validationAccuracy: Double?, datasetName: String, manifestsSHA256: String,
+        pendingSums: [Double]?, details: Details
+    ) {
+        common = Common(
+            format: Details.format, step: step, optimizer: optimizer, validationAccuracy: validationAccuracy,
+            datasetName: datasetName, manifestsSHA256: manifestsSHA256, pendingSums: pendingSums)
+        self.details = details
+    }
+
+    public subscript<T>(dynamicMember path: KeyPath<Common, T>) -> T { common[keyPath: path] }
+    public subscript<T>(dynamicMember path: KeyPath<Details, T>) -> T { details[keyPath: path] }
+
+    public init(from decoder: Decoder) throws {
+        common = try Common(from: decoder)
+        details = try Details(from: decoder)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try common.encode(to: encoder)
+        try details.encode(to: encoder)
+    }
 }
 
 /// The one checkpoint and training-state format (contract): `<name>.safetensors` with the model's tensors
@@ -24,8 +73,8 @@ public protocol TrainingStateInfo: Codable, Equatable, Sendable {
 /// a readable `<name>.json` twin of the description.
 public enum TrainingState {
     /// Writes `url` and its `.json` twin.
-    public static func save<Info: TrainingStateInfo>(
-        _ tensors: [Parameter], optimizer: [SafeTensors.Tensor]?, info: Info,
+    public static func save<Details>(
+        _ tensors: [Parameter], optimizer: [SafeTensors.Tensor]?, info: TrainingStateDescription<Details>,
         to url: URL
     ) throws {
         var all = tensors.map { SafeTensors.Tensor(name: $0.name, shape: $0.shape, values: $0.value) }
@@ -34,7 +83,7 @@ public enum TrainingState {
         let data = SafeTensors.encode(
             all,
             metadata: [
-                "format": Info.currentFormat,
+                "format": Details.format,
                 "tkd_checkpoint": String(decoding: json, as: UTF8.self),
             ])
         try AtomicFile.write(data, to: url)
@@ -44,9 +93,9 @@ public enum TrainingState {
 
     /// Opens a state or checkpoint and reads its description from the file's own metadata.
     /// - Throws: `TrainingLoopError.checkpoint` naming the file.
-    public static func open<Info: TrainingStateInfo>(
-        _ url: URL, as type: Info.Type
-    ) throws -> (info: Info, file: SafeTensorsFile) {
+    public static func open<Details>(
+        _ url: URL, as type: Details.Type
+    ) throws -> (info: TrainingStateDescription<Details>, file: SafeTensorsFile) {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TrainingLoopError.checkpoint(path: url.path, reason: "no such checkpoint")
         }
@@ -56,10 +105,10 @@ public enum TrainingState {
                 path: url.path, reason: "not a tkd checkpoint (no 'tkd_checkpoint' metadata)")
         }
         do {
-            let info = try JSONDecoder().decode(Info.self, from: Data(text.utf8))
-            guard info.format == Info.currentFormat else {
+            let info = try JSONDecoder().decode(TrainingStateDescription<Details>.self, from: Data(text.utf8))
+            guard info.format == Details.format else {
                 throw TrainingLoopError.checkpoint(
-                    path: url.path, reason: "format '\(info.format)', expected '\(Info.currentFormat)'")
+                    path: url.path, reason: "format '\(info.format)', expected '\(Details.format)'")
             }
             return (info, file)
         } catch let e as TrainingLoopError { throw e } catch {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import DatasetFormat
 import Foundation
+import Numerics
 import TKDCore
+import TrainingLoop
 
 /// `--jobs` and progress output, shared by every long command.
 struct RunOptions: ParsableArguments {
@@ -18,6 +20,18 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         guard jobs >= 0 else { throw ValidationError("--jobs must be 0 (one per core) or positive; got \(jobs).") }
+    }
+}
+
+extension RunOptions {
+    /// The training loop's options for this command line (and a note when OpenBLAS runs slow kernels).
+    func session(stopAfter: Int?) -> SessionOptions {
+        var session = SessionOptions()
+        session.jobs = jobs
+        session.progress = progressMode
+        session.stopAfter = stopAfter
+        if let note = BLAS.slowKernelNote { session.log(note) }
+        return session
     }
 }
 

@@ -5,7 +5,8 @@ import TensorStore
 /// `features/<preset>/config.json`: how a feature store was made (contract). The tensors themselves are a
 /// sharded tensor store (`index.json`, `shard-*.safetensors`): one tensor per example, named by its id,
 /// frames × features.
-public struct FeatureStoreConfig: Sendable, Equatable, Codable {
+public struct FeatureStoreConfig: Sendable, Equatable, Codable, DescriptionFile {
+    public static let madeBy = "a feature store made by tkd features"
     public static let fileName = "config.json"
     public static let currentFormat = "tkd-features/1"
     public var format = FeatureStoreConfig.currentFormat
@@ -40,14 +41,6 @@ public struct FeatureStoreConfig: Sendable, Equatable, Codable {
     /// Loads `folder/config.json`.
     /// - Throws: `DatasetFormatError` naming the file.
     public static func load(_ folder: URL) throws -> FeatureStoreConfig {
-        let url = folder.appendingPathComponent(fileName)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DatasetFormatError.missing(path: url.path, expected: "a feature store made by tkd features")
-        }
-        do {
-            return try JSONDecoder().decode(FeatureStoreConfig.self, from: data)
-        } catch {
-            throw DatasetFormatError.unreadable(path: url.path, reason: CanonicalJSON.describe(error))
-        }
+        try read(folder.appendingPathComponent(fileName))
     }
 }

@@ -41,19 +41,13 @@ extension ExampleRecord {
     }
 }
 
-extension DatasetInfo {
+extension DatasetInfo: DescriptionFile {
+    public static let madeBy = "a dataset made by tkd generate"
+
     /// Loads `DIR/dataset.json`.
     /// - Throws: `DatasetFormatError` naming the file.
     public static func load(_ dataset: URL) throws -> DatasetInfo {
-        let url = DatasetLayout(dataset).info
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DatasetFormatError.missing(path: url.path, expected: "a dataset made by tkd generate")
-        }
-        do {
-            return try JSONDecoder().decode(DatasetInfo.self, from: data)
-        } catch {
-            throw DatasetFormatError.unreadable(path: url.path, reason: CanonicalJSON.describe(error))
-        }
+        try read(DatasetLayout(dataset).info)
     }
 
     /// `audio_rendered` of `DIR/dataset.json` alone (false after `tkd generate --plan-only` until `tkd render`),

@@ -5,7 +5,8 @@ import TensorStore
 /// `teachers/<fingerprint>/cache.json`: what a teacher cache holds and how it was made, plus its summary
 /// (contract). The tensors are a sharded tensor store: per example `rollout/<id>` [T] (sums to 1) and,
 /// when the teacher has a classification head, `logits/<id>` [teacher labels].
-public struct TeacherCacheInfo: Sendable, Equatable, Codable {
+public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
+    public static let madeBy = "a teacher cache made by tkd teacher cache"
     public static let fileName = "cache.json"
     public static let currentFormat = "tkd-teacher-cache/1"
     public var format = TeacherCacheInfo.currentFormat
@@ -114,14 +115,6 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable {
     /// Loads `folder/cache.json`.
     /// - Throws: `DatasetFormatError` naming the file.
     public static func load(_ folder: URL) throws -> TeacherCacheInfo {
-        let url = folder.appendingPathComponent(fileName)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DatasetFormatError.missing(path: url.path, expected: "a teacher cache made by tkd teacher cache")
-        }
-        do {
-            return try JSONDecoder().decode(TeacherCacheInfo.self, from: data)
-        } catch {
-            throw DatasetFormatError.unreadable(path: url.path, reason: CanonicalJSON.describe(error))
-        }
+        try read(folder.appendingPathComponent(fileName))
     }
 }

@@ -6,12 +6,14 @@ import TKDCore
 import TensorStore
 import TrainingLoop
 
-/// What a checkpoint says about itself (`<name>.json`, and the same JSON inside the safetensors file's
-/// metadata under `tkd_checkpoint`, which is authoritative: one file, written atomically).
-public struct CheckpointInfo: TrainingStateInfo {
-    public static let currentFormat = "tkd-checkpoint/1"
-    public var format = CheckpointInfo.currentFormat
-    public var tool = "tkd \(TKDVersion.current)"
+/// What a student checkpoint says about itself (`<name>.json`, and the same JSON inside the safetensors file's
+/// metadata under `tkd_checkpoint`, which is authoritative: one file, written atomically): the common keys of
+/// every training state and the student's own.
+public typealias CheckpointInfo = TrainingStateDescription<StudentCheckpoint>
+
+/// A student checkpoint's own keys: enough to rebuild and evaluate the model with nothing else.
+public struct StudentCheckpoint: TrainingStateDetails {
+    public static let format = "tkd-checkpoint/1"
     public var student: Student
     public var classes: Int
     /// Label map: index → name (the dataset's `labels`).
@@ -19,8 +21,6 @@ public struct CheckpointInfo: TrainingStateInfo {
     public var featurePreset: String
     /// Frames per example of the training data.
     public var frames: Int
-    /// Optimiser steps taken.
-    public var step: Int
     public var config: TrainConfig
     /// λ, τ and the target the run distilled from (`teacher:<fingerprint>` or `oracle`).
     public var kdLambda: Float
@@ -29,22 +29,11 @@ public struct CheckpointInfo: TrainingStateInfo {
     public var teacherFingerprint: String?
     /// Tensors that belong to training only (the KD query): never used by inference or evaluation.
     public var trainingOnly: [String]
-    /// `adam` or `momentum` when the file carries the optimiser state (resumable), else nil.
-    public var optimizer: String?
-    public var validationAccuracy: Double?
-    public var datasetName: String
-    public var manifestsSHA256: String
-    /// Training-loss sums since the last validation (loss, CE, attention KD, correct, examples), so that a
-    /// resumed run writes the same history as an uninterrupted one.
-    public var pendingSums: [Double]?
 
     enum CodingKeys: String, CodingKey {
-        case format, tool, student, classes, labels, frames, step, config, optimizer
+        case student, classes, labels, frames, config
         case featurePreset = "feature_preset", kdLambda = "kd_lambda", kdTemperature = "kd_temperature"
         case kdTarget = "kd_target", teacherFingerprint = "teacher_fingerprint", trainingOnly = "training_only"
-        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name", manifestsSHA256 =
-            "manifests_sha256"
-        case pendingSums = "pending_sums"
     }
 }
 
@@ -61,7 +50,7 @@ public enum Checkpoint {
 
     /// Opens a checkpoint and reads its description from the file's own metadata.
     public static func open(_ url: URL) throws -> (info: CheckpointInfo, file: SafeTensorsFile) {
-        try TrainingState.open(url, as: CheckpointInfo.self)
+        try TrainingState.open(url, as: StudentCheckpoint.self)
     }
 
     /// A model with the checkpoint's weights; `includeTrainingOnly` also restores the KD query.

@@ -6,37 +6,6 @@ import TKDCore
 import TensorStore
 import TrainingLoop
 
-/// Runs a student over one split in inference mode (the KD head is not involved) and scores it.
-public enum Evaluator {
-    public static func evaluate(
-        _ model: StudentModel, data: TrainingData, split: Split, batchSize: Int = 100,
-        jobs: Int = 1, chunk: Int = 25
-    ) throws -> Metrics {
-        try Evaluation.metrics(
-            model, split: split, ids: data.splits[split] ?? [], labels: data.labels, batchSize: batchSize,
-            jobs: jobs, chunk: chunk
-        ) { ids in
-            (try data.batch(ids), ids.map { data.records[$0]!.labelIndex })
-        }
-    }
-}
-
-/// `metrics.json` of a finished run: the best-by-validation checkpoint's validation and test metrics.
-public struct RunMetrics: Sendable, Equatable, Codable {
-    public var student: Student
-    public var kdLambda: Float
-    public var kdTarget: KDTarget
-    public var bestStep: Int
-    public var steps: Int
-    public var validation: Metrics
-    public var test: Metrics
-
-    enum CodingKeys: String, CodingKey {
-        case student, steps, validation, test
-        case kdLambda = "kd_lambda", kdTarget = "kd_target", bestStep = "best_step"
-    }
-}
-
 /// A student's training run (`tkd train`), run by the one training loop (`TrainingSession`): the student's
 /// features from the dataset's store, time shift and SpecAugment keyed by (seed, step), and the distillation
 /// target a_T — the oracle span or a teacher cache — resampled to the student's T′ (the paper's protocol,
@@ -49,12 +18,8 @@ public final class Trainer: TrainingTask {
     public let config: TrainConfig
     public let data: TrainingData
     public let folder: URL
-    public var jobs = 1
-    public var progress: ProgressMode = .auto
-    /// Stop after this many steps in this invocation (saving `last`); a rerun resumes. nil = to the end.
-    public var stopAfter: Int?
-    /// Where one-line messages go (resume notices, evaluations).
-    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// Threads, progress, `--stop-after` (saving `last`; a rerun resumes) and where messages go.
+    public var options = SessionOptions()
 
     public init(config: TrainConfig, dataset: URL, runs: URL) throws {
         self.config = config
@@ -105,12 +70,7 @@ public final class Trainer: TrainingTask {
     /// Runs (or resumes) the training; returns the final metrics (also written to `metrics.json`), or — when
     /// `stopAfter` ends this invocation early — `metrics` nil and `stoppedAt` set.
     public func run() throws -> Outcome {
-        let session = TrainingSession(self)
-        session.jobs = jobs
-        session.progress = progress
-        session.stopAfter = stopAfter
-        session.log = log
-        let outcome = try session.run()
+        let outcome = try TrainingSession(self, options: options).run()
         guard let validation = outcome.validation, let test = outcome.test else {
             return Outcome(metrics: nil, resumedFrom: outcome.resumedFrom, folder: folder, stoppedAt: outcome.stoppedAt)
         }
@@ -185,13 +145,13 @@ public final class Trainer: TrainingTask {
     public func stateInfo(
         step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?
     ) -> CheckpointInfo {
-        CheckpointInfo(
+        let details = StudentCheckpoint(
             student: config.student, classes: data.labels.count, labels: data.labels, featurePreset: config.features,
-            frames: data.frames, step: step, config: config, kdLambda: config.kd.lambda,
-            kdTemperature: config.kd.temperature, kdTarget: config.kd.target,
-            teacherFingerprint: teacher?.fingerprint,
-            trainingOnly: ["kd.query"], optimizer: optimizer, validationAccuracy: validationAccuracy,
-            datasetName: data.info.name, manifestsSHA256: data.manifestsSHA256, pendingSums: pendingSums)
+            frames: data.frames, config: config, kdLambda: config.kd.lambda, kdTemperature: config.kd.temperature,
+            kdTarget: config.kd.target, teacherFingerprint: teacher?.fingerprint, trainingOnly: ["kd.query"])
+        return CheckpointInfo(
+            step: step, optimizer: optimizer, validationAccuracy: validationAccuracy, datasetName: data.info.name,
+            manifestsSHA256: data.manifestsSHA256, pendingSums: pendingSums, details: details)
     }
 
     public func checkResumable(_ info: CheckpointInfo, path: URL) throws {

@@ -233,10 +233,7 @@ struct TeacherTrainCommand: ParsableCommand {
         }
         let trainer = try TeacherTrainer(
             config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
-        trainer.jobs = options.jobs
-        trainer.progress = options.progressMode
-        trainer.stopAfter = stopAfter
-        if let note = BLAS.slowKernelNote { trainer.log(note) }
+        trainer.options = options.session(stopAfter: stopAfter)
         let outcome = try trainer.run()
         guard let v = outcome.validation, let t = outcome.test else {
             say(

@@ -87,11 +87,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let name { c.name = name }
         let trainer = try Trainer(config: c, dataset: URL(fileURLWithPath: dataset), runs: URL(fileURLWithPath: runs))
-        trainer.jobs = options.jobs
-        trainer.progress = options.progressMode
-        trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        trainer.stopAfter = stopAfter
-        if let note = BLAS.slowKernelNote { trainer.log(note) }
+        trainer.options = options.session(stopAfter: stopAfter)
         let outcome = try trainer.run()
         guard let m = outcome.metrics else {
             say(

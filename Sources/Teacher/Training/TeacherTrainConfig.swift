@@ -1,0 +1,149 @@
+import AudioIO
+import DatasetFormat
+import Foundation
+import Layers
+import Numerics
+import TKDCore
+import TensorStore
+import TrainingLoop
+
+/// The bundled teacher's training configuration (`Recipes/teacher/*.yaml`, documented in
+/// `Recipes/teacher/README.md`): a compact wav2vec 2.0 (base layout) trained from scratch on raw audio.
+public struct TeacherTrainConfig: Sendable, Equatable, Codable {
+    public var name: String
+    public var seed: UInt64 = 0
+    public var batchSize = 32
+    public var steps = 2_000
+    public var evalEvery = 200
+    public var adamEpsilon: Float = 1e-8
+    public var schedule = LearningRateSchedule.warmupCosine(peak: 1e-3, final: 1e-5, warmup: 100, steps: 2_000)
+    public var clipNorm: Float? = 1
+    /// Examples per parallel chunk (fixes the summation order, not `--jobs`).
+    public var chunk = 4
+    /// Dropout after the feature projection, the encoder's input norm, attention and feed-forward outputs.
+    public var dropout: Float = 0.1
+    /// Random time shift of each waveform by up to ± this many samples, zero-filled, keyed by (seed, step).
+    public var timeShiftSamples = 0
+    /// Zero-mean, unit-variance waveforms (written as `do_normalize` in `preprocessor_config.json`).
+    public var normalizeInput = true
+    public var model = Model()
+
+    /// How the first convolution of the bundled teacher is initialised.
+    public enum FrontEndInit: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
+        /// Kaiming-normal, like every other convolution.
+        case kaiming
+        /// A mel-spaced Gabor filterbank (`TrainableWav2Vec2.initialiseGabor`).
+        case gabor
+    }
+
+    public struct Model: Sendable, Equatable, Codable {
+        public var hiddenSize = 64
+        public var layers = 2
+        public var heads = 4
+        public var intermediateSize = 128
+        public var convDim = [32, 32, 32, 32, 32, 32, 32]
+        public var convKernel = [10, 3, 3, 3, 3, 2, 2]
+        public var convStride = [5, 2, 2, 2, 2, 2, 2]
+        public var positionalKernel = 16
+        public var positionalGroups = 4
+        public var projectorSize = 32
+        /// The classification head's pooling: Hugging Face's mean, or the first frame (transformers ignores it).
+        public var pooling = Wav2Vec2Config.Pooling.mean
+        /// How the first convolution starts.
+        public var frontEndInit = FrontEndInit.kaiming
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case layers, heads, pooling
+            case hiddenSize = "hidden_size", intermediateSize = "intermediate_size", convDim = "conv_dim"
+            case convKernel = "conv_kernel", convStride = "conv_stride", positionalKernel = "positional_kernel"
+            case positionalGroups = "positional_groups", projectorSize = "projector_size", frontEndInit =
+                "front_end_init"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, seed, steps, schedule, chunk, dropout, model
+        case batchSize = "batch_size", evalEvery = "eval_every", adamEpsilon = "adam_epsilon", clipNorm = "clip_norm"
+        case timeShiftSamples = "time_shift_samples", normalizeInput = "normalize_input"
+    }
+
+    public init(name: String) { self.name = name }
+
+    public func wav2vec2Config(labels: [String]) -> Wav2Vec2Config {
+        Wav2Vec2Config(
+            hiddenSize: model.hiddenSize, layers: model.layers, heads: model.heads,
+            intermediateSize: model.intermediateSize,
+            convDim: model.convDim, convKernel: model.convKernel, convStride: model.convStride,
+            positionalKernel: model.positionalKernel, positionalGroups: model.positionalGroups,
+            classifierProjectionSize: model.projectorSize, labels: labels, pooling: model.pooling)
+    }
+
+    static let keys = [
+        "name", "seed", "batch_size", "steps", "eval_every", "adam_epsilon", "schedule", "clip_norm", "chunk",
+        "dropout", "time_shift_samples", "normalize_input", "model",
+    ]
+    static let modelKeys = [
+        "hidden_size", "layers", "heads", "intermediate_size", "conv_dim", "conv_kernel", "conv_stride",
+        "positional_kernel", "positional_groups", "projector_size", "pooling", "front_end_init",
+    ]
+
+    /// Reads a YAML teacher config; unknown keys, wrong types and values out of range are one error naming
+    /// the file, line and key. `name` defaults to the file's base name.
+    public static func load(_ url: URL) throws -> TeacherTrainConfig {
+        let m = try YAMLValue.load(url).mapping(allowed: keys)
+        var c = TeacherTrainConfig(
+            name: try m["name"].map { try $0.string() } ?? url.deletingPathExtension().lastPathComponent)
+        if let v = m["seed"] { c.seed = UInt64(try v.int(in: 0...Int.max)) }
+        if let v = m["batch_size"] { c.batchSize = try v.int(in: 1...100_000) }
+        if let v = m["steps"] { c.steps = try v.int(in: 1...100_000_000) }
+        if let v = m["eval_every"] { c.evalEvery = try v.int(in: 1...100_000_000) }
+        if let v = m["adam_epsilon"] { c.adamEpsilon = Float(try v.double(in: 0...1)) }
+        if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
+        if let v = m["chunk"] { c.chunk = try v.int(in: 1...100_000) }
+        if let v = m["dropout"] { c.dropout = Float(try v.double(in: 0...0.9)) }
+        if let v = m["time_shift_samples"] { c.timeShiftSamples = try v.int(in: 0...10_000_000) }
+        if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
+        if let v = m["schedule"] {
+            c.schedule = try LearningRateSchedule.read(v, steps: c.steps)
+        } else {
+            c.schedule = c.schedule.withSteps(c.steps)
+        }
+        if let v = m["model"] {
+            let d = try v.mapping(allowed: modelKeys)
+            func ints(_ key: String) throws -> [Int]? {
+                guard let x = d[key] else { return nil }
+                let list = try x.list().map { try $0.int(in: 1...100_000) }
+                guard !list.isEmpty else { throw x.fail("expected a non-empty list of positive integers") }
+                return list
+            }
+            if let x = d["hidden_size"] { c.model.hiddenSize = try x.int(in: 1...100_000) }
+            if let x = d["layers"] { c.model.layers = try x.int(in: 1...1_000) }
+            if let x = d["heads"] { c.model.heads = try x.int(in: 1...1_000) }
+            if let x = d["intermediate_size"] { c.model.intermediateSize = try x.int(in: 1...1_000_000) }
+            if let x = try ints("conv_dim") { c.model.convDim = x }
+            if let x = try ints("conv_kernel") { c.model.convKernel = x }
+            if let x = try ints("conv_stride") { c.model.convStride = x }
+            if let x = d["positional_kernel"] { c.model.positionalKernel = try x.int(in: 1...10_000) }
+            if let x = d["positional_groups"] { c.model.positionalGroups = try x.int(in: 1...10_000) }
+            if let x = d["projector_size"] { c.model.projectorSize = try x.int(in: 1...100_000) }
+            if let x = d["pooling"] { c.model.pooling = try x.option(Wav2Vec2Config.Pooling.self) }
+            if let x = d["front_end_init"] { c.model.frontEndInit = try x.option(FrontEndInit.self) }
+            let mm = c.model
+            guard mm.convDim.count == mm.convKernel.count && mm.convKernel.count == mm.convStride.count else {
+                throw v.fail(
+                    "conv_dim, conv_kernel and conv_stride must have the same length (found \(mm.convDim.count), "
+                        + "\(mm.convKernel.count), \(mm.convStride.count))"
+                )
+            }
+            guard mm.hiddenSize % mm.heads == 0 else {
+                throw (d["heads"] ?? v).fail("heads \(mm.heads) must divide hidden_size \(mm.hiddenSize)")
+            }
+            guard mm.hiddenSize % mm.positionalGroups == 0 else {
+                throw (d["positional_groups"] ?? v).fail(
+                    "positional_groups \(mm.positionalGroups) must divide hidden_size \(mm.hiddenSize)")
+            }
+        }
+        return c
+    }
+}

@@ -1,0 +1,198 @@
+import AudioIO
+import DatasetFormat
+import Foundation
+import Layers
+import Numerics
+import TKDCore
+import TensorStore
+import TrainingLoop
+
+/// The bundled teacher's own keys in its training state (`training/state.safetensors`, the one
+/// `TrainingState` format; the weights themselves are the Hugging Face folder's).
+public struct TeacherCheckpoint: TrainingStateDetails {
+    public static let format = "tkd-teacher-state/2"
+    public var config: TeacherTrainConfig
+}
+
+/// `tkd teacher train`: trains the bundled teacher on a generated dataset's audio with the one training loop
+/// (`TrainingSession`) and writes a Hugging Face model folder `out/` (`config.json`, `model.safetensors`,
+/// `preprocessor_config.json`: the best-by-validation weights) plus `out/training/` (`config.json`,
+/// `state.safetensors`/`.json` — the last weights and Adam state, for resuming —, `history.jsonl`,
+/// `metrics.json`). A rerun with the same config resumes from the state and reproduces the uninterrupted
+/// run byte for byte.
+public final class TeacherTrainer: TrainingTask {
+    public let config: TeacherTrainConfig
+    public let dataset: URL
+    public let out: URL
+    /// Threads, progress, `--stop-after` (saving the state; a rerun resumes) and where messages go.
+    public var options = SessionOptions()
+
+    let info: DatasetInfo
+    let records: [String: ExampleRecord]
+    let splits: [Split: [String]]
+    public let manifestsSHA256: String
+    let samples: Int
+
+    public init(config: TeacherTrainConfig, dataset: URL, out: URL) throws {
+        self.config = config
+        self.dataset = dataset
+        self.out = out
+        info = try DatasetInfo.load(dataset)
+        let all = try DatasetInfo.loadManifests(dataset)
+        manifestsSHA256 = try ManifestFingerprint.sha256(dataset: dataset)
+        var byID: [String: ExampleRecord] = [:], splits: [Split: [String]] = [:]
+        var length: Int?
+        for r in all {
+            guard r.sampleRate == 16_000 else {
+                throw TeacherError.input(
+                    path: DatasetLayout(dataset).audio(r).path, reason: "sample_rate is \(r.sampleRate); expected 16000"
+                )
+            }
+            if let length, r.numSamples != length {
+                throw TeacherError.input(
+                    path: DatasetLayout(dataset).audio(r).path,
+                    reason:
+                        "num_samples is \(r.numSamples); expected \(length) like the other examples (one length per "
+                        + "dataset variant)"
+                )
+            }
+            length = r.numSamples
+            byID[r.id] = r
+            splits[r.split, default: []].append(r.id)
+        }
+        guard let length, !(splits[.training] ?? []).isEmpty else {
+            throw TeacherError.input(path: dataset.path, reason: "the training manifest holds no examples")
+        }
+        let c = config.wav2vec2Config(labels: info.labels)
+        guard c.frames(samples: length) > 0 else {
+            throw TeacherError.input(
+                path: dataset.path, reason: "examples of \(length) samples are too short for conv_kernel/conv_stride")
+        }
+        records = byID
+        self.splits = splits
+        samples = length
+    }
+
+    public var stateURL: URL { folder.appendingPathComponent("state.safetensors") }
+
+    /// Waveforms [B, L] of `ids` (read in parallel, in order).
+    func batch(_ ids: [String], pool: WorkPool) throws -> Tensor {
+        let root = dataset, recs = records
+        let waves = try pool.map(ids.count) { i -> [Float] in
+            let r = recs[ids[i]]!
+            let url = DatasetLayout(root).audio(r)
+            let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
+            guard audio.samples.count == r.numSamples else {
+                throw TeacherError.input(
+                    path: url.path, reason: "has \(audio.samples.count) samples; the manifest says \(r.numSamples)")
+            }
+            return audio.samples
+        }
+        return Tensor(shape: [ids.count, samples], data: waves.flatMap { $0 })
+    }
+
+    public struct Outcome: Sendable {
+        public var validation: Metrics?
+        public var test: Metrics?
+        public var bestStep: Int
+        public var resumedFrom: Int
+        public var stoppedAt: Int?
+    }
+
+    /// The `config.json` record of how the weights were made.
+    func record(step: Int, validation: Double) -> [String: Any] {
+        [
+            "tkd_teacher": [
+                "tool": "tkd \(TKDVersion.current)", "dataset": info.name, "manifests_sha256": manifestsSHA256,
+                "train_config": config.name, "step": step, "validation_accuracy": validation,
+                "seed": Int(config.seed),
+            ] as [String: Any]
+        ]
+    }
+
+    public func run() throws -> Outcome {
+        if let file = try? SafeTensorsFile(stateURL), file.metadata["format"] == "tkd-teacher-state/1" {
+            throw TeacherError.input(
+                path: stateURL.path,
+                reason: "a training state of an earlier tkd (tkd-teacher-state/1), "
+                    + "which this version does not resume; delete it, or use another --out, to train again")
+        }
+        let outcome = try TrainingSession(self, options: options).run()
+        guard let validation = outcome.validation, let test = outcome.test else {
+            return Outcome(
+                validation: nil, test: nil, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
+                stoppedAt: outcome.stoppedAt)
+        }
+        let metrics: [String: Any] = [
+            "best_step": outcome.bestStep, "steps": config.steps,
+            "validation": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(validation)),
+            "test": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(test)),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(data + Data("\n".utf8), to: folder.appendingPathComponent("metrics.json"))
+        return Outcome(
+            validation: validation, test: test, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
+            stoppedAt: nil)
+    }
+
+    // MARK: TrainingTask
+
+    public var displayName: String { "teacher \(config.name)" }
+    public var folder: URL { out.appendingPathComponent("training") }
+    public var labels: [String] { info.labels }
+
+    public var settings: LoopSettings {
+        LoopSettings(
+            steps: config.steps, evalEvery: config.evalEvery, batchSize: config.batchSize, chunk: config.chunk,
+            seed: config.seed, schedule: config.schedule, clipNorm: config.clipNorm, objective: Objective(),
+            optimizer: .adam(epsilon: config.adamEpsilon))
+    }
+
+    public func configData() throws -> Data { try CanonicalJSON.encodePretty(config) }
+
+    public func ids(_ split: Split) -> [String] { splits[split] ?? [] }
+
+    public func makeModel() -> TrainableWav2Vec2 {
+        let model = TrainableWav2Vec2(
+            config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
+            gaborFrontEnd: config.model.frontEndInit == .gabor)
+        model.normalizeInput = config.normalizeInput
+        return model
+    }
+
+    public func trainingBatch(_ ids: [String], step: Int) throws -> TrainingBatch {
+        var x = try batch(ids, pool: WorkPool(jobs: options.jobs))
+        var rng = CounterRNG(seed: config.seed, key: ["teacher", "time-shift", String(step)])
+        _ = TimeShift.apply(&x, maxShift: config.timeShiftSamples, rng: &rng)
+        return TrainingBatch(input: x, labels: ids.map { records[$0]!.labelIndex })
+    }
+
+    public func evaluationInput(_ ids: [String]) throws -> (input: Tensor, labels: [Int]) {
+        (try batch(ids, pool: WorkPool(jobs: options.jobs)), ids.map { records[$0]!.labelIndex })
+    }
+
+    public func stateInfo(
+        step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?
+    ) -> TrainingStateDescription<TeacherCheckpoint> {
+        TrainingStateDescription(
+            step: step, optimizer: optimizer, validationAccuracy: validationAccuracy, datasetName: info.name,
+            manifestsSHA256: manifestsSHA256, pendingSums: pendingSums, details: TeacherCheckpoint(config: config))
+    }
+
+    public func checkResumable(_ info: TrainingStateDescription<TeacherCheckpoint>, path: URL) throws {
+        guard info.config == config else {
+            throw TrainingLoopError.runMismatch(
+                path: path.path, field: "config", run: "a different config", requested: "this one")
+        }
+    }
+
+    public func saveBest(_ model: TrainableWav2Vec2, step: Int, validationAccuracy: Double) throws {
+        try model.save(to: out, extraConfig: record(step: step, validation: validationAccuracy))
+    }
+
+    public func loadBest() throws -> (model: TrainableWav2Vec2, step: Int?) {
+        let best = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), seed: config.seed)
+        try best.load(out)
+        return (best, nil)
+    }
+}

@@ -1,0 +1,120 @@
+import AudioIO
+import DatasetFormat
+import Features
+import Foundation
+import Synthesis
+import TKDCore
+import TensorStore
+
+extension DatasetVerifier {
+    // MARK: Stores
+
+    /// The store's own check (`ShardedStoreReader.verify`): shard files against the index's SHA-256, and an
+    /// entry computed from the manifest's audio for every example.
+    func checkStore(
+        _ folder: URL, kind: String, keys: [(key: String, record: ExampleRecord)], manifestsSHA: String?,
+        recorded: String?, _ ledger: Ledger
+    ) -> StoreVerification? {
+        let check = "\(kind).\(folder.lastPathComponent)"
+        if let recorded, let manifestsSHA {
+            ledger.expect(
+                recorded == manifestsSHA, "\(check).fingerprint", path: folder.path,
+                "made for manifests \(recorded.prefix(12))…; the dataset's are \(manifestsSHA.prefix(12))… (stale)")
+        }
+        let result = ShardedStoreReader.verify(folder, expected: keys.map { ($0.key, $0.record.audioSHA256) })
+        if let problem = result.indexProblem {
+            ledger.fail("\(check).index", path: folder.appendingPathComponent(StoreIndex.fileName).path, problem)
+            return nil
+        }
+        for s in result.shards {
+            ledger.expect(
+                s.problem == nil, "\(check).shards", path: folder.appendingPathComponent(s.name).path, s.problem ?? "")
+        }
+        for (finding, key) in zip(result.entries, keys) {
+            ledger.expect(
+                finding.problem == nil, "\(check).entries", id: key.record.id, path: folder.path, finding.problem ?? "")
+        }
+        return result
+    }
+
+    func stores(_ records: [ExampleRecord], manifestsSHA: String?, _ ledger: Ledger) throws {
+        for folder in DatasetLayout(dataset).featureStores {
+            guard let config = try? FeatureStoreConfig.load(folder) else {
+                ledger.fail(
+                    "features.\(folder.lastPathComponent).config",
+                    path: folder.appendingPathComponent(FeatureStoreConfig.fileName).path,
+                    "missing or unreadable feature store config")
+                continue
+            }
+            guard
+                let result = checkStore(
+                    folder, kind: "features", keys: records.map { ($0.id, $0) },
+                    manifestsSHA: manifestsSHA, recorded: config.manifestsSHA256, ledger),
+                let index = result.index
+            else { continue }
+            frames(index, config, records, folder, ledger)
+        }
+    }
+
+    /// Every entry's frame count against what the store's front end gives for the example's length.
+    func frames(
+        _ index: StoreIndex, _ config: FeatureStoreConfig, _ records: [ExampleRecord], _ folder: URL, _ ledger: Ledger
+    ) {
+        for r in records {
+            guard let e = index.entries[r.id] else { continue }
+            let frames = config.frontEnd.frameCount(samples: r.numSamples)
+            ledger.expect(
+                e.shape.first == frames, "features.\(folder.lastPathComponent).frames", id: r.id, path: folder.path,
+                "\(e.shape.first ?? 0) frames; preset \(config.preset) gives \(frames) for \(r.numSamples) samples")
+        }
+    }
+
+    func teacherCaches(_ records: [ExampleRecord], manifestsSHA: String?, _ ledger: Ledger) throws -> [String: String] {
+        var summaries: [String: String] = [:]
+        for folder in DatasetLayout(dataset).teacherCaches {
+            let check = "teachers.\(folder.lastPathComponent)"
+            guard let info = try? TeacherCacheInfo.load(folder) else {
+                ledger.fail(
+                    "\(check).config", path: folder.appendingPathComponent(TeacherCacheInfo.fileName).path,
+                    "missing or unreadable cache.json")
+                continue
+            }
+            ledger.expect(
+                info.fingerprint.hasPrefix(folder.lastPathComponent), "\(check).fingerprint",
+                path: folder.appendingPathComponent(TeacherCacheInfo.fileName).path,
+                "the folder name is not the prefix of the fingerprint \(info.fingerprint.prefix(16))")
+            guard
+                let result = checkStore(
+                    folder, kind: "teachers", keys: records.map { (TeacherCacheInfo.rolloutKey($0.id), $0) },
+                    manifestsSHA: manifestsSHA, recorded: info.manifestsSHA256, ledger),
+                result.intact, let reader = try? ShardedStoreReader(folder)
+            else { continue }
+            var localisation = RolloutLocalisation()
+            for r in records {
+                let key = TeacherCacheInfo.rolloutKey(r.id)
+                guard let e = reader.index.entries[key], let v = try? reader.tensor(key).values else { continue }
+                let t = e.shape.first ?? 0, expected = Double(r.numSamples) / Double(info.frameHop)
+                ledger.expect(
+                    abs(Double(t) - expected) <= 2, "\(check).frames", id: r.id, path: folder.path,
+                    "\(t) rollout frames; \(r.numSamples) samples at hop \(info.frameHop) give about \(Int(expected))")
+                let sum = v.reduce(0.0) { $0 + Double($1) }
+                ledger.expect(
+                    abs(sum - 1) < 1e-3 && v.allSatisfy { $0 >= 0 && $0.isFinite }, "\(check).rollout", id: r.id,
+                    path: folder.path, "the rollout sums to \(sum) or has negative / non-finite entries")
+                guard let k = r.keyword, t > 0 else { continue }
+                localisation.add(
+                    v, centres: info.frameCentres(t), speechOnset: k.speechOnsetSample,
+                    speechOffset: k.speechOffsetSample)
+            }
+            if localisation.examples > 0 {
+                summaries[info.fingerprint] = String(
+                    format:
+                        "%.1f %% of the rollout mass inside the speech span (uniform %.1f %%), peak inside it in "
+                        + "%.1f %% of %d keyword examples",
+                    100 * localisation.massInSpeech, 100 * localisation.spanShare, 100 * localisation.peakInSpeech,
+                    localisation.examples)
+            }
+        }
+        return summaries
+    }
+}
