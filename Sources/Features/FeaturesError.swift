@@ -1,4 +1,3 @@
-import DatasetFormat
 import Foundation
 
 /// Errors of feature extraction. Each names the input and says what was seen and expected.

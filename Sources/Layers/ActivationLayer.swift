@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// Elementwise ReLU (or identity).
 public final class ActivationLayer: Layer {

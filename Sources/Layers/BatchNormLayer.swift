@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Keras BatchNormalization over the last axis (ε 1e-3 by default). Training mode normalises with the
 /// batch statistics over every row of the batch (all examples and positions) and updates the moving

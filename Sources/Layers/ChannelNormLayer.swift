@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// PyTorch `nn.GroupNorm(C, C)` on [B, T, C]: every channel of every example normalised over time
 /// (wav2vec 2.0-base's first feature-extractor layer).

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// PyTorch `nn.Conv1d` on [B, L, Cin] (channels last) → [B, L′, Cout]: stride, zero padding, groups,
 /// optional bias, optional weight norm over every axis but the kernel's (`weight_norm(dim=2)`, stored as

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// A convolution whose kernel spans time only (KW = 1, stride and dilation 1 along frequency), as in
 /// TC-ResNet and Att-RNN: computed as one sgemm per kernel tap over a chunk's examples laid end to end

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Keras Conv2D over [B, T, F, C] (time first, channels last) with bias and a fused activation.
 /// Weights [KH, KW, Cin, Cout]. The batch runs in chunks: each chunk goes through `Conv2D` (im2col, one

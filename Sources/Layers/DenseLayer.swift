@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Keras Dense: y = act(x W + b) over [B, in] (inputs are flattened per example), W [in, units].
 public final class DenseLayer: Layer {

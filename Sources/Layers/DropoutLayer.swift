@@ -1,5 +1,4 @@
 import Foundation
-import Numerics
 import TKDCore
 
 /// Inverted dropout: in training, each value is zeroed with probability `rate` and the survivors are

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// GELU x·Φ(x) (the exact, erf form that `nn.GELU()` and Hugging Face's "gelu" use).
 public final class GELULayer: Layer {

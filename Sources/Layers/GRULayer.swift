@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Keras GRU (`reset_after`) over [B, T, F], optionally bidirectional (Keras `Bidirectional`, merge
 /// `concat`: the backward GRU reads the reversed sequence and its outputs are re-reversed, so step t is

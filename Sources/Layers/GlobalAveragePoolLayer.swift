@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// Mean over every axis but the batch and the channels: [B, T, F, C] → [B, C], [B, T, F] → [B, F].
 public final class GlobalAveragePoolLayer: Layer {

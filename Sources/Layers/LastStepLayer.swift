@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// [B, T, D] → [B, D]: the last time step (LSTM-P and CRNN classify from it).
 public final class LastStepLayer: Layer {

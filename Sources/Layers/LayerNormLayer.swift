@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// PyTorch `nn.LayerNorm` over the last axis (biased variance), weight/bias named `.weight`/`.bias`.
 public final class LayerNormLayer: Layer {

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// PyTorch `nn.Linear` over the last axis: y = x·Wᵀ + b with W [out, in]; [B, …, in] → [B, …, out].
 public final class LinearLayer: Layer {

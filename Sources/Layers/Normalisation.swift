@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Normalisation statistics over `count` values at stride `step` (sums in Double): (mean, 1/√(var + ε)).
 @inline(__always)

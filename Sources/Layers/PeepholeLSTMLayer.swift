@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// TF1 LSTMCell with peepholes and projection (LSTM-P) over [B, T, F]; returns every m_t, [B, T, p].
 public final class PeepholeLSTMLayer: Layer {

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Att-RNN / MHAtt-RNN attention pooling over H [B, T, d] (Docs/students.md §8-9): the query comes from the
 /// middle step H[T/2] through one Dense(d) per head; keys and values are H; heads are concatenated.

@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// A reshape of the per-example shape (the data do not move): [T, F] → [T, 1, F] or [T, F, 1], and
 /// [T, F, C] → [T, F·C].

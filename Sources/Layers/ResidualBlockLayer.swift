@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// TC-ResNet's residual block over [B, T, 1, C] (Docs/students.md §6): conv(k×1, stride s) → BN → ReLU →
 /// conv(k×1) → BN, plus the shortcut — identity, or conv 1×1 stride s → BN → ReLU when the channel

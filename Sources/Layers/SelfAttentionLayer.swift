@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Multi-head scaled dot-product self-attention with PyTorch-named projections (`q_proj`, `k_proj`,
 /// `v_proj`, `out_proj`), as in Hugging Face's eager wav2vec 2.0 attention: [B, T, H] → [B, T, H].

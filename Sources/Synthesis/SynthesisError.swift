@@ -1,4 +1,3 @@
-import DatasetFormat
 import Foundation
 
 /// Errors raised by Synthesis (corpora, the demo corpus, recipes and rendering).

@@ -1,5 +1,4 @@
 import Foundation
-import TKDCore
 
 /// Element types of safetensors files used here.
 public enum TensorDType: String, Sendable, Codable, CaseIterable {

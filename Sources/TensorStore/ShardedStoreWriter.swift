@@ -44,18 +44,27 @@ public struct ShardedStoreWriter: Sendable {
         self.metadata = metadata
     }
 
-    /// What a shard's sidecar records.
+    /// Set when the store's description pins every item's source (a feature store records the manifests'
+    /// SHA-256, which fixes every audio hash): a sidecar written before sidecars recorded sources is then
+    /// still trusted. Otherwise such a shard is recomputed.
+    public var sourcesPinnedBySettings = false
+
+    /// What a shard's sidecar records (`format` `tkd-store-shard/1`). Sidecars written before this format
+    /// (feature stores: file, SHA-256, bytes, tensors; teacher caches: file, SHA-256, bytes, sources) are
+    /// read too, their entries taken from the shard's header.
     struct ShardRecord: Codable, Equatable {
+        static let currentFormat = "tkd-store-shard/1"
+        var format: String?
         var file: String
         var sha256: String
         var bytes: Int
-        var tensors: Int
+        var tensors: Int?
         /// Item id → source SHA-256 of the items the shard was computed from.
-        var sources: [String: String]
+        var sources: [String: String]?
         /// The shard's index entries (tensor name → location).
-        var entries: [String: StoreIndex.Location]
+        var entries: [String: StoreIndex.Location]?
 
-        var info: StoreIndex.ShardInfo { .init(file: file, sha256: sha256, bytes: bytes, tensors: tensors) }
+        var info: StoreIndex.ShardInfo { .init(file: file, sha256: sha256, bytes: bytes, tensors: tensors ?? 0) }
     }
 
     public var shardCount: Int { (items.count + examplesPerShard - 1) / examplesPerShard }
@@ -74,15 +83,36 @@ public struct ShardedStoreWriter: Sendable {
     }
 
     /// The sidecar of shard k when it matches the current items (and, when `checkFile`, the file still has
-    /// the recorded SHA-256).
+    /// the recorded SHA-256). A sidecar of the earlier layout is completed from the shard's header and
+    /// rewritten in the current one.
     func finished(_ k: Int, checkFile: Bool) -> ShardRecord? {
+        let expected = sources(ofShard: k)
         guard let data = FileManager.default.contents(atPath: sidecar(k).path),
-            let record = try? JSONDecoder().decode(ShardRecord.self, from: data),
-            record.file == Self.shardName(k), record.sources == sources(ofShard: k)
+            var record = try? JSONDecoder().decode(ShardRecord.self, from: data),
+            record.file == Self.shardName(k),
+            record.sources == expected || (record.sources == nil && sourcesPinnedBySettings)
         else { return nil }
-        if checkFile, (try? SHA256.hex(fileAt: folder.appendingPathComponent(record.file))) != record.sha256 {
+        let legacy = record.format == nil || record.entries == nil || record.tensors == nil || record.sources == nil
+        if checkFile || legacy,
+            (try? SHA256.hex(fileAt: folder.appendingPathComponent(record.file))) != record.sha256
+        {
             return nil
         }
+        guard legacy else { return record }
+        guard let file = try? SafeTensorsFile(folder.appendingPathComponent(record.file)) else { return nil }
+        var entries: [String: StoreIndex.Location] = [:]
+        for item in items[range(ofShard: k)] {
+            for name in file.entries.keys where name == item.id || name.hasSuffix("/" + item.id) {
+                entries[name] = .init(
+                    shard: record.file, tensor: name, shape: file.entries[name]!.shape, sourceSHA256: item.sourceSHA256)
+            }
+        }
+        guard entries.count == file.entries.count else { return nil }
+        record.format = ShardRecord.currentFormat
+        record.tensors = file.entries.count
+        record.sources = expected
+        record.entries = entries
+        try? AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k))
         return record
     }
 
@@ -105,6 +135,11 @@ public struct ShardedStoreWriter: Sendable {
         throw CoreError.invalidValue(
             field: url.path, value: difference.found,
             expected: "\(difference.expected); delete \(folder.path) to rebuild it")
+    }
+
+    /// Writes the store's description file (`config.json`, `cache.json`) atomically.
+    public func writeDescription<D: Encodable>(_ description: D, file: String) throws {
+        try AtomicFile.write(try CanonicalJSON.encodePretty(description), to: folder.appendingPathComponent(file))
     }
 
     public struct Outcome: Sendable {
@@ -154,7 +189,7 @@ public struct ShardedStoreWriter: Sendable {
             let data = SafeTensors.encode(tensors, metadata: metadata)
             try AtomicFile.write(data, to: folder.appendingPathComponent(Self.shardName(k)))
             let record = ShardRecord(
-                file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count,
+                format: ShardRecord.currentFormat, file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count,
                 tensors: tensors.count, sources: sources(ofShard: k), entries: entries)
             try AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k))
             checked.insert(k)
@@ -172,7 +207,7 @@ public struct ShardedStoreWriter: Sendable {
         for k in 0..<shardCount {
             guard let record = finished(k, checkFile: !checked.contains(k)) else { return nil }
             shards.append(record.info)
-            entries.merge(record.entries) { a, _ in a }
+            entries.merge(record.entries ?? [:]) { a, _ in a }
         }
         let index = StoreIndex(dtype: dtype, entries: entries, shards: shards)
         try AtomicFile.write(

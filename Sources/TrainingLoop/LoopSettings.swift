@@ -1,6 +1,4 @@
-import DatasetFormat
 import Foundation
-import Layers
 import Numerics
 
 /// The hyper-parameters the loop itself uses.

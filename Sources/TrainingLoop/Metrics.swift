@@ -1,5 +1,4 @@
 import Foundation
-import Layers
 import Numerics
 
 /// Classification metrics of one split (`metrics.json`, `tkd evaluate`).

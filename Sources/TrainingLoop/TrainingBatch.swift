@@ -1,7 +1,5 @@
-import DatasetFormat
 import Foundation
 import Layers
-import Numerics
 
 /// One minibatch of a training step.
 public struct TrainingBatch {

@@ -8,7 +8,8 @@ import TKDCore
 /// KD), validation every `evalEvery` steps, the best model kept by validation accuracy (ties to the later
 /// step), and at the end the best model's validation and test metrics.
 ///
-/// In the task's folder: `config.json` (another config there is refused), `history.jsonl` (one line per
+/// In the task's run folder (`RunLayout`): `config.json` (another config there is refused), `metrics.json` (the
+/// best model's validation and test metrics, `RunResult`), `history.jsonl` (one line per
 /// validation) and the resumable state (`TrainingState`: weights + optimiser state). A rerun resumes from the
 /// state and reproduces the uninterrupted run byte for byte, whatever `--jobs`; `stopAfter` ends an
 /// invocation early, saving the state with the loss sums since the last validation.
@@ -27,10 +28,8 @@ public final class TrainingSession<Task: TrainingTask> {
     var log: (String) -> Void { options.log }
 
     public struct Outcome {
-        /// The best model's metrics; nil when `stopAfter` ended the invocation.
-        public var validation: Metrics?
-        public var test: Metrics?
-        public var bestStep: Int
+        /// The best model's metrics as written to `metrics.json`; nil when `stopAfter` ended the invocation.
+        public var result: RunResult<Task.ResultDetails>?
         public var resumedFrom: Int
         /// Set when `stopAfter` ended the invocation before the last step.
         public var stoppedAt: Int?
@@ -43,9 +42,10 @@ public final class TrainingSession<Task: TrainingTask> {
         reuseLargeAllocations()
         let fm = FileManager.default
         let s = task.settings
-        let folder = task.folder
+        let layout = task.runFolder
+        let folder = layout.folder
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-        let configURL = folder.appendingPathComponent("config.json")
+        let configURL = layout.config
         let configData = try task.configData()
         if let old = fm.contents(atPath: configURL.path), old != configData {
             let d = Self.firstDifference(old, configData)
@@ -58,11 +58,14 @@ public final class TrainingSession<Task: TrainingTask> {
         var history: [HistoryEntry] = []
         var start = 0
         var pending: [Double]?
-        let historyURL = folder.appendingPathComponent("history.jsonl")
+        let historyURL = layout.history
         let stateURL = task.stateURL
         if fm.fileExists(atPath: stateURL.path) {
             let (info, file) = try TrainingState.open(stateURL, as: Task.StateDetails.self)
-            try task.checkResumable(info, path: stateURL)
+            guard info.details.config == task.config else {
+                throw TrainingLoopError.runMismatch(
+                    path: stateURL.path, field: "config", run: "a different config", requested: "this one")
+            }
             guard info.manifestsSHA256 == task.manifestsSHA256 else {
                 throw TrainingLoopError.runMismatch(
                     path: stateURL.path, field: "dataset manifests",
@@ -101,9 +104,7 @@ public final class TrainingSession<Task: TrainingTask> {
                     "stopped after \(stopAfter) step(s) at step \(step) of \(s.steps); run the same command again "
                         + "to resume"
                 )
-                return Outcome(
-                    validation: nil, test: nil, bestStep: history.last(where: \.best)?.step ?? 0, resumedFrom: start,
-                    stoppedAt: step)
+                return Outcome(result: nil, resumedFrom: start, stoppedAt: step)
             }
             step += 1
             let ids = EpochShuffle.batch(trainingIDs, batchSize: s.batchSize, seed: s.seed, step: step)
@@ -155,7 +156,10 @@ public final class TrainingSession<Task: TrainingTask> {
         let validation = try evaluate(best.model, split: .validation)
         let test = try evaluate(best.model, split: .testing)
         let bestStep = best.step ?? history.last(where: \.best)?.step ?? step
-        return Outcome(validation: validation, test: test, bestStep: bestStep, resumedFrom: start, stoppedAt: nil)
+        let result = RunResult(
+            bestStep: bestStep, steps: s.steps, validation: validation, test: test, details: task.resultDetails())
+        try AtomicFile.write(try CanonicalJSON.encodePretty(result), to: layout.metrics)
+        return Outcome(result: result, resumedFrom: start, stoppedAt: nil)
     }
 
     /// The model's metrics on a split, in batches of the run's batch size.

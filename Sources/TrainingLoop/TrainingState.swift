@@ -6,8 +6,11 @@ import TensorStore
 /// What a kind of model adds to a training state's description (students: `StudentCheckpoint`; the bundled
 /// teacher: `TeacherCheckpoint`): its own keys, written beside the common ones in the same JSON object.
 public protocol TrainingStateDetails: Codable, Equatable, Sendable {
+    associatedtype Config: Equatable
     /// The `format` of its states and checkpoints.
     static var format: String { get }
+    /// The training config the state was made with.
+    var config: Config { get }
 }
 
 /// What a training state or checkpoint says about itself (the JSON in the file's `tkd_checkpoint` metadata and

@@ -1,7 +1,6 @@
 import DatasetFormat
 import Foundation
 import Layers
-import Numerics
 
 /// What the loop needs from a kind of run (a student's, the bundled teacher's): its model, its data and
 /// augmentation, and where its best model and state go. Everything else — resume, `--stop-after`, history,
@@ -9,14 +8,17 @@ import Numerics
 public protocol TrainingTask: AnyObject {
     associatedtype Model: TrainableModel
     associatedtype StateDetails: TrainingStateDetails
+    associatedtype ResultDetails: Codable & Equatable & Sendable
 
     /// How the run is named in progress lines and messages.
     var displayName: String { get }
     var settings: LoopSettings { get }
-    /// The folder of `config.json` and `history.jsonl`.
-    var folder: URL { get }
-    /// The resumable training state (latest weights and optimiser state).
+    /// The run folder: `config.json`, `history.jsonl`, `metrics.json` and the resumable state.
+    var runFolder: RunLayout { get }
+    /// The resumable training state (latest weights and optimiser state) in `runFolder`.
     var stateURL: URL { get }
+    /// The run's config; a state made with another is refused.
+    var config: StateDetails.Config { get }
     /// The dataset's manifest fingerprint; a state made on other manifests is refused.
     var manifestsSHA256: String { get }
     /// Class names in label-index order.
@@ -24,7 +26,7 @@ public protocol TrainingTask: AnyObject {
 
     /// The canonical JSON of the run's config, written as `folder/config.json`; a folder holding another is refused.
     func configData() throws -> Data
-    /// Example ids of a split, in manifest order.
+    /// Example ids of a split, sorted by id (the order canonical manifests are written in).
     func ids(_ split: Split) -> [String]
     /// A freshly initialised model.
     func makeModel() -> Model
@@ -37,8 +39,8 @@ public protocol TrainingTask: AnyObject {
         step: Int, validationAccuracy: Double?, optimizer: String?, pendingSums: [Double]?
     )
         -> TrainingStateDescription<StateDetails>
-    /// Checks a state found in the folder before resuming from it (its manifests are checked by the loop).
-    func checkResumable(_ info: TrainingStateDescription<StateDetails>, path: URL) throws
+    /// The task's own keys in `metrics.json`.
+    func resultDetails() -> ResultDetails
     /// Keeps `model` as the best so far.
     func saveBest(_ model: Model, step: Int, validationAccuracy: Double) throws
     /// The best model saved, and its step when the saved form records it.

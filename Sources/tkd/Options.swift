@@ -1,5 +1,4 @@
 import ArgumentParser
-import DatasetFormat
 import Foundation
 import Numerics
 import TKDCore

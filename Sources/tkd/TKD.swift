@@ -1,7 +1,5 @@
 import ArgumentParser
-import DatasetFormat
 import Foundation
-import Layers
 import Numerics
 import TKDCore
 

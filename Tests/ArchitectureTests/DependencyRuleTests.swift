@@ -80,7 +80,10 @@ struct DependencyRuleTests {
                         $0.hasPrefix("@") || ["public", "internal", "private", "fileprivate"].contains(String($0))
                     })
                 else { continue }
-                let imported = String(words[i + 1])
+                // `import X`, `import X.Sub`, `import struct X.Y`: the module is the first component.
+                let kinds: Set<Substring> = ["struct", "class", "enum", "protocol", "func", "var", "let", "typealias"]
+                let target = kinds.contains(words[i + 1]) && i + 2 < words.count ? words[i + 2] : words[i + 1]
+                let imported = String(target.split(separator: ".").first ?? target)
                 let file = url.path.dropFirst(Self.repo.path.count + 1)
                 #expect(
                     allowed.contains(imported),

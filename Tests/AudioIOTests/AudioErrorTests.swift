@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AudioIO
@@ -39,7 +40,7 @@ struct AudioErrorTests {
 
     @Test("a file that is not audio")
     func notAudio() throws {
-        let dir = TestAudio.tempDir("notaudio")
+        let dir = (try! TestFolder.make("notaudio"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("notes.wav")
         try Data("hello, I am text\n".utf8).write(to: url)
@@ -51,7 +52,7 @@ struct AudioErrorTests {
 
     @Test("a WAV whose data chunk is cut short")
     func truncated() throws {
-        let dir = TestAudio.tempDir("trunc")
+        let dir = (try! TestFolder.make("trunc"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("cut.wav")
         var d = Self.wavHeader(formatTag: 1, dataBytes: 32000)
@@ -64,7 +65,7 @@ struct AudioErrorTests {
 
     @Test("a FLAC stream cut short")
     func truncatedFLAC() throws {
-        let dir = TestAudio.tempDir("truncflac")
+        let dir = (try! TestFolder.make("truncflac"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let full = dir.appendingPathComponent("full.flac")
         var rng = SystemRandomNumberGenerator()
@@ -82,7 +83,7 @@ struct AudioErrorTests {
 
     @Test("a file cut inside its header is corrupt")
     func corruptHeader() throws {
-        let dir = TestAudio.tempDir("corrupt")
+        let dir = (try! TestFolder.make("corrupt"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("header.wav")
         try Self.wavHeader(formatTag: 1, dataBytes: 32000).prefix(30).write(to: url)
@@ -94,7 +95,7 @@ struct AudioErrorTests {
 
     @Test("a file with zero frames")
     func empty() throws {
-        let dir = TestAudio.tempDir("empty")
+        let dir = (try! TestFolder.make("empty"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("empty.wav")
         try Self.wavHeader(formatTag: 1, dataBytes: 0).write(to: url)
@@ -103,7 +104,7 @@ struct AudioErrorTests {
 
     @Test("an encoding libsndfile does not implement")
     func unsupported() throws {
-        let dir = TestAudio.tempDir("unsupported")
+        let dir = (try! TestFolder.make("unsupported"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("extensible.wav")
         // WAVE_FORMAT_EXTENSIBLE with an unknown sub-format GUID.
@@ -119,7 +120,7 @@ struct AudioErrorTests {
 
     @Test("an unexpected channel count")
     func channels() throws {
-        let dir = TestAudio.tempDir("channels")
+        let dir = (try! TestFolder.make("channels"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("quad.wav")
         TestAudio.writeInt16([Int16](repeating: 5, count: 400), channels: 4, sampleRate: 16000, to: url)

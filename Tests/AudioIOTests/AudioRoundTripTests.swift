@@ -1,5 +1,6 @@
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @testable import AudioIO
@@ -8,7 +9,7 @@ import Testing
 struct AudioRoundTripTests {
     @Test("PCM16 → Float → PCM16 is bit-exact for every 16-bit value")
     func pcm16BitExact() throws {
-        let dir = TestAudio.tempDir("pcm16")
+        let dir = (try! TestFolder.make("pcm16"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let all = (Int(Int16.min)...Int(Int16.max)).map { Int16($0) }
         let original = dir.appendingPathComponent("all.wav")
@@ -30,7 +31,7 @@ struct AudioRoundTripTests {
 
     @Test("PCM24, float32 and FLAC round trips keep the values their encodings can hold")
     func otherFormats() throws {
-        let dir = TestAudio.tempDir("formats")
+        let dir = (try! TestFolder.make("formats"))
         defer { try? FileManager.default.removeItem(at: dir) }
         var rng = SystemRandomNumberGenerator()
         let x = (0..<4000).map { _ in Float.random(in: -0.99...0.99, using: &rng) }
@@ -55,7 +56,7 @@ struct AudioRoundTripTests {
 
     @Test("samples beyond full scale are saturated, not wrapped, and counted")
     func clipping() throws {
-        let dir = TestAudio.tempDir("clip")
+        let dir = (try! TestFolder.make("clip"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let x: [Float] = [1.5, -1.5, 0.5, 1.0, -1.0, 32767 / 32768]
         let url = dir.appendingPathComponent("clip.wav")
@@ -74,7 +75,7 @@ struct AudioRoundTripTests {
 
     @Test("stereo is down-mixed by the mean (or the first channel, or refused)")
     func downMix() throws {
-        let dir = TestAudio.tempDir("mix")
+        let dir = (try! TestFolder.make("mix"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("stereo.wav")
         TestAudio.writeInt16([1000, 3000, -2000, 0, 16384, -16384], channels: 2, sampleRate: 16000, to: url)
@@ -89,7 +90,7 @@ struct AudioRoundTripTests {
 
     @Test("a windowed read equals the same slice of a full read, for WAV, FLAC and stereo")
     func windowedRead() throws {
-        let dir = TestAudio.tempDir("window")
+        let dir = (try! TestFolder.make("window"))
         defer { try? FileManager.default.removeItem(at: dir) }
         var rng = SystemRandomNumberGenerator()
         let ints = (0..<48000).map { _ in Int16.random(in: -20000...20000, using: &rng) }

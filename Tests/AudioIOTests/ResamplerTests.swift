@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AudioIO
@@ -42,7 +43,7 @@ struct ResamplerTests {
 
     @Test("reading at another rate resamples, or refuses when resampling is off")
     func readAtRate() throws {
-        let dir = TestAudio.tempDir("rate")
+        let dir = (try! TestFolder.make("rate"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("44k.wav")
         try AudioWriter.write(

@@ -5,11 +5,6 @@ import Foundation
 
 /// Helpers shared by the AudioIO tests.
 enum TestAudio {
-    static func tempDir(_ name: String) -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-\(name)-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
 
     /// Writes interleaved 16-bit integers with libsndfile directly (independent of `AudioWriter`).
     static func writeInt16(

@@ -1,5 +1,6 @@
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 /// A small corpus made once through the binary, shared by the generate tests.
@@ -14,7 +15,7 @@ enum CLICorpus {
         defer { lock.unlock() }
         if let cached { return try cached.get() }
         let r = Result { () throws -> URL in
-            let dir = TKDBinary.tempDir("corpus")
+            let dir = TestFolder.path("corpus")
             let out = try TKDBinary.run([
                 "corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "2", "--jobs", "2", "-q",
             ])

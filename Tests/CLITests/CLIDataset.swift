@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A 2-s dataset from the small demo corpus with the TC-ResNet feature store, built once per test run.
@@ -12,7 +13,7 @@ enum CLIDataset {
         if let cached { return try cached.get() }
         let r = Result { () throws -> URL in
             let corpus = try CLICorpus.small()
-            let dir = TKDBinary.tempDir("train-dataset")
+            let dir = TestFolder.path("train-dataset")
             let g = try TKDBinary.run([
                 "generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path,
                 "--corpus", corpus.path, "--out", dir.path, "--variant", "2s", "-q",

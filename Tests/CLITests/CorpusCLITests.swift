@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end tests of the built `tkd` binary: arguments, output formats, exit codes.
@@ -32,7 +33,7 @@ struct CorpusCLITests {
 
     @Test("demo → index: a table, JSON with every clip, and --strict on a clean corpus")
     func demoAndIndex() throws {
-        let dir = TKDBinary.tempDir("demo")
+        let dir = TestFolder.path("demo")
         defer { try? FileManager.default.removeItem(at: dir) }
         let demo = try TKDBinary.run([
             "corpus", "demo", "--out", dir.path, "--speakers", "3", "--utterances", "1",
@@ -76,7 +77,7 @@ struct CorpusCLITests {
         #expect(missing.stderr.contains("/nonexistent/corpus"))
         #expect(missing.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
 
-        let dir = TKDBinary.tempDir("few")
+        let dir = TestFolder.path("few")
         defer { try? FileManager.default.removeItem(at: dir) }
         let few = try TKDBinary.run(["corpus", "demo", "--out", dir.path, "--speakers", "2"])
         #expect(few.status != 0)

@@ -1,5 +1,6 @@
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @Suite("Committed demo manifests")
@@ -23,8 +24,8 @@ struct DemoManifestTests {
 
     @Test("Recipes/demo.yaml on the default demo corpus reproduces Manifests/demo byte for byte")
     func regenerate() throws {
-        let corpus = TKDBinary.tempDir("default-corpus")
-        let out = TKDBinary.tempDir("demo-manifests")
+        let corpus = TestFolder.path("default-corpus")
+        let out = TestFolder.path("demo-manifests")
         defer { for d in [corpus, out] { try? FileManager.default.removeItem(at: d) } }
         let c = try TKDBinary.run(["corpus", "demo", "--out", corpus.path, "--jobs", "2", "-q"])
         #expect(c.status == 0, "\(c.stderr)")

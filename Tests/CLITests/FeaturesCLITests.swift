@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd features (end to end)")
@@ -6,8 +7,8 @@ struct FeaturesCLITests {
     @Test("extract writes one .npy per input; a dataset store is written, resumed and refused on bad input")
     func extractAndStore() throws {
         let corpus = try CLICorpus.small()
-        let out = TKDBinary.tempDir("features")
-        let dataset = TKDBinary.tempDir("features-dataset")
+        let out = TestFolder.path("features")
+        let dataset = TestFolder.path("features-dataset")
         defer { for d in [out, dataset] { try? FileManager.default.removeItem(at: d) } }
         let clips = try FileManager.default.contentsOfDirectory(atPath: corpus.appendingPathComponent("yes").path)
             .sorted().prefix(2)
@@ -25,7 +26,7 @@ struct FeaturesCLITests {
 
         let bad = try TKDBinary.run(["features", "extract", "--preset", "mfcc", "--out", out.path, clips[0]])
         #expect(bad.status != 0 && bad.stderr.contains("mfcc"))
-        let eight = TKDBinary.tempDir("8k")
+        let eight = TestFolder.path("8k")
         defer { try? FileManager.default.removeItem(at: eight) }
         let sox = Process()
         sox.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,5 +1,6 @@
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @Suite("tkd generate (end to end)")
@@ -9,8 +10,8 @@ struct GenerateCLITests {
     @Test("a run killed part-way and started again ends byte-identical to an uninterrupted run")
     func killAndResume() throws {
         let corpus = try CLICorpus.small()
-        let reference = TKDBinary.tempDir("ref")
-        let killed = TKDBinary.tempDir("killed")
+        let reference = TestFolder.path("ref")
+        let killed = TestFolder.path("killed")
         defer { for d in [reference, killed] { try? FileManager.default.removeItem(at: d) } }
         let ref = try TKDBinary.run([
             "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", reference.path,
@@ -50,14 +51,14 @@ struct GenerateCLITests {
         #expect(
             !resumed.stdout.contains(" 0 already done"),
             "the resumed run reused the killed run's work: \(resumed.stdout)")
-        #expect(try TKDBinary.digests(killed) == TKDBinary.digests(reference))
+        #expect(try TestFolder.digests(killed) == TestFolder.digests(reference))
     }
 
     @Test("Slurm array variables shard the run; the merged result equals a single run, one folder per variant")
     func slurm() throws {
         let corpus = try CLICorpus.small()
-        let whole = TKDBinary.tempDir("whole")
-        let array = TKDBinary.tempDir("array")
+        let whole = TestFolder.path("whole")
+        let array = TestFolder.path("array")
         defer { for d in [whole, array] { try? FileManager.default.removeItem(at: d) } }
         let w = try TKDBinary.run([
             "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", whole.path, "--jobs", "2",
@@ -72,7 +73,7 @@ struct GenerateCLITests {
             #expect(t.status == 0, "\(t.stderr)")
             #expect(t.stdout.contains("shard \(task)/2"))
         }
-        #expect(try TKDBinary.digests(array) == TKDBinary.digests(whole))
+        #expect(try TestFolder.digests(array) == TestFolder.digests(whole))
         let bad = try TKDBinary.run([
             "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", array.path, "--shard", "2/2",
         ])
@@ -82,8 +83,8 @@ struct GenerateCLITests {
     @Test("plan-only then render gives the same dataset as generating audio directly")
     func planOnlyRender() throws {
         let corpus = try CLICorpus.small()
-        let direct = TKDBinary.tempDir("direct")
-        let planned = TKDBinary.tempDir("planned")
+        let direct = TestFolder.path("direct")
+        let planned = TestFolder.path("planned")
         defer { for d in [direct, planned] { try? FileManager.default.removeItem(at: d) } }
         _ = try TKDBinary.run([
             "generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--out", direct.path, "--variant", "2s",
@@ -98,13 +99,13 @@ struct GenerateCLITests {
             "render", "--dataset", planned.path, "--corpus", corpus.path, "--jobs", "2", "-q",
         ])
         #expect(render.status == 0, "\(render.stderr)")
-        #expect(try TKDBinary.digests(planned) == TKDBinary.digests(direct))
+        #expect(try TestFolder.digests(planned) == TestFolder.digests(direct))
     }
 
     @Test("recipe typos and bad corpora exit non-zero with one line naming file, line and key")
     func errors() throws {
         let corpus = try CLICorpus.small()
-        let dir = TKDBinary.tempDir("errors")
+        let dir = TestFolder.path("errors")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let recipe = dir.appendingPathComponent("typo.yaml")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd report (end to end)")
@@ -7,7 +8,7 @@ struct ReportCLITests {
         "a self-contained page with the Fig. 2-style figure, distributions, classes, curves and the student × λ table")
     func report() throws {
         let shared = try CLIDataset.small()
-        let dir = TKDBinary.tempDir("report")
+        let dir = TestFolder.path("report")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let dataset = dir.appendingPathComponent("dataset")
@@ -63,7 +64,7 @@ struct ReportCLITests {
 
     @Test("tkd demo refuses to start without its recipes, naming the missing file")
     func demoNeedsRecipes() throws {
-        let dir = TKDBinary.tempDir("demo-recipes")
+        let dir = TestFolder.path("demo-recipes")
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try TKDBinary.run(["demo", "--out", dir.appendingPathComponent("out").path, "--recipes", dir.path])
         #expect(

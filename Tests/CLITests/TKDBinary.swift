@@ -58,19 +58,4 @@ enum TKDBinary {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// SHA-256 of every file below `root`, by relative path (hidden work folders excluded).
-    static func digests(_ root: URL) throws -> [String: String] {
-        var out: [String: String] = [:]
-        let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
-        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true
-        {
-            let data = try Data(contentsOf: url)
-            out[String(url.path.dropFirst(root.path.count + 1))] = SHA256.hex(data)
-        }
-        return out
-    }
-
-    static func tempDir(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tkd-cli-\(name)-\(UUID().uuidString)")
-    }
 }

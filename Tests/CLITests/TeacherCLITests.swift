@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd teacher (end to end)")
@@ -22,7 +23,7 @@ struct TeacherCLITests {
 
     @Test("attentions: logits, every layer's [heads, T, T] map and a rollout; wrong rate and missing model refused")
     func attentions() throws {
-        let dir = TKDBinary.tempDir("teacher")
+        let dir = TestFolder.path("teacher")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let wav = dir.appendingPathComponent("tone.wav"), low = dir.appendingPathComponent("tone8k.wav")

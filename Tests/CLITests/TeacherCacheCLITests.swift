@@ -1,13 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd teacher cache (end to end)")
 struct TeacherCacheCLITests {
     @Test("cache: same bytes for --jobs 1 and 2, resumed after a lost shard, recomputed if audio changed; trains")
     func cache() throws {
-        let dataset = TKDBinary.tempDir("teacher-dataset")
+        let dataset = TestFolder.path("teacher-dataset")
         try FileManager.default.copyItem(at: try CLIDataset.small(), to: dataset)
-        let runs = TKDBinary.tempDir("teacher-runs")
+        let runs = TestFolder.path("teacher-runs")
         defer { for d in [dataset, runs] { try? FileManager.default.removeItem(at: d) } }
         let base = ["teacher", "cache", "--dataset", dataset.path, "--teacher", TeacherCLITests.model, "-q"]
         let two = try TKDBinary.run(base + ["--jobs", "2"])
@@ -17,17 +18,17 @@ struct TeacherCacheCLITests {
         let folders = try FileManager.default.contentsOfDirectory(atPath: teachers.path)
         #expect(folders.count == 1)
         let cache = teachers.appendingPathComponent(folders[0])
-        let first = try TKDBinary.digests(cache)
+        let first = try TestFolder.digests(cache)
         try FileManager.default.removeItem(at: teachers)
         let one = try TKDBinary.run(base + ["--jobs", "1"])
-        let afterOne = try TKDBinary.digests(cache)
+        let afterOne = try TestFolder.digests(cache)
         #expect(one.status == 0 && afterOne == first)
 
         let kept = try TKDBinary.run(base)
         #expect(kept.stdout.contains("(0 shard(s) made, 1 kept)"))
         try FileManager.default.removeItem(at: cache.appendingPathComponent("shard-00000.safetensors"))
         let lost = try TKDBinary.run(base)
-        let afterLost = try TKDBinary.digests(cache)
+        let afterLost = try TestFolder.digests(cache)
         #expect(lost.stdout.contains("(1 shard(s) made, 0 kept)") && afterLost == first)
         // The shard's record says one example came from other audio: it is recomputed.
         let sidecar = cache.appendingPathComponent(".shard-00000.safetensors.done.json")
@@ -38,10 +39,10 @@ struct TeacherCacheCLITests {
         #expect(tampered != text && tampered.contains(#""file" : "shard-00000.safetensors""#))
         try tampered.write(to: sidecar, atomically: true, encoding: .utf8)
         let changed = try TKDBinary.run(base)
-        let afterChange = try TKDBinary.digests(cache)
+        let afterChange = try TestFolder.digests(cache)
         #expect(changed.stdout.contains("(1 shard(s) made, 0 kept)") && afterChange == first, "\(changed.stdout)")
 
-        let config = TKDBinary.tempDir("teacher-config").appendingPathExtension("yaml")
+        let config = TestFolder.path("teacher-config").appendingPathExtension("yaml")
         let yaml =
             "student: tc-resnet\nsteps: 4\nbatch_size: 8\neval_every: 2\nbatch_norm_momentum: 0.8\n"
             + "kd: {lambda: 0.5, logit_weight: 0.5}\n"

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd teacher cache --import (end to end)")
@@ -6,7 +7,7 @@ struct TeacherImportCLITests {
     @Test("per-example exports (here written by tkd teacher attentions) give the same rollouts as running the teacher")
     func importExports() throws {
         let dataset = try CLIDataset.small()
-        let exports = TKDBinary.tempDir("exports"), work = TKDBinary.tempDir("import-dataset")
+        let exports = TestFolder.path("exports"), work = TestFolder.path("import-dataset")
         try FileManager.default.createDirectory(at: exports, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: dataset, to: work)
         defer { for d in [exports, work] { try? FileManager.default.removeItem(at: d) } }

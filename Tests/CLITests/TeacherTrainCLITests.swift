@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd teacher train (end to end)")
@@ -41,7 +42,7 @@ struct TeacherTrainCLITests {
     @Test("stopped twice and resumed on 2 threads = one uninterrupted 1-thread run, byte for byte; it is a teacher")
     func resumeJobsAndCache() throws {
         let shared = try CLIDataset.small()
-        let dir = TKDBinary.tempDir("teacher-train")
+        let dir = TestFolder.path("teacher-train")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         // A private copy: this test adds a teacher cache to the dataset.
@@ -90,7 +91,7 @@ struct TeacherTrainCLITests {
     @Test("a config typo names file:line:key; another config's folder is refused")
     func errors() throws {
         let dataset = try CLIDataset.small()
-        let dir = TKDBinary.tempDir("teacher-train-bad")
+        let dir = TestFolder.path("teacher-train-bad")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let typo = dir.appendingPathComponent("typo.yaml")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd train / evaluate (end to end)")
@@ -27,7 +28,7 @@ struct TrainCLITests {
         with: "spec_augment: {time_masks: 1, time_width: 5, frequency_masks: 1, frequency_width: 3}")
 
     static func writeConfig(_ text: String = config) throws -> URL {
-        let url = TKDBinary.tempDir("config").appendingPathExtension("yaml")
+        let url = TestFolder.path("config").appendingPathExtension("yaml")
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
@@ -43,7 +44,7 @@ struct TrainCLITests {
     func trainAndEvaluate() throws {
         let dataset = try CLIDataset.small()
         let config = try Self.writeConfig()
-        let runs = TKDBinary.tempDir("runs")
+        let runs = TestFolder.path("runs")
         defer { for u in [config, runs] { try? FileManager.default.removeItem(at: u) } }
         let t = try TKDBinary.run([
             "train", "--dataset", dataset.path, "--config", config.path, "--runs", runs.path, "--name", "a", "-q",
@@ -92,7 +93,7 @@ struct TrainCLITests {
     func resumeAndJobs() throws {
         let dataset = try CLIDataset.small()
         let config = try Self.writeConfig(Self.augmented)
-        let one = TKDBinary.tempDir("runs-1"), two = TKDBinary.tempDir("runs-2")
+        let one = TestFolder.path("runs-1"), two = TestFolder.path("runs-2")
         defer { for u in [config, one, two] { try? FileManager.default.removeItem(at: u) } }
         let base = ["train", "--dataset", dataset.path, "--config", config.path, "--name", "r", "-q"]
         let a = try TKDBinary.run(base + ["--runs", one.path, "--jobs", "1"])
@@ -105,15 +106,15 @@ struct TrainCLITests {
         let finish = try TKDBinary.run(base + ["--runs", two.path, "--jobs", "2"])
         #expect(finish.status == 0, "\(finish.stderr)")
         #expect(finish.stderr.contains("resuming r from step 27"))
-        let x = try TKDBinary.digests(one.appendingPathComponent("r")),
-            y = try TKDBinary.digests(two.appendingPathComponent("r"))
+        let x = try TestFolder.digests(one.appendingPathComponent("r")),
+            y = try TestFolder.digests(two.appendingPathComponent("r"))
         #expect(!x.isEmpty && x == y)
     }
 
     @Test("bad input: missing feature store, config typo, another run's folder, missing checkpoint")
     func errors() throws {
         let dataset = try CLIDataset.small()
-        let runs = TKDBinary.tempDir("runs-bad")
+        let runs = TestFolder.path("runs-bad")
         defer { try? FileManager.default.removeItem(at: runs) }
         let lstm = try Self.writeConfig("student: lstm-p\nsteps: 2\n")
         defer { try? FileManager.default.removeItem(at: lstm) }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("tkd verify (end to end)")
@@ -44,7 +45,7 @@ struct VerifyCLITests {
     @Test("a clean dataset passes every check; four tamperings are each named with their example or file")
     func tamper() throws {
         let sharedCorpus = try CLICorpus.small(), shared = try CLIDataset.small()
-        let dir = TKDBinary.tempDir("verify")
+        let dir = TestFolder.path("verify")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let corpus = dir.appendingPathComponent("corpus"), dataset = dir.appendingPathComponent("dataset")
@@ -133,7 +134,7 @@ struct VerifyCLITests {
     @Test("a plan-only dataset: file checks skipped, the re-render checked against the recorded SHA-256")
     func planOnly() throws {
         let corpus = try CLICorpus.small()
-        let dir = TKDBinary.tempDir("verify-plan")
+        let dir = TestFolder.path("verify-plan")
         defer { try? FileManager.default.removeItem(at: dir) }
         let g = try TKDBinary.run([
             "generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path, "--corpus",

@@ -3,6 +3,7 @@ import DatasetFormat
 import Foundation
 import TKDCore
 import TensorStore
+import TestSupport
 import Testing
 
 @testable import Features
@@ -43,13 +44,13 @@ struct FeatureStoreTests {
         }
         let batches = try reader.batches(["ex000", "ex001", "ex002"], size: 2)
         #expect(batches.count == 2 && batches[0].frames == [101, 102] && batches[0].values.count == 2 * 102 * 40)
-        let reference = try TinyDataset.digests(folder)
+        let reference = try TestFolder.digests(folder, includeHidden: false)
 
         // --jobs 2, and the shards made in two parts (in either order), give the same bytes.
         for split in [[Shard.whole], [Shard(index: 1, count: 2), Shard(index: 0, count: 2)]] {
             try FileManager.default.removeItem(at: folder)
             for s in split { _ = try Self.build(dataset, jobs: 2, shard: s) }
-            #expect(try TinyDataset.digests(folder) == reference)
+            #expect(try TestFolder.digests(folder, includeHidden: false) == reference)
         }
     }
 
@@ -59,13 +60,13 @@ struct FeatureStoreTests {
         defer { try? FileManager.default.removeItem(at: dataset) }
         _ = try Self.build(dataset)
         let folder = dataset.appendingPathComponent("features/logmel40")
-        let reference = try TinyDataset.digests(folder)
+        let reference = try TestFolder.digests(folder, includeHidden: false)
         try FileManager.default.removeItem(at: folder.appendingPathComponent("shard-00001.safetensors"))
         try Data("damaged".utf8).write(to: folder.appendingPathComponent("shard-00002.safetensors"))
         try FileManager.default.removeItem(at: folder.appendingPathComponent("index.json"))
         let s = try Self.build(dataset)
         #expect(s.shardsMade == 2 && s.shardsKept == 1)
-        #expect(try TinyDataset.digests(folder) == reference)
+        #expect(try TestFolder.digests(folder, includeHidden: false) == reference)
         // Another dtype in the same folder is refused rather than mixed in.
         #expect(throws: CoreError.self) { try Self.build(dataset, dtype: .float16) }
     }
@@ -96,7 +97,7 @@ struct FeatureStoreTests {
 
     @Test("bad input names the file: NaN samples, a clip shorter than one window, another sample rate")
     func badInput() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-feat-bad-\(UUID().uuidString)")
+        let dir = TestFolder.path("feat-bad")
         defer { try? FileManager.default.removeItem(at: dir) }
         let fe = try FrontEnd(FrontEndPreset.kwsStreamingMFCC20.config())
         #expect(throws: FeaturesError.nonFinite(path: "a.wav", index: 2)) {

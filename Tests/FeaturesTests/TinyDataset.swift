@@ -3,6 +3,7 @@ import DatasetFormat
 import Foundation
 import TKDCore
 import TensorStore
+import TestSupport
 import Testing
 
 @testable import Features
@@ -11,7 +12,7 @@ import Testing
 /// no noise segments: the store reads the audio).
 enum TinyDataset {
     static func make(examples: Int = 9, seconds: Double = 1.0) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-feat-\(UUID().uuidString)")
+        let dir = TestFolder.path("feat")
         let splits = ["training", "validation", "testing"]
         var records: [ExampleRecord] = []
         var rng = CounterRNG(seed: 9, key: ["tiny-dataset"])
@@ -38,11 +39,4 @@ enum TinyDataset {
         return dir
     }
 
-    static func digests(_ folder: URL) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where !name.hasPrefix(".") {
-            out[name] = try SHA256.hex(fileAt: folder.appendingPathComponent(name))
-        }
-        return out
-    }
 }

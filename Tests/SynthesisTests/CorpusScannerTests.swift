@@ -1,6 +1,7 @@
 import AudioIO
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @testable import Synthesis
@@ -9,7 +10,7 @@ import Testing
 struct CorpusScannerTests {
     /// A corpus with one good clip per word folder and one of each problem.
     static func makeProblemCorpus() throws -> URL {
-        let root = SharedDemoCorpus.tempDir("problems")
+        let root = TestFolder.path("problems")
         let tone = (0..<16000).map { Float(0.3 * sin(Double($0) * 0.2)) }
         func write(_ path: String, _ x: [Float], rate: Int = 16000) throws {
             try AudioWriter.write(x, sampleRate: rate, to: root.appendingPathComponent(path))
@@ -82,7 +83,7 @@ struct CorpusScannerTests {
         #expect(throws: SynthesisError.corpusMissing(path: "/nonexistent/corpus")) {
             try CorpusScanner().scan(URL(fileURLWithPath: "/nonexistent/corpus"))
         }
-        let empty = SharedDemoCorpus.tempDir("empty")
+        let empty = TestFolder.path("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
         #expect(throws: SynthesisError.self) { try CorpusScanner().scan(empty) }

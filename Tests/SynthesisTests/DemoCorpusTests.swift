@@ -2,6 +2,7 @@ import AudioIO
 import DatasetFormat
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @testable import Synthesis
@@ -107,8 +108,8 @@ struct DemoCorpusTests {
         let shared = try SharedDemoCorpus.url()
         let serial = try SharedDemoCorpus.build(jobs: 1, name: "serial")
         defer { try? FileManager.default.removeItem(at: serial) }
-        let reference = try SharedDemoCorpus.digests(shared)
-        #expect(try SharedDemoCorpus.digests(serial) == reference)
+        let reference = try TestFolder.digests(shared)
+        #expect(try TestFolder.digests(serial) == reference)
 
         // Simulate an interrupted run: drop some clips and a noise, mark the corpus unfinished, rerun.
         var manifest = try JSONDecoder().decode(
@@ -128,7 +129,7 @@ struct DemoCorpusTests {
         o.seed = 11
         o.progress = .quiet
         try DemoCorpusBuilder(options: o, toolVersion: TKDVersion.current).build()
-        #expect(try SharedDemoCorpus.digests(serial) == reference)
+        #expect(try TestFolder.digests(serial) == reference)
     }
 
     @Test("another seed changes the audio but not the speakers")
@@ -136,7 +137,7 @@ struct DemoCorpusTests {
         let shared = try SharedDemoCorpus.url()
         let other = try SharedDemoCorpus.build(jobs: 2, name: "seed", seed: 12)
         defer { try? FileManager.default.removeItem(at: other) }
-        let a = try SharedDemoCorpus.digests(shared), b = try SharedDemoCorpus.digests(other)
+        let a = try TestFolder.digests(shared), b = try TestFolder.digests(other)
         #expect(Set(a.keys) == Set(b.keys))
         #expect(a["validation_list.txt"] == b["validation_list.txt"])
         #expect(a["speakers.tsv"] == b["speakers.tsv"])
@@ -145,7 +146,7 @@ struct DemoCorpusTests {
 
     @Test("the output folder is protected: foreign folders are refused, other settings need --overwrite")
     func outputProtection() throws {
-        let dir = SharedDemoCorpus.tempDir("foreign")
+        let dir = TestFolder.path("foreign")
         defer { try? FileManager.default.removeItem(at: dir) }
         try AtomicFile.write(Data("keep me".utf8), to: dir.appendingPathComponent("precious.txt"))
         var o = DemoCorpusOptions(output: dir)

@@ -2,6 +2,7 @@ import AudioIO
 import DatasetFormat
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @testable import Synthesis
@@ -30,7 +31,7 @@ enum GenerateFixture {
         recipe: Recipe, corpus: URL, variant: String, jobs: Int = 2, shard: Shard = .whole,
         planOnly: Bool = false, out: URL? = nil, recipeDirectory: URL? = nil
     ) throws -> URL {
-        let dir = out ?? SharedDemoCorpus.tempDir("gen-\(variant)")
+        let dir = out ?? TestFolder.path("gen-\(variant)")
         var o = GenerateOptions()
         o.jobs = jobs
         o.shard = shard
@@ -59,7 +60,7 @@ enum GenerateFixture {
 
     /// A private copy of the shared corpus that a test may modify.
     static func corpusCopy(_ name: String) throws -> URL {
-        let copy = SharedDemoCorpus.tempDir("corpus-\(name)")
+        let copy = TestFolder.path("corpus-\(name)")
         try FileManager.default.copyItem(at: try SharedDemoCorpus.url(), to: copy)
         return copy
     }

@@ -2,6 +2,7 @@ import AudioIO
 import DatasetFormat
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @testable import Synthesis
@@ -14,16 +15,16 @@ struct GenerateTests {
         let corpus = try SharedDemoCorpus.url()
         let recipe = try GenerateFixture.recipe()
         let serial = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: variant, jobs: 1)
-        let sharded = SharedDemoCorpus.tempDir("sharded")
+        let sharded = TestFolder.path("sharded")
         for i in [1, 0] {  // order does not matter; the last to finish merges
             _ = try GenerateFixture.generate(
                 recipe: recipe, corpus: corpus, variant: variant, shard: Shard(index: i, count: 2), out: sharded)
         }
         defer { for d in [serial, sharded] { try? FileManager.default.removeItem(at: d) } }
-        let want = try SharedDemoCorpus.digests(reference)
+        let want = try TestFolder.digests(reference)
         #expect(want.keys.contains("manifests/training.jsonl") && want.keys.contains("dataset.json"))
-        #expect(try SharedDemoCorpus.digests(serial) == want)
-        #expect(try SharedDemoCorpus.digests(sharded) == want)
+        #expect(try TestFolder.digests(serial) == want)
+        #expect(try TestFolder.digests(sharded) == want)
     }
 
     @Test("manifests are canonical; every record agrees with its audio, its split's noise regions and dataset.json")
@@ -133,7 +134,7 @@ struct GenerateTests {
         renderer.progress = .quiet
         let summary = try renderer.run()
         #expect(summary.rendered > 0 && summary.alreadyPresent == 0)
-        #expect(try SharedDemoCorpus.digests(planned) == SharedDemoCorpus.digests(reference))
+        #expect(try TestFolder.digests(planned) == TestFolder.digests(reference))
 
         // Delete one file and change one keyword source: the deleted file's source is checked first.
         let records = try DatasetInfo.loadManifests(planned)
@@ -164,7 +165,7 @@ struct GenerateTests {
         let recipe = try GenerateFixture.recipe()
         let corpus = try SharedDemoCorpus.url()
         // Simulate the state a kill leaves: half the work journalled, the last line cut, a partial file.
-        let dir = SharedDemoCorpus.tempDir("resume")
+        let dir = TestFolder.path("resume")
         defer { try? FileManager.default.removeItem(at: dir) }
         let records = try DatasetInfo.loadManifests(reference).sorted { $0.id < $1.id }
         let journalURL = dir.appendingPathComponent(".tkd-work/journal-0-of-1.jsonl")
@@ -195,7 +196,7 @@ struct GenerateTests {
         ).run(index: index)
         #expect(summary.reused == records.count / 2 - 1)
         #expect(summary.made == records.count - summary.reused)
-        #expect(try SharedDemoCorpus.digests(dir) == SharedDemoCorpus.digests(reference))
+        #expect(try TestFolder.digests(dir) == TestFolder.digests(reference))
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         // Running again on the finished dataset verifies and reuses everything.
         let again = try DatasetGenerator(
@@ -207,7 +208,7 @@ struct GenerateTests {
 
     @Test("a noise folder outside the corpus at another rate is resampled, recorded by its recipe path, re-renders")
     func extraNoiseFolder() throws {
-        let base = SharedDemoCorpus.tempDir("extra-noise")
+        let base = TestFolder.path("extra-noise")
         defer { try? FileManager.default.removeItem(at: base) }
         let noise = NoiseSynthesizer.make(.pink, sampleRate: 22050, seed: 3)
         try AudioWriter.write(noise, sampleRate: 22050, to: base.appendingPathComponent("noises/sub/pink22k.wav"))
@@ -232,13 +233,13 @@ struct GenerateTests {
         var renderer = DatasetRenderer(dataset: planned, corpusRoot: corpus, noiseBase: base)
         renderer.progress = .quiet
         try renderer.run()
-        #expect(try SharedDemoCorpus.digests(planned) == SharedDemoCorpus.digests(direct))
+        #expect(try TestFolder.digests(planned) == TestFolder.digests(direct))
     }
 
     @Test("unfinished shards of another recipe are not mixed in: the second plan is refused")
     func mixedShards() throws {
         let corpus = try SharedDemoCorpus.url()
-        let dir = SharedDemoCorpus.tempDir("mixed")
+        let dir = TestFolder.path("mixed")
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try GenerateFixture.generate(
             recipe: try GenerateFixture.recipe(), corpus: corpus, variant: "2s",

@@ -1,6 +1,7 @@
 import AudioIO
 import Foundation
 import TKDCore
+import TestSupport
 import Testing
 
 @testable import Synthesis
@@ -22,7 +23,7 @@ enum SharedDemoCorpus {
     }
 
     static func build(jobs: Int, name: String, speakers: Int = speakers, seed: UInt64 = 11) throws -> URL {
-        let dir = tempDir(name)
+        let dir = TestFolder.path("demo-\(name)")
         var o = DemoCorpusOptions(output: dir)
         o.speakers = speakers
         o.utterancesPerWord = utterances
@@ -33,18 +34,4 @@ enum SharedDemoCorpus {
         return dir
     }
 
-    static func tempDir(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("tkd-demo-\(name)-\(UUID().uuidString)")
-    }
-
-    /// SHA-256 of every file below `root`, by relative path.
-    static func digests(_ root: URL) throws -> [String: String] {
-        var out: [String: String] = [:]
-        let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
-        for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true
-        {
-            out[String(url.path.dropFirst(root.path.count + 1))] = try SHA256.hex(fileAt: url)
-        }
-        return out
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TKDCore
@@ -35,7 +36,7 @@ struct IOTests {
 
     @Test("atomic writes leave only the final file behind")
     func atomic() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-atomic-\(UUID().uuidString)")
+        let dir = TestFolder.path("atomic")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("sub/out.json")
         try AtomicFile.write(Data("one".utf8), to: url)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TKDCore
@@ -54,7 +55,7 @@ struct HashingTests {
 
     @Test("SHA-256 of a file equals SHA-256 of its bytes, and a missing file is named")
     func fileHash() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-hash-\(UUID().uuidString)")
+        let dir = TestFolder.path("hash")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("x.bin")
         let data = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })

@@ -93,7 +93,7 @@ struct BundledTeacherTests {
                 convStride: [5, 2], positionalKernel: 4, positionalGroups: 2, classifierProjectionSize: 4,
                 labels: ["a", "b", "c"], pooling: pooling)
             let model = TrainableWav2Vec2(config: config, seed: 11)
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-bundled-\(UUID().uuidString)")
+            let dir = TestFolder.path("bundled")
             defer { try? FileManager.default.removeItem(at: dir) }
             try model.save(to: dir)
             let loaded = try Wav2Vec2Model(folder: dir)

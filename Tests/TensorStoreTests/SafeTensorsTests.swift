@@ -1,19 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TensorStore
 
 @Suite("safetensors and .npy")
 struct SafeTensorsTests {
-    static func tempDir() -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-st-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }
 
     @Test("float32 and float16 tensors round-trip; the header is sorted, 8-byte aligned and carries metadata")
     func roundTrip() throws {
-        let dir = Self.tempDir()
+        let dir = (try! TestFolder.make("st"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = SafeTensors.Tensor(name: "yes_0a7c2a8d_nohash_0", shape: [3, 2], values: [1, -2, 3.5, 0, 1e-8, 65504])
         let b = SafeTensors.Tensor(
@@ -40,7 +36,7 @@ struct SafeTensorsTests {
 
     @Test("a truncated or malformed file is reported with its path")
     func errors() throws {
-        let dir = Self.tempDir()
+        let dir = (try! TestFolder.make("st"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = SafeTensors.encode([SafeTensors.Tensor(name: "x", shape: [4], values: [1, 2, 3, 4])])
         let cut = dir.appendingPathComponent("cut.safetensors")

@@ -123,4 +123,50 @@ struct ShardedStoreTests {
                 "\(error)")
         }
     }
+
+    @Test("sidecars of the earlier layout are read: kept when they match (feature stores: when sources are pinned)")
+    func legacySidecars() throws {
+        let folder = try TestFolder.make("store-legacy")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try Self.writer(folder).write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x", compute: Self.compute(Self.items))
+        let index = try #require(first.index)
+        let indexBytes = try Data(contentsOf: folder.appendingPathComponent("index.json"))
+        func rewriteSidecars(withSources: Bool) throws {
+            for (k, shard) in index.shards.enumerated() {
+                var old: [String: Any] = ["file": shard.file, "sha256": shard.sha256, "bytes": shard.bytes]
+                if withSources {
+                    let ids = Self.items[(3 * k)..<min(Self.items.count, 3 * k + 3)]
+                    old["sources"] = Dictionary(uniqueKeysWithValues: ids.map { ($0.id, $0.sourceSHA256) })
+                } else {
+                    old["tensors"] = shard.tensors
+                }
+                try JSONSerialization.data(withJSONObject: old).write(
+                    to: folder.appendingPathComponent(".\(shard.file).done.json"))
+            }
+            try FileManager.default.removeItem(at: folder.appendingPathComponent("index.json"))
+        }
+        // A teacher cache's old sidecars record sources: kept, index rebuilt from the shards' headers.
+        try rewriteSidecars(withSources: true)
+        let teacherStyle = try Self.writer(folder).write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x", compute: Self.compute(Self.items))
+        #expect(teacherStyle.made == 0 && teacherStyle.kept == 3)
+        #expect(try Data(contentsOf: folder.appendingPathComponent("index.json")) == indexBytes)
+        let upgraded = try String(
+            contentsOf: folder.appendingPathComponent(".shard-00000.safetensors.done.json"),
+            encoding: .utf8)
+        #expect(upgraded.contains("tkd-store-shard/1"))
+        // A feature store's old sidecars do not: trusted only when the store's settings pin the sources.
+        try rewriteSidecars(withSources: false)
+        let unpinned = try Self.writer(folder).write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x", compute: Self.compute(Self.items))
+        #expect(unpinned.made == 3)
+        try rewriteSidecars(withSources: false)
+        var pinned = Self.writer(folder)
+        pinned.sourcesPinnedBySettings = true
+        let kept = try pinned.write(
+            shard: .whole, jobs: 1, progress: .quiet, label: "x", compute: Self.compute(Self.items))
+        #expect(kept.made == 0 && kept.kept == 3)
+        #expect(try Data(contentsOf: folder.appendingPathComponent("index.json")) == indexBytes)
+    }
 }

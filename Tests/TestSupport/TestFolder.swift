@@ -15,13 +15,16 @@ public enum TestFolder {
         return url
     }
 
-    /// SHA-256 of every regular file below `root`, by relative path.
-    public static func digests(_ root: URL) throws -> [String: String] {
+    /// SHA-256 of every regular file below `root`, by relative path; `includeHidden` false leaves out paths
+    /// with a component starting with a dot (sidecars, work folders).
+    public static func digests(_ root: URL, includeHidden: Bool = true) throws -> [String: String] {
         var out: [String: String] = [:]
         let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])!
         for case let url as URL in e where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true
         {
-            out[String(url.path.dropFirst(root.path.count + 1))] = try SHA256.hex(fileAt: url)
+            let relative = String(url.path.dropFirst(root.path.count + 1))
+            if !includeHidden && relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+            out[relative] = try SHA256.hex(fileAt: url)
         }
         return out
     }

@@ -10,7 +10,7 @@ import TrainingLoop
 
 @Suite("Students")
 struct StudentTests {
-    /// Docs/students.md §5-9 and issue 5: trainable parameters for 12 classes.
+    /// Docs/students.md §10: trainable parameters for 12 classes.
     @Test(
         "trainable parameter counts for 12 classes",
         arguments: [

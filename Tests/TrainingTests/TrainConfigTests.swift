@@ -11,7 +11,7 @@ import TrainingLoop
 @Suite("Training config")
 struct TrainConfigTests {
     func load(_ text: String) throws -> TrainConfig {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tkd-config-\(UUID().uuidString).yaml")
+        let url = TestFolder.path("config").appendingPathExtension("yaml")
         try text.write(to: url, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: url) }
         return try TrainConfig.load(url)

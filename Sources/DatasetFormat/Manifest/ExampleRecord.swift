@@ -22,7 +22,7 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
     public var snrDB: Double?
     /// SNR of the rendered keyword and noise (before integer quantisation), by `snr_definition`.
     public var snrDBAchieved: Double?
-    public var snrDefinition: String?
+    public var snrDefinition: Recipe.SNRDefinition?
     /// The factor the whole mix was multiplied by to keep its peak at or below `max_peak` (1 when none).
     public var scale: Double
 
@@ -41,7 +41,7 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
     public init(
         id: String, split: Split, label: String, labelIndex: Int, sampleRate: Int, numSamples: Int,
         audio: String, audioSHA256: String, keyword: KeywordPlacement?, noise: [NoiseSegment],
-        snrDB: Double?, snrDBAchieved: Double?, snrDefinition: String?, scale: Double
+        snrDB: Double?, snrDBAchieved: Double?, snrDefinition: Recipe.SNRDefinition?, scale: Double
     ) {
         self.id = id
         self.split = split
@@ -73,7 +73,7 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
         noise = try c.decode([NoiseSegment].self, forKey: .noise)
         snrDB = try c.decodeIfPresent(Double.self, forKey: .snrDB)
         snrDBAchieved = try c.decodeIfPresent(Double.self, forKey: .snrDBAchieved)
-        snrDefinition = try c.decodeIfPresent(String.self, forKey: .snrDefinition)
+        snrDefinition = try c.decodeIfPresent(Recipe.SNRDefinition.self, forKey: .snrDefinition)
         scale = try c.decode(Double.self, forKey: .scale)
     }
 

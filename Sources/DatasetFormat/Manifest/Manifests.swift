@@ -5,15 +5,13 @@ import TKDCore
 /// concatenated in that order. Feature stores, teacher caches and checkpoints record it, and every reader
 /// compares it to detect a store made for another version of the dataset.
 public enum ManifestFingerprint {
-    public static let splits = Split.allCases.map(\.rawValue)
-
     public static func sha256(dataset: URL) throws -> String {
         let layout = DatasetLayout(dataset)
         var hash = SHA256()
         for split in Split.allCases {
             let url = layout.manifest(split)
             guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw CoreError.io(path: url.path, reason: "no manifest; expected a dataset made by tkd generate")
+                throw DatasetFormatError.missing(path: url.path, expected: DatasetInfo.madeBy)
             }
             hash.update(data)
         }
@@ -32,7 +30,7 @@ extension ExampleRecord {
         for split in Split.allCases {
             let url = layout.manifest(split)
             guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw DatasetFormatError.missing(path: url.path, expected: "a dataset made by tkd generate")
+                throw DatasetFormatError.missing(path: url.path, expected: DatasetInfo.madeBy)
             }
             let records = try CanonicalJSON.decodeLines(ExampleRecord.self, from: data, path: url.path)
             out += records.sorted { $0.id < $1.id }

@@ -1,5 +1,4 @@
 import CFFTW
-import DatasetFormat
 import Foundation
 
 // All FFTW interop lives in this file.

@@ -10,7 +10,8 @@ import TensorStore
 ///
 /// Deterministic (shard k holds examples [k·K, (k+1)·K) of the canonical order, whatever `--jobs`),
 /// shardable (`--shard I/N` makes the store shards k with k mod N = I; the last to finish writes the
-/// index), resumable (a shard whose sidecar records a SHA-256 that still matches is kept).
+/// index), resumable (a shard is kept when its sidecar records the same audio and the file still has the
+/// recorded SHA-256). The store itself is `ShardedStoreWriter`'s; this type computes one example's features.
 public struct FeatureStoreBuilder: Sendable {
     public var dataset: URL
     public var preset: FrontEndPreset
@@ -63,10 +64,12 @@ public struct FeatureStoreBuilder: Sendable {
             preset: preset.rawValue, frontEnd: fe, dtype: dtype,
             examplesPerShard: max(1, shardBytes / perExample),
             manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset))
-        let writer = ShardedStoreWriter(
+        var writer = ShardedStoreWriter(
             folder: folder, items: examples.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
             examplesPerShard: config.examplesPerShard, dtype: dtype,
             metadata: ["preset": preset.rawValue, "format": FeatureStoreConfig.currentFormat])
+        // config.json pins the manifests, hence every example's audio hash.
+        writer.sourcesPinnedBySettings = true
         // A folder with a store of another preset configuration, dtype or dataset is refused.
         try writer.refuseOtherSettings(FeatureStoreConfig.self, file: FeatureStoreConfig.fileName) { old in
             old.frontEnd == config.frontEnd && old.dtype == config.dtype
@@ -96,35 +99,7 @@ public struct FeatureStoreBuilder: Sendable {
                     values: values)
             ]
         }
-        try AtomicFile.write(
-            try CanonicalJSON.encodePretty(config), to: folder.appendingPathComponent(FeatureStoreConfig.fileName))
+        try writer.writeDescription(config, file: FeatureStoreConfig.fileName)
         return Summary(shardsMade: outcome.made, shardsKept: outcome.kept, index: outcome.index)
-    }
-}
-
-/// Features of single files (`tkd features extract`) with the checks every input gets.
-public enum FeatureFile {
-    /// - Throws: `FeaturesError.nonFinite` / `.tooShort` naming `path`.
-    public static func features(_ samples: [Float], path: String, frontEnd: FrontEnd) throws -> [Float] {
-        if let bad = samples.firstIndex(where: { !$0.isFinite }) {
-            throw FeaturesError.nonFinite(path: path, index: bad)
-        }
-        let needed = frontEnd.config.minimumSamples
-        guard samples.count >= needed else {
-            throw FeaturesError.tooShort(path: path, samples: samples.count, needed: needed)
-        }
-        return frontEnd.features(samples)
-    }
-
-    /// Reads `url`, checks its rate against the front end (resampling it when `resample`), and returns
-    /// frames × features.
-    public static func extract(_ url: URL, frontEnd: FrontEnd, resample: Bool) throws -> [Float] {
-        let rate = frontEnd.config.sampleRate
-        let info = try AudioReader.info(url)
-        if info.sampleRate != rate && !resample {
-            throw FeaturesError.sampleRateMismatch(path: url.path, sampleRate: info.sampleRate, expected: rate)
-        }
-        let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: rate))
-        return try features(audio.samples, path: url.path, frontEnd: frontEnd)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Elementwise activations fused into convolutions and dense layers.
 public enum Activation: String, Sendable, Codable { case linear, relu }

@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// A runtime layer with forward and backward passes over a whole batch.
 ///

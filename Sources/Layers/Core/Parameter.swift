@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// A named tensor of a model: trainable weights (with their gradient) or non-trainable state such as
 /// batch-norm moving statistics. Names follow the student's layer list (`l{i}.kernel`, …) and are the

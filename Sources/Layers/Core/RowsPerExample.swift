@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// Rows per example of a [B, …, C] tensor.
 @inline(__always) func rowsPerExample(_ x: Tensor, width: Int) -> Int { x.exampleSize / width }

@@ -1,6 +1,5 @@
 import Foundation
 import Numerics
-import TKDCore
 
 /// Training (batch statistics, dropout on, caches kept for backward) or inference.
 public enum Mode: Sendable, Equatable { case training, inference }

@@ -1,6 +1,4 @@
 import Foundation
-import Numerics
-import TKDCore
 
 /// A batch-first float32 tensor: `shape[0]` is the batch, the rest is the per-example shape
 /// (sequences [B, T, F]; 2-D maps [B, T, F, C], channels last, time first).

@@ -1,5 +1,4 @@
 import AudioIO
-import DatasetFormat
 import Foundation
 import TKDCore
 

@@ -1,4 +1,3 @@
-import DatasetFormat
 import Foundation
 import TKDCore
 

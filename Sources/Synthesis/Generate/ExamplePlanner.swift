@@ -90,7 +90,7 @@ public struct ExamplePlanner: Sendable {
             guard n > 1e-9 else { throw GenerateError.silentNoise(id: spec.id, source: segments[0].source) }
             noiseGainDB = 20 * log10(k / n) - snr
             record.snrDB = snr
-            record.snrDefinition = recipe.level.snrDefinition.rawValue
+            record.snrDefinition = recipe.level.snrDefinition
             reference = span
         } else {
             noiseGainDB = recipe.level.silenceGainDB.sample(&rng)

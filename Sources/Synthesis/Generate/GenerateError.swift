@@ -1,4 +1,3 @@
-import DatasetFormat
 import Foundation
 
 /// Errors of `tkd generate` / `tkd render`: bad corpora, bad noise, stale sources, foreign outputs.

@@ -1,7 +1,8 @@
 import Foundation
 
-/// A closed set of named values: a config key's or a command-line option's choices. One parser and one
-/// error text serve YAML configs (`YAMLValue.option`), JSON files (`parse(_:field:)`) and the command line.
+/// A closed set of named values: a config key's or a command-line option's choices, parsed by name
+/// (`init(rawValue:)`) with one message for a wrong name (`problem`), in YAML configs (`YAMLValue.option`) and
+/// JSON files; on the command line ArgumentParser lists the same names.
 public protocol ChoiceOption: RawRepresentable, CaseIterable, Sendable where RawValue == String {}
 
 extension ChoiceOption {
@@ -11,14 +12,8 @@ extension ChoiceOption {
     /// `one of: a, b, c`.
     public static var expectedChoices: String { "one of: " + choices.joined(separator: ", ") }
 
-    /// The value named `text`.
-    /// - Throws: `CoreError.invalidValue` naming `field`, the text seen and the choices.
-    public static func parse(_ text: String, field: String) throws -> Self {
-        guard let value = Self(rawValue: text) else {
-            throw CoreError.invalidValue(field: field, value: text, expected: expectedChoices)
-        }
-        return value
-    }
+    /// The one message for a name that is not a choice: `'x' is not one of: a, b, c`.
+    public static func problem(_ text: String) -> String { "'\(text)' is not \(expectedChoices)" }
 }
 
 extension YAMLValue {
@@ -26,7 +21,7 @@ extension YAMLValue {
     /// - Throws: `ConfigError` naming the file, line and key, the value seen and the choices.
     public func option<T: ChoiceOption>(_ type: T.Type) throws -> T {
         let text = try string()
-        guard let value = T(rawValue: text) else { throw fail("'\(text)' is not \(T.expectedChoices)") }
+        guard let value = T(rawValue: text) else { throw fail(T.problem(text)) }
         return value
     }
 }

@@ -35,13 +35,14 @@ public struct TeacherCacheBuilder: Sendable {
     public static func fingerprint(
         teacher: URL, rollout: Rollout
     ) throws -> (full: String, weights: String, config: String) {
-        let weights = try SHA256.hex(fileAt: teacher.appendingPathComponent("model.safetensors"))
-        let config = try SHA256.hex(fileAt: teacher.appendingPathComponent("config.json"))
+        let layout = ModelFolderLayout(teacher)
+        let weights = try SHA256.hex(fileAt: layout.weights)
+        let config = try SHA256.hex(fileAt: layout.config)
         var h = SHA256()
         h.update("tkd-teacher-cache/1\n\(weights)\n\(config)\n")
         // The feature extractor's settings (do_normalize) change the outputs too; folders without the file keep their
         // fingerprint.
-        let pre = teacher.appendingPathComponent("preprocessor_config.json")
+        let pre = layout.preprocessor
         if FileManager.default.fileExists(atPath: pre.path) {
             h.update("preprocessor \(try SHA256.hex(fileAt: pre))\n")
         }
@@ -67,14 +68,12 @@ public struct TeacherCacheBuilder: Sendable {
     func modelSource() throws -> Source {
         let model = try Wav2Vec2Model(folder: teacherFolder)
         let (full, weightsSHA, configSHA) = try Self.fingerprint(teacher: teacherFolder, rollout: rollout)
-        var field = 1
-        for (k, s) in zip(model.config.convKernel, model.config.convStride).reversed() { field = (field - 1) * s + k }
         let labels =
             model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
         let heads = model.config.heads, settings = rollout, mean = model.config.pooling == .mean
         return Source(
             fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
-            frameHop: model.config.convStride.reduce(1, *), frameCentreOffset: Double(field) / 2, labels: labels
+            frameHop: model.config.frameHop, frameCentreOffset: model.config.frameCentreOffset, labels: labels
         ) { e, root in
             let url = DatasetLayout(root).audio(e)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
@@ -83,26 +82,19 @@ public struct TeacherCacheBuilder: Sendable {
         }
     }
 
-    /// The fields of an import folder's optional `import.json`.
-    struct ImportInfo: Decodable {
-        var frame_hop: Int?
-        var frame_centre_offset: Double?
-        var labels: [String]?
-    }
-
     func importSource(_ folder: URL, records: [ExampleRecord]) throws -> Source {
-        let infoURL = folder.appendingPathComponent("import.json")
-        var info = ImportInfo()
+        let infoURL = folder.appendingPathComponent(TeacherExport.ImportInfo.fileName)
+        var info = TeacherExport.ImportInfo()
         var hash = SHA256()
         hash.update("tkd-teacher-import/1\n")
         if let data = FileManager.default.contents(atPath: infoURL.path) {
-            do { info = try JSONDecoder().decode(ImportInfo.self, from: data) } catch {
+            do { info = try JSONDecoder().decode(TeacherExport.ImportInfo.self, from: data) } catch {
                 throw TeacherError.input(path: infoURL.path, reason: "unreadable: \(CanonicalJSON.describe(error))")
             }
             hash.update(data)
         }
         for e in records.sorted(by: { $0.id < $1.id }) {
-            let url = folder.appendingPathComponent("\(e.id).safetensors")
+            let url = folder.appendingPathComponent(TeacherExport.fileName(id: e.id))
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw TeacherError.input(
                     path: url.path,
@@ -117,23 +109,25 @@ public struct TeacherCacheBuilder: Sendable {
         let settings = rollout
         return Source(
             fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
-            frameHop: info.frame_hop ?? 320, frameCentreOffset: info.frame_centre_offset ?? 200, labels: info.labels
+            frameHop: info.frameHop ?? TeacherExport.ImportInfo.defaultFrameHop,
+            frameCentreOffset: info.frameCentreOffset ?? TeacherExport.ImportInfo.defaultFrameCentreOffset,
+            labels: info.labels
         ) { e, _ in
-            let url = folder.appendingPathComponent("\(e.id).safetensors")
+            let url = folder.appendingPathComponent(TeacherExport.fileName(id: e.id))
             let file = try SafeTensorsFile(url)
-            let logits = file.entries["logits"] != nil ? try file.values("logits") : nil
-            if file.entries["rollout"] != nil { return (try file.values("rollout"), logits) }
+            let logits = file.entries[TeacherExport.logits] != nil ? try file.values(TeacherExport.logits) : nil
+            if file.entries[TeacherExport.rollout] != nil { return (try file.values(TeacherExport.rollout), logits) }
             var layers: [[Float]] = []
             var shape: [Int] = []
-            while let entry = file.entries["layer.\(layers.count)"] {
+            while let entry = file.entries[TeacherExport.layer(layers.count)] {
                 guard entry.shape.count == 3, entry.shape[1] == entry.shape[2], shape.isEmpty || shape == entry.shape
                 else {
                     throw TeacherError.shape(
-                        path: url.path, name: "layer.\(layers.count)", shape: entry.shape,
+                        path: url.path, name: TeacherExport.layer(layers.count), shape: entry.shape,
                         expected: shape.isEmpty ? [-1, -1, -1] : shape)
                 }
                 shape = entry.shape
-                layers.append(try file.values("layer.\(layers.count)"))
+                layers.append(try file.values(TeacherExport.layer(layers.count)))
             }
             guard !layers.isEmpty else {
                 throw TeacherError.input(
@@ -187,13 +181,12 @@ public struct TeacherCacheBuilder: Sendable {
             }
             return t
         }
-        let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
+        try writer.writeDescription(info, file: TeacherCacheInfo.fileName)
         if let index = outcome.index {
             info.summary = try Self.summarize(
                 records: records, index: index, folder: folder, info: info,
                 datasetLabels: try DatasetInfo.load(dataset).labels)
-            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: infoURL)
+            try writer.writeDescription(info, file: TeacherCacheInfo.fileName)
         }
         return Result(
             folder: folder, info: info, shardsMade: outcome.made, shardsKept: outcome.kept,
@@ -207,7 +200,7 @@ public struct TeacherCacheBuilder: Sendable {
     ) throws -> TeacherCacheInfo.Summary {
         let reader = try ShardedStoreReader(folder)
         // Teacher class → dataset class (the trainer's rule).
-        let logitCount = records.first.flatMap { index.entries["logits/\($0.id)"]?.shape.first }
+        let logitCount = records.first.flatMap { index.entries[TeacherCacheInfo.logitsKey($0.id)]?.shape.first }
         var map: [Int: Int] = [:]
         if let m = TeacherCacheInfo.classMap(
             teacherLabels: info.teacherLabels, datasetLabels: datasetLabels, logits: logitCount)
@@ -217,9 +210,9 @@ public struct TeacherCacheBuilder: Sendable {
         var correct: [Split: Int] = [:], seen: [Split: Int] = [:]
         var localisation = RolloutLocalisation()
         for r in records {
-            let v = try reader.tensor("rollout/\(r.id)").values
-            if !map.isEmpty, index.entries["logits/\(r.id)"] != nil, r.split != .training {
-                let z = try reader.tensor("logits/\(r.id)").values
+            let v = try reader.tensor(TeacherCacheInfo.rolloutKey(r.id)).values
+            if !map.isEmpty, index.entries[TeacherCacheInfo.logitsKey(r.id)] != nil, r.split != .training {
+                let z = try reader.tensor(TeacherCacheInfo.logitsKey(r.id)).values
                 let best = z.indices.max { z[$0] < z[$1] }!
                 seen[r.split, default: 0] += 1
                 if map[best] == r.labelIndex { correct[r.split, default: 0] += 1 }

@@ -1,7 +1,6 @@
 import DatasetFormat
 import Foundation
 import Layers
-import Numerics
 import TKDCore
 import TensorStore
 import TrainingLoop
@@ -260,7 +259,7 @@ public final class TrainableWav2Vec2: TrainableModel {
     /// Loads the weights of a Hugging Face folder written by `save` (or any base-layout checkpoint
     /// with this configuration).
     public func load(_ folder: URL) throws {
-        let url = folder.appendingPathComponent("model.safetensors")
+        let url = ModelFolderLayout(folder).weights
         let file = try SafeTensorsFile(url)
         for p in parameters {
             guard let e = file.entries[p.name] else { throw TeacherError.missingTensor(path: url.path, name: p.name) }
@@ -281,16 +280,17 @@ public final class TrainableWav2Vec2: TrainableModel {
     public func save(to folder: URL, extraConfig: [String: Any] = [:]) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let weights = SafeTensors.encode(tensors(), metadata: ["format": "pt"])
-        try AtomicFile.write(weights, to: folder.appendingPathComponent("model.safetensors"))
+        let layout = ModelFolderLayout(folder)
+        try AtomicFile.write(weights, to: layout.weights)
         let json = try JSONSerialization.data(
             withJSONObject: config.jsonObject(extra: extraConfig), options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(json + Data("\n".utf8), to: folder.appendingPathComponent("config.json"))
+        try AtomicFile.write(json + Data("\n".utf8), to: layout.config)
         let pre: [String: Any] = [
             "feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1, "sampling_rate": 16_000,
             "padding_value": 0.0, "padding_side": "right", "do_normalize": normalizeInput,
             "return_attention_mask": false,
         ]
         let preData = try JSONSerialization.data(withJSONObject: pre, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(preData + Data("\n".utf8), to: folder.appendingPathComponent("preprocessor_config.json"))
+        try AtomicFile.write(preData + Data("\n".utf8), to: layout.preprocessor)
     }
 }

@@ -1,29 +1,6 @@
 import Foundation
 import TKDCore
 
-/// Problems with a teacher checkpoint or cache: one line naming the file, the value and what was expected.
-public enum TeacherError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
-    case config(path: String, field: String, value: String, expected: String)
-    case missingTensor(path: String, name: String)
-    case shape(path: String, name: String, shape: [Int], expected: [Int])
-    case input(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .config(path, field, value, expected):
-            return "\(path): '\(field)' is \(value); expected \(expected)"
-        case let .missingTensor(path, name):
-            return "\(path): tensor '\(name)' is missing"
-        case let .shape(path, name, shape, expected):
-            return "\(path): tensor '\(name)' has shape \(shape), expected \(expected)"
-        case let .input(path, reason):
-            return "\(path): \(reason)"
-        }
-    }
-
-    public var errorDescription: String? { description }
-}
-
 /// The fields of a Hugging Face `Wav2Vec2Config` (`config.json`) that the forward pass needs, checked
 /// against what this implementation supports.
 public struct Wav2Vec2Config: Sendable, Equatable {
@@ -189,6 +166,16 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         id2label = names
         labels = o["num_labels"] as? Int ?? max(names.count, 2)
         pooling = try choice("tkd_pooling", Pooling.mean)
+    }
+
+    /// Samples between consecutive frames: the feature encoder's total stride (320 for wav2vec 2.0).
+    public var frameHop: Int { convStride.reduce(1, *) }
+
+    /// The centre of frame 0 in samples: half the feature encoder's receptive field (200 for wav2vec 2.0).
+    public var frameCentreOffset: Double {
+        var field = 1
+        for (k, s) in zip(convKernel, convStride).reversed() { field = (field - 1) * s + k }
+        return Double(field) / 2
     }
 
     /// Frames the convolutional feature extractor makes from `samples` samples (no padding).

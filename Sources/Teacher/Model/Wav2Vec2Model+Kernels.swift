@@ -1,10 +1,7 @@
-import DatasetFormat
 import Foundation
-import Layers
 import Numerics
 import TKDCore
 import TensorStore
-import TrainingLoop
 
 extension Wav2Vec2Model {
     // MARK: Kernels (channels last)

@@ -4,7 +4,6 @@ import Layers
 import Numerics
 import TKDCore
 import TensorStore
-import TrainingLoop
 
 /// wav2vec 2.0 inference (Hugging Face `Wav2Vec2Model` / `Wav2Vec2ForSequenceClassification`) on the CPU
 /// with OpenBLAS, from a model folder (`config.json` + `model.safetensors`; float32, float16 or bfloat16
@@ -49,8 +48,9 @@ public final class Wav2Vec2Model: @unchecked Sendable {
 
     public init(folder: URL) throws {
         self.folder = folder
-        config = try Wav2Vec2Config(url: folder.appendingPathComponent("config.json"))
-        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        let layout = ModelFolderLayout(folder)
+        config = try Wav2Vec2Config(url: layout.config)
+        let weightsURL = layout.weights
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
             throw TeacherError.input(
                 path: weightsURL.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
@@ -140,7 +140,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
 
     /// `do_normalize` from `folder/preprocessor_config.json` (false when the file is absent).
     static func doNormalize(_ folder: URL) throws -> Bool {
-        let url = folder.appendingPathComponent("preprocessor_config.json")
+        let url = ModelFolderLayout(folder).preprocessor
         guard let data = FileManager.default.contents(atPath: url.path) else { return false }
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TeacherError.input(path: url.path, reason: "not a JSON object")

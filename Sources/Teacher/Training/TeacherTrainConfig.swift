@@ -1,7 +1,4 @@
-import AudioIO
-import DatasetFormat
 import Foundation
-import Layers
 import Numerics
 import TKDCore
 import TensorStore
@@ -9,7 +6,7 @@ import TrainingLoop
 
 /// The bundled teacher's training configuration (`Recipes/teacher/*.yaml`, documented in
 /// `Recipes/teacher/README.md`): a compact wav2vec 2.0 (base layout) trained from scratch on raw audio.
-public struct TeacherTrainConfig: Sendable, Equatable, Codable {
+public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable {
     public var name: String
     public var seed: UInt64 = 0
     public var batchSize = 32
@@ -79,10 +76,7 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
             classifierProjectionSize: model.projectorSize, labels: labels, pooling: model.pooling)
     }
 
-    static let keys = [
-        "name", "seed", "batch_size", "steps", "eval_every", "adam_epsilon", "schedule", "clip_norm", "chunk",
-        "dropout", "time_shift_samples", "normalize_input", "model",
-    ]
+    static let keys = ["name", "adam_epsilon", "dropout", "time_shift_samples", "normalize_input", "model"] + loopKeys
     static let modelKeys = [
         "hidden_size", "layers", "heads", "intermediate_size", "conv_dim", "conv_kernel", "conv_stride",
         "positional_kernel", "positional_groups", "projector_size", "pooling", "front_end_init",
@@ -94,21 +88,11 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable {
         let m = try YAMLValue.load(url).mapping(allowed: keys)
         var c = TeacherTrainConfig(
             name: try m["name"].map { try $0.string() } ?? url.deletingPathExtension().lastPathComponent)
-        if let v = m["seed"] { c.seed = UInt64(try v.int(in: 0...Int.max)) }
-        if let v = m["batch_size"] { c.batchSize = try v.int(in: 1...100_000) }
-        if let v = m["steps"] { c.steps = try v.int(in: 1...100_000_000) }
-        if let v = m["eval_every"] { c.evalEvery = try v.int(in: 1...100_000_000) }
+        try c.readLoopKeys(m)
         if let v = m["adam_epsilon"] { c.adamEpsilon = Float(try v.double(in: 0...1)) }
-        if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
-        if let v = m["chunk"] { c.chunk = try v.int(in: 1...100_000) }
         if let v = m["dropout"] { c.dropout = Float(try v.double(in: 0...0.9)) }
         if let v = m["time_shift_samples"] { c.timeShiftSamples = try v.int(in: 0...10_000_000) }
         if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
-        if let v = m["schedule"] {
-            c.schedule = try LearningRateSchedule.read(v, steps: c.steps)
-        } else {
-            c.schedule = c.schedule.withSteps(c.steps)
-        }
         if let v = m["model"] {
             let d = try v.mapping(allowed: modelKeys)
             func ints(_ key: String) throws -> [Int]? {

@@ -7,13 +7,6 @@ import TKDCore
 import TensorStore
 import TrainingLoop
 
-/// The bundled teacher's own keys in its training state (`training/state.safetensors`, the one
-/// `TrainingState` format; the weights themselves are the Hugging Face folder's).
-public struct TeacherCheckpoint: TrainingStateDetails {
-    public static let format = "tkd-teacher-state/2"
-    public var config: TeacherTrainConfig
-}
-
 /// `tkd teacher train`: trains the bundled teacher on a generated dataset's audio with the one training loop
 /// (`TrainingSession`) and writes a Hugging Face model folder `out/` (`config.json`, `model.safetensors`,
 /// `preprocessor_config.json`: the best-by-validation weights) plus `out/training/` (`config.json`,
@@ -73,7 +66,7 @@ public final class TeacherTrainer: TrainingTask {
         samples = length
     }
 
-    public var stateURL: URL { folder.appendingPathComponent("state.safetensors") }
+    public var stateURL: URL { runFolder.checkpoint(RunLayout.state) }
 
     /// Waveforms [B, L] of `ids` (read in parallel, in order).
     func batch(_ ids: [String], pool: WorkPool) throws -> Tensor {
@@ -91,13 +84,9 @@ public final class TeacherTrainer: TrainingTask {
         return Tensor(shape: [ids.count, samples], data: waves.flatMap { $0 })
     }
 
-    public struct Outcome: Sendable {
-        public var validation: Metrics?
-        public var test: Metrics?
-        public var bestStep: Int
-        public var resumedFrom: Int
-        public var stoppedAt: Int?
-    }
+    /// The best weights' metrics as written to `training/metrics.json` (nil when `--stop-after` ended the
+    /// invocation).
+    public typealias Outcome = TrainingSession<TeacherTrainer>.Outcome
 
     /// The `config.json` record of how the weights were made.
     func record(step: Int, validation: Double) -> [String: Any] {
@@ -114,31 +103,16 @@ public final class TeacherTrainer: TrainingTask {
         if let file = try? SafeTensorsFile(stateURL), file.metadata["format"] == "tkd-teacher-state/1" {
             throw TeacherError.input(
                 path: stateURL.path,
-                reason: "a training state of an earlier tkd (tkd-teacher-state/1), "
-                    + "which this version does not resume; delete it, or use another --out, to train again")
+                reason: "a training state of an earlier tkd (tkd-teacher-state/1), which this version does not "
+                    + "resume; delete it, or use another --out, to train again")
         }
-        let outcome = try TrainingSession(self, options: options).run()
-        guard let validation = outcome.validation, let test = outcome.test else {
-            return Outcome(
-                validation: nil, test: nil, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
-                stoppedAt: outcome.stoppedAt)
-        }
-        let metrics: [String: Any] = [
-            "best_step": outcome.bestStep, "steps": config.steps,
-            "validation": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(validation)),
-            "test": try JSONSerialization.jsonObject(with: CanonicalJSON.encode(test)),
-        ]
-        let data = try JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(data + Data("\n".utf8), to: folder.appendingPathComponent("metrics.json"))
-        return Outcome(
-            validation: validation, test: test, bestStep: outcome.bestStep, resumedFrom: outcome.resumedFrom,
-            stoppedAt: nil)
+        return try TrainingSession(self, options: options).run()
     }
 
     // MARK: TrainingTask
 
     public var displayName: String { "teacher \(config.name)" }
-    public var folder: URL { out.appendingPathComponent("training") }
+    public var runFolder: RunLayout { ModelFolderLayout(out).training }
     public var labels: [String] { info.labels }
 
     public var settings: LoopSettings {
@@ -179,12 +153,7 @@ public final class TeacherTrainer: TrainingTask {
             manifestsSHA256: manifestsSHA256, pendingSums: pendingSums, details: TeacherCheckpoint(config: config))
     }
 
-    public func checkResumable(_ info: TrainingStateDescription<TeacherCheckpoint>, path: URL) throws {
-        guard info.config == config else {
-            throw TrainingLoopError.runMismatch(
-                path: path.path, field: "config", run: "a different config", requested: "this one")
-        }
-    }
+    public func resultDetails() -> NoDetails { NoDetails() }
 
     public func saveBest(_ model: TrainableWav2Vec2, step: Int, validationAccuracy: Double) throws {
         try model.save(to: out, extraConfig: record(step: step, validation: validationAccuracy))

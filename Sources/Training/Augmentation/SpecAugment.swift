@@ -1,8 +1,5 @@
-import DatasetFormat
 import Foundation
-import Layers
 import TKDCore
-import TrainingLoop
 
 /// SpecAugment with kws_streaming's semantics (Docs/students.md §2): `timeMasks` stripes of width
 /// randint[0, timeWidth) along time and `frequencyMasks` stripes of width randint[0, frequencyWidth)

@@ -1,4 +1,3 @@
-import DatasetFormat
 import Foundation
 import Layers
 import Numerics

@@ -1,6 +1,5 @@
 import DatasetFormat
 import Foundation
-import Layers
 import Numerics
 
 extension Student {

@@ -1,8 +1,4 @@
-import DatasetFormat
 import Foundation
-import Layers
-import Numerics
-import TKDCore
 import TensorStore
 import TrainingLoop
 

@@ -1,5 +1,4 @@
 import Foundation
-import TKDCore
 
 /// What attention distillation pulls the student's a_S towards (`kd.target` in a training config,
 /// `--kd-target` on the command line), written as `oracle`, `teacher` or `teacher:<fingerprint>`.
@@ -28,14 +27,8 @@ public enum KDTarget: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
-    /// Parses the text form.
-    /// - Throws: `CoreError.invalidValue` naming `field` and the text seen.
-    public init(parsing text: String, field: String) throws {
-        guard let target = KDTarget(text) else {
-            throw CoreError.invalidValue(field: field, value: text, expected: Self.expected)
-        }
-        self = target
-    }
+    /// The one message for text that is not a KD target.
+    public static func problem(_ text: String) -> String { "expected \(expected), found '\(text)'" }
 
     public var description: String {
         switch self {
@@ -51,7 +44,7 @@ public enum KDTarget: Sendable, Equatable, Codable, CustomStringConvertible {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: decoder.codingPath,
-                    debugDescription: "'\(text)' is not \(Self.expected)"))
+                    debugDescription: Self.problem(text)))
         }
         self = target
     }

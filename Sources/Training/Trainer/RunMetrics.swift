@@ -1,18 +1,18 @@
 import Foundation
 import TrainingLoop
 
-/// `metrics.json` of a finished run: the best-by-validation checkpoint's validation and test metrics.
-public struct RunMetrics: Sendable, Equatable, Codable {
+/// `metrics.json` of a finished student run: the best-by-validation checkpoint's validation and test metrics
+/// (`best_step`, `steps`, `validation`, `test`) and which student and distillation made it.
+public typealias RunMetrics = RunResult<StudentRun>
+
+/// A student run's own keys in `metrics.json`.
+public struct StudentRun: Codable, Equatable, Sendable {
     public var student: Student
     public var kdLambda: Float
     public var kdTarget: KDTarget
-    public var bestStep: Int
-    public var steps: Int
-    public var validation: Metrics
-    public var test: Metrics
 
     enum CodingKeys: String, CodingKey {
-        case student, steps, validation, test
-        case kdLambda = "kd_lambda", kdTarget = "kd_target", bestStep = "best_step"
+        case student
+        case kdLambda = "kd_lambda", kdTarget = "kd_target"
     }
 }

@@ -1,9 +1,6 @@
 import DatasetFormat
 import Foundation
-import Layers
-import TKDCore
 import TensorStore
-import TrainingLoop
 
 /// A dataset's teacher cache (`DATASET/teachers/<fingerprint>/`, written by `tkd teacher cache`) opened for
 /// training: the rollout vectors become a_T (resampled to the student's T′) and the logits feed the
@@ -25,8 +22,9 @@ public final class TeacherTargets: @unchecked Sendable {
             throw TrainingError.teacherCache(path: e.path, reason: e.reason)
         }
         let infoURL = folder.appendingPathComponent(TeacherCacheInfo.fileName)
-        guard let info = try? TeacherCacheInfo.load(folder) else {
-            throw TrainingError.teacherCache(path: infoURL.path, reason: "missing or unreadable cache description")
+        let info: TeacherCacheInfo
+        do { info = try TeacherCacheInfo.load(folder) } catch let e as DatasetFormatError {
+            throw TrainingError.teacherCache(path: infoURL.path, reason: "cache description \(e.reason)")
         }
         self.info = info
         self.fingerprint = info.fingerprint

@@ -1,13 +1,11 @@
-import DatasetFormat
 import Foundation
-import Layers
 import Numerics
 import TKDCore
 import TrainingLoop
 
 /// A training run's configuration (`Recipes/train/<student>.yaml`; every field is documented in
 /// `Recipes/train/README.md`). Defaults follow the kws_streaming paper recipe (Docs/students.md §3).
-public struct TrainConfig: Sendable, Equatable, Codable {
+public struct TrainConfig: Sendable, Equatable, Codable, LoopConfigurable {
     /// The run's folder under `--runs` (default: the config file's name).
     public var name: String
     public var student: Student
@@ -88,10 +86,9 @@ public enum AttentionResampling: String, Sendable, Codable, CaseIterable, Choice
 }
 
 extension TrainConfig {
-    static let keys = [
-        "name", "student", "features", "seed", "batch_size", "steps", "eval_every", "optimizer", "schedule",
-        "clip_norm", "spec_augment", "time_shift_frames", "kd", "chunk", "batch_norm_momentum",
-    ]
+    static let keys =
+        ["name", "student", "features", "optimizer", "spec_augment", "time_shift_frames", "kd", "batch_norm_momentum"]
+        + loopKeys
 
     /// Reads a YAML training config; unknown keys, wrong types and values out of range are one error
     /// naming the file, line and key. `name` defaults to the file's base name.
@@ -102,22 +99,12 @@ extension TrainConfig {
         let fallback = url.deletingPathExtension().lastPathComponent
         var c = TrainConfig(name: try m["name"].map { try $0.string() } ?? fallback, student: student)
         if let v = m["features"], !v.isNull { c.features = try v.string() }
-        if let v = m["seed"], !v.isNull { c.seed = UInt64(try v.int(in: 0...Int.max)) }
-        if let v = m["batch_size"], !v.isNull { c.batchSize = try v.int(in: 1...100_000) }
-        if let v = m["steps"], !v.isNull { c.steps = try v.int(in: 1...100_000_000) }
-        if let v = m["eval_every"], !v.isNull { c.evalEvery = try v.int(in: 1...100_000_000) }
-        if let v = m["chunk"], !v.isNull { c.chunk = try v.int(in: 1...100_000) }
+        try c.readLoopKeys(m)
         if let v = m["time_shift_frames"], !v.isNull { c.timeShiftFrames = try v.int(in: 0...10_000) }
         if let v = m["batch_norm_momentum"] {
             c.batchNormMomentum = v.isNull ? nil : Float(try v.double(in: 0...0.999_999))
         }
-        if let v = m["clip_norm"] { c.clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
         if let v = m["optimizer"] { c.optimizer = try optimizerValue(v) }
-        if let v = m["schedule"] {
-            c.schedule = try LearningRateSchedule.read(v, steps: c.steps)
-        } else {
-            c.schedule = c.schedule.withSteps(c.steps)
-        }
         if let v = m["spec_augment"] {
             if v.isNull || (try? v.bool()) == false {
                 c.specAugment = nil
@@ -139,9 +126,7 @@ extension TrainConfig {
             if let x = k["temperature"] { c.kd.temperature = Float(try x.double(in: 1e-6...1e6)) }
             if let x = k["target"] {
                 let text = try x.string()
-                guard let target = KDTarget(text) else {
-                    throw x.fail("expected \(KDTarget.expected), found '\(text)'")
-                }
+                guard let target = KDTarget(text) else { throw x.fail(KDTarget.problem(text)) }
                 c.kd.target = target
             }
             if let x = k["interpolation"] {

@@ -1,7 +1,6 @@
 import DatasetFormat
 import Foundation
 import Layers
-import Numerics
 import TKDCore
 import TensorStore
 import TrainingLoop
@@ -17,7 +16,7 @@ import TrainingLoop
 public final class Trainer: TrainingTask {
     public let config: TrainConfig
     public let data: TrainingData
-    public let folder: URL
+    public let runFolder: RunLayout
     /// Threads, progress, `--stop-after` (saving `last`; a rerun resumes) and where messages go.
     public var options = SessionOptions()
 
@@ -26,7 +25,7 @@ public final class Trainer: TrainingTask {
         data = try TrainingData(
             dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
             student: config.student.rawValue)
-        folder = runs.appendingPathComponent(config.name)
+        runFolder = RunLayout(runs: runs, name: config.name)
         if case let .teacher(fingerprint) = config.kd.target {
             teacher = try TeacherTargets(data: data, fingerprint: fingerprint)
             if config.timeShiftFrames > 0 && config.kd.interpolation == .index && config.kd.lambda > 0 {
@@ -56,8 +55,9 @@ public final class Trainer: TrainingTask {
     /// The student's context-step centres in samples.
     let centres: [Double]
 
-    var last: URL { folder.appendingPathComponent("last.safetensors") }
-    var best: URL { folder.appendingPathComponent("best.safetensors") }
+    /// The run folder `<runs>/<name>/`.
+    public var folder: URL { runFolder.folder }
+    var best: URL { runFolder.checkpoint(RunLayout.best) }
 
     public struct Outcome: Sendable {
         public var metrics: RunMetrics?
@@ -71,20 +71,14 @@ public final class Trainer: TrainingTask {
     /// `stopAfter` ends this invocation early — `metrics` nil and `stoppedAt` set.
     public func run() throws -> Outcome {
         let outcome = try TrainingSession(self, options: options).run()
-        guard let validation = outcome.validation, let test = outcome.test else {
-            return Outcome(metrics: nil, resumedFrom: outcome.resumedFrom, folder: folder, stoppedAt: outcome.stoppedAt)
-        }
-        let metrics = RunMetrics(
-            student: config.student, kdLambda: config.kd.lambda, kdTarget: config.kd.target,
-            bestStep: outcome.bestStep, steps: config.steps, validation: validation, test: test)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(metrics), to: folder.appendingPathComponent("metrics.json"))
-        return Outcome(metrics: metrics, resumedFrom: outcome.resumedFrom, folder: folder, stoppedAt: nil)
+        return Outcome(
+            metrics: outcome.result, resumedFrom: outcome.resumedFrom, folder: folder, stoppedAt: outcome.stoppedAt)
     }
 
     // MARK: TrainingTask
 
     public var displayName: String { config.name }
-    public var stateURL: URL { last }
+    public var stateURL: URL { runFolder.checkpoint(RunLayout.last) }
     public var manifestsSHA256: String { data.manifestsSHA256 }
     public var labels: [String] { data.labels }
 
@@ -154,11 +148,8 @@ public final class Trainer: TrainingTask {
             manifestsSHA256: data.manifestsSHA256, pendingSums: pendingSums, details: details)
     }
 
-    public func checkResumable(_ info: CheckpointInfo, path: URL) throws {
-        guard info.config == config else {
-            throw TrainingLoopError.runMismatch(
-                path: path.path, field: "config", run: "a different config", requested: "this one")
-        }
+    public func resultDetails() -> StudentRun {
+        StudentRun(student: config.student, kdLambda: config.kd.lambda, kdTarget: config.kd.target)
     }
 
     public func saveBest(_ model: StudentModel, step: Int, validationAccuracy: Double) throws {

@@ -1,9 +1,7 @@
 import DatasetFormat
 import Foundation
 import Layers
-import TKDCore
 import TensorStore
-import TrainingLoop
 
 /// A generated dataset opened for training: its manifests, label map and one feature store, checked
 /// against each other before the first step (ids, audio hashes, shapes, labels, manifest fingerprint).
@@ -12,7 +10,7 @@ public final class TrainingData: @unchecked Sendable {
     public let info: DatasetInfo
     public let labels: [String]
     public let records: [String: ExampleRecord]
-    /// Example ids per split, in manifest order.
+    /// Example ids per split, sorted by id (the order canonical manifests are written in).
     public let splits: [Split: [String]]
     public let preset: String
     public let store: ShardedStoreReader

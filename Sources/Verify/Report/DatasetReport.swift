@@ -2,7 +2,6 @@ import AudioIO
 import DatasetFormat
 import Features
 import Foundation
-import Synthesis
 import TKDCore
 import TensorStore
 

@@ -1,9 +1,6 @@
-import AudioIO
 import DatasetFormat
 import Features
 import Foundation
-import Synthesis
-import TKDCore
 import TensorStore
 
 extension DatasetVerifier {
@@ -21,7 +18,8 @@ extension DatasetVerifier {
                 recorded == manifestsSHA, "\(check).fingerprint", path: folder.path,
                 "made for manifests \(recorded.prefix(12))…; the dataset's are \(manifestsSHA.prefix(12))… (stale)")
         }
-        let result = ShardedStoreReader.verify(folder, expected: keys.map { ($0.key, $0.record.audioSHA256) })
+        let result = ShardedStoreReader.verify(
+            folder, expected: keys.map { ($0.key, $0.record.audioSHA256) }, sourceName: "audio")
         if let problem = result.indexProblem {
             ledger.fail("\(check).index", path: folder.appendingPathComponent(StoreIndex.fileName).path, problem)
             return nil
@@ -39,11 +37,12 @@ extension DatasetVerifier {
 
     func stores(_ records: [ExampleRecord], manifestsSHA: String?, _ ledger: Ledger) throws {
         for folder in DatasetLayout(dataset).featureStores {
-            guard let config = try? FeatureStoreConfig.load(folder) else {
+            let config: FeatureStoreConfig
+            do { config = try FeatureStoreConfig.load(folder) } catch {
                 ledger.fail(
                     "features.\(folder.lastPathComponent).config",
                     path: folder.appendingPathComponent(FeatureStoreConfig.fileName).path,
-                    "missing or unreadable feature store config")
+                    "feature store config \((error as? DatasetFormatError)?.reason ?? "\(error)")")
                 continue
             }
             guard
@@ -73,10 +72,11 @@ extension DatasetVerifier {
         var summaries: [String: String] = [:]
         for folder in DatasetLayout(dataset).teacherCaches {
             let check = "teachers.\(folder.lastPathComponent)"
-            guard let info = try? TeacherCacheInfo.load(folder) else {
+            let info: TeacherCacheInfo
+            do { info = try TeacherCacheInfo.load(folder) } catch {
                 ledger.fail(
                     "\(check).config", path: folder.appendingPathComponent(TeacherCacheInfo.fileName).path,
-                    "missing or unreadable cache.json")
+                    "cache.json \((error as? DatasetFormatError)?.reason ?? "\(error)")")
                 continue
             }
             ledger.expect(

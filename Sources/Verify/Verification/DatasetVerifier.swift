@@ -351,7 +351,7 @@ public struct DatasetVerifier: Sendable {
             // Achieved SNR from the file: keyword = clip·g placed at the onset, noise = file/scale − keyword.
             if let recorded = r.snrDBAchieved, let definition = r.snrDefinition {
                 let span =
-                    definition == "speech_active"
+                    definition == .speechActive
                     ? k.speechOnsetSample..<k.speechOffsetSample : k.onsetSample..<k.offsetSample
                 let g = pow(10, k.gainDB / 20), s = r.scale
                 var ks = 0.0, ns = 0.0
@@ -365,7 +365,8 @@ public struct DatasetVerifier: Sendable {
                 ledger.expect(
                     abs(snr - recorded) <= 0.05, "snr.achieved", id: r.id,
                     String(
-                        format: "the file's SNR on the %@ span is %.3f dB; the manifest records %.3f dB", definition,
+                        format: "the file's SNR on the %@ span is %.3f dB; the manifest records %.3f dB",
+                        definition.rawValue,
                         snr, recorded))
             }
         }

@@ -1,10 +1,8 @@
 import ArgumentParser
 import DatasetFormat
 import Foundation
-import TKDCore
 import Teacher
 import Training
-import TrainingLoop
 
 /// `tkd demo --out DIR`: the whole pipeline on the espeak-ng demo corpus.
 struct DemoCommand: ParsableCommand {
@@ -34,8 +32,11 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Worker threads.")
     var jobs: Int = 2
 
-    static let students = ["lstm-p", "tc-resnet", "crnn", "att-rnn", "mhatt-rnn"]
-    static let presets = ["kws-streaming-mfcc20", "kws-streaming-mfcc40", "kws-streaming-mfcc20-8000hz"]
+    /// The five students, in the table's order, and their feature presets (each once).
+    static let students = Student.allCases.map(\.rawValue)
+    static let presets = Student.allCases.map(\.preset).reduce(into: [String]()) {
+        if !$0.contains($1) { $0.append($1) }
+    }
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be positive; got \(jobs).") }
@@ -106,7 +107,7 @@ struct DemoCommand: ParsableCommand {
 
         // The table.
         func accuracy(_ run: String) throws -> (Double, Double) {
-            let url = URL(fileURLWithPath: runs).appendingPathComponent("\(run)/metrics.json")
+            let url = RunLayout(runs: URL(fileURLWithPath: runs), name: run).metrics
             let m = try JSONDecoder().decode(RunMetrics.self, from: Data(contentsOf: url))
             return (m.validation.accuracy, m.test.accuracy)
         }

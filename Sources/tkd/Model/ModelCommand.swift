@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Training
-import TrainingLoop
 
 extension Student: ExpressibleByArgument {}
 

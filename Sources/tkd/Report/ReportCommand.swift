@@ -1,9 +1,6 @@
 import ArgumentParser
 import DatasetFormat
 import Foundation
-import Layers
-import Numerics
-import Synthesis
 import TKDCore
 import Training
 import TrainingLoop
@@ -45,7 +42,7 @@ struct ReportCommand: ParsableCommand {
             let root = URL(fileURLWithPath: runs)
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
             folders += names.map { root.appendingPathComponent($0) }.filter {
-                FileManager.default.fileExists(atPath: $0.appendingPathComponent("metrics.json").path)
+                FileManager.default.fileExists(atPath: RunLayout($0).metrics.path)
             }
         }
         var report = DatasetReport(dataset: datasetURL)
@@ -57,22 +54,21 @@ struct ReportCommand: ParsableCommand {
         report.exampleID = chosen.id
         var data: [String: TrainingData] = [:]
         for folder in folders {
-            let metricsURL = folder.appendingPathComponent("metrics.json")
+            let run = RunLayout(folder)
+            let metricsURL = run.metrics
             guard let m = FileManager.default.contents(atPath: metricsURL.path) else {
                 throw ValidationError(
                     "\(metricsURL.path): no metrics.json (is \(folder.path) a finished tkd train run?)")
             }
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: m)
             var history: [(step: Int, validation: Double, loss: Double)] = []
-            if let h = FileManager.default.contents(atPath: folder.appendingPathComponent("history.jsonl").path) {
-                history = try CanonicalJSON.decodeLines(
-                    HistoryEntry.self, from: h, path: folder.appendingPathComponent("history.jsonl").path
-                )
-                .map { ($0.step, $0.validationAccuracy, $0.trainLoss) }
+            if let h = FileManager.default.contents(atPath: run.history.path) {
+                history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: run.history.path)
+                    .map { ($0.step, $0.validationAccuracy, $0.trainLoss) }
             }
             var attention: [Float]?
             if metrics.kdLambda > 0 {
-                let (info, file) = try Checkpoint.open(folder.appendingPathComponent("best.safetensors"))
+                let (info, file) = try Checkpoint.open(run.checkpoint(RunLayout.best))
                 let model = try Checkpoint.model(from: info, file: file, includeTrainingOnly: true)
                 let d = try data[info.featurePreset] ?? TrainingData(dataset: datasetURL, preset: info.featurePreset)
                 data[info.featurePreset] = d

@@ -1,0 +1,43 @@
+import Foundation
+
+/// A teacher's outputs for one audio file, as `tkd teacher attentions` writes them and `tkd teacher cache
+/// --import` reads them from any framework (contract): a safetensors file with `logits` [labels] (when the
+/// teacher has a classification head), `layer.<i>` [heads, T, T] per layer (rows are queries) and/or a ready
+/// `rollout` [T]. An import folder holds one `<id>.safetensors` per manifest example and optionally
+/// `import.json` (`ImportInfo`).
+public enum TeacherExport {
+    /// The `format` in the file's metadata.
+    public static let format = "tkd-teacher-attentions/1"
+    public static let logits = "logits"
+    public static let rollout = "rollout"
+
+    /// The attention maps of layer `i` (first layer 0).
+    public static func layer(_ i: Int) -> String { "layer.\(i)" }
+
+    /// The export of example `id` in an import folder.
+    public static func fileName(id: String) -> String { "\(id).safetensors" }
+
+    /// `import.json`: the teacher's frame grid and class names, when they are not wav2vec 2.0's defaults.
+    public struct ImportInfo: Codable, Equatable, Sendable {
+        public static let fileName = "import.json"
+        /// wav2vec 2.0's feature encoder: a frame every 320 samples, 400 samples wide (centre at 200).
+        public static let defaultFrameHop = 320
+        public static let defaultFrameCentreOffset = 200.0
+
+        public var frameHop: Int?
+        public var frameCentreOffset: Double?
+        /// Class names in logit order.
+        public var labels: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case labels
+            case frameHop = "frame_hop", frameCentreOffset = "frame_centre_offset"
+        }
+
+        public init(frameHop: Int? = nil, frameCentreOffset: Double? = nil, labels: [String]? = nil) {
+            self.frameHop = frameHop
+            self.frameCentreOffset = frameCentreOffset
+            self.labels = labels
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Teacher
+
+/// `tkd teacher train --dataset D --config C --out DIR`: the bundled teacher.
+struct TeacherTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract:
+            "Train the bundled compact wav2vec 2.0 teacher on a dataset's audio; writes a Hugging Face model folder.",
+        discussion: """
+            DIR receives config.json, model.safetensors (the best weights by validation accuracy) and \
+            preprocessor_config.json — loadable by `tkd teacher cache --teacher DIR` and by transformers' \
+            Wav2Vec2ForSequenceClassification — and DIR/training/ (config, resumable state, history, metrics). \
+            Running the same command again resumes an interrupted run.
+            """)
+
+    @Option(help: "The dataset folder (tkd generate; 16-kHz audio of one length).")
+    var dataset: String
+
+    @Option(help: "Teacher config YAML (Recipes/teacher/*.yaml).")
+    var config: String
+
+    @Option(help: "Output model folder.")
+    var out: String
+
+    @Option(help: "Override steps (the schedule is spread over them).")
+    var steps: Int?
+
+    @Option(
+        name: .customLong("stop-after"),
+        help: "Train at most N steps in this invocation, save the resumable state and exit 0.")
+    var stopAfter: Int?
+
+    @OptionGroup var options: RunOptions
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
+        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
+    }
+
+    func run() throws {
+        var c = try TeacherTrainConfig.load(URL(fileURLWithPath: config))
+        if let steps { c.overrideSteps(steps) }
+        let trainer = try TeacherTrainer(
+            config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
+        trainer.options = options.session(stopAfter: stopAfter)
+        let outcome = try trainer.run()
+        guard let result = outcome.result else {
+            say(
+                "teacher \(c.name): stopped at step \(outcome.stoppedAt ?? 0) of \(c.steps); run the same command "
+                    + "again to resume"
+            )
+            return
+        }
+        say("teacher \(c.name): best step \(result.bestStep) of \(c.steps)")
+        say(
+            String(
+                format: "validation accuracy %.2f %%, test accuracy %.2f %%", 100 * result.validation.accuracy,
+                100 * result.test.accuracy))
+        say("model folder: \(out)")
+    }
+}
