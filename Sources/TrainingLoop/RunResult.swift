@@ -1,43 +1,30 @@
 import Foundation
 
-/// `metrics.json` of a finished run (contract): the best model's validation and test metrics (`Common`,
-/// defined here once) and the task's own keys (`details`), side by side in one JSON object. Both read as the
-/// result's own fields (`result.test`, `result.student`).
-@dynamicMemberLookup
-public struct RunResult<Details: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
-    public struct Common: Codable, Equatable, Sendable {
-        /// The step of the best-by-validation weights.
-        public var bestStep: Int
-        /// The run's steps.
-        public var steps: Int
-        public var validation: Metrics
-        public var test: Metrics
+/// `metrics.json` of a finished run (contract): the best model's validation and test metrics
+/// (`RunResultCommon`) and the task's own keys, side by side in one JSON object (`result.test`,
+/// `result.student`).
+public typealias RunResult<Details: Codable & Equatable & Sendable> = SideBySide<RunResultCommon, Details>
 
-        enum CodingKeys: String, CodingKey {
-            case steps, validation, test
-            case bestStep = "best_step"
-        }
+/// The keys of every run's `metrics.json`.
+public struct RunResultCommon: Codable, Equatable, Sendable {
+    /// The step of the best-by-validation weights.
+    public var bestStep: Int
+    /// The run's steps.
+    public var steps: Int
+    public var validation: Metrics
+    public var test: Metrics
+
+    enum CodingKeys: String, CodingKey {
+        case steps, validation, test
+        case bestStep = "best_step"
     }
+}
 
-    public var common: Common
-    public var details: Details
-
+extension SideBySide where Common == RunResultCommon {
     public init(bestStep: Int, steps: Int, validation: Metrics, test: Metrics, details: Details) {
-        common = Common(bestStep: bestStep, steps: steps, validation: validation, test: test)
-        self.details = details
-    }
-
-    public subscript<T>(dynamicMember path: KeyPath<Common, T>) -> T { common[keyPath: path] }
-    public subscript<T>(dynamicMember path: KeyPath<Details, T>) -> T { details[keyPath: path] }
-
-    public init(from decoder: Decoder) throws {
-        common = try Common(from: decoder)
-        details = try Details(from: decoder)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        try common.encode(to: encoder)
-        try details.encode(to: encoder)
+        self.init(
+            common: RunResultCommon(bestStep: bestStep, steps: steps, validation: validation, test: test),
+            details: details)
     }
 }
 

@@ -14,59 +14,45 @@ public protocol TrainingStateDetails: Codable, Equatable, Sendable {
 }
 
 /// What a training state or checkpoint says about itself (the JSON in the file's `tkd_checkpoint` metadata and
-/// its `.json` twin): the keys every state has (`Common`, defined here once) and the model's `details`, side by
-/// side in one JSON object. Both read as the description's own fields (`info.step`, `info.student`).
-@dynamicMemberLookup
-public struct TrainingStateDescription<Details: TrainingStateDetails>: Codable, Equatable, Sendable {
-    /// The keys of every training state.
-    public struct Common: Codable, Equatable, Sendable {
-        public var format: String
-        /// `tkd <version>` that wrote it.
-        public var tool = "tkd \(TKDVersion.current)"
-        /// Optimiser steps taken.
-        public var step: Int
-        /// `adam` or `momentum` when the file carries the optimiser state (resumable), else nil.
-        public var optimizer: String?
-        public var validationAccuracy: Double?
-        public var datasetName: String
-        /// The manifests the run trains on (`ManifestFingerprint`); a state made on others is not resumed.
-        public var manifestsSHA256: String
-        /// Training-loss sums since the last validation (loss, CE, attention KD, correct, examples), written
-        /// when a run stops between validations, so that a resumed run writes the same history as an
-        /// uninterrupted one.
-        public var pendingSums: [Double]?
+/// its `.json` twin): the keys every state has (`TrainingStateCommon`) and the model's details, side by side
+/// in one JSON object (`info.step`, `info.student`).
+public typealias TrainingStateDescription<Details: TrainingStateDetails> = SideBySide<TrainingStateCommon, Details>
 
-        enum CodingKeys: String, CodingKey {
-            case format, tool, step, optimizer
-            case validationAccuracy = "validation_accuracy", datasetName = "dataset_name"
-            case manifestsSHA256 = "manifests_sha256", pendingSums = "pending_sums"
-        }
+/// The keys of every training state and checkpoint.
+public struct TrainingStateCommon: Codable, Equatable, Sendable {
+    public var format: String
+    /// `tkd <version>` that wrote it.
+    public var tool = "tkd \(TKDVersion.current)"
+    /// Optimiser steps taken.
+    public var step: Int
+    /// `adam` or `momentum` when the file carries the optimiser state (resumable), else nil.
+    public var optimizer: String?
+    public var validationAccuracy: Double?
+    public var datasetName: String
+    /// The manifests the run trains on (`ManifestFingerprint`); a state made on others is not resumed.
+    public var manifestsSHA256: String
+    /// Training-loss sums since the last validation (loss, CE, attention KD, correct, examples), written
+    /// when a run stops between validations, so that a resumed run writes the same history as an
+    /// uninterrupted one.
+    public var pendingSums: [Double]?
+
+    enum CodingKeys: String, CodingKey {
+        case format, tool, step, optimizer
+        case validationAccuracy = "validation_accuracy", datasetName = "dataset_name"
+        case manifestsSHA256 = "manifests_sha256", pendingSums = "pending_sums"
     }
+}
 
-    public var common: Common
-    public var details: Details
-
+extension SideBySide where Common == TrainingStateCommon, Details: TrainingStateDetails {
     public init(
         step: Int, optimizer: String?, validationAccuracy: Double?, datasetName: String, manifestsSHA256: String,
         pendingSums: [Double]?, details: Details
     ) {
-        common = Common(
-            format: Details.format, step: step, optimizer: optimizer, validationAccuracy: validationAccuracy,
-            datasetName: datasetName, manifestsSHA256: manifestsSHA256, pendingSums: pendingSums)
-        self.details = details
-    }
-
-    public subscript<T>(dynamicMember path: KeyPath<Common, T>) -> T { common[keyPath: path] }
-    public subscript<T>(dynamicMember path: KeyPath<Details, T>) -> T { details[keyPath: path] }
-
-    public init(from decoder: Decoder) throws {
-        common = try Common(from: decoder)
-        details = try Details(from: decoder)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        try common.encode(to: encoder)
-        try details.encode(to: encoder)
+        self.init(
+            common: TrainingStateCommon(
+                format: Details.format, step: step, optimizer: optimizer, validationAccuracy: validationAccuracy,
+                datasetName: datasetName, manifestsSHA256: manifestsSHA256, pendingSums: pendingSums),
+            details: details)
     }
 }
 
