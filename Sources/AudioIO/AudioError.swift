@@ -11,6 +11,7 @@ public enum AudioError: Error, Equatable, Sendable {
     case unexpectedChannels(path: String, channels: Int, expected: Int)
     case unexpectedSampleRate(path: String, sampleRate: Int, expected: Int)
     case invalidWindow(path: String, start: Int, length: Int, frames: Int)
+    case tooLong(path: String, frames: Int, channels: Int, maxSamples: Int)
     case resampleFailed(reason: String)
     case writeFailed(path: String, reason: String)
 }
@@ -22,6 +23,9 @@ extension AudioError: CustomStringConvertible, LocalizedError {
             return
                 "audio: \(path): no such file. Hint: check the path (relative paths resolve against the current "
                 + "folder)."
+        case let .tooLong(path, frames, channels, maxSamples):
+            return "audio: \(path): the header declares \(frames) frames × \(channels) channel(s); expected at most "
+                + "\(maxSamples) samples in one file."
         case let .notAudio(path, reason):
             return
                 "audio: \(path): not an audio file libsndfile can read (\(reason)); expected WAV, FLAC, OGG or "

@@ -66,7 +66,8 @@ public enum AudioReader {
         options: AudioReadOptions = AudioReadOptions()
     ) throws -> AudioBuffer {
         let file = try SndFile(readingFrom: url.path)
-        guard start >= 0, length >= 0, start + length <= file.frames else {
+        guard start >= 0, length >= 0, case let (end, false) = start.addingReportingOverflow(length), end <= file.frames
+        else {
             throw AudioError.invalidWindow(path: url.path, start: start, length: length, frames: file.frames)
         }
         try file.seek(to: start)

@@ -12,9 +12,11 @@ final class SndFile {
     /// Opens `path` for reading.
     /// - Throws: `AudioError.missing`, `.notAudio`, `.truncated`, `.empty`.
     init(readingFrom path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw AudioError.missing(path: path)
+        // Only regular files: a folder, a device or a FIFO (which would block the open) is refused.
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw AudioError.missing(path: path) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw AudioError.notAudio(path: path, reason: "not a regular file")
         }
         var info = SF_INFO()
         guard let h = sf_open(path, Int32(SFM_READ), &info) else {
@@ -29,7 +31,23 @@ final class SndFile {
             throw AudioError.truncated(path: path, declaredFrames: declared, availableFrames: Int(info.frames))
         }
         if info.frames <= 0 { throw AudioError.empty(path: path) }
+        guard info.channels > 0, info.samplerate > 0 else {
+            throw AudioError.corrupt(path: path, reason: "\(info.channels) channel(s) at \(info.samplerate) Hz")
+        }
+        guard case let (samples, false) = Int(info.frames).multipliedReportingOverflow(by: Int(info.channels)),
+            samples <= Self.maxSamples
+        else {
+            throw AudioError.tooLong(
+                path: path, frames: Int(info.frames), channels: Int(info.channels), maxSamples: Self.maxSamples)
+        }
     }
+
+    /// The most samples (frames × channels) one read decodes: 2^29 floats, 2 GiB (over 9 hours of 16-kHz mono).
+    static let maxSamples = 1 << 29
+
+    /// Frames decoded per call, so that a header that claims more frames than the data holds costs no
+    /// memory beyond the data.
+    static let chunkFrames = 1 << 16
 
     /// Opens an in-memory file for writing (`path` only names it in errors).
     init(writingTo memory: MemoryFile, path: String, sampleRate: Int, channels: Int, format: Int32) throws {
@@ -135,18 +153,26 @@ final class SndFile {
     /// (PCM16: x / 32768), so full-scale negative is exactly -1.0.
     /// - Throws: `AudioError.corrupt` when fewer frames arrive than requested.
     func readFloat(frames count: Int) throws -> [Float] {
-        var out = [Float](repeating: 0, count: count * channels)
+        guard count > 0 else { return [] }
+        var out: [Float] = []
         var got = 0
-        try out.withUnsafeMutableBufferPointer { buf in
-            while got < count {
-                let n = Int(sf_readf_float(handle, buf.baseAddress! + got * channels, sf_count_t(count - got)))
-                if n <= 0 { break }
-                got += n
+        while got < count {
+            let want = min(Self.chunkFrames, count - got)
+            let before = out.count
+            out.append(contentsOf: repeatElement(0, count: want * channels))
+            let n = out.withUnsafeMutableBufferPointer { buf in
+                Int(sf_readf_float(handle, buf.baseAddress! + before, sf_count_t(want)))
             }
-            if got < count {
-                // The header promised frames the data does not deliver (e.g. a cut-off FLAC stream).
-                throw AudioError.truncated(path: path, declaredFrames: count, availableFrames: got)
+            if n <= 0 {
+                out.removeLast(want * channels)
+                break
             }
+            got += n
+            if n < want { out.removeLast((want - n) * channels) }
+        }
+        if got < count {
+            // The header promised frames the data does not deliver (e.g. a cut-off or lying FLAC stream).
+            throw AudioError.truncated(path: path, declaredFrames: count, availableFrames: got)
         }
         return out
     }

@@ -9,6 +9,8 @@ public enum DatasetFormatError: Error, Equatable, Sendable {
     case unreadable(path: String, reason: String)
     /// A teacher-cache reference does not name exactly one cache.
     case teacherCache(path: String, reason: String)
+    /// A manifest record that cannot be used.
+    case invalidRecord(path: String, id: String, field: String, detail: String)
 }
 
 extension DatasetFormatError: CustomStringConvertible, LocalizedError {
@@ -20,6 +22,8 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
             return "\(path): unreadable (\(reason))."
         case let .teacherCache(path, reason):
             return "\(path): \(reason)"
+        case let .invalidRecord(path, id, field, detail):
+            return "\(path): example '\(id)': '\(field)' \(detail)."
         }
     }
 
@@ -28,7 +32,9 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
     /// The file or folder the error is about.
     public var path: String {
         switch self {
-        case let .missing(path, _), let .unreadable(path, _), let .teacherCache(path, _): return path
+        case let .missing(path, _), let .unreadable(path, _), let .teacherCache(path, _),
+            let .invalidRecord(path, _, _, _):
+            return path
         }
     }
 
@@ -38,6 +44,7 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
         case let .missing(_, expected): return "not found; expected \(expected)"
         case let .unreadable(_, reason): return "unreadable (\(reason))"
         case let .teacherCache(_, reason): return reason
+        case let .invalidRecord(_, id, field, detail): return "example '\(id)': '\(field)' \(detail)"
         }
     }
 }

@@ -48,9 +48,13 @@ public enum NPY {
         guard order == "False" else {
             throw TensorStoreError.malformed(path: path, reason: "Fortran order is not supported")
         }
-        let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
-            .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let count = shape.reduce(1, *)
+        let dims = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shape = dims.compactMap { Int($0) }
+        guard shape.count == dims.count, let count = TensorShape.elementCount(shape) else {
+            throw TensorStoreError.malformed(
+                path: path, reason: "shape \(shapeText): expected non-negative dimensions whose product fits in memory")
+        }
         let body = Swift.Array(bytes[(headerStart + headerLength)...])
         let size: Int
         switch dtype {
@@ -59,7 +63,7 @@ public enum NPY {
         case "<i2": size = 2
         default: throw TensorStoreError.unsupportedType(path: path, dtype: dtype, expected: "<f4, <f8, <i2 or <i4")
         }
-        guard body.count >= count * size else {
+        guard case let (needed, false) = count.multipliedReportingOverflow(by: size), body.count >= needed else {
             throw TensorStoreError.malformed(
                 path: path, reason: "\(body.count) data bytes for shape \(shape) of \(dtype)")
         }

@@ -1,5 +1,18 @@
 import Foundation
 
+/// Shape arithmetic with overflow checks, for every reader of tensor files.
+public enum TensorShape {
+    /// The number of elements of `shape`, or nil when a dimension is negative or the product overflows.
+    public static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for d in shape {
+            guard d >= 0, case let (next, false) = count.multipliedReportingOverflow(by: d) else { return nil }
+            count = next
+        }
+        return count
+    }
+}
+
 /// Element types of safetensors files used here.
 public enum TensorDType: String, Sendable, Codable, CaseIterable {
     case float32 = "F32"
@@ -136,11 +149,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard data.count >= 8 else {
             throw TensorStoreError.malformed(path: url.path, reason: "\(data.count) bytes; expected at least 8")
         }
-        let n = Int(data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
-        guard n <= data.count - 8 else {
+        let header = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard header <= UInt64(data.count - 8) else {
             throw TensorStoreError.malformed(
-                path: url.path, reason: "header length \(n) exceeds the file (\(data.count) bytes): truncated?")
+                path: url.path, reason: "header length \(header) exceeds the file (\(data.count) bytes): truncated?")
         }
+        let n = Int(header)
         guard let json = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any] else {
             throw TensorStoreError.malformed(path: url.path, reason: "header is not a JSON object")
         }
@@ -161,8 +175,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
             guard let dtype = TensorDType(rawValue: d) else {
                 throw TensorStoreError.unsupportedType(path: url.path, dtype: d, expected: "F32, F16 or BF16")
             }
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= available,
-                offsets[1] - offsets[0] == shape.reduce(1, *) * dtype.byteSize
+            guard let count = TensorShape.elementCount(shape),
+                case let (bytes, false) = count.multipliedReportingOverflow(by: dtype.byteSize)
+            else {
+                throw TensorStoreError.malformed(
+                    path: url.path,
+                    reason:
+                        "tensor '\(name)': shape \(shape) has a negative dimension or more elements than fit in memory")
+            }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= available, offsets[1] - offsets[0] == bytes
             else {
                 throw TensorStoreError.malformed(
                     path: url.path,
@@ -172,6 +193,24 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 )
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
+        }
+        // The data must be exactly the tensors, in order, without gaps or overlaps (the format's rule).
+        var end = 0
+        for (name, entry) in entries.sorted(by: {
+            ($0.value.range.lowerBound, $0.key) < ($1.value.range.lowerBound, $1.key)
+        }) {
+            guard entry.range.lowerBound == end else {
+                throw TensorStoreError.malformed(
+                    path: url.path,
+                    reason:
+                        "tensor '\(name)' starts at byte \(entry.range.lowerBound); expected \(end) (tensors must be "
+                        + "contiguous and must not overlap)")
+            }
+            end = entry.range.upperBound
+        }
+        guard end == available else {
+            throw TensorStoreError.malformed(
+                path: url.path, reason: "the tensors cover \(end) of the \(available) data bytes; expected all of them")
         }
         self.entries = entries
         self.metadata = metadata

@@ -8,7 +8,8 @@ public final class ShardedStoreReader: @unchecked Sendable {
     private let lock = NSLock()
     private var open: [String: SafeTensorsFile] = [:]
 
-    /// - Throws: `TensorStoreError` when the index is missing or unreadable, or a shard file is missing.
+    /// - Throws: `TensorStoreError` when the index is missing or unreadable, names a shard outside the folder
+    ///   or one that is not listed, or a shard file is missing.
     public init(_ folder: URL) throws {
         self.folder = folder
         let url = folder.appendingPathComponent(StoreIndex.fileName)
@@ -18,11 +19,53 @@ public final class ShardedStoreReader: @unchecked Sendable {
         do { index = try JSONDecoder().decode(StoreIndex.self, from: data) } catch {
             throw TensorStoreError.malformed(path: url.path, reason: CanonicalJSON.describe(error))
         }
-        for s in index.shards where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path)
-        {
-            throw TensorStoreError.unreadable(
-                path: folder.appendingPathComponent(s.file).path, reason: "shard listed in the index is missing")
+        let indexPath = url.path
+        for s in index.shards {
+            do { try ContainedPath.checkName(s.file, field: "\(indexPath): shards[].file") } catch {
+                throw TensorStoreError.malformed(path: indexPath, reason: "\(error)")
+            }
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path) else {
+                throw TensorStoreError.unreadable(
+                    path: folder.appendingPathComponent(s.file).path, reason: "shard listed in the index is missing")
+            }
         }
+        let listed = Set(index.shards.map(\.file))
+        if let (key, entry) = index.entries.first(where: { !listed.contains($0.value.shard) }) {
+            throw TensorStoreError.malformed(
+                path: indexPath, reason: "entry '\(key)' names shard '\(entry.shard)', which the index does not list")
+        }
+    }
+
+    /// Checks every shard's SHA-256 against the index (once per run, before the store feeds a model).
+    /// - Throws: `TensorStoreError.malformed` naming the first shard whose bytes changed.
+    public func checkShards() throws {
+        for s in index.shards {
+            let url = folder.appendingPathComponent(s.file)
+            let sha = try SHA256.hex(fileAt: url)
+            guard sha == s.sha256 else {
+                throw TensorStoreError.malformed(
+                    path: url.path,
+                    reason: "SHA-256 \(sha.prefix(12))…; the index records \(s.sha256.prefix(12))… (the shard changed "
+                        + "after the store was made; recompute it)")
+            }
+        }
+    }
+
+    /// The shard file holding `id`'s tensor, after checking that the tensor has the shape the index records.
+    func located(_ id: String) throws -> (file: SafeTensorsFile, location: StoreIndex.Location) {
+        guard let loc = index.entries[id] else {
+            throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'")
+        }
+        let file = try shard(loc.shard)
+        guard let entry = file.entries[loc.tensor] else {
+            throw TensorStoreError.malformed(path: file.path, reason: "no tensor '\(loc.tensor)' (the index lists it)")
+        }
+        guard entry.shape == loc.shape else {
+            throw TensorStoreError.malformed(
+                path: file.path,
+                reason: "tensor '\(loc.tensor)' has shape \(entry.shape); the index records \(loc.shape)")
+        }
+        return (file, loc)
     }
 
     /// Recomputes every shard's SHA-256 and returns the files whose hash differs from the index.
@@ -43,18 +86,14 @@ public final class ShardedStoreReader: @unchecked Sendable {
 
     /// The tensor stored for `id` (widened to Float) and its shape.
     public func tensor(_ id: String) throws -> (shape: [Int], values: [Float]) {
-        guard let loc = index.entries[id] else {
-            throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'")
-        }
-        return (loc.shape, try shard(loc.shard).values(loc.tensor))
+        let (file, loc) = try located(id)
+        return (loc.shape, try file.values(loc.tensor))
     }
 
     /// Calls `body` with a float32 tensor in place, without copying.
     public func withTensor<R>(_ id: String, _ body: (UnsafeBufferPointer<Float>, [Int]) throws -> R) throws -> R {
-        guard let loc = index.entries[id] else {
-            throw TensorStoreError.malformed(path: folder.path, reason: "no entry for '\(id)'")
-        }
-        return try shard(loc.shard).withFloat32(loc.tensor) { try body($0, loc.shape) }
+        let (file, loc) = try located(id)
+        return try file.withFloat32(loc.tensor) { try body($0, loc.shape) }
     }
 
     /// Tensors of `ids` in groups of `size`, each group zero-padded along the first axis to its

@@ -78,6 +78,10 @@ struct VerifyCLITests {
         #expect(
             s.status != 0 && s.report?.failures.contains { $0.check == "audio.rerender" && $0.id == id } == true,
             "\(s.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
+        // The locator finds the keyword where it is, one sample before the manifest's claim.
+        #expect(
+            s.report?.failures.contains { $0.check == "keyword.locate" && $0.id == id } == true,
+            "\(s.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
         try original.write(to: manifest, atomically: true, encoding: .utf8)
 
         // 2. One byte of one audio file flipped.

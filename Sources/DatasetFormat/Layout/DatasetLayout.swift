@@ -33,8 +33,13 @@ public struct DatasetLayout: Sendable, Equatable {
     /// The folder of a split's audio.
     public func audioFolder(_ split: Split) -> URL { root.appendingPathComponent("audio/\(split.rawValue)") }
 
-    /// A file named by a manifest's `audio` field.
-    public func audio(_ record: ExampleRecord) -> URL { root.appendingPathComponent(record.audio) }
+    /// The file a manifest's `audio` field names, checked to stay inside the dataset (`ContainedPath`); with
+    /// `existing`, it must be a regular file.
+    /// - Throws: `CoreError.invalidValue` naming the example and the path.
+    public func audio(_ record: ExampleRecord, existing: Bool = true) throws -> URL {
+        try ContainedPath.resolve(
+            record.audio, under: root, field: "example '\(record.id)': audio", regularFile: existing)
+    }
 
     /// `features/`.
     public var featuresFolder: URL { root.appendingPathComponent("features") }

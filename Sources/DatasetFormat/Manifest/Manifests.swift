@@ -22,8 +22,10 @@ public enum ManifestFingerprint {
 extension ExampleRecord {
     /// Every record of a dataset folder in the canonical order: training, validation, testing, each sorted
     /// by id (the order the manifests are written in, and that stores assign to shards).
+    /// Every record is validated (`ExampleRecord.problems`) before any stage reads samples by it.
     /// - Throws: `DatasetFormatError.missing` naming a missing manifest, `CoreError.malformedJSON` naming the
-    ///   file and line of a record that does not decode.
+    ///   file and line of a record that does not decode, `DatasetFormatError.invalidRecord` naming the file,
+    ///   the id and the field of one that is unusable.
     public static func loadAll(dataset: URL) throws -> [ExampleRecord] {
         let layout = DatasetLayout(dataset)
         var out: [ExampleRecord] = []
@@ -33,6 +35,7 @@ extension ExampleRecord {
                 throw DatasetFormatError.missing(path: url.path, expected: DatasetInfo.madeBy)
             }
             let records = try CanonicalJSON.decodeLines(ExampleRecord.self, from: data, path: url.path)
+            for r in records { try r.validate(manifest: url.path) }
             out += records.sorted { $0.id < $1.id }
         }
         return out

@@ -122,8 +122,19 @@ extension Recipe {
         if let n = top["noise"] {
             let m = try n.mapping(allowed: ["sources", "regions", "crossfade_seconds"])
             if let s = m["sources"] {
-                noise.sources = try s.list().map { try $0.string() }
+                let items = try s.list()
+                noise.sources = try items.map { try $0.string() }
                 guard !noise.sources.isEmpty else { throw s.fail("needs at least one source") }
+                for (item, source) in zip(items, noise.sources) where source != NoiseSpec.corpusBackground {
+                    // The folder is recorded in every manifest's noise sources, which re-render and verify
+                    // resolve under --noise-base (relative) or only inside this recipe's folders (absolute).
+                    let relative = source.hasPrefix("/") ? String(source.dropFirst()) : source
+                    if let why = ExampleRecord.pathProblem(relative) {
+                        throw item.fail(
+                            "'\(source)' is not a usable noise folder (\(why)); expected a folder below the recipe's "
+                                + "folder or an absolute path without '..'")
+                    }
+                }
             }
             if let r = m["regions"] {
                 let rm = try r.mapping(

@@ -86,7 +86,7 @@ public struct FeatureStoreBuilder: Sendable {
             shard: shard, jobs: jobs, progress: progress, label: "\(preset.rawValue) examples"
         ) { i in
             let e = examples[i]
-            let url = layout.audio(e)
+            let url = try layout.audio(e)
             let audio = try AudioReader.read(url)
             guard audio.sampleRate == fe.sampleRate else {
                 throw FeaturesError.sampleRateMismatch(

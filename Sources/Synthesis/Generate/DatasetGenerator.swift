@@ -144,8 +144,10 @@ public final class DatasetGenerator: @unchecked Sendable {
             }
         }
         reporter.finish()
+        try journal.sync()
         try AtomicFile.write(
-            Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard))
+            Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard),
+            durable: true)
         // What this process knows: earlier work it found plus what it just made (newer wins).
         let known = finished.merging(produced.all) { _, new in new }
         let info = try mergeIfComplete(examples: examples, index: index, pool: pool, known: known)
@@ -157,7 +159,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     static func stillValid(_ entry: WorkJournal.Entry, dataset: URL, planOnly: Bool) -> Bool {
         guard let r = entry.record else { return entry.skipped != nil }
         if planOnly { return true }
-        let url = DatasetLayout(dataset).audio(r)
+        guard let url = try? DatasetLayout(dataset).audio(r) else { return false }
         return (try? SHA256.hex(fileAt: url)) == r.audioSHA256
     }
 
@@ -173,16 +175,24 @@ public final class DatasetGenerator: @unchecked Sendable {
     static func writeAudio(
         _ rendered: ExamplePlanner.Rendered, dataset: URL, format: AudioFormat, keep: Bool
     ) throws -> String {
-        let url = DatasetLayout(dataset).audio(rendered.record)
+        let url = try DatasetLayout(dataset).audio(rendered.record, existing: false)
         let encoded = try AudioWriter.encode(
             rendered.samples, sampleRate: rendered.record.sampleRate, format: format, path: url.path)
         if keep { try AtomicFile.write(encoded.data, to: url) }
         return SHA256.hex(encoded.data)
     }
 
-    /// Refuses a folder holding a dataset of another recipe or variant.
+    /// Refuses a folder holding a dataset of another recipe or variant, and a non-empty folder that is not a
+    /// dataset (nor the unfinished work of one), naming what is there.
     func checkExistingDataset() throws {
-        guard FileManager.default.fileExists(atPath: DatasetLayout(dataset).info.path) else { return }
+        let layout = DatasetLayout(dataset)
+        guard FileManager.default.fileExists(atPath: layout.info.path) else {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dataset.path)) ?? []).sorted()
+            let unfinished = names.contains(layout.workFolder.lastPathComponent)
+            let foreign = names.filter { !unfinished || !["audio", "manifests", ".tkd-work"].contains($0) }
+            guard foreign.isEmpty else { throw GenerateError.outputNotADataset(path: dataset.path, found: foreign) }
+            return
+        }
         let info = try DatasetInfo.load(dataset)
         if info.recipe != recipe || info.variant != variant {
             throw GenerateError.outputFromOtherRecipe(path: dataset.path)
@@ -207,15 +217,10 @@ public final class DatasetGenerator: @unchecked Sendable {
         try AtomicFile.write(try CanonicalJSON.encodePretty(plan), to: url)
     }
 
-    /// Temporary files of a killed run never carry a final name; remove them.
+    /// Temporary files of a killed run never carry a final name; remove this host's dead processes' ones
+    /// (another shard's, still running or on another machine, are left alone).
     func removeStaleTemporaries() throws {
-        for split in Split.allCases {
-            let dir = DatasetLayout(dataset).audioFolder(split)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-            where AtomicFile.isTemporary(name) {
-                try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
-            }
-        }
+        for split in Split.allCases { AtomicFile.removeStaleTemporaries(in: DatasetLayout(dataset).audioFolder(split)) }
     }
 
     /// When every shard of this run has its done marker: write the canonical manifests and dataset.json.
@@ -232,6 +237,11 @@ public final class DatasetGenerator: @unchecked Sendable {
         {
             return nil
         }
+        // Shards that finish together: one merges, the others leave it to it.
+        let work = DatasetLayout(dataset).workFolder
+        guard let lock = try FileLock.acquire(work.appendingPathComponent("merge.lock")) else { return nil }
+        defer { lock.release() }
+        guard FileManager.default.fileExists(atPath: work.path) else { return nil }
         var records: [String: ExampleRecord] = [:]
         var skips: [String: DatasetInfo.Skip] = [:]
         var entries = Array(known.values)
@@ -250,7 +260,7 @@ public final class DatasetGenerator: @unchecked Sendable {
         let kept = examples.compactMap { records[$0.id] }
         for split in Split.allCases {
             let data = try ExampleRecord.manifestData(kept.filter { $0.split == split })
-            try AtomicFile.write(data, to: DatasetLayout(dataset).manifest(split))
+            try AtomicFile.write(data, to: DatasetLayout(dataset).manifest(split), durable: true)
         }
         let corpusSkips = Self.unusableClips(index, recipe: recipe).map {
             // The official lists agree with the hash rule (tested), so the rule names the split.
@@ -260,7 +270,7 @@ public final class DatasetGenerator: @unchecked Sendable {
         }
         let info = datasetInfo(
             records: kept, skipped: corpusSkips + examples.compactMap { skips[$0.id] }, index: index, pool: pool)
-        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info, durable: true)
         try? FileManager.default.removeItem(at: DatasetLayout(dataset).workFolder)
         return info
     }

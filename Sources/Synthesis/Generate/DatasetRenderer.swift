@@ -11,6 +11,8 @@ public struct DatasetRenderer: Sendable {
     public var corpusRoot: URL
     /// Folder that relative noise sources outside the corpus resolve against (the recipe's folder).
     public var noiseBase: URL
+    /// Absolute noise folders of a recipe the user passed (`--recipe`): the only absolute sources read.
+    public var recipeFolders: [URL] = []
     public var jobs = 1
     public var shard = Shard.whole
     public var progress: ProgressMode = .auto
@@ -31,11 +33,21 @@ public struct DatasetRenderer: Sendable {
     @discardableResult
     public func run() throws -> Summary {
         var info = try DatasetInfo.load(dataset)
+        let layout = DatasetLayout(dataset)
         let records = try DatasetInfo.loadManifests(dataset).sorted { ($0.split, $0.id) < ($1.split, $1.id) }
+        let format = info.recipe.output.format
+        // Render writes only the canonical audio paths, so a manifest cannot aim it at another file.
+        for r in records where r.audio != DatasetLayout.audioPath(split: r.split, id: r.id, format: format) {
+            throw DatasetFormatError.invalidRecord(
+                path: layout.manifest(r.split).path, id: r.id, field: "audio",
+                detail: "is '\(r.audio)'; tkd render writes only "
+                    + "'\(DatasetLayout.audioPath(split: r.split, id: r.id, format: format))'")
+        }
         let hasher = SourceHasher()
+        let resolver = NoiseSourceResolver(corpus: corpusRoot, noiseBase: noiseBase, recipeFolders: recipeFolders)
         var urls: [String: URL] = [:]
         for f in info.noiseFiles {
-            let url = resolveNoise(f.source)
+            let url = try resolver.url(f.source, field: "\(layout.info.path): noise_files[].source")
             let found = try hasher.sha256(of: url, name: f.source)
             guard found == f.sha256 else {
                 throw GenerateError.sourceChanged(path: url.path, recorded: f.sha256, found: found)
@@ -45,16 +57,24 @@ public struct DatasetRenderer: Sendable {
         let pool = NoisePool(files: info.noiseFiles, urls: urls, sampleRate: info.sampleRate)
         let mine = records.indices.filter { shard.owns($0) }.map { records[$0] }
         let reporter = ProgressReporter(label: "render", total: mine.count, mode: progress)
-        let dataset = self.dataset, corpusRoot = self.corpusRoot
-        let format = info.recipe.output.format
+        let corpusRoot = self.corpusRoot
+        for split in Split.allCases { AtomicFile.removeStaleTemporaries(in: layout.audioFolder(split)) }
         let present = try WorkPool(jobs: jobs).map(mine.count) { i -> Bool in
             defer { reporter.advance() }
             let r = mine[i]
-            let target = DatasetLayout(dataset).audio(r)
-            if (try? SHA256.hex(fileAt: target)) == r.audioSHA256 { return true }
+            let target = try layout.audio(r, existing: false)
+            if FileManager.default.fileExists(atPath: target.path) {
+                // Never replace a file this manifest did not make.
+                let found = try SHA256.hex(fileAt: target)
+                guard found == r.audioSHA256 else {
+                    throw GenerateError.foreignFile(path: target.path, found: found, recorded: r.audioSHA256)
+                }
+                return true
+            }
             var clip: [Float]?
             if let k = r.keyword {
-                let url = corpusRoot.appendingPathComponent(k.source)
+                let url = try ContainedPath.resolve(
+                    k.source, under: corpusRoot, field: "example '\(r.id)': keyword.source", regularFile: true)
                 let found = try hasher.sha256(of: url, name: k.source)
                 guard found == k.sourceSHA256 else {
                     throw GenerateError.sourceChanged(path: url.path, recorded: k.sourceSHA256, found: found)
@@ -79,15 +99,8 @@ public struct DatasetRenderer: Sendable {
         let already = present.filter { $0 }.count
         if shard.count == 1 && !info.audioRendered {
             info.audioRendered = true
-            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info)
+            try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: layout.info, durable: true)
         }
         return Summary(rendered: mine.count - already, alreadyPresent: already)
-    }
-
-    /// Corpus-relative for the corpus's own noise; otherwise as the recipe named it, relative to `noiseBase`.
-    func resolveNoise(_ source: String) -> URL {
-        if source.hasPrefix("/") { return URL(fileURLWithPath: source) }
-        if source.hasPrefix(CorpusScanner.noiseFolder + "/") { return corpusRoot.appendingPathComponent(source) }
-        return noiseBase.appendingPathComponent(source)
     }
 }

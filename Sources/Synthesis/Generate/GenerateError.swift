@@ -13,7 +13,9 @@ public enum GenerateError: Error, Equatable, Sendable {
     case badCorpusFile(path: String, kind: String, detail: String)
     case sourceChanged(path: String, recorded: String, found: String)
     case renderMismatch(id: String, recorded: String, rendered: String)
+    case foreignFile(path: String, found: String, recorded: String)
     case outputFromOtherRecipe(path: String)
+    case outputNotADataset(path: String, found: [String])
     case unknownVariant(name: String, available: [String])
     case manifestMissing(path: String)
     case incomplete(path: String, have: Int, expected: Int)
@@ -58,12 +60,21 @@ extension GenerateError: CustomStringConvertible, LocalizedError {
             return
                 "render: source \(path) has SHA-256 \(found); the manifest recorded \(recorded). Refusing to render "
                 + "from a changed source."
+        case let .foreignFile(path, found, recorded):
+            return
+                "render: \(path) exists with SHA-256 \(found.prefix(12))…, not the \(recorded.prefix(12))… "
+                + "its manifest records; refusing to replace a file tkd did not make. "
+                + "Hint: move it away to re-render it."
         case let .renderMismatch(id, recorded, rendered):
             return "render: example \(id): rendered audio has SHA-256 \(rendered); the manifest recorded \(recorded)."
         case let .outputFromOtherRecipe(path):
             return
                 "generate: \(path) holds a dataset made from another recipe, variant or corpus. Hint: choose a new "
                 + "--out folder."
+        case let .outputNotADataset(path, found):
+            let shown = found.prefix(3).joined(separator: ", ") + (found.count > 3 ? ", …" : "")
+            return "generate: \(path) is not empty (\(shown)) and holds no dataset made by tkd generate; refusing to "
+                + "write into it. Hint: choose a new --out folder."
         case let .unknownVariant(name, available):
             return
                 "generate: --variant \(name) is not in the recipe; expected one of: "

@@ -95,7 +95,11 @@ public final class NoisePool: @unchecked Sendable {
             return try AudioReader.readWindow(url, start: start, length: count).samples
         }
         let whole = try resampledSamples(source, url: url)
-        return Array(whole[start..<(start + count)])
+        guard start >= 0, count >= 0, case let (end, false) = start.addingReportingOverflow(count), end <= whole.count
+        else {
+            throw AudioError.invalidWindow(path: url.path, start: start, length: count, frames: whole.count)
+        }
+        return Array(whole[start..<end])
     }
 
     private func resampledSamples(_ source: String, url: URL) throws -> [Float] {

@@ -57,6 +57,13 @@ final class WorkJournal: @unchecked Sendable {
         return entries
     }
 
+    /// Flushes the journal to the disk (before the shard's done marker is written).
+    func sync() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try handle.synchronize()
+    }
+
     func append(_ entry: Entry) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

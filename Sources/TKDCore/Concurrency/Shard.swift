@@ -35,12 +35,15 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         }
         // Slurm arrays may start at SLURM_ARRAY_TASK_MIN (often 0 or 1).
         let minimum = environment["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) ?? 0
-        guard let i = Int(id), let n = Int(count), n >= 1, (0..<n).contains(i - minimum) else {
+        guard let i = Int(id), let n = Int(count), n >= 1,
+            case let (index, false) = i.subtractingReportingOverflow(minimum),
+            (0..<n).contains(index)
+        else {
             throw CoreError.invalidValue(
                 field: "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT", value: "\(id)/\(count)",
                 expected: "a task id within the array (minus SLURM_ARRAY_TASK_MIN) below the count")
         }
-        return Shard(index: i - minimum, count: n)
+        return Shard(index: index, count: n)
     }
 
     public func owns(_ item: Int) -> Bool { item % count == index }

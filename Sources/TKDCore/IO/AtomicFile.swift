@@ -7,11 +7,12 @@ import Glibc
 /// Atomic file output: everything is written under a temporary name in the destination folder and
 /// renamed into place only when complete, so no partial file ever carries its final name.
 public enum AtomicFile {
-    /// A temporary path beside `url`: `.<name>.partial-<pid>-<n>`. Hidden, unique per process and
-    /// call, and recognisable so that stale ones can be cleaned up (`isTemporary`).
+    /// A temporary path beside `url`: `.<name>.partial-<host>-<pid>-<n>`. Hidden, unique per host, process and
+    /// call, and recognisable so that a later run cleans up its own and dead processes' leftovers
+    /// (`removeStaleTemporaries`) without touching another live process's.
     public static func temporaryURL(for url: URL) -> URL {
         let n = counter.next()
-        let name = ".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)-\(n)"
+        let name = ".\(url.lastPathComponent).partial-\(ProcessOwner.current.tag)-\(n)"
         return url.deletingLastPathComponent().appendingPathComponent(name)
     }
 
@@ -20,18 +21,44 @@ public enum AtomicFile {
         name.hasPrefix(".") && name.contains(".partial-")
     }
 
-    /// Writes `data` to `url` atomically, creating the parent folder if needed.
+    /// Removes the temporaries in `folder` that this process left, or that a process of this host that no
+    /// longer runs left; those of live processes and of other hosts are kept. Returns how many were removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in folder: URL) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var removed = 0
+        for name in names where isTemporary(name) {
+            guard let range = name.range(of: ".partial-") else { continue }
+            let owner = ProcessOwner(tag: String(name[range.upperBound...]))
+            guard owner?.isGone ?? false else { continue }
+            if (try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))) != nil { removed += 1 }
+        }
+        return removed
+    }
+
+    /// Writes `data` to `url` atomically, creating the parent folder if needed. `durable` also flushes the
+    /// file and then its folder to the disk (fsync), so that a power loss leaves either the old or the new
+    /// file under the name: for checkpoints, manifests, journals and indexes.
     /// - Throws: `CoreError.io` naming the destination.
-    public static func write(_ data: Data, to url: URL) throws {
+    public static func write(_ data: Data, to url: URL, durable: Bool = false) throws {
         try createParent(of: url)
         let tmp = temporaryURL(for: url)
         do {
-            try writeNew(data, to: tmp.path)
+            try writeNew(data, to: tmp.path, sync: durable)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw CoreError.io(path: url.path, reason: "write failed: \(error)")
         }
         try commit(tmp, to: url)
+        if durable { syncFolder(of: url) }
+    }
+
+    /// fsync of the folder holding `url` (makes a rename or a new name durable).
+    public static func syncFolder(of url: URL) {
+        let fd = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 
     /// Writes every byte; returns 0 or the errno of the failure.
@@ -50,12 +77,13 @@ public enum AtomicFile {
         }
     }
 
-    /// Plain POSIX create + write + close. No fsync: a file that a crash leaves incomplete is caught by
-    /// the SHA-256 checks that every resumed stage makes before it trusts a finished file.
-    private static func writeNew(_ data: Data, to path: String) throws {
+    /// POSIX create + write (+ fsync when `sync`) + close. Without fsync a file that a crash leaves
+    /// incomplete is caught by the SHA-256 checks every resumed stage makes before it trusts a finished file.
+    private static func writeNew(_ data: Data, to path: String, sync: Bool) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CoreError.io(path: path, reason: String(cString: strerror(errno))) }
         var failure = writeAll(data, fd: fd)
+        if failure == 0 && sync && fsync(fd) != 0 { failure = errno }
         if close(fd) != 0 && failure == 0 { failure = errno }
         if failure != 0 { throw CoreError.io(path: path, reason: String(cString: strerror(failure))) }
     }

@@ -75,7 +75,7 @@ public struct TeacherCacheBuilder: Sendable {
             fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
             frameHop: model.config.frameHop, frameCentreOffset: model.config.frameCentreOffset, labels: labels
         ) { e, root in
-            let url = DatasetLayout(root).audio(e)
+            let url = try DatasetLayout(root).audio(e)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             let out = try model.forward(audio.samples)
             return (settings.vector(out.attentions, heads: heads, frames: out.frames, meanPooling: mean), out.logits)

@@ -38,15 +38,16 @@ public final class TeacherTrainer: TrainingTask {
         for r in all {
             guard r.sampleRate == 16_000 else {
                 throw TeacherError.input(
-                    path: DatasetLayout(dataset).audio(r).path, reason: "sample_rate is \(r.sampleRate); expected 16000"
+                    path: DatasetLayout(dataset).manifest(r.split).path,
+                    reason: "example '\(r.id)': sample_rate is \(r.sampleRate); expected 16000"
                 )
             }
             if let length, r.numSamples != length {
                 throw TeacherError.input(
-                    path: DatasetLayout(dataset).audio(r).path,
+                    path: DatasetLayout(dataset).manifest(r.split).path,
                     reason:
-                        "num_samples is \(r.numSamples); expected \(length) like the other examples (one length per "
-                        + "dataset variant)"
+                        "example '\(r.id)': num_samples is \(r.numSamples); expected \(length) like the others "
+                        + "(one length per dataset variant)"
                 )
             }
             length = r.numSamples
@@ -73,7 +74,7 @@ public final class TeacherTrainer: TrainingTask {
         let root = dataset, recs = records
         let waves = try pool.map(ids.count) { i -> [Float] in
             let r = recs[ids[i]]!
-            let url = DatasetLayout(root).audio(r)
+            let url = try DatasetLayout(root).audio(r)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             guard audio.samples.count == r.numSamples else {
                 throw TeacherError.input(

@@ -16,6 +16,9 @@ public struct DatasetVerifier: Sendable {
     public var corpus: URL?
     /// Where recipe noise paths that are not in the corpus are resolved.
     public var noiseBase: URL?
+    /// Absolute noise folders that may be read (those of a recipe passed with `--recipe`); an absolute
+    /// source in `dataset.json` outside them is a failure, never read.
+    public var recipeFolders: [URL] = []
     /// Audio-level checks on this many examples (spread evenly over the manifests); nil = all.
     public var sample: Int?
     public var jobs = 1
@@ -70,7 +73,7 @@ public struct DatasetVerifier: Sendable {
     public func run() throws -> VerifyReport {
         let ledger = Ledger()
         let info = try DatasetInfo.load(dataset)
-        let records = manifests(info, ledger)
+        let (all, records) = manifests(info, ledger)
         structure(info, records, ledger)
         let audioRecords = sampled(records)
         try noiseSources(info, ledger)
@@ -83,7 +86,7 @@ public struct DatasetVerifier: Sendable {
             ($0.check, $0.id ?? "", $0.detail) < ($1.check, $1.id ?? "", $1.detail)
         }
         return VerifyReport(
-            dataset: dataset.path, examples: records.count, audioChecked: audioRecords.count, checks: ledger.checks,
+            dataset: dataset.path, examples: all.count, audioChecked: audioRecords.count, checks: ledger.checks,
             failures: failures, teachers: teachers)
     }
 
@@ -95,8 +98,11 @@ public struct DatasetVerifier: Sendable {
 
     // MARK: Manifests
 
-    func manifests(_ info: DatasetInfo, _ ledger: Ledger) -> [ExampleRecord] {
-        var records: [ExampleRecord] = []
+    /// Every record that decodes, and those of them that are usable (`ExampleRecord.problems` empty): only
+    /// those reach the window, audio, store and cache checks, so a tampered record is a failure naming its
+    /// id, never a trap.
+    func manifests(_ info: DatasetInfo, _ ledger: Ledger) -> (all: [ExampleRecord], usable: [ExampleRecord]) {
+        var records: [ExampleRecord] = [], usable: [ExampleRecord] = []
         var ids: [String: String] = [:]
         var counts: [String: [String: Int]] = [:]
         for split in Split.allCases {
@@ -154,6 +160,12 @@ public struct DatasetVerifier: Sendable {
                     "sample_rate is \(r.sampleRate); dataset.json says \(info.sampleRate)")
                 counts[split.rawValue, default: [:]][r.label, default: 0] += 1
                 records.append(r)
+                let problems = r.problems
+                if problems.isEmpty {
+                    ledger.pass("manifest.record")
+                    usable.append(r)
+                }
+                for p in problems { ledger.fail("manifest.record", id: r.id, path: where_, p.description) }
             }
         }
         for split in Split.allCases.map(\.rawValue) {
@@ -165,7 +177,7 @@ public struct DatasetVerifier: Sendable {
                     "\(split)/\(label): \(f) examples in the manifest, dataset.json counts \(e)")
             }
         }
-        return records
+        return (records, usable)
     }
 
     // MARK: Splits and windows
@@ -237,16 +249,25 @@ public struct DatasetVerifier: Sendable {
 
     // MARK: Sources and audio
 
-    func noiseURL(_ source: String) -> URL? {
-        if source.hasPrefix("/") { return URL(fileURLWithPath: source) }
-        if source.hasPrefix(CorpusScanner.noiseFolder + "/") { return corpus?.appendingPathComponent(source) }
-        return (noiseBase ?? corpus)?.appendingPathComponent(source)
+    /// Where the noise file `source` is read from (`NoiseSourceResolver`), nil without `--corpus`.
+    /// - Throws: `CoreError.invalidValue` when the source leads out of its root or is not a regular file.
+    func noiseURL(_ source: String) throws -> URL? {
+        guard let corpus else { return nil }
+        return try NoiseSourceResolver(corpus: corpus, noiseBase: noiseBase ?? corpus, recipeFolders: recipeFolders)
+            .url(source, field: "\(DatasetLayout(dataset).info.path): noise_files source")
     }
 
     func noiseSources(_ info: DatasetInfo, _ ledger: Ledger) throws {
         for f in info.noiseFiles {
-            guard let url = noiseURL(f.source) else {
-                ledger.skip("source.noise-sha256", "no --corpus")
+            let url: URL
+            do {
+                guard let u = try noiseURL(f.source) else {
+                    ledger.skip("source.noise-sha256", "no --corpus")
+                    continue
+                }
+                url = u
+            } catch {
+                ledger.fail("source.noise-sha256", path: f.source, "\(error)")
                 continue
             }
             let found = try? SHA256.hex(fileAt: url)
@@ -261,7 +282,7 @@ public struct DatasetVerifier: Sendable {
     func audio(_ info: DatasetInfo, _ records: [ExampleRecord], _ ledger: Ledger) throws {
         let noise: NoisePool? = corpus.map { _ in
             var urls: [String: URL] = [:]
-            for f in info.noiseFiles { if let u = noiseURL(f.source) { urls[f.source] = u } }
+            for f in info.noiseFiles { if let u = try? noiseURL(f.source) { urls[f.source] = u } }
             return NoisePool(files: info.noiseFiles, urls: urls, sampleRate: info.sampleRate)
         }
         if corpus == nil {
@@ -274,7 +295,15 @@ public struct DatasetVerifier: Sendable {
         try WorkPool(jobs: jobs).forEach(records.count) { i in
             defer { reporter.advance() }
             let r = records[i]
-            let url = DatasetLayout(root).audio(r)
+            let url: URL
+            do {
+                // Inside the dataset; when present, a regular file (never a device or a link out).
+                let lexical = try DatasetLayout(root).audio(r, existing: false)
+                url = FileManager.default.fileExists(atPath: lexical.path) ? try DatasetLayout(root).audio(r) : lexical
+            } catch {
+                ledger.fail("audio.sha256", id: r.id, "\(error)")
+                return
+            }
             // The file's SHA-256 and samples; a plan-only dataset (audio_rendered false) may have none yet.
             var fileSHA: String?, samples: [Float]?
             if let bytes = FileManager.default.contents(atPath: url.path) {
@@ -307,7 +336,14 @@ public struct DatasetVerifier: Sendable {
             // Sources.
             var clip: [Float]?
             if let k = r.keyword {
-                let src = corpus.appendingPathComponent(k.source)
+                let src: URL
+                do {
+                    src = try ContainedPath.resolve(
+                        k.source, under: corpus, field: "example '\(r.id)': keyword.source", regularFile: true)
+                } catch {
+                    ledger.fail("source.keyword-sha256", id: r.id, "\(error)")
+                    return
+                }
                 let found = try? SHA256.hex(fileAt: src)
                 guard found == k.sourceSHA256 else {
                     ledger.fail(
@@ -341,11 +377,17 @@ public struct DatasetVerifier: Sendable {
             )
             let signal = samples ?? rendered
             guard let k = r.keyword, let clip else { return }
-            // Independent locator: normalised cross-correlation of the file against the source clip.
-            let found = KeywordLocator.locate(clip, in: signal)
+            // Locator, independent of the recorded keyword placement: normalised cross-correlation of the
+            // source clip against the residual file/scale − noise, the noise rendered from the manifest's noise
+            // segments (which audio.rerender checks on their own). Without the noise, the clip's NCC peak is
+            // exact on every clean example at any SNR; a keyword moved by one sample is found where it is.
+            let noiseOnly = Mixer.components(r, keywordClip: nil, segments: segments).noise
+            let inverse = Float(1 / r.scale)
+            let residual = zip(signal, noiseOnly).map { $0 * inverse - $1 }
+            let found = KeywordLocator.locate(clip, in: residual)
             ledger.expect(
-                abs(found.onset - k.onsetSample) <= 1, "keyword.locate", id: r.id,
-                "the keyword clip correlates best at sample \(found.onset) (NCC "
+                found.onset == k.onsetSample, "keyword.locate", id: r.id,
+                "the keyword clip correlates best at sample \(found.onset) of the file without its noise (NCC "
                     + "\(String(format: "%.3f", found.score))); the manifest records \(k.onsetSample)"
             )
             // Achieved SNR from the file: keyword = clip·g placed at the onset, noise = file/scale − keyword.

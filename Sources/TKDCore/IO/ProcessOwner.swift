@@ -1,0 +1,48 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process on a host, as written into temporary-file names and lock files (`<host>-<pid>`), so that a later
+/// run can tell its own and dead processes' leftovers from those of a live process or another machine.
+public struct ProcessOwner: Sendable, Equatable {
+    /// The host name, reduced to letters, digits and `_` (at most 64 characters).
+    public let host: String
+    public let pid: Int32
+
+    /// This process.
+    public static let current = ProcessOwner(host: hostName(), pid: ProcessInfo.processInfo.processIdentifier)
+
+    public init(host: String, pid: Int32) {
+        self.host = host
+        self.pid = pid
+    }
+
+    /// `<host>-<pid>`.
+    public var tag: String { "\(host)-\(pid)" }
+
+    /// Parses `<host>-<pid>` or `<host>-<pid>-<n>` (host names are kept free of `-`).
+    public init?(tag: String) {
+        let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, let pid = Int32(parts[1]), pid > 0,
+            parts.count == 2 || Int(parts[2]) != nil
+        else { return nil }
+        self.init(host: String(parts[0]), pid: pid)
+    }
+
+    /// True when the process is this one, or ran on this host and no longer exists.
+    public var isGone: Bool {
+        guard host == Self.current.host else { return false }
+        if pid == Self.current.pid { return true }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let raw = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "host"
+        let kept = raw.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) || $0 == "_" }
+        let name = String(String.UnicodeScalarView(kept.prefix(64)))
+        return name.isEmpty ? "host" : name
+    }
+}
