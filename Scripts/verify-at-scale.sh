@@ -27,11 +27,15 @@ now() { date +%s.%N; }
 
 t0=$(now)
 corpus="$WORK/corpus-${SPEAKERS}x${UTTERANCES}"
+# Stages already finished in WORK are reused (each command resumes or does nothing); their times then say so.
+reused=""
+[ -f "$corpus/demo_corpus.json" ] && reused="$reused corpus"
+[ -f "$WORK/data/dataset.json" ] && reused="$reused generate"
 "$TKD" corpus demo --out "$corpus" --speakers "$SPEAKERS" --utterances "$UTTERANCES" --jobs "$JOBS" --quiet >/dev/null
 t1=$(now)
 "$TKD" generate --recipe "$RECIPE" --corpus "$corpus" --out "$WORK/data" --jobs "$JOBS" --quiet >/dev/null
 t2=$(now)
-dataset="$WORK/data/8s"
+dataset="$WORK/data"  # one variant: generate writes it straight into --out
 manifests="$(cat "$dataset"/manifests/{training,validation,testing}.jsonl | sha256sum | cut -d' ' -f1)"
 if [ -f "$RESULT" ] && grep -q "\"version\": \"$version\"" "$RESULT" && grep -q "\"manifests_sha256\": \"$manifests\"" "$RESULT"; then
   echo "verify-at-scale: $RESULT already records $version on these manifests; nothing to do"
@@ -43,9 +47,10 @@ status=$?
 set -e
 t3=$(now)
 python3 - "$WORK/verify.json" "$RESULT" "$status" "$version" "$manifests" "$SPEAKERS" "$UTTERANCES" "$JOBS" \
-  "$(awk "BEGIN {print $t1 - $t0}")" "$(awk "BEGIN {print $t2 - $t1}")" "$(awk "BEGIN {print $t3 - $t2}")" <<'PY'
+  "$(awk "BEGIN {print $t1 - $t0}")" "$(awk "BEGIN {print $t2 - $t1}")" "$(awk "BEGIN {print $t3 - $t2}")" \
+  "$reused" <<'PY'
 import json, sys, platform, os
-report_path, out, status, version, manifests, speakers, utterances, jobs, t_corpus, t_gen, t_verify = sys.argv[1:]
+report_path, out, status, version, manifests, speakers, utterances, jobs, t_corpus, t_gen, t_verify, reused = sys.argv[1:]
 r = json.load(open(report_path))
 checks = {c["name"]: {"checked": c["checked"], "failed": c["failed"]} for c in r["checks"] if c.get("skipped") is None}
 result = {
@@ -61,6 +66,7 @@ result = {
     "checks": checks,
     "wall_seconds": {"corpus": round(float(t_corpus), 1), "generate": round(float(t_gen), 1),
                      "verify": round(float(t_verify), 1)},
+    "reused_stages": reused.split(),
     "machine": f"{platform.machine()}, {os.cpu_count()} cores",
 }
 os.makedirs(os.path.dirname(out), exist_ok=True)

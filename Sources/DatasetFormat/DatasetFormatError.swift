@@ -11,6 +11,8 @@ public enum DatasetFormatError: Error, Equatable, Sendable {
     case teacherCache(path: String, reason: String)
     /// A manifest record that cannot be used.
     case invalidRecord(path: String, id: String, field: String, detail: String)
+    /// A field of a description file (`dataset.json`, a store's or cache's JSON) that cannot be used.
+    case invalidField(path: String, field: String, detail: String)
 }
 
 extension DatasetFormatError: CustomStringConvertible, LocalizedError {
@@ -24,6 +26,8 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
             return "\(path): \(reason)"
         case let .invalidRecord(path, id, field, detail):
             return "\(path): example '\(id)': '\(field)' \(detail)."
+        case let .invalidField(path, field, detail):
+            return "\(path): '\(field)' \(detail)."
         }
     }
 
@@ -33,7 +37,7 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
     public var path: String {
         switch self {
         case let .missing(path, _), let .unreadable(path, _), let .teacherCache(path, _),
-            let .invalidRecord(path, _, _, _):
+            let .invalidRecord(path, _, _, _), let .invalidField(path, _, _):
             return path
         }
     }
@@ -45,6 +49,7 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
         case let .unreadable(_, reason): return "unreadable (\(reason))"
         case let .teacherCache(_, reason): return reason
         case let .invalidRecord(_, id, field, detail): return "example '\(id)': '\(field)' \(detail)"
+        case let .invalidField(_, field, detail): return "'\(field)' \(detail)"
         }
     }
 }

@@ -30,9 +30,18 @@ public final class ShardedStoreReader: @unchecked Sendable {
             }
         }
         let listed = Set(index.shards.map(\.file))
-        if let (key, entry) = index.entries.first(where: { !listed.contains($0.value.shard) }) {
+        let entries = index.entries.sorted { $0.key < $1.key }
+        if let (key, entry) = entries.first(where: { !listed.contains($0.value.shard) }) {
             throw TensorStoreError.malformed(
                 path: indexPath, reason: "entry '\(key)' names shard '\(entry.shard)', which the index does not list")
+        }
+        if let (key, entry) = entries.first(where: {
+            $0.value.shape.isEmpty || $0.value.shape.count > 8 || TensorShape.elementCount($0.value.shape) == nil
+        }) {
+            throw TensorStoreError.malformed(
+                path: indexPath,
+                reason: "entry '\(key)' has shape \(entry.shape); expected 1 to 8 dimensions, each ≥ 0, whose "
+                    + "product fits in memory")
         }
     }
 

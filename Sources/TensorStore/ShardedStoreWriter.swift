@@ -139,7 +139,8 @@ public struct ShardedStoreWriter: Sendable {
 
     /// Writes the store's description file (`config.json`, `cache.json`) atomically.
     public func writeDescription<D: Encodable>(_ description: D, file: String) throws {
-        try AtomicFile.write(try CanonicalJSON.encodePretty(description), to: folder.appendingPathComponent(file))
+        try AtomicFile.write(
+            try CanonicalJSON.encodePretty(description), to: folder.appendingPathComponent(file), durable: true)
     }
 
     public struct Outcome: Sendable {
@@ -158,6 +159,8 @@ public struct ShardedStoreWriter: Sendable {
         shard: Shard, jobs: Int, progress: ProgressMode, label: String,
         compute: @escaping @Sendable (Int) throws -> [SafeTensors.Tensor]
     ) throws -> Outcome {
+        // Temporaries of killed runs of this host (never a live process's, never another host's).
+        AtomicFile.removeStaleTemporaries(in: folder)
         let mine = (0..<shardCount).filter { shard.owns($0) }
         let reporter = ProgressReporter(
             label: label, total: mine.reduce(0) { $0 + range(ofShard: $1).count }, mode: progress)
@@ -187,11 +190,11 @@ public struct ShardedStoreWriter: Sendable {
             }
             let tensors = groups.flatMap { $0 }
             let data = SafeTensors.encode(tensors, metadata: metadata)
-            try AtomicFile.write(data, to: folder.appendingPathComponent(Self.shardName(k)))
+            try AtomicFile.write(data, to: folder.appendingPathComponent(Self.shardName(k)), durable: true)
             let record = ShardRecord(
                 format: ShardRecord.currentFormat, file: Self.shardName(k), sha256: SHA256.hex(data), bytes: data.count,
                 tensors: tensors.count, sources: sources(ofShard: k), entries: entries)
-            try AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k))
+            try AtomicFile.write(try CanonicalJSON.encodePretty(record), to: sidecar(k), durable: true)
             checked.insert(k)
             made += 1
         }
@@ -211,7 +214,8 @@ public struct ShardedStoreWriter: Sendable {
         }
         let index = StoreIndex(dtype: dtype, entries: entries, shards: shards)
         try AtomicFile.write(
-            try CanonicalJSON.encodePretty(index), to: folder.appendingPathComponent(StoreIndex.fileName))
+            try CanonicalJSON.encodePretty(index), to: folder.appendingPathComponent(StoreIndex.fileName),
+            durable: true)
         return index
     }
 }

@@ -45,13 +45,15 @@ public final class TrainingSession<Task: TrainingTask> {
         let layout = task.runFolder
         let folder = layout.folder
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Temporaries a killed run of this host left (never a live process's).
+        AtomicFile.removeStaleTemporaries(in: folder)
         let configURL = layout.config
         let configData = try task.configData()
         if let old = fm.contents(atPath: configURL.path), old != configData {
             let d = Self.firstDifference(old, configData)
             throw TrainingLoopError.runMismatch(path: configURL.path, field: d.field, run: d.old, requested: d.new)
         }
-        try AtomicFile.write(configData, to: configURL)
+        try AtomicFile.write(configData, to: configURL, durable: true)
 
         let model = task.makeModel()
         var optimizer = OptimizerState(s.optimizer)
@@ -138,16 +140,20 @@ public final class TrainingSession<Task: TrainingTask> {
                         trainAccuracy: Double(sums.correct) / Double(max(1, sums.seen)),
                         validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest))
                 sums = (0, 0, 0, 0, 0)
+                // Best, then history, then the state: a kill between any two resumes from the previous state,
+                // which redoes these steps exactly and writes the same best and history again (history lines
+                // after the state's step are dropped on resume). The state last means it never runs ahead of the
+                // history that decides the best.
                 if isBest {
                     bestAccuracy = v.accuracy
                     try task.saveBest(model, step: step, validationAccuracy: v.accuracy)
                 }
+                try AtomicFile.write(try CanonicalJSON.encodeLines(history), to: historyURL, durable: true)
                 let info = task.stateInfo(
                     step: step, validationAccuracy: v.accuracy, optimizer: optimizer.kind, pendingSums: nil)
                 try TrainingState.save(
                     model.stateParameters, optimizer: optimizer.tensors(model.trainableParameters), info: info,
                     to: stateURL)
-                try AtomicFile.write(try CanonicalJSON.encodeLines(history), to: historyURL)
             }
         }
         reporter.finish()
@@ -158,7 +164,7 @@ public final class TrainingSession<Task: TrainingTask> {
         let bestStep = best.step ?? history.last(where: \.best)?.step ?? step
         let result = RunResult(
             bestStep: bestStep, steps: s.steps, validation: validation, test: test, details: task.resultDetails())
-        try AtomicFile.write(try CanonicalJSON.encodePretty(result), to: layout.metrics)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(result), to: layout.metrics, durable: true)
         return Outcome(result: result, resumedFrom: start, stoppedAt: nil)
     }
 

@@ -75,9 +75,10 @@ public enum TrainingState {
                 "format": Details.format,
                 "tkd_checkpoint": String(decoding: json, as: UTF8.self),
             ])
-        try AtomicFile.write(data, to: url)
+        try AtomicFile.write(data, to: url, durable: true)
         try AtomicFile.write(
-            try CanonicalJSON.encodePretty(info), to: url.deletingPathExtension().appendingPathExtension("json"))
+            try CanonicalJSON.encodePretty(info), to: url.deletingPathExtension().appendingPathExtension("json"),
+            durable: true)
     }
 
     /// Opens a state or checkpoint and reads its description from the file's own metadata.

@@ -80,6 +80,46 @@ struct GenerateCLITests {
         #expect(bad.status != 0 && bad.stderr.contains("--shard") && bad.stderr.contains("2/2"))
     }
 
+    @Test("three shards: two start together, a third late; the one merge gives a single run's dataset")
+    func concurrentShards() throws {
+        let corpus = try CLICorpus.small()
+        let whole = TestFolder.path("whole-8s"), sharded = TestFolder.path("sharded-8s")
+        defer { for d in [whole, sharded] { try? FileManager.default.removeItem(at: d) } }
+        let base = ["generate", "--recipe", Self.demoRecipe, "--corpus", corpus.path, "--variant", "8s", "-q"]
+        let w = try TKDBinary.run(base + ["--out", whole.path])
+        #expect(w.status == 0, "\(w.stderr)")
+        func start(_ shard: String) throws -> (Process, Pipe) {
+            let p = Process(), err = Pipe()
+            p.executableURL = TKDBinary.url
+            p.arguments = base + ["--out", sharded.path, "--shard", shard]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = err
+            try p.run()
+            return (p, err)
+        }
+        let first = try start("0/3"), second = try start("1/3")
+        // The third starts while the others run: its cleanup must leave their temporaries alone.
+        let journal = sharded.appendingPathComponent(".tkd-work/journal-0-of-3.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && first.0.isRunning
+            && ((try? Data(contentsOf: journal))?.filter { $0 == 0x0A }.count ?? 0) < 4
+        {
+            usleep(2000)
+        }
+        let overlapped = first.0.isRunning || second.0.isRunning
+        let third = try start("2/3")
+        for (p, err) in [first, second, third] {
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationReason == .exit && p.terminationStatus == 0, "\(message)")
+        }
+        #expect(overlapped, "the first shards finished before the third started; the test proved nothing")
+        #expect(
+            try TestFolder.digests(sharded, includeHidden: false) == TestFolder.digests(whole, includeHidden: false))
+        let leftovers = try TestFolder.digests(sharded).keys.filter { $0.contains(".partial-") }
+        #expect(leftovers.isEmpty, "temporaries left: \(leftovers.sorted())")
+    }
+
     @Test("plan-only then render gives the same dataset as generating audio directly")
     func planOnlyRender() throws {
         let corpus = try CLICorpus.small()

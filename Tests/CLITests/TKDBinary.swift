@@ -7,6 +7,10 @@ enum TKDBinary {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// The process ended on a signal (a trap: SIGILL/SIGTRAP; an abort: SIGABRT), `status` holding its number.
+        var signalled = false
+        /// The process was still running at the timeout and was killed.
+        var timedOut = false
     }
 
     static var url: URL {
@@ -22,7 +26,10 @@ enum TKDBinary {
         return candidates[0].appendingPathComponent("tkd")
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Output {
+    /// - Parameter timeout: seconds after which the process is killed and `timedOut` set (nil: none).
+    static func run(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Double? = nil
+    ) throws -> Output {
         let p = Process()
         p.executableURL = url
         p.arguments = arguments
@@ -34,6 +41,21 @@ enum TKDBinary {
         p.standardError = err
         p.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try p.run()
+        final class Flag: @unchecked Sendable {
+            let lock = NSLock()
+            var value = false
+        }
+        let killed = Flag()
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [p] in
+                killed.lock.lock()
+                defer { killed.lock.unlock() }
+                if p.isRunning {
+                    killed.value = true
+                    kill(p.processIdentifier, SIGKILL)
+                }
+            }
+        }
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
             try input.fileHandleForWriting.close()
@@ -50,9 +72,12 @@ enum TKDBinary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
+        killed.lock.lock()
+        defer { killed.lock.unlock() }
         return Output(
             status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errBox.data, as: UTF8.self))
+            stderr: String(decoding: errBox.data, as: UTF8.self), signalled: p.terminationReason == .uncaughtSignal,
+            timedOut: killed.value)
     }
 
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -22,6 +22,16 @@ public struct DatasetLayout: Sendable, Equatable {
     /// `dataset.json`.
     public var info: URL { root.appendingPathComponent(DatasetInfo.fileName) }
 
+    /// The variant datasets of a `tkd generate --out` folder (`2s/`, `8s/`, …: subfolders holding a
+    /// `dataset.json`), sorted by name; empty for a dataset folder or any other folder.
+    public var variants: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.filter {
+            !$0.hasPrefix(".")
+                && FileManager.default.fileExists(atPath: DatasetLayout(root.appendingPathComponent($0)).info.path)
+        }.sorted()
+    }
+
     /// `manifests/<split>.jsonl`.
     public func manifest(_ split: Split) -> URL { root.appendingPathComponent("manifests/\(split.rawValue).jsonl") }
 

@@ -48,7 +48,19 @@ extension DatasetInfo: DescriptionFile {
     /// Loads `DIR/dataset.json`.
     /// - Throws: `DatasetFormatError` naming the file.
     public static func load(_ dataset: URL) throws -> DatasetInfo {
-        try read(DatasetLayout(dataset).info)
+        let layout = DatasetLayout(dataset)
+        if !FileManager.default.fileExists(atPath: layout.info.path), case let variants = layout.variants,
+            !variants.isEmpty
+        {
+            throw DatasetFormatError.missing(
+                path: layout.info.path,
+                expected: "a dataset made by tkd generate; \(dataset.path) is a tkd generate output holding the "
+                    + "variants \(variants.joined(separator: ", ")): pass one of them, e.g. "
+                    + "\(dataset.appendingPathComponent(variants[0]).path)")
+        }
+        let info = try read(layout.info)
+        try info.validate(path: layout.info.path)
+        return info
     }
 
     /// `audio_rendered` of `DIR/dataset.json` alone (false after `tkd generate --plan-only` until `tkd render`),

@@ -115,6 +115,30 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
     /// Loads `folder/cache.json`.
     /// - Throws: `DatasetFormatError` naming the file.
     public static func load(_ folder: URL) throws -> TeacherCacheInfo {
-        try read(folder.appendingPathComponent(fileName))
+        let url = folder.appendingPathComponent(fileName)
+        let info = try read(url)
+        if let (field, detail) = info.problem {
+            throw DatasetFormatError.invalidField(path: url.path, field: field, detail: detail)
+        }
+        return info
+    }
+
+    /// The first field a reader cannot use, with what was seen and expected: the sample rate in
+    /// `ExampleRecord.sampleRates`, the frame hop 1 … one second, a finite frame-centre offset 0 … 10 s, at
+    /// least one example per shard.
+    var problem: (field: String, detail: String)? {
+        guard ExampleRecord.sampleRates.contains(sampleRate) else {
+            return ("sample_rate", "is \(sampleRate); expected \(ExampleRecord.sampleRates)")
+        }
+        guard (1...sampleRate).contains(frameHop) else {
+            return ("frame_hop", "is \(frameHop); expected 1…\(sampleRate) samples (at most one second)")
+        }
+        guard frameCentreOffset.isFinite, (0...Double(10 * sampleRate)).contains(frameCentreOffset) else {
+            return ("frame_centre_offset", "is \(frameCentreOffset); expected 0…\(10 * sampleRate) samples")
+        }
+        guard examplesPerShard >= 1 else {
+            return ("examples_per_shard", "is \(examplesPerShard); expected ≥ 1")
+        }
+        return nil
     }
 }

@@ -34,6 +34,22 @@ public enum TeacherExport {
             case frameHop = "frame_hop", frameCentreOffset = "frame_centre_offset"
         }
 
+        /// Why the values cannot describe a 16-kHz teacher's frame grid, or nil: `frame_hop` 1…16000 samples,
+        /// `frame_centre_offset` finite and 0…160000, `labels` 1…10000 unique names.
+        public var problem: String? {
+            if let h = frameHop, !(1...16_000).contains(h) {
+                return "'frame_hop' is \(h); expected 1…16000 samples (at most one second at 16 kHz)"
+            }
+            if let c = frameCentreOffset, !c.isFinite || !(0...160_000).contains(c) {
+                return "'frame_centre_offset' is \(c); expected 0…160000 samples"
+            }
+            if let l = labels, !(1...10_000).contains(l.count) || Set(l).count != l.count {
+                return "'labels' has \(l.count) names\(Set(l).count != l.count ? " with repeats" : ""); "
+                    + "expected 1…10000 unique names"
+            }
+            return nil
+        }
+
         public init(frameHop: Int? = nil, frameCentreOffset: Double? = nil, labels: [String]? = nil) {
             self.frameHop = frameHop
             self.frameCentreOffset = frameCentreOffset

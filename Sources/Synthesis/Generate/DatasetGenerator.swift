@@ -214,7 +214,7 @@ public final class DatasetGenerator: @unchecked Sendable {
             }
             return
         }
-        try AtomicFile.write(try CanonicalJSON.encodePretty(plan), to: url)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(plan), to: url, durable: true)
     }
 
     /// Temporary files of a killed run never carry a final name; remove this host's dead processes' ones

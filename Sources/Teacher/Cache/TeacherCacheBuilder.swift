@@ -92,6 +92,9 @@ public struct TeacherCacheBuilder: Sendable {
                 throw TeacherError.input(path: infoURL.path, reason: "unreadable: \(CanonicalJSON.describe(error))")
             }
             hash.update(data)
+            if let problem = info.problem {
+                throw TeacherError.input(path: infoURL.path, reason: problem)
+            }
         }
         for e in records.sorted(by: { $0.id < $1.id }) {
             let url = folder.appendingPathComponent(TeacherExport.fileName(id: e.id))
@@ -100,6 +103,11 @@ public struct TeacherCacheBuilder: Sendable {
                     path: url.path,
                     reason: "no export for example '\(e.id)' (expected one <id>.safetensors per manifest example)")
             }
+            // A regular file inside the import folder (not a device, not a link out of it).
+            do {
+                _ = try ContainedPath.resolve(
+                    TeacherExport.fileName(id: e.id), under: folder, field: "export of '\(e.id)'", regularFile: true)
+            } catch { throw TeacherError.input(path: url.path, reason: "\(error)") }
             hash.update("\(e.id) \(try SHA256.hex(fileAt: url))\n")
         }
         let filesSHA = hash.finalizeHex()
@@ -107,16 +115,33 @@ public struct TeacherCacheBuilder: Sendable {
         h.update("tkd-teacher-cache/1\nimport \(filesSHA)\n")
         h.update(try CanonicalJSON.encode(rollout))
         let settings = rollout
+        let hop = info.frameHop ?? TeacherExport.ImportInfo.defaultFrameHop
+        let labels = info.labels
         return Source(
             fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
-            frameHop: info.frameHop ?? TeacherExport.ImportInfo.defaultFrameHop,
+            frameHop: hop,
             frameCentreOffset: info.frameCentreOffset ?? TeacherExport.ImportInfo.defaultFrameCentreOffset,
-            labels: info.labels
+            labels: labels
         ) { e, _ in
             let url = folder.appendingPathComponent(TeacherExport.fileName(id: e.id))
             let file = try SafeTensorsFile(url)
             let logits = file.entries[TeacherExport.logits] != nil ? try file.values(TeacherExport.logits) : nil
-            if file.entries[TeacherExport.rollout] != nil { return (try file.values(TeacherExport.rollout), logits) }
+            if let logits {
+                let expected = labels.map { $0.count...$0.count } ?? 1...10_000
+                let finite = logits.allSatisfy(\.isFinite)
+                guard expected.contains(logits.count), finite else {
+                    let want = labels.map { "\($0.count) (import.json's labels)" } ?? "1…10000"
+                    throw TeacherError.input(
+                        path: url.path,
+                        reason: "'logits' has \(logits.count) values\(finite ? "" : ", not all finite"); "
+                            + "expected \(want) finite values")
+                }
+            }
+            if file.entries[TeacherExport.rollout] != nil {
+                let v = try file.values(TeacherExport.rollout)
+                try Self.checkRollout(v, name: TeacherExport.rollout, path: url.path, record: e, frameHop: hop)
+                return (v, logits)
+            }
             var layers: [[Float]] = []
             var shape: [Int] = []
             while let entry = file.entries[TeacherExport.layer(layers.count)] {
@@ -133,7 +158,33 @@ public struct TeacherCacheBuilder: Sendable {
                 throw TeacherError.input(
                     path: url.path, reason: "neither 'rollout' nor 'layer.0' (attentions [heads, T, T]) is in the file")
             }
-            return (settings.vector(layers, heads: shape[0], frames: shape[1], meanPooling: true), logits)
+            guard shape[0] >= 1, shape[1] >= 1 else {
+                throw TeacherError.shape(
+                    path: url.path, name: TeacherExport.layer(0), shape: shape, expected: [-1, -1, -1])
+            }
+            try Self.checkRollout(
+                [Float](repeating: 1, count: shape[1]), name: TeacherExport.layer(0), path: url.path, record: e,
+                frameHop: hop)
+            let v = settings.vector(layers, heads: shape[0], frames: shape[1], meanPooling: true)
+            try Self.checkRollout(v, name: "the rollout of its layers", path: url.path, record: e, frameHop: hop)
+            return (v, logits)
+        }
+    }
+
+    /// An imported rollout (or attention maps' frame count) a student can learn from: non-empty, finite, ≥ 0,
+    /// not all zero, and T frames for the example's N samples at the frame hop h within
+    /// max(1, (N − 1 s)/h) … N/h + 2 (a teacher's receptive field is at most a second; padding adds a frame).
+    static func checkRollout(_ v: [Float], name: String, path: String, record e: ExampleRecord, frameHop: Int) throws {
+        let most = e.numSamples / frameHop + 2, least = max(1, (e.numSamples - e.sampleRate) / frameHop)
+        guard (least...most).contains(v.count) else {
+            throw TeacherError.input(
+                path: path,
+                reason: "'\(name)' has \(v.count) frames; example '\(e.id)' has \(e.numSamples) samples, which at "
+                    + "frame_hop \(frameHop) give \(least)…\(most) frames")
+        }
+        guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v.contains(where: { $0 > 0 }) else {
+            throw TeacherError.input(
+                path: path, reason: "'\(name)' holds negative, non-finite or only zero values; expected weights ≥ 0")
         }
     }
 

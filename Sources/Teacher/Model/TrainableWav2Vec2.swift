@@ -281,16 +281,16 @@ public final class TrainableWav2Vec2: TrainableModel {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let weights = SafeTensors.encode(tensors(), metadata: ["format": "pt"])
         let layout = ModelFolderLayout(folder)
-        try AtomicFile.write(weights, to: layout.weights)
+        try AtomicFile.write(weights, to: layout.weights, durable: true)
         let json = try JSONSerialization.data(
             withJSONObject: config.jsonObject(extra: extraConfig), options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(json + Data("\n".utf8), to: layout.config)
+        try AtomicFile.write(json + Data("\n".utf8), to: layout.config, durable: true)
         let pre: [String: Any] = [
             "feature_extractor_type": "Wav2Vec2FeatureExtractor", "feature_size": 1, "sampling_rate": 16_000,
             "padding_value": 0.0, "padding_side": "right", "do_normalize": normalizeInput,
             "return_attention_mask": false,
         ]
         let preData = try JSONSerialization.data(withJSONObject: pre, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(preData + Data("\n".utf8), to: layout.preprocessor)
+        try AtomicFile.write(preData + Data("\n".utf8), to: layout.preprocessor, durable: true)
     }
 }

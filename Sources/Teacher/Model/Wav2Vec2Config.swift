@@ -99,15 +99,27 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TeacherError.input(path: path, reason: "not a JSON object")
         }
-        func int(_ k: String, _ fallback: Int? = nil) throws -> Int {
-            if let v = o[k] as? Int { return v }
-            if let fallback, o[k] == nil { return fallback }
-            throw TeacherError.config(path: path, field: k, value: "\(o[k] ?? "missing")", expected: "an integer")
-        }
-        func ints(_ k: String) throws -> [Int] {
-            guard let v = o[k] as? [Int], !v.isEmpty else {
+        // Every size is checked against a range before any allocation or product uses it.
+        func int(_ k: String, _ fallback: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+            let value: Int
+            if let v = o[k] as? Int {
+                value = v
+            } else if let fallback, o[k] == nil {
+                value = fallback
+            } else {
                 throw TeacherError.config(
-                    path: path, field: k, value: "\(o[k] ?? "missing")", expected: "a list of integers")
+                    path: path, field: k, value: "\(o[k] ?? "missing")", expected: "an integer in \(range)")
+            }
+            guard range.contains(value) else {
+                throw TeacherError.config(path: path, field: k, value: "\(value)", expected: "an integer in \(range)")
+            }
+            return value
+        }
+        func ints(_ k: String, in range: ClosedRange<Int>) throws -> [Int] {
+            guard let v = o[k] as? [Int], (1...16).contains(v.count), v.allSatisfy(range.contains) else {
+                throw TeacherError.config(
+                    path: path, field: k, value: "\(o[k] ?? "missing")",
+                    expected: "a list of 1 to 16 integers in \(range)")
             }
             return v
         }
@@ -123,13 +135,23 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         if let t = o["model_type"] as? String, t != "wav2vec2" {
             throw TeacherError.config(path: path, field: "model_type", value: "'\(t)'", expected: "'wav2vec2'")
         }
-        hiddenSize = try int("hidden_size")
-        layers = try int("num_hidden_layers")
-        heads = try int("num_attention_heads")
-        intermediateSize = try int("intermediate_size")
-        convDim = try ints("conv_dim")
-        convKernel = try ints("conv_kernel")
-        convStride = try ints("conv_stride")
+        hiddenSize = try int("hidden_size", in: 1...16_384)
+        layers = try int("num_hidden_layers", in: 1...256)
+        heads = try int("num_attention_heads", in: 1...256)
+        intermediateSize = try int("intermediate_size", in: 1...65_536)
+        convDim = try ints("conv_dim", in: 1...8_192)
+        convKernel = try ints("conv_kernel", in: 1...1_024)
+        convStride = try ints("conv_stride", in: 1...1_024)
+        // The total stride is the frame hop: at most one second at 16 kHz (checked without overflow).
+        var hop = 1
+        for s in convStride {
+            guard case let (next, false) = hop.multipliedReportingOverflow(by: s), next <= 16_000 else {
+                throw TeacherError.config(
+                    path: path, field: "conv_stride", value: "\(convStride)",
+                    expected: "strides whose product (the frame hop) is at most 16000 samples")
+            }
+            hop = next
+        }
         guard convDim.count == convKernel.count && convKernel.count == convStride.count else {
             throw TeacherError.config(
                 path: path, field: "conv_dim/conv_kernel/conv_stride",
@@ -138,10 +160,15 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         convBias = bool("conv_bias", false)
         featExtractNorm = try choice("feat_extract_norm", FeatureExtractorNorm.group)
         stableLayerNorm = bool("do_stable_layer_norm", false)
-        positionalKernel = try int("num_conv_pos_embeddings", 128)
-        positionalGroups = try int("num_conv_pos_embedding_groups", 16)
-        layerNormEpsilon = Float(o["layer_norm_eps"] as? Double ?? 1e-5)
-        classifierProjectionSize = try int("classifier_proj_size", 256)
+        positionalKernel = try int("num_conv_pos_embeddings", 128, in: 1...1_024)
+        positionalGroups = try int("num_conv_pos_embedding_groups", 16, in: 1...16_384)
+        let epsilon = o["layer_norm_eps"] as? Double ?? 1e-5
+        guard epsilon.isFinite, epsilon > 0, epsilon <= 1 else {
+            throw TeacherError.config(
+                path: path, field: "layer_norm_eps", value: "\(epsilon)", expected: "a number in (0, 1]")
+        }
+        layerNormEpsilon = Float(epsilon)
+        classifierProjectionSize = try int("classifier_proj_size", 256, in: 1...16_384)
         for (key, want) in [("hidden_act", "gelu"), ("feat_extract_activation", "gelu")] {
             let v = string(key, want)
             guard v == want else {
@@ -164,7 +191,13 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         var names: [Int: String] = [:]
         if let m = o["id2label"] as? [String: String] { for (k, v) in m { if let i = Int(k) { names[i] = v } } }
         id2label = names
-        labels = o["num_labels"] as? Int ?? max(names.count, 2)
+        let classes = try int("num_labels", max(names.count, 2), in: 1...10_000)
+        if let bad = names.keys.sorted().first(where: { !(0..<classes).contains($0) }) {
+            throw TeacherError.config(
+                path: path, field: "id2label", value: "key \(bad)",
+                expected: "class indices 0…\(classes - 1) (num_labels)")
+        }
+        labels = classes
         pooling = try choice("tkd_pooling", Pooling.mean)
     }
 

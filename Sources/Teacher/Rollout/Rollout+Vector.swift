@@ -7,6 +7,7 @@ extension Rollout {
     /// The rollout vector [T] (sums to 1) from per-layer attentions [heads, T, T] (rows are queries),
     /// first layer first. `meanPooling` resolves `.auto`.
     public func vector(_ attentions: [[Float]], heads: Int, frames t: Int, meanPooling: Bool = true) -> [Float] {
+        guard t > 0 else { return [] }
         guard !attentions.isEmpty else { return [Float](repeating: 1 / Float(t), count: t) }
         // Row q of Â_L ⋯ Â_1 is e_qᵀ·Â_L ⋯ Â_1 (the mean row: (1/T)·1ᵀ·…): a vector pushed down from the
         // last layer, O(L·T²) instead of the O(L·T³) of forming the joint map.

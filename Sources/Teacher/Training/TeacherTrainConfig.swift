@@ -120,6 +120,19 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
                         + "\(mm.convKernel.count), \(mm.convStride.count))"
                 )
             }
+            var hop = 1
+            for stride in mm.convStride {
+                guard case let (next, false) = hop.multipliedReportingOverflow(by: stride), next <= 16_000 else {
+                    throw (d["conv_stride"] ?? v).fail(
+                        "the strides' product (the frame hop) must be at most 16000 samples; "
+                            + "\(mm.convStride) exceeds it"
+                    )
+                }
+                hop = next
+            }
+            guard mm.convDim.count <= 16 else {
+                throw (d["conv_dim"] ?? v).fail("at most 16 convolution layers; found \(mm.convDim.count)")
+            }
             guard mm.hiddenSize % mm.heads == 0 else {
                 throw (d["heads"] ?? v).fail("heads \(mm.heads) must divide hidden_size \(mm.hiddenSize)")
             }

@@ -101,6 +101,16 @@ public final class TeacherTrainer: TrainingTask {
     }
 
     public func run() throws -> Outcome {
+        // The model folder is written by this training only: a folder holding anything else (a downloaded
+        // checkpoint, another model) is refused rather than overwritten.
+        let present = ((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []).sorted()
+        if !present.isEmpty, !FileManager.default.fileExists(atPath: runFolder.config.path) {
+            throw TeacherError.input(
+                path: out.path,
+                reason: "holds \(present.prefix(5).joined(separator: ", "))\(present.count > 5 ? ", …" : "") and no "
+                    + "training/config.json of tkd teacher train; refusing to overwrite a folder this training did not "
+                    + "make: pass a new or empty --out")
+        }
         if let file = try? SafeTensorsFile(stateURL), file.metadata["format"] == "tkd-teacher-state/1" {
             throw TeacherError.input(
                 path: stateURL.path,

@@ -23,6 +23,15 @@ extension Student {
         (0..<contextSteps(frames: frames)).map { frameCentre(contextCentreFrame(step: $0, frames: frames)) }
     }
 
+    /// The fewest input frames the student accepts: CRNN's two valid convolutions take 3 + 5 − 1 = 7
+    /// frames for one context step; the others pad their convolutions and need one.
+    public var minimumFrames: Int {
+        switch self {
+        case .crnn: return 7
+        case .lstmP, .attRNN, .mhAttRNN, .tcResNet: return 1
+        }
+    }
+
     /// T′ for an input of `frames` frames.
     public func contextSteps(frames: Int) -> Int {
         switch self {

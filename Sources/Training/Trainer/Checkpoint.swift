@@ -33,6 +33,26 @@ public struct StudentCheckpoint: TrainingStateDetails {
     }
 }
 
+extension StudentCheckpoint {
+    /// Why a model cannot be built and evaluated from these keys, or nil: `classes` must equal the number of
+    /// `labels` (1…10000, unique), `frames` reach the student's minimum, τ be finite and positive, `chunk`
+    /// positive.
+    var problem: String? {
+        if !(1...10_000).contains(classes) || classes != labels.count {
+            return "'classes' is \(classes) with \(labels.count) labels; expected as many classes as labels (1…10000)"
+        }
+        if Set(labels).count != labels.count { return "'labels' repeats a label; expected unique labels" }
+        if frames < student.minimumFrames || frames > 1_000_000 {
+            return "'frames' is \(frames); \(student.rawValue) needs \(student.minimumFrames)…1000000"
+        }
+        if !kdTemperature.isFinite || kdTemperature <= 0 {
+            return "'kd_temperature' is \(kdTemperature); expected a finite τ > 0"
+        }
+        if config.chunk < 1 { return "'config.chunk' is \(config.chunk); expected ≥ 1" }
+        return nil
+    }
+}
+
 /// Student checkpoints: the `TrainingState` format with a `CheckpointInfo` description (weights, batch-norm
 /// statistics and the training-only KD query; the optimiser state in `last`).
 public enum Checkpoint {
@@ -45,8 +65,14 @@ public enum Checkpoint {
     }
 
     /// Opens a checkpoint and reads its description from the file's own metadata.
+    /// - Throws: `TrainingLoopError.checkpoint` naming the file and the field whose value the model cannot be
+    ///   built from (classes against labels, frames, τ, chunk).
     public static func open(_ url: URL) throws -> (info: CheckpointInfo, file: SafeTensorsFile) {
-        try TrainingState.open(url, as: StudentCheckpoint.self)
+        let (info, file) = try TrainingState.open(url, as: StudentCheckpoint.self)
+        if let problem = info.details.problem {
+            throw TrainingLoopError.checkpoint(path: url.path, reason: problem)
+        }
+        return (info, file)
     }
 
     /// A model with the checkpoint's weights; `includeTrainingOnly` also restores the KD query.

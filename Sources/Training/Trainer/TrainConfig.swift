@@ -98,6 +98,12 @@ extension TrainConfig {
         let student = try studentValue(m["student"]!)
         let fallback = url.deletingPathExtension().lastPathComponent
         var c = TrainConfig(name: try m["name"].map { try $0.string() } ?? fallback, student: student)
+        // The run folder is <runs>/<name>: one plain folder name, never a path out of --runs.
+        if (try? ContainedPath.checkName(c.name, field: "name")) == nil {
+            throw (m["name"] ?? root).fail(
+                "'\(c.name)' is not a run folder name; expected a plain name (no '/', not empty, not starting with '.')"
+            )
+        }
         if let v = m["features"], !v.isNull { c.features = try v.string() }
         try c.readLoopKeys(m)
         if let v = m["time_shift_frames"], !v.isNull { c.timeShiftFrames = try v.int(in: 0...10_000) }

@@ -24,7 +24,8 @@ public final class Trainer: TrainingTask {
         self.config = config
         data = try TrainingData(
             dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
-            student: config.student.rawValue)
+            student: config.student.rawValue, minimumFrames: config.student.minimumFrames)
+        try ContainedPath.checkName(config.name, field: "run name")
         runFolder = RunLayout(runs: runs, name: config.name)
         if case let .teacher(fingerprint) = config.kd.target {
             teacher = try TeacherTargets(data: data, fingerprint: fingerprint)

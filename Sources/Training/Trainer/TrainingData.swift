@@ -20,7 +20,11 @@ public final class TrainingData: @unchecked Sendable {
     /// SHA-256 of the three manifests (the dataset's fingerprint, as the feature store records it).
     public let manifestsSHA256: String
 
-    public init(dataset: URL, preset: String, featureCount expected: Int? = nil, student: String = "the model") throws {
+    /// - Parameter minimumFrames: the fewest input frames the student accepts (`Student.minimumFrames`).
+    public init(
+        dataset: URL, preset: String, featureCount expected: Int? = nil, student: String = "the model",
+        minimumFrames: Int = 1
+    ) throws {
         self.dataset = dataset
         self.preset = preset
         info = try DatasetInfo.load(dataset)
@@ -45,6 +49,8 @@ public final class TrainingData: @unchecked Sendable {
                 path: folder.path, storeManifests: config.manifestsSHA256, manifests: manifestsSHA256)
         }
         let store = try ShardedStoreReader(folder)
+        // Every shard's bytes against the index before any of them feeds a model.
+        try store.checkShards()
         self.store = store
         let indexPath = folder.appendingPathComponent(StoreIndex.fileName).path
         let missing = all.filter { store.index.entries[$0.id] == nil }.map(\.id)
@@ -57,6 +63,10 @@ public final class TrainingData: @unchecked Sendable {
         var width: Int?
         for r in all {
             let entry = store.index.entries[r.id]!
+            guard entry.shape.count == 2, entry.shape[0] >= minimumFrames, entry.shape[1] >= 1 else {
+                throw TrainingError.tooFewFrames(
+                    path: indexPath, id: r.id, shape: entry.shape, student: student, minimum: minimumFrames)
+            }
             if let sha = entry.sourceSHA256, sha != r.audioSHA256 {
                 throw TrainingError.audioChanged(path: indexPath, id: r.id, store: sha, manifest: r.audioSHA256)
             }

@@ -9,6 +9,7 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
     case audioChanged(path: String, id: String, store: String, manifest: String)
     case featureWidth(path: String, width: Int, student: String, expected: Int)
     case frameCounts(path: String, id: String, frames: Int, expected: Int)
+    case tooFewFrames(path: String, id: String, shape: [Int], student: String, minimum: Int)
     case labels(path: String, id: String, label: String, index: Int, reason: String)
     case emptySplit(path: String, split: String)
     case teacherCache(path: String, reason: String)
@@ -38,6 +39,10 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
             return
                 "\(path): example '\(id)' has \(frames) frames, expected \(expected) like the rest of the dataset "
                 + "(variants have one length)"
+        case let .tooFewFrames(path, id, shape, student, minimum):
+            return
+                "\(path): example '\(id)' has features of shape \(shape); \(student) needs [frames, coefficients] "
+                + "with at least \(minimum) frame(s) and 1 coefficient"
         case let .labels(path, id, label, index, reason):
             return "\(path): example '\(id)' has label '\(label)' at index \(index): \(reason)"
         case let .emptySplit(path, split):

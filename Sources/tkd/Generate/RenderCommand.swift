@@ -3,7 +3,7 @@ import Foundation
 import Synthesis
 import TKDCore
 
-/// `tkd render --dataset D --corpus C`
+/// `tkd render --dataset D --corpus C [--recipe R] [--noise-base B]`
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
@@ -23,8 +23,17 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "The Speech Commands corpus the dataset was generated from.")
     var corpus: String
 
-    @Option(help: "Folder that relative noise sources outside the corpus resolve against (the recipe's folder).")
-    var noiseBase: String = "."
+    @Option(
+        help: ArgumentHelp(
+            "The recipe the dataset was generated from: its absolute noise folders are the only absolute noise "
+                + "sources read, and its folder is the default --noise-base."))
+    var recipe: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Folder that relative noise sources outside the corpus resolve against (default: the --recipe's "
+                + "folder, else the current folder)."))
+    var noiseBase: String?
 
     @Option(help: "Render part I of N (0-based), e.g. 0/4. Defaults to the Slurm array variables when set.")
     var shard: String?
@@ -32,9 +41,11 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
+        let noise = try NoiseRoots(recipe: recipe, noiseBase: noiseBase)
         var renderer = DatasetRenderer(
             dataset: URL(fileURLWithPath: dataset), corpusRoot: URL(fileURLWithPath: corpus),
-            noiseBase: URL(fileURLWithPath: noiseBase))
+            noiseBase: noise.base ?? URL(fileURLWithPath: "."))
+        renderer.recipeFolders = noise.recipeFolders
         renderer.jobs = runOptions.jobs
         renderer.shard = try Shard.resolve(shard)
         renderer.progress = runOptions.progressMode

@@ -70,7 +70,11 @@ struct ReportCommand: ParsableCommand {
             if metrics.kdLambda > 0 {
                 let (info, file) = try Checkpoint.open(run.checkpoint(RunLayout.best))
                 let model = try Checkpoint.model(from: info, file: file, includeTrainingOnly: true)
-                let d = try data[info.featurePreset] ?? TrainingData(dataset: datasetURL, preset: info.featurePreset)
+                let d =
+                    try data[info.featurePreset]
+                    ?? TrainingData(
+                        dataset: datasetURL, preset: info.featurePreset, featureCount: info.student.featureCount,
+                        student: info.student.rawValue, minimumFrames: info.student.minimumFrames)
                 data[info.featurePreset] = d
                 attention = try model.distilledAttention(try d.batch([chosen.id]), temperature: info.kdTemperature)
             }

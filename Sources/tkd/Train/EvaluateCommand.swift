@@ -43,7 +43,8 @@ struct EvaluateCommand: ParsableCommand {
         let (info, file) = try Checkpoint.open(url)
         let data = try TrainingData(
             dataset: URL(fileURLWithPath: dataset), preset: info.featurePreset,
-            featureCount: info.student.featureCount, student: info.student.rawValue)
+            featureCount: info.student.featureCount, student: info.student.rawValue,
+            minimumFrames: info.student.minimumFrames)
         guard data.labels == info.labels else {
             throw TrainingError.checkpoint(
                 path: url.path,
