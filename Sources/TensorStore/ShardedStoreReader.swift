@@ -21,8 +21,10 @@ public final class ShardedStoreReader: @unchecked Sendable {
         }
         let indexPath = url.path
         for s in index.shards {
-            do { try ContainedPath.checkName(s.file, field: "\(indexPath): shards[].file") } catch {
-                throw TensorStoreError.malformed(path: indexPath, reason: "\(error)")
+            guard (try? ContainedPath.checkName(s.file, field: "shards[].file")) != nil else {
+                throw TensorStoreError.malformed(
+                    path: indexPath,
+                    reason: "'shards[].file' is '\(s.file)'; expected a plain file name in the store's folder")
             }
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path) else {
                 throw TensorStoreError.unreadable(

@@ -139,6 +139,19 @@ struct HostileInputTests {
     ) throws {
         let before = box.topLevel
         let r = try TKDBinary.run(arguments, environment: environment, timeout: timeout)
+        // TKD_HOSTILE_MESSAGES=FILE collects every case's message (for the README's "Bad input" table).
+        if let log = ProcessInfo.processInfo.environment["TKD_HOSTILE_MESSAGES"],
+            let handle = FileHandle(forWritingAtPath: log)
+                ?? {
+                    FileManager.default.createFile(atPath: log, contents: nil)
+                    return FileHandle(forWritingAtPath: log)
+                }()
+        {
+            handle.seekToEndOfFile()
+            let line = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
+            handle.write(Data("\(arguments.prefix(2).joined(separator: " "))\t\(r.status)\t\(line)\n".utf8))
+            handle.closeFile()
+        }
         let how = (r.signalled ? " (signal)" : "") + (r.timedOut ? " (timed out)" : "")
         let context =
             "tkd \(arguments.prefix(2).joined(separator: " ")) → status \(r.status)\(how): "
@@ -300,7 +313,7 @@ struct HostileInputTests {
                     "train", "--dataset", box.dataset.path, "--config", plain.path, "--runs", box.runs.path, "--name",
                     name, "-q",
                 ],
-                mentions: ["run name", name])
+                mentions: ["--name", name])
         }
         #expect(!FileManager.default.fileExists(atPath: box.root.appendingPathComponent("escaped").path))
     }
@@ -517,16 +530,13 @@ struct HostileInputTests {
             mentions: ["list.yaml"])
         let teacherText = try String(
             contentsOf: TKDBinary.repo.appendingPathComponent("Recipes/teacher/demo.yaml"), encoding: .utf8)
-        for (name, model, field) in [
-            ("heads", "  heads: 0\n", "heads"),
-            ("stride", "  conv_stride: [100000, 100000, 100000, 100000, 100000]\n", "conv_stride"),
-            ("groups", "  positional_groups: 0\n", "positional_groups"),
+        for (name, line, hostile, field) in [
+            ("heads", "  heads: 4\n", "  heads: 0\n", "heads"),
+            ("stride", "  conv_stride: [160, 2]\n", "  conv_stride: [100000, 100000]\n", "conv_stride"),
+            ("groups", "  positional_groups: 4\n", "  positional_groups: 0\n", "positional_groups"),
         ] {
-            let text =
-                teacherText.contains("\nmodel:\n")
-                ? teacherText.replacingOccurrences(of: "\nmodel:\n", with: "\nmodel:\n" + model)
-                : teacherText + "\nmodel:\n" + model
-            let c = try box.file("teacher-\(name).yaml", text)
+            #expect(teacherText.contains(line), "Recipes/teacher/demo.yaml no longer has '\(line)'")
+            let c = try box.file("teacher-\(name).yaml", teacherText.replacingOccurrences(of: line, with: hostile))
             try Self.refuses(
                 box,
                 [

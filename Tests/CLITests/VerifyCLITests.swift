@@ -42,7 +42,7 @@ struct VerifyCLITests {
         return lines.joined(separator: "\n")
     }
 
-    @Test("a clean dataset passes every check; four tamperings are each named with their example or file")
+    @Test("a clean dataset passes every check; five tamperings are each named with their example or file")
     func tamper() throws {
         let sharedCorpus = try CLICorpus.small(), shared = try CLIDataset.small()
         let dir = TestFolder.path("verify")
@@ -128,11 +128,57 @@ struct VerifyCLITests {
                     == true,
             "\(n.report?.failures.map { "\($0.check) \($0.path ?? "")" } ?? [])")
 
+        // 5. One recorded SNR moved by 0.2 dB.
+        let snrLine = original.components(separatedBy: "\n").first {
+            $0.contains("\"keyword\":{") && $0.contains("\"snr_db_achieved\":")
+        }!
+        let snrID = (try JSONSerialization.jsonObject(with: Data(snrLine.utf8)) as! [String: Any])["id"] as! String
+        let snrRegex = try NSRegularExpression(pattern: "\"snr_db_achieved\":(-?[0-9.e+-]+)")
+        let match = try #require(
+            snrRegex.firstMatch(in: snrLine, range: NSRange(location: 0, length: (snrLine as NSString).length)))
+        let recorded = try #require(Double((snrLine as NSString).substring(with: match.range(at: 1))))
+        let movedLine = (snrLine as NSString).replacingCharacters(
+            in: match.range, with: "\"snr_db_achieved\":\(recorded + 0.2)")
+        try original.replacingOccurrences(of: snrLine, with: movedLine).write(
+            to: manifest, atomically: true, encoding: .utf8)
+        let snr = try verify(dataset, corpus: corpus)
+        #expect(
+            snr.status != 0 && snr.report?.failures.contains { $0.check == "snr.achieved" && $0.id == snrID } == true,
+            "\(snr.report?.failures.map { "\($0.check) \($0.id ?? "")" } ?? [])")
+        try original.write(to: manifest, atomically: true, encoding: .utf8)
+
         // Without --corpus the source checks are reported as skipped, the rest still run.
         let plain = try TKDBinary.run(["verify", "--dataset", dataset.path])
         #expect(
             plain.status == 0 && plain.stdout.contains("skipped  audio.rerender (no --corpus)"),
             "\(plain.stdout)\(plain.stderr)")
+    }
+
+    @Test(
+        "clean datasets at the recipes' extreme SNRs (−60 and +60 dB) pass: the locator and the SNR check stay exact",
+        arguments: [-60, 60])
+    func extremeSNR(snr: Int) throws {
+        let corpus = try CLICorpus.small()
+        let dir = TestFolder.path("verify-snr")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let demo = try String(
+            contentsOf: TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml"), encoding: .utf8)
+        let line = "  snr_db: {type: uniform, min: -5, max: 10}\n"
+        #expect(demo.contains(line))
+        let recipe = dir.appendingPathComponent("recipe.yaml")
+        try demo.replacingOccurrences(of: line, with: "  snr_db: \(snr)\n").write(
+            to: recipe, atomically: true, encoding: .utf8)
+        let data = dir.appendingPathComponent("data")
+        let g = try TKDBinary.run([
+            "generate", "--recipe", recipe.path, "--corpus", corpus.path, "--out", data.path, "--variant", "8s",
+            "--jobs", "2", "-q",
+        ])
+        #expect(g.status == 0, "\(g.stderr)")
+        let r = try verify(data, corpus: corpus)
+        #expect(r.status == 0 && r.report?.passed == true, "\(r.report?.failures.prefix(5).map(\.detail) ?? [])")
+        let checks = Dictionary(uniqueKeysWithValues: (r.report?.checks ?? []).map { ($0.name, $0) })
+        #expect((checks["keyword.locate"]?.checked ?? 0) > 0 && (checks["snr.achieved"]?.checked ?? 0) > 0)
     }
 
     @Test("a plan-only dataset: file checks skipped, the re-render checked against the recorded SHA-256")
