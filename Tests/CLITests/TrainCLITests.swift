@@ -111,6 +111,34 @@ struct TrainCLITests {
         #expect(!x.isEmpty && x == y)
     }
 
+    @Test("killed after best and history but before last: the resumed run is byte-identical to an uninterrupted one")
+    func killBetweenWrites() throws {
+        let dataset = try CLIDataset.small()
+        let config = try Self.writeConfig()
+        let one = TestFolder.path("runs-whole"), two = TestFolder.path("runs-killed")
+        defer { for u in [config, one, two] { try? FileManager.default.removeItem(at: u) } }
+        let base = ["train", "--dataset", dataset.path, "--config", config.path, "--name", "r", "-q"]
+        let a = try TKDBinary.run(base + ["--runs", one.path])
+        #expect(a.status == 0, "\(a.stderr)")
+        let run = two.appendingPathComponent("r")
+        let stop = try TKDBinary.run(base + ["--runs", two.path, "--stop-after", "30"])
+        #expect(stop.status == 0 && stop.stdout.contains("stopped at step 30 of 60"), "\(stop.stdout)\(stop.stderr)")
+        let lastState = try Data(contentsOf: run.appendingPathComponent("last.safetensors"))
+        let lastJSON = try Data(contentsOf: run.appendingPathComponent("last.json"))
+        let rest = try TKDBinary.run(base + ["--runs", two.path])
+        #expect(rest.status == 0, "\(rest.stderr)")
+        // The state as a kill would leave it between writing history.jsonl (step 60 there) and last (still at
+        // step 30), before metrics.json: best and history ahead of the state.
+        try lastState.write(to: run.appendingPathComponent("last.safetensors"))
+        try lastJSON.write(to: run.appendingPathComponent("last.json"))
+        try FileManager.default.removeItem(at: run.appendingPathComponent("metrics.json"))
+        #expect(try history(run).map { $0["step"] as? Int } == [30, 60])
+        let resumed = try TKDBinary.run(base + ["--runs", two.path])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resuming r from step 30"), "\(resumed.stderr)")
+        let x = try TestFolder.digests(one.appendingPathComponent("r")), y = try TestFolder.digests(run)
+        #expect(!x.isEmpty && x == y)
+    }
+
     @Test("bad input: missing feature store, config typo, another run's folder, missing checkpoint")
     func errors() throws {
         let dataset = try CLIDataset.small()

@@ -53,6 +53,66 @@ struct SafeTensorsTests {
         }
     }
 
+    @Test("hostile safetensors headers: 2^63 and 2^64 − 1 lengths, overflowing or negative shapes, overlaps, gaps")
+    func hostileSafeTensors() throws {
+        let dir = try TestFolder.make("st-hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func file(_ header: String, length: UInt64? = nil, data: Int = 0) -> Data {
+            var out = Data()
+            var n = (length ?? UInt64(header.utf8.count)).littleEndian
+            withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+            return out + Data(header.utf8) + Data(count: data)
+        }
+        let cases: [(String, Data, String)] = [
+            ("h63", file("{}", length: 1 << 63), "header length"),
+            ("h64", file("{}", length: UInt64.max), "header length"),
+            (
+                "product", file(#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}}"#),
+                "shape"
+            ),
+            ("negative", file(#"{"a":{"dtype":"F32","shape":[-1,4],"data_offsets":[0,16]}}"#, data: 16), "shape"),
+            (
+                "overlap",
+                file(
+                    #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"#
+                        + #""b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}}"#,
+                    data: 24), "overlap"
+            ),
+            ("gap", file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#, data: 16), "contiguous"),
+            ("size", file(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, data: 16), "a"),
+            ("past", file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: 8), "a"),
+        ]
+        for (name, data, mention) in cases {
+            let url = dir.appendingPathComponent("\(name).safetensors")
+            try data.write(to: url)
+            #expect {
+                let f = try SafeTensorsFile(url)
+                _ = try f.entries.keys.map { try f.values($0) }
+            } throws: { e in
+                guard case let .malformed(path, reason) = e as? TensorStoreError else { return false }
+                return path == url.path && reason.contains(mention)
+            }
+        }
+    }
+
+    @Test("hostile .npy headers: negative or overflowing dimensions, data shorter than the shape")
+    func hostileNPY() throws {
+        func npy(_ shape: String, body: Int) -> Data {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            let n = header.utf8.count
+            return Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)]) + Data(header.utf8)
+                + Data(count: body)
+        }
+        for (shape, body) in [("(-3, 4)", 48), ("(4294967296, 4294967296, 16)", 0), ("(3, 4)", 47), ("(3, x)", 48)] {
+            #expect(throws: TensorStoreError.self, "shape \(shape)") {
+                try NPY.parse(npy(shape, body: body), path: "h.npy")
+            }
+        }
+        #expect(try NPY.parse(npy("(3, 4)", body: 48), path: "ok.npy").values.count == 12)
+    }
+
     @Test(".npy files round-trip and carry numpy's header (version 1.0, 64-byte aligned)")
     func npy() throws {
         let values: [Float] = (0..<12).map { Float($0) * 0.25 - 1 }

@@ -5,8 +5,8 @@ import Glibc
 #endif
 
 /// An exclusive lock file (`O_EXCL`) holding its owner's `<host>-<pid>`: one process at a time does what it
-/// guards (the final merge of a sharded run). A lock left by a dead process of this host is broken; one held
-/// by a live process or another host is respected.
+/// guards (the final merge of a sharded run). A lock left by a dead process of this host is broken, and so is
+/// one without an owner after a minute; one held by a live process or another host is respected.
 public final class FileLock {
     public let url: URL
     private var held = true
@@ -31,7 +31,14 @@ public final class FileLock {
                     path: url.path, reason: "cannot create the lock file: \(String(cString: strerror(errno)))")
             }
             let text = (try? String(contentsOf: url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let owner = text.flatMap(ProcessOwner.init(tag:)), owner.isGone else { return nil }
+            if let owner = text.flatMap(ProcessOwner.init(tag:)) {
+                guard owner.isGone else { return nil }
+            } else {
+                // No owner written: the creator died between creating and writing it, or is about to write;
+                // after a minute it is taken for dead.
+                let modified = (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate]) as? Date
+                guard let modified, Date().timeIntervalSince(modified) > 60 else { return nil }
+            }
             try? FileManager.default.removeItem(at: url)
         }
         return nil

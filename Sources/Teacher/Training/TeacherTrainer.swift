@@ -117,6 +117,8 @@ public final class TeacherTrainer: TrainingTask {
                 reason: "a training state of an earlier tkd (tkd-teacher-state/1), which this version does not "
                     + "resume; delete it, or use another --out, to train again")
         }
+        // The model files are written here (the session cleans its own run folder, training/).
+        AtomicFile.removeStaleTemporaries(in: out)
         return try TrainingSession(self, options: options).run()
     }
 

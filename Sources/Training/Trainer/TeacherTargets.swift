@@ -43,10 +43,16 @@ public final class TeacherTargets: @unchecked Sendable {
                     + "rerun `tkd teacher cache`")
         }
         reader = try ShardedStoreReader(folder)
+        // Every shard's bytes against the index before any of them feeds a model.
+        try reader.checkShards()
         let indexPath = folder.appendingPathComponent(StoreIndex.fileName).path
-        for (id, record) in data.records {
+        for (id, record) in data.records.sorted(by: { $0.key < $1.key }) {
             guard let entry = reader.index.entries[TeacherCacheInfo.rolloutKey(id)] else {
                 throw TrainingError.teacherCache(path: indexPath, reason: "no rollout for example '\(id)'")
+            }
+            guard entry.shape.count == 1, entry.shape[0] >= 1 else {
+                throw TrainingError.teacherCache(
+                    path: indexPath, reason: "the rollout of '\(id)' has shape \(entry.shape); expected [T] with T ≥ 1")
             }
             if let sha = entry.sourceSHA256, sha != record.audioSHA256 {
                 throw TrainingError.audioChanged(path: indexPath, id: id, store: sha, manifest: record.audioSHA256)
@@ -61,6 +67,11 @@ public final class TeacherTargets: @unchecked Sendable {
         _ id: String, steps: Int, mode: AttentionResampling, studentCentres: [Double], shift: Int
     ) throws -> [Float] {
         let v = try reader.tensor(TeacherCacheInfo.rolloutKey(id)).values
+        guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v.contains(where: { $0 > 0 }) else {
+            throw TrainingError.teacherCache(
+                path: folder.path,
+                reason: "the rollout of '\(id)' holds negative, non-finite or only zero weights; rebuild the cache")
+        }
         switch mode {
         case .index:
             return AttentionTargets.resample(v, to: steps, mode: .index)
