@@ -12,7 +12,7 @@ extension DescriptionFile {
     /// Decodes the file at `url`.
     /// - Throws: `DatasetFormatError.missing` or `.unreadable` naming the file.
     public static func read(_ url: URL) throws -> Self {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        guard let data = try RegularFile.contents(url) else {
             throw DatasetFormatError.missing(path: url.path, expected: madeBy)
         }
         do {

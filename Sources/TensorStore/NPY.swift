@@ -15,7 +15,7 @@ public enum NPY {
     /// Reads a `.npy` file; float32, float64, int16 and int32 are accepted (converted to Float).
     /// - Throws: `TensorStoreError` naming the file.
     public static func read(_ url: URL) throws -> Array {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        guard let data = try RegularFile.contents(url) else {
             throw TensorStoreError.unreadable(path: url.path, reason: "no such file")
         }
         return try parse(data, path: url.path)

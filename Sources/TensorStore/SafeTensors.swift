@@ -1,4 +1,5 @@
 import Foundation
+import TKDCore
 
 /// Shape arithmetic with overflow checks, for every reader of tensor files.
 public enum TensorShape {
@@ -143,7 +144,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public init(_ url: URL) throws {
         path = url.path
         let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+        do {
+            try RegularFile.requireRegular(url)
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
             throw TensorStoreError.unreadable(path: url.path, reason: error.localizedDescription)
         }
         guard data.count >= 8 else {

@@ -13,7 +13,7 @@ public final class ShardedStoreReader: @unchecked Sendable {
     public init(_ folder: URL) throws {
         self.folder = folder
         let url = folder.appendingPathComponent(StoreIndex.fileName)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
+        guard let data = try RegularFile.contents(url) else {
             throw TensorStoreError.unreadable(path: url.path, reason: "no index; the store is missing or unfinished")
         }
         do { index = try JSONDecoder().decode(StoreIndex.self, from: data) } catch {

@@ -87,7 +87,7 @@ public struct ShardedStoreWriter: Sendable {
     /// rewritten in the current one.
     func finished(_ k: Int, checkFile: Bool) -> ShardRecord? {
         let expected = sources(ofShard: k)
-        guard let data = FileManager.default.contents(atPath: sidecar(k).path),
+        guard let data = try? RegularFile.contents(sidecar(k)),
             var record = try? JSONDecoder().decode(ShardRecord.self, from: data),
             record.file == Self.shardName(k),
             record.sources == expected || (record.sources == nil && sourcesPinnedBySettings)
@@ -128,7 +128,7 @@ public struct ShardedStoreWriter: Sendable {
         )?
     ) throws {
         let url = folder.appendingPathComponent(file)
-        guard let data = FileManager.default.contents(atPath: url.path),
+        guard let data = try RegularFile.contents(url),
             let old = try? JSONDecoder().decode(D.self, from: data),
             let difference = conflict(old)
         else { return }

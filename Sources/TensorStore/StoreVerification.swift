@@ -31,7 +31,7 @@ extension ShardedStoreReader {
     ) -> StoreVerification {
         var result = StoreVerification()
         let indexURL = folder.appendingPathComponent(StoreIndex.fileName)
-        guard let data = FileManager.default.contents(atPath: indexURL.path),
+        guard let data = try? RegularFile.contents(indexURL),
             let index = try? JSONDecoder().decode(StoreIndex.self, from: data)
         else {
             result.indexProblem = "no readable index.json (incomplete store)"

@@ -49,7 +49,7 @@ public final class TrainingSession<Task: TrainingTask> {
         AtomicFile.removeStaleTemporaries(in: folder)
         let configURL = layout.config
         let configData = try task.configData()
-        if let old = fm.contents(atPath: configURL.path), old != configData {
+        if let old = try RegularFile.contents(configURL), old != configData {
             let d = Self.firstDifference(old, configData)
             throw TrainingLoopError.runMismatch(path: configURL.path, field: d.field, run: d.old, requested: d.new)
         }
@@ -77,7 +77,7 @@ public final class TrainingSession<Task: TrainingTask> {
             try TrainingState.load(model.stateParameters, from: file)
             try optimizer.restore(from: file, parameters: model.trainableParameters, step: info.step)
             start = info.step
-            if let h = fm.contents(atPath: historyURL.path) {
+            if let h = try RegularFile.contents(historyURL) {
                 history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: historyURL.path).filter {
                     $0.step <= start
                 }

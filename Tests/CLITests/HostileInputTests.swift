@@ -467,6 +467,32 @@ struct HostileInputTests {
             mentions: ["dataset.json", "labels", "repeats"])
     }
 
+    @Test("FIFOs and devices under trusted names (a manifest, a config, a teacher's config.json) are refused")
+    func fifos() throws {
+        let box = try Sandbox("fifo")
+        let manifest = box.manifest("validation")
+        try FileManager.default.removeItem(at: manifest)
+        #expect(mkfifo(manifest.path, 0o644) == 0)
+        try Self.refuses(
+            box, ["features", "--dataset", box.dataset.path, "--preset", "kws-streaming-mfcc20", "-q"],
+            mentions: ["validation.jsonl", "FIFO"], timeout: 60)
+        try Self.refuses(
+            box, ["train", "--dataset", box.dataset.path, "--config", "/dev/zero", "--runs", box.runs.path, "-q"],
+            mentions: ["/dev/zero", "regular file"], timeout: 60)
+        let model = box.root.appendingPathComponent("teacher")
+        try FileManager.default.copyItem(
+            at: TKDBinary.repo.appendingPathComponent("Tests/TeacherTests/Fixtures/base"), to: model)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("config.json"))
+        #expect(mkfifo(model.appendingPathComponent("config.json").path, 0o644) == 0)
+        try Self.refuses(
+            box,
+            [
+                "teacher", "attentions", "--teacher", model.path, box.sentinel.path, "--out",
+                box.root.appendingPathComponent("out").path,
+            ],
+            mentions: ["config.json", "FIFO"], timeout: 60)
+    }
+
     // MARK: Audio
 
     @Test("features: corrupt audio, and a FLAC header claiming 2^36 frames, get a message, no allocation")

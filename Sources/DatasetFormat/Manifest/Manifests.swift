@@ -10,7 +10,7 @@ public enum ManifestFingerprint {
         var hash = SHA256()
         for split in Split.allCases {
             let url = layout.manifest(split)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
+            guard let data = try RegularFile.contents(url) else {
                 throw DatasetFormatError.missing(path: url.path, expected: DatasetInfo.madeBy)
             }
             hash.update(data)
@@ -31,7 +31,7 @@ extension ExampleRecord {
         var out: [ExampleRecord] = []
         for split in Split.allCases {
             let url = layout.manifest(split)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
+            guard let data = try RegularFile.contents(url) else {
                 throw DatasetFormatError.missing(path: url.path, expected: DatasetInfo.madeBy)
             }
             let records = try CanonicalJSON.decodeLines(ExampleRecord.self, from: data, path: url.path)
@@ -73,7 +73,7 @@ extension DatasetInfo: DescriptionFile {
                     Bool.self, forKey: .audioRendered)
             }
         }
-        guard let data = FileManager.default.contents(atPath: DatasetLayout(dataset).info.path) else { return nil }
+        guard let data = try? RegularFile.contents(DatasetLayout(dataset).info) else { return nil }
         return (try? JSONDecoder().decode(Probe.self, from: data))?.value
     }
 

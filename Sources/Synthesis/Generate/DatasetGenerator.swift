@@ -208,7 +208,7 @@ public final class DatasetGenerator: @unchecked Sendable {
         }
         let url = DatasetLayout(dataset).workFolder.appendingPathComponent("plan.json")
         let plan = Plan(recipe: recipe, variant: variant)
-        if let data = FileManager.default.contents(atPath: url.path) {
+        if let data = try RegularFile.contents(url) {
             guard let old = try? JSONDecoder().decode(Plan.self, from: data), old == plan else {
                 throw GenerateError.outputFromOtherRecipe(path: dataset.path)
             }

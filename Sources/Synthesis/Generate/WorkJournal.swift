@@ -40,7 +40,7 @@ final class WorkJournal: @unchecked Sendable {
 
     /// Complete entries; truncates a trailing partial line.
     func load() throws -> [Entry] {
-        let data = (try? Data(contentsOf: url)) ?? Data()
+        let data = try RegularFile.contents(url) ?? Data()
         var entries: [Entry] = []
         var good = 0
         var start = data.startIndex

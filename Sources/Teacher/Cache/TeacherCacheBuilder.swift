@@ -87,7 +87,7 @@ public struct TeacherCacheBuilder: Sendable {
         var info = TeacherExport.ImportInfo()
         var hash = SHA256()
         hash.update("tkd-teacher-import/1\n")
-        if let data = FileManager.default.contents(atPath: infoURL.path) {
+        if let data = try RegularFile.contents(infoURL) {
             do { info = try JSONDecoder().decode(TeacherExport.ImportInfo.self, from: data) } catch {
                 throw TeacherError.input(path: infoURL.path, reason: "unreadable: \(CanonicalJSON.describe(error))")
             }

@@ -93,7 +93,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     /// Reads and validates `config.json`.
     public init(url: URL) throws {
         let path = url.path
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try RegularFile.contents(url) else {
             throw TeacherError.input(path: path, reason: "no config.json (expected a Hugging Face model folder)")
         }
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {

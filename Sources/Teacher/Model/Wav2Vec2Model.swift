@@ -141,7 +141,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
     /// `do_normalize` from `folder/preprocessor_config.json` (false when the file is absent).
     static func doNormalize(_ folder: URL) throws -> Bool {
         let url = ModelFolderLayout(folder).preprocessor
-        guard let data = FileManager.default.contents(atPath: url.path) else { return false }
+        guard let data = try RegularFile.contents(url) else { return false }
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TeacherError.input(path: url.path, reason: "not a JSON object")
         }

@@ -107,8 +107,15 @@ public struct DatasetVerifier: Sendable {
         var counts: [String: [String: Int]] = [:]
         for split in Split.allCases {
             let url = DatasetLayout(dataset).manifest(split)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                ledger.fail("manifest.present", path: url.path, "the manifest is missing")
+            let data: Data
+            do {
+                guard let d = try RegularFile.contents(url) else {
+                    ledger.fail("manifest.present", path: url.path, "the manifest is missing")
+                    continue
+                }
+                data = d
+            } catch {
+                ledger.fail("manifest.present", path: url.path, "\(error)")
                 continue
             }
             ledger.pass("manifest.present")
@@ -306,7 +313,7 @@ public struct DatasetVerifier: Sendable {
             }
             // The file's SHA-256 and samples; a plan-only dataset (audio_rendered false) may have none yet.
             var fileSHA: String?, samples: [Float]?
-            if let bytes = FileManager.default.contents(atPath: url.path) {
+            if let bytes = try RegularFile.contents(url) {
                 let sha = SHA256.hex(bytes)
                 fileSHA = sha
                 ledger.expect(

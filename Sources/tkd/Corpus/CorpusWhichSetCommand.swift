@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synthesis
+import TKDCore
 
 /// `tkd corpus which-set NAME...`
 struct CorpusWhichSetCommand: ParsableCommand {
@@ -42,7 +43,7 @@ struct CorpusWhichSetCommand: ParsableCommand {
             if listFile == "-" {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
-                guard let d = FileManager.default.contents(atPath: listFile) else {
+                guard let d = try RegularFile.contents(URL(fileURLWithPath: listFile)) else {
                     throw ValidationError("--from \(listFile): cannot read the file.")
                 }
                 data = d

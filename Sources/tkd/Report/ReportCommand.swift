@@ -56,13 +56,13 @@ struct ReportCommand: ParsableCommand {
         for folder in folders {
             let run = RunLayout(folder)
             let metricsURL = run.metrics
-            guard let m = FileManager.default.contents(atPath: metricsURL.path) else {
+            guard let m = try RegularFile.contents(metricsURL) else {
                 throw ValidationError(
                     "\(metricsURL.path): no metrics.json (is \(folder.path) a finished tkd train run?)")
             }
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: m)
             var history: [(step: Int, validation: Double, loss: Double)] = []
-            if let h = FileManager.default.contents(atPath: run.history.path) {
+            if let h = try RegularFile.contents(run.history) {
                 history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: run.history.path)
                     .map { ($0.step, $0.validationAccuracy, $0.trainLoss) }
             }
