@@ -181,6 +181,31 @@ struct VerifyCLITests {
         #expect((checks["keyword.locate"]?.checked ?? 0) > 0 && (checks["snr.achieved"]?.checked ?? 0) > 0)
     }
 
+    @Test("a generate output folder: verify checks every variant; other commands name the variants")
+    func variants() throws {
+        let corpus = try CLICorpus.small()
+        let dir = TestFolder.path("verify-variants")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let g = try TKDBinary.run([
+            "generate", "--recipe", TKDBinary.repo.appendingPathComponent("Recipes/demo.yaml").path, "--corpus",
+            corpus.path, "--out", dir.path, "--plan-only", "-q",
+        ])
+        #expect(g.status == 0, "\(g.stderr)")
+        let text = try TKDBinary.run(["verify", "--dataset", dir.path, "--corpus", corpus.path, "--jobs", "2"])
+        #expect(text.status == 0, "\(text.stdout)\(text.stderr)")
+        #expect(
+            text.stdout.contains(dir.appendingPathComponent("2s").path + ":")
+                && text.stdout.contains(dir.appendingPathComponent("8s").path + ":")
+                && text.stdout.contains("verify: 2 variants (2s, 8s), every check passed"), "\(text.stdout)")
+        let json = try TKDBinary.run(["verify", "--dataset", dir.path, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(Set(((object?["variants"] as? [String: Any]) ?? [:]).keys) == ["2s", "8s"], "\(json.stdout)")
+        let render = try TKDBinary.run(["render", "--dataset", dir.path, "--corpus", corpus.path])
+        #expect(
+            render.status == 1 && render.stderr.contains("holding the variants 2s, 8s")
+                && render.stderr.contains(dir.appendingPathComponent("2s").path), "\(render.stderr)")
+    }
+
     @Test("a plan-only dataset: file checks skipped, the re-render checked against the recorded SHA-256")
     func planOnly() throws {
         let corpus = try CLICorpus.small()
