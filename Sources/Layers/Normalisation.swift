@@ -88,7 +88,8 @@ enum Normalisation {
         return (y, xhat, inv)
     }
 
-    /// dx = s·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) over each normalised group; returns dx and [dγ, dβ].
+    /// dx = s·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) over each normalised group;
+    /// returns dx and [dγ, dβ].
     static func backward(
         _ dy: Tensor, xhat: [Float], inverse: [Float], gamma: [Float], overTime: Bool, context: RunContext
     )

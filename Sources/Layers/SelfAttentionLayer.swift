@@ -94,8 +94,8 @@ public final class SelfAttentionLayer: Layer {
                                             for e in range {
                                                 for head in 0..<nh {
                                                     let o = e * t * h + head * d, pe = pr[(e * nh + head) * t * t]
-                                                    // dP = dC·Vᵀ, dV = Pᵀ·dC, dS = softmax′ · scale, dQ = dS·K, dK =
-                                                    // dSᵀ·Q.
+                                                    // dP = dC·Vᵀ, dV = Pᵀ·dC, dS = softmax′ · scale,
+                                                    // dQ = dS·K, dK = dSᵀ·Q.
                                                     BLAS.gemm(
                                                         transB: true, m: t, n: t, k: d, a: gr[o], lda: h, b: vv[o],
                                                         ldb: h, c: &dp, ldc: t)

@@ -234,7 +234,8 @@ extension Vector {
         return x * p / q
     }
 
-    /// Exact-form GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (absolute error below 1e-6), eight lanes at a time; in place.
+    /// Exact-form GELU x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (absolute error below 1e-6), eight lanes at a time;
+    /// in place.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         @inline(__always) func f(_ v: SIMD8<Float>) -> SIMD8<Float> { 0.5 * v * (1 + erfRational8(v * 0.707_106_77)) }
         var k = 0

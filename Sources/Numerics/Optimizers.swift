@@ -38,7 +38,8 @@ public func clipGlobalNorm(_ gradients: [UnsafeMutableBufferPointer<Float>], max
 
 /// Adam, Keras formulation (kws_streaming's optimizer): with t the 1-based step,
 /// lr_t = lr · sqrt(1 − β2ᵗ) / (1 − β1ᵗ), m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g²,
-/// p ← p − lr_t · m / (sqrt(v) + ε). (PyTorch puts ε inside the bias correction: p − lr · m̂ / (sqrt(v̂) + ε).)
+/// p ← p − lr_t · m / (sqrt(v) + ε). (PyTorch puts ε inside the bias correction:
+/// p − lr · m̂ / (sqrt(v̂) + ε).)
 public struct Adam: Sendable {
     public var beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
     /// Updates made so far (t of the bias correction); with `m` and `v` the whole state, for checkpoints.
@@ -90,7 +91,8 @@ public struct Adam: Sendable {
     }
 }
 
-/// SGD with momentum, Keras formulation (TC-ResNet's optimizer): velocity ← μ·velocity − lr·g; p ← p + velocity.
+/// SGD with momentum, Keras formulation (TC-ResNet's optimizer): velocity ← μ·velocity − lr·g;
+/// p ← p + velocity.
 public struct MomentumSGD: Sendable {
     public var momentum: Float
     /// One array per parameter tensor (empty before the first update): the state, for checkpoints.

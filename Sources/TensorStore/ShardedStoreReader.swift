@@ -56,8 +56,8 @@ public final class ShardedStoreReader: @unchecked Sendable {
             guard sha == s.sha256 else {
                 throw TensorStoreError.malformed(
                     path: url.path,
-                    reason: "SHA-256 \(sha.prefix(12))…; the index records \(s.sha256.prefix(12))… (the shard changed "
-                        + "after the store was made; recompute it)")
+                    reason: "SHA-256 \(sha.prefix(12))…; the index records \(s.sha256.prefix(12))… "
+                        + "(the shard changed after the store was made; recompute it)")
             }
         }
     }

@@ -10,8 +10,8 @@ struct TKD: ParsableCommand {
         abstract:
             "TemporalKD: Noisy Speech Commands generation and temporal knowledge distillation for keyword spotting.",
         discussion: """
-            Stages talk through files: corpus → recipe → dataset (manifests + audio) → features → teacher cache → \
-            students.
+            Stages talk through files: corpus → recipe → dataset (manifests + audio) → features → \
+            teacher cache → students.
             Every command exits non-zero with a one-line reason on bad input.
             """,
         version: TKDVersion.current,

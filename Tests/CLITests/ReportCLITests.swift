@@ -4,8 +4,7 @@ import Testing
 
 @Suite("tkd report (end to end)")
 struct ReportCLITests {
-    @Test(
-        "a self-contained page with the Fig. 2-style figure, distributions, classes, curves and the student × λ table")
+    @Test("a self-contained page: the Fig. 2-style figure, distributions, classes, curves, student × λ table")
     func report() throws {
         let shared = try CLIDataset.small()
         let dir = TestFolder.path("report")

@@ -35,7 +35,9 @@ extension ExampleRecord {
         }
         let maxSamples = Self.maxSeconds * sampleRate
         guard (1...maxSamples).contains(numSamples) else {
-            fail("num_samples", "is \(numSamples); expected 1…\(maxSamples) (\(Self.maxSeconds) s at \(sampleRate) Hz)")
+            fail(
+                "num_samples",
+                "is \(numSamples); expected 1…\(maxSamples) (\(Self.maxSeconds) s at \(sampleRate) Hz)")
             return out
         }
         if let why = Self.pathProblem(audio) {

@@ -9,8 +9,8 @@ extension Rollout {
     public func vector(_ attentions: [[Float]], heads: Int, frames t: Int, meanPooling: Bool = true) -> [Float] {
         guard t > 0 else { return [] }
         guard !attentions.isEmpty else { return [Float](repeating: 1 / Float(t), count: t) }
-        // Row q of Â_L ⋯ Â_1 is e_qᵀ·Â_L ⋯ Â_1 (the mean row: (1/T)·1ᵀ·…): a vector pushed down from the
-        // last layer, O(L·T²) instead of the O(L·T³) of forming the joint map.
+        // Row q of Â_L ⋯ Â_1 is e_qᵀ·Â_L ⋯ Â_1 (the mean row: (1/T)·1ᵀ·…): a vector pushed down
+        // from the last layer, O(L·T²) instead of the O(L·T³) of forming the joint map.
         let useMean = query == .mean || (query == .auto && meanPooling)
         var v = [Double](repeating: 0, count: t)
         if useMean { for j in 0..<t { v[j] = 1 / Double(t) } } else { v[0] = 1 }

@@ -113,8 +113,9 @@ public final class StudentModel: TrainableModel {
         return ModelOutput(logits: y, context: context, attention: attention)
     }
 
-    /// The training-only head's attention a_S = softmax_t(c′_t · q / τ) over the context steps, [B, T′] row-major,
-    /// for features [B, T, F] (inference mode; what distillation pulls towards the teacher's a_T).
+    /// The training-only head's attention a_S = softmax_t(c′_t · q / τ) over the context steps,
+    /// [B, T′] row-major, for features [B, T, F] (inference mode; what distillation pulls towards the
+    /// teacher's a_T).
     public func distilledAttention(_ x: Tensor, temperature: Float) throws -> [Float] {
         let out = try forward(x, RunContext(mode: .inference))
         guard let c = out.context else { return [] }

@@ -52,7 +52,8 @@ public final class TeacherTargets: @unchecked Sendable {
             }
             guard entry.shape.count == 1, entry.shape[0] >= 1 else {
                 throw TrainingError.teacherCache(
-                    path: indexPath, reason: "the rollout of '\(id)' has shape \(entry.shape); expected [T] with T ≥ 1")
+                    path: indexPath,
+                    reason: "the rollout of '\(id)' has shape \(entry.shape); expected [T] with T ≥ 1")
             }
             if let sha = entry.sourceSHA256, sha != record.audioSHA256 {
                 throw TrainingError.audioChanged(path: indexPath, id: id, store: sha, manifest: record.audioSHA256)

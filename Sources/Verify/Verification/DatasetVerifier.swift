@@ -357,7 +357,8 @@ public struct DatasetVerifier: Sendable {
                         "source.keyword-sha256", id: r.id, path: src.path,
                         found == nil
                             ? "the keyword clip is missing"
-                            : "SHA-256 is \(found!.prefix(12))…; the manifest records \(k.sourceSHA256.prefix(12))…")
+                            : "SHA-256 is \(found!.prefix(12))…; the manifest records "
+                                + "\(k.sourceSHA256.prefix(12))…")
                     return
                 }
                 ledger.pass("source.keyword-sha256")

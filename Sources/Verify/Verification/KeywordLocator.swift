@@ -2,8 +2,8 @@ import Features
 import Foundation
 
 /// Finds a clip in a longer signal by normalised cross-correlation over every lag, independently of the
-/// generator: NCC(τ) = Σ x[τ+i]·c[i] / (‖x[τ ..< τ+m]‖·‖c‖), the numerator by FFT, the window energies by
-/// prefix sums.
+/// generator: NCC(τ) = Σ x[τ+i]·c[i] / (‖x[τ ..< τ+m]‖·‖c‖), the numerator by FFT, the window
+/// energies by prefix sums.
 public enum KeywordLocator {
     public static func locate(_ clip: [Float], in x: [Float]) -> (onset: Int, score: Double) {
         let m = clip.count, n = x.count

@@ -12,7 +12,8 @@ struct GenerateCommand: ParsableCommand {
             "Generate a Noisy Speech Commands dataset from a recipe: keywords placed in variable-length noise, "
             + "positions recorded.",
         discussion: """
-            Writes DIR/dataset.json, DIR/manifests/<split>.jsonl and DIR/audio/<split>/<id>.wav — one such folder per \
+            Writes DIR/dataset.json, DIR/manifests/<split>.jsonl and DIR/audio/<split>/<id>.wav — one such \
+            folder per \
             variant (DIR/<variant>/) when the recipe has several and --variant does not pick one. Deterministic \
             (same recipe, corpus and seed give the same bytes whatever --jobs or --shard), resumable (re-run the same \
             command after an interruption) and shardable: with --shard I/N (or a Slurm job array) each task makes \
