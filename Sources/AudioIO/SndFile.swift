@@ -1,5 +1,6 @@
 import CSndFile
 import Foundation
+import TKDCore
 
 // All libsndfile interop lives in this file.
 
@@ -13,10 +14,10 @@ final class SndFile {
     /// - Throws: `AudioError.missing`, `.notAudio`, `.truncated`, `.empty`.
     init(readingFrom path: String) throws {
         // Only regular files: a folder, a device or a FIFO (which would block the open) is refused.
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw AudioError.missing(path: path) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw AudioError.notAudio(path: path, reason: "not a regular file")
+        switch RegularFile.kind(URL(fileURLWithPath: path)) {
+        case .regular: break
+        case .missing: throw AudioError.missing(path: path)
+        case let .other(what): throw AudioError.notAudio(path: path, reason: "\(what), not a regular file")
         }
         var info = SF_INFO()
         guard let h = sf_open(path, Int32(SFM_READ), &info) else {

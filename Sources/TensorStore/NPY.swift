@@ -15,9 +15,11 @@ public enum NPY {
     /// Reads a `.npy` file; float32, float64, int16 and int32 are accepted (converted to Float).
     /// - Throws: `TensorStoreError` naming the file.
     public static func read(_ url: URL) throws -> Array {
-        guard let data = try RegularFile.contents(url) else {
-            throw TensorStoreError.unreadable(path: url.path, reason: "no such file")
+        let contents: Data?
+        do { contents = try RegularFile.contents(url) } catch let CoreError.io(_, reason) {
+            throw TensorStoreError.unreadable(path: url.path, reason: reason)
         }
+        guard let data = contents else { throw TensorStoreError.unreadable(path: url.path, reason: "no such file") }
         return try parse(data, path: url.path)
     }
 

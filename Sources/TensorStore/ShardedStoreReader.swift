@@ -8,42 +8,15 @@ public final class ShardedStoreReader: @unchecked Sendable {
     private let lock = NSLock()
     private var open: [String: SafeTensorsFile] = [:]
 
-    /// - Throws: `TensorStoreError` when the index is missing or unreadable, names a shard outside the folder
-    ///   or one that is not listed, or a shard file is missing.
+    /// - Throws: `TensorStoreError` when the index is missing or unusable (`StoreIndex.load`) or a shard it
+    ///   lists is missing.
     public init(_ folder: URL) throws {
         self.folder = folder
-        let url = folder.appendingPathComponent(StoreIndex.fileName)
-        guard let data = try RegularFile.contents(url) else {
-            throw TensorStoreError.unreadable(path: url.path, reason: "no index; the store is missing or unfinished")
-        }
-        do { index = try JSONDecoder().decode(StoreIndex.self, from: data) } catch {
-            throw TensorStoreError.malformed(path: url.path, reason: CanonicalJSON.describe(error))
-        }
-        let indexPath = url.path
-        for s in index.shards {
-            guard (try? ContainedPath.checkName(s.file, field: "shards[].file")) != nil else {
-                throw TensorStoreError.malformed(
-                    path: indexPath,
-                    reason: "'shards[].file' is '\(s.file)'; expected a plain file name in the store's folder")
-            }
-            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path) else {
-                throw TensorStoreError.unreadable(
-                    path: folder.appendingPathComponent(s.file).path, reason: "shard listed in the index is missing")
-            }
-        }
-        let listed = Set(index.shards.map(\.file))
-        let entries = index.entries.sorted { $0.key < $1.key }
-        if let (key, entry) = entries.first(where: { !listed.contains($0.value.shard) }) {
-            throw TensorStoreError.malformed(
-                path: indexPath, reason: "entry '\(key)' names shard '\(entry.shard)', which the index does not list")
-        }
-        if let (key, entry) = entries.first(where: {
-            $0.value.shape.isEmpty || $0.value.shape.count > 8 || TensorShape.elementCount($0.value.shape) == nil
-        }) {
-            throw TensorStoreError.malformed(
-                path: indexPath,
-                reason: "entry '\(key)' has shape \(entry.shape); expected 1 to 8 dimensions, each ≥ 0, whose "
-                    + "product fits in memory")
+        index = try StoreIndex.load(folder)
+        for s in index.shards where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(s.file).path)
+        {
+            throw TensorStoreError.unreadable(
+                path: folder.appendingPathComponent(s.file).path, reason: "shard listed in the index is missing")
         }
     }
 
@@ -79,13 +52,6 @@ public final class ShardedStoreReader: @unchecked Sendable {
         return (file, loc)
     }
 
-    /// Recomputes every shard's SHA-256 and returns the files whose hash differs from the index.
-    /// - Throws: `CoreError.io` naming a shard that cannot be read.
-    public func corruptShards() throws -> [String] {
-        try index.shards.filter { try SHA256.hex(fileAt: folder.appendingPathComponent($0.file)) != $0.sha256 }.map(
-            \.file)
-    }
-
     func shard(_ name: String) throws -> SafeTensorsFile {
         lock.lock()
         defer { lock.unlock() }
@@ -94,6 +60,11 @@ public final class ShardedStoreReader: @unchecked Sendable {
         open[name] = f
         return f
     }
+
+    /// Checks that `id`'s tensor is in its shard (whose header parses) with the shape the index records, without
+    /// reading its values.
+    /// - Throws: `TensorStoreError` naming the shard or the index.
+    public func checkEntry(_ id: String) throws { _ = try located(id) }
 
     /// The tensor stored for `id` (widened to Float) and its shape.
     public func tensor(_ id: String) throws -> (shape: [Int], values: [Float]) {
@@ -105,23 +76,5 @@ public final class ShardedStoreReader: @unchecked Sendable {
     public func withTensor<R>(_ id: String, _ body: (UnsafeBufferPointer<Float>, [Int]) throws -> R) throws -> R {
         let (file, loc) = try located(id)
         return try file.withFloat32(loc.tensor) { try body($0, loc.shape) }
-    }
-
-    /// Tensors of `ids` in groups of `size`, each group zero-padded along the first axis to its
-    /// longest member: `(values: size × maxFrames × width, frames per member)`.
-    public func batches(_ ids: [String], size: Int) throws -> [(values: [Float], frames: [Int], width: Int)] {
-        var out: [(values: [Float], frames: [Int], width: Int)] = []
-        for start in stride(from: 0, to: ids.count, by: size) {
-            let group = Array(ids[start..<min(ids.count, start + size)])
-            let items = try group.map { try tensor($0) }
-            let width = items.first?.shape.dropFirst().reduce(1, *) ?? 0
-            let longest = items.map { $0.shape.first ?? 0 }.max() ?? 0
-            var values = [Float](repeating: 0, count: group.count * longest * width)
-            for (i, item) in items.enumerated() {
-                for j in 0..<item.values.count { values[i * longest * width + j] = item.values[j] }
-            }
-            out.append((values, items.map { $0.shape.first ?? 0 }, width))
-        }
-        return out
     }
 }

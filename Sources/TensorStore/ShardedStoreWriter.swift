@@ -118,26 +118,28 @@ public struct ShardedStoreWriter: Sendable {
 
     /// Refuses a folder whose description file (`config.json` of a feature store, `cache.json` of a teacher
     /// cache) records other settings: `conflict(old)` returns what differs, or nil when the folder may be
-    /// resumed. A missing or unreadable description counts as no conflict.
+    /// resumed. A missing or unreadable description counts as no conflict. Returns whether a description with
+    /// these settings is there (what `sourcesPinnedBySettings` may rest on).
     /// - Throws: `CoreError.invalidValue` naming the file, what it records and what was asked for.
+    @discardableResult
     public func refuseOtherSettings<D: Decodable>(
         _ type: D.Type, file: String,
         conflict: (D) -> (
             found: String,
             expected: String
         )?
-    ) throws {
+    ) throws -> Bool {
         let url = folder.appendingPathComponent(file)
-        guard let data = try RegularFile.contents(url),
-            let old = try? JSONDecoder().decode(D.self, from: data),
-            let difference = conflict(old)
-        else { return }
+        guard let data = try RegularFile.contents(url), let old = try? JSONDecoder().decode(D.self, from: data)
+        else { return false }
+        guard let difference = conflict(old) else { return true }
         throw CoreError.invalidValue(
             field: url.path, value: difference.found,
             expected: "\(difference.expected); delete \(folder.path) to rebuild it")
     }
 
-    /// Writes the store's description file (`config.json`, `cache.json`) atomically.
+    /// Writes the store's description file (`config.json`, `cache.json`) atomically and durably. Written before
+    /// the first shard, so that a rerun of an interrupted store with other settings is refused, not mixed in.
     public func writeDescription<D: Encodable>(_ description: D, file: String) throws {
         try AtomicFile.write(
             try CanonicalJSON.encodePretty(description), to: folder.appendingPathComponent(file), durable: true)

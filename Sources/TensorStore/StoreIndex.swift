@@ -1,4 +1,5 @@
 import Foundation
+import TKDCore
 
 /// The index of a sharded tensor store (`index.json`, contract): which shard holds which tensor, with
 /// a SHA-256 per shard.
@@ -36,5 +37,44 @@ public struct StoreIndex: Sendable, Equatable, Codable {
         self.dtype = dtype
         self.entries = entries
         self.shards = shards
+    }
+
+    /// Reads `folder/index.json` without trusting it (the store's reader and `verify` both start here): every
+    /// shard a plain file name in the folder, every entry in a listed shard with a shape of 1 to 8 dimensions,
+    /// each ≥ 0, whose product fits in memory.
+    /// - Throws: `TensorStoreError` naming the index and what is wrong.
+    public static func load(_ folder: URL) throws -> StoreIndex {
+        let url = folder.appendingPathComponent(fileName)
+        let data: Data?
+        do { data = try RegularFile.contents(url) } catch let CoreError.io(_, reason) {
+            throw TensorStoreError.unreadable(path: url.path, reason: reason)
+        }
+        guard let data else {
+            throw TensorStoreError.unreadable(path: url.path, reason: "no index; the store is missing or unfinished")
+        }
+        let index: StoreIndex
+        do { index = try JSONDecoder().decode(StoreIndex.self, from: data) } catch {
+            throw TensorStoreError.malformed(path: url.path, reason: CanonicalJSON.describe(error))
+        }
+        for s in index.shards where (try? ContainedPath.checkName(s.file, field: "shards[].file")) == nil {
+            throw TensorStoreError.malformed(
+                path: url.path,
+                reason: "'shards[].file' is '\(s.file)'; expected a plain file name in the store's folder")
+        }
+        let listed = Set(index.shards.map(\.file))
+        let entries = index.entries.sorted { $0.key < $1.key }
+        if let (key, entry) = entries.first(where: { !listed.contains($0.value.shard) }) {
+            throw TensorStoreError.malformed(
+                path: url.path, reason: "entry '\(key)' names shard '\(entry.shard)', which the index does not list")
+        }
+        if let (key, entry) = entries.first(where: {
+            $0.value.shape.isEmpty || $0.value.shape.count > 8 || TensorShape.elementCount($0.value.shape) == nil
+        }) {
+            throw TensorStoreError.malformed(
+                path: url.path,
+                reason: "entry '\(key)' has shape \(entry.shape); expected 1 to 8 dimensions, each ≥ 0, whose "
+                    + "product fits in memory")
+        }
+        return index
     }
 }

@@ -30,22 +30,27 @@ extension ShardedStoreReader {
         _ folder: URL, expected: [(key: String, sourceSHA256: String)], sourceName: String = "source"
     ) -> StoreVerification {
         var result = StoreVerification()
-        let indexURL = folder.appendingPathComponent(StoreIndex.fileName)
-        guard let data = try? RegularFile.contents(indexURL),
-            let index = try? JSONDecoder().decode(StoreIndex.self, from: data)
-        else {
-            result.indexProblem = "no readable index.json (incomplete store)"
+        let index: StoreIndex
+        do { index = try StoreIndex.load(folder) } catch {
+            result.indexProblem = "\(error)"
             return result
         }
         result.index = index
         for s in index.shards {
-            let sha = try? SHA256.hex(fileAt: folder.appendingPathComponent(s.file))
-            let problem: String? =
-                sha == s.sha256
-                ? nil
-                : sha == nil
-                    ? "shard \(s.file) is missing"
-                    : "shard \(s.file) has SHA-256 \(sha!.prefix(12))…; the index records \(s.sha256.prefix(12))…"
+            let url = folder.appendingPathComponent(s.file)
+            let problem: String?
+            if RegularFile.kind(url) == .missing {
+                problem = "shard \(s.file) is missing"
+            } else {
+                do {
+                    let sha = try SHA256.hex(fileAt: url)
+                    problem =
+                        sha == s.sha256
+                        ? nil
+                        : "shard \(s.file) has SHA-256 \(sha.prefix(12))…; the index records "
+                            + "\(s.sha256.prefix(12))…"
+                } catch { problem = "shard \(s.file): \(error)" }
+            }
             result.shards.append(.init(name: s.file, problem: problem))
         }
         for (key, source) in expected {

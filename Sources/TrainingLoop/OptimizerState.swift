@@ -64,13 +64,6 @@ public enum OptimizerState: Sendable {
         }
     }
 
-    var step: Int {
-        switch self {
-        case let .adam(a): return a.step
-        case .momentum: return 0
-        }
-    }
-
     /// Restores the state written by `tensors` (Adam's t is the checkpoint's step).
     public mutating func restore(from file: SafeTensorsFile, parameters: [Parameter], step: Int) throws {
         func slot(_ name: String) throws -> [[Float]] {

@@ -90,7 +90,7 @@ public final class TrainingSession<Task: TrainingTask> {
         let reporter = ProgressReporter(label: "\(task.displayName) steps", total: s.steps, mode: progress)
         reporter.advance(by: start)
         var sums = (loss: 0.0, ce: 0.0, kd: 0.0, correct: 0, seen: 0)
-        if let p = pending, p.count == 5 { sums = (p[0], p[1], p[2], Int(p[3]), Int(p[4])) }
+        if let p = pending { sums = (p[0], p[1], p[2], Int(p[3]), Int(p[4])) }  // five, checked on open
         let trainingIDs = task.ids(.training)
         var step = start
         while step < s.steps {

@@ -41,6 +41,19 @@ public struct TrainingStateCommon: Codable, Equatable, Sendable {
         case validationAccuracy = "validation_accuracy", datasetName = "dataset_name"
         case manifestsSHA256 = "manifests_sha256", pendingSums = "pending_sums"
     }
+
+    /// Why a run cannot resume from these keys, or nil: `step` ≥ 0; `pending_sums` absent or five finite sums
+    /// ≥ 0 whose last two (correct, examples) are whole numbers below 2^53.
+    var problem: String? {
+        if step < 0 { return "'step' is \(step); expected ≥ 0" }
+        if let p = pendingSums {
+            let counts = p.count == 5 ? [p[3], p[4]] : []
+            guard p.count == 5, p.allSatisfy({ $0.isFinite && $0 >= 0 }),
+                counts.allSatisfy({ $0 == $0.rounded() && $0 < 9_007_199_254_740_992 })
+            else { return "'pending_sums' is \(p); expected five finite sums ≥ 0, the last two whole numbers" }
+        }
+        return nil
+    }
 }
 
 extension SideBySide where Common == TrainingStateCommon, Details: TrainingStateDetails {
@@ -100,6 +113,7 @@ public enum TrainingState {
                 throw TrainingLoopError.checkpoint(
                     path: url.path, reason: "format '\(info.format)', expected '\(Details.format)'")
             }
+            if let problem = info.common.problem { throw TrainingLoopError.checkpoint(path: url.path, reason: problem) }
             return (info, file)
         } catch let e as TrainingLoopError { throw e } catch {
             throw TrainingLoopError.checkpoint(

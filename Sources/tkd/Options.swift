@@ -43,20 +43,16 @@ func say(_ text: String) {
     print(text)
 }
 
-/// Where a dataset's noise sources may be read from, by `render` and `verify`: `--noise-base` (default: the
-/// `--recipe`'s folder) for relative sources, and the absolute noise folders of `--recipe`, the only absolute
-/// sources read — a `dataset.json` never names them on its own.
+/// Where a dataset's noise sources may be read from, by `render` and `verify` alike: `--noise-base` (default:
+/// the `--recipe`'s folder, else the current folder) for relative sources, and the absolute noise folders of
+/// `--recipe`, the only absolute sources read — a `dataset.json` never names them on its own.
 struct NoiseRoots {
-    var base: URL?
+    var base: URL
     var recipeFolders: [URL] = []
 
     init(recipe: String?, noiseBase: String?) throws {
-        base = noiseBase.map { URL(fileURLWithPath: $0) }
-        if let recipe {
-            let url = URL(fileURLWithPath: recipe)
-            let loaded = try Recipe.load(url)
-            recipeFolders = NoiseSourceResolver.absoluteFolders(of: loaded)
-            if base == nil { base = url.deletingLastPathComponent() }
-        }
+        let recipeURL = recipe.map { URL(fileURLWithPath: $0) }
+        if let recipeURL { recipeFolders = NoiseSourceResolver.absoluteFolders(of: try Recipe.load(recipeURL)) }
+        base = URL(fileURLWithPath: noiseBase ?? recipeURL?.deletingLastPathComponent().path ?? ".")
     }
 }

@@ -243,45 +243,20 @@ struct HostileInputTests {
 
     @Test("render: noise sources in dataset.json that climb out, are absolute without --recipe, or repeat")
     func noiseSources() throws {
-        let cases: [(String, ([String: Any]) -> [String: Any], [String])] = [
+        let cases: [(name: String, key: String, value: Any, mentions: [String])] = [
+            ("climb", "source", "../../sentinel.wav", ["noise_files[0].source", ".."]),
+            ("device", "source", "/dev/zero", ["/dev/zero", "--recipe"]),
             (
-                "climb",
-                { f in
-                    var f = f
-                    f["source"] = "../../sentinel.wav"
-                    return f
-                }, ["noise_files[0].source", ".."]
+                "regions", "regions", ["training": [10, 5], "validation": [0, 0], "testing": [0, 0]],
+                ["noise_files[0].regions.training"]
             ),
-            (
-                "device",
-                { f in
-                    var f = f
-                    f["source"] = "/dev/zero"
-                    return f
-                }, ["/dev/zero", "--recipe"]
-            ),
-            (
-                "regions",
-                { f in
-                    var f = f
-                    f["regions"] = ["training": [10, 5], "validation": [0, 0], "testing": [0, 0]]
-                    return f
-                }, ["noise_files[0].regions.training"]
-            ),
-            (
-                "length",
-                { f in
-                    var f = f
-                    f["num_samples"] = -4
-                    return f
-                }, ["noise_files[0].num_samples", "-4"]
-            ),
+            ("length", "num_samples", -4, ["noise_files[0].num_samples", "-4"]),
         ]
-        for (name, edit, mentions) in cases {
+        for (name, key, value, mentions) in cases {
             let box = try Sandbox("noise-\(name)")
             try box.editJSON(box.info) { o in
                 var files = o["noise_files"] as! [[String: Any]]
-                files[0] = edit(files[0])
+                files[0][key] = value
                 o["noise_files"] = files
             }
             try Self.refuses(
@@ -330,6 +305,8 @@ struct HostileInputTests {
         try Self.refuses(
             box, ["train", "--dataset", box.dataset.path, "--config", config.path, "--runs", box.runs.path, "-q"],
             mentions: ["index.json", "shards[].file", "../../../sentinel.wav"])
+        // verify reads the same index through the same checks: a failure, nothing read outside the store.
+        try Self.verifyFails(box, check: "features.kws-streaming-mfcc40.index", corpus: false)
         let box2 = try Sandbox("index-entry")
         try box2.editJSON(box2.index) { o in
             var entries = o["entries"] as! [String: [String: Any]]
@@ -377,11 +354,12 @@ struct HostileInputTests {
             ("id", { try $0.editRecord { r in r["id"] = "../escape" } }, "'id'"),
             ("scale", { try $0.editRecord { r in r["scale"] = -1.0 } }, "scale"),
         ]
-        for (name, edit, field) in cases {
+        // Render and features take turns: both read the manifests through the one record validation.
+        for (n, (name, edit, field)) in cases.enumerated() {
             let box = try Sandbox("record-\(name)")
             let id = try edit(box)
             let command =
-                name.count % 2 == 0
+                n % 2 == 0
                 ? ["render", "--dataset", box.dataset.path, "--corpus", box.corpus.path, "-q"]
                 : ["features", "--dataset", box.dataset.path, "--preset", "kws-streaming-mfcc20", "-q"]
             try Self.refuses(box, command, mentions: ["training.jsonl", id, field])
@@ -609,6 +587,10 @@ struct HostileInputTests {
                 box, ["train", "--dataset", box.dataset.path, "--config", c.path, "--runs", box.runs.path, "-q"],
                 mentions: [shardName] + mentions)
         }
+        // verify parses intact shards too: a forged shard with a matching index is a failure there as well.
+        let forgedBox = try Sandbox("shard-verify")
+        try forgedBox.forgeShard(Self.safetensors(header: "{}"))
+        try Self.verifyFails(forgedBox, check: "features.kws-streaming-mfcc40.tensors", corpus: false)
         // One byte of a shard changed, the index not updated: the shard hash is checked before training.
         let box = try Sandbox("shard-bytes")
         var bytes = try Data(contentsOf: box.shard)
@@ -740,7 +722,8 @@ struct HostileInputTests {
                     try FileManager.default.createSymbolicLink(at: url, withDestinationURL: box.sentinel)
                     continue
                 }
-                let v: [Float] = n == 0 && rollout != nil ? rollout! : [Float](repeating: 1, count: samples / 320)
+                let v: [Float] =
+                    n == 0 && rollout != nil ? rollout! : [Float](repeating: 320 / Float(samples), count: samples / 320)
                 var data = Data()
                 for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
                 try Self.safetensors(

@@ -56,7 +56,7 @@ struct VerifyCLITests {
         #expect(clean.status == 0 && clean.report?.passed == true, "\(clean.report?.failures.map(\.detail) ?? [])")
         let names = Set(clean.report?.checks.filter { $0.checked > 0 }.map(\.name) ?? [])
         for check in [
-            "manifest.canonical", "split.speakers-disjoint", "split.noise-disjoint", "example.keyword-window",
+            "manifest.canonical", "split.speakers-disjoint", "split.noise-disjoint", "manifest.record",
             "audio.sha256",
             "audio.rerender", "keyword.locate", "snr.achieved", "source.noise-sha256",
             "features.kws-streaming-mfcc40.shards",
@@ -127,6 +127,8 @@ struct VerifyCLITests {
                 && n.report?.failures.contains { $0.check == "source.noise-sha256" && ($0.path ?? "").hasSuffix(noise) }
                     == true,
             "\(n.report?.failures.map { "\($0.check) \($0.path ?? "")" } ?? [])")
+        noiseBytes[noiseBytes.count - 7] ^= 0x10
+        try noiseBytes.write(to: noiseFolder.appendingPathComponent(noise))
 
         // 5. One recorded SNR moved by 0.2 dB.
         let snrLine = original.components(separatedBy: "\n").first {
@@ -198,8 +200,11 @@ struct VerifyCLITests {
                 && text.stdout.contains(dir.appendingPathComponent("8s").path + ":")
                 && text.stdout.contains("verify: 2 variants (2s, 8s), every check passed"), "\(text.stdout)")
         let json = try TKDBinary.run(["verify", "--dataset", dir.path, "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
-        #expect(Set(((object?["variants"] as? [String: Any]) ?? [:]).keys) == ["2s", "8s"], "\(json.stdout)")
+        let variants = (object?["variants"] as? [String: [String: Any]]) ?? [:]
+        #expect(Set(variants.keys) == ["2s", "8s"], "\(json.stdout)")
+        #expect(variants.values.allSatisfy { $0["passed"] as? Bool == true }, "\(json.stdout)")
         let render = try TKDBinary.run(["render", "--dataset", dir.path, "--corpus", corpus.path])
         #expect(
             render.status == 1 && render.stderr.contains("holding the variants 2s, 8s")

@@ -32,7 +32,7 @@ struct FeatureStoreTests {
         let index = try #require(summary.index)
         #expect(index.entries.count == 9 && index.shards.count == 3)
         let reader = try ShardedStoreReader(folder)
-        #expect(try reader.corruptShards().isEmpty)
+        try reader.checkShards()
         let fe = try FrontEnd(FrontEndPreset.logmel40.config())
         for e in try ExampleRecord.loadAll(dataset: dataset) {
             let audio = try AudioReader.read(dataset.appendingPathComponent(e.audio))
@@ -42,8 +42,6 @@ struct FeatureStoreTests {
             #expect(try reader.withTensor(e.id) { buf, _ in Array(buf) } == want)
             #expect(index.entries[e.id]?.sourceSHA256 == e.audioSHA256)
         }
-        let batches = try reader.batches(["ex000", "ex001", "ex002"], size: 2)
-        #expect(batches.count == 2 && batches[0].frames == [101, 102] && batches[0].values.count == 2 * 102 * 40)
         let reference = try TestFolder.digests(folder, includeHidden: false)
 
         // --jobs 2, and the shards made in two parts (in either order), give the same bytes.

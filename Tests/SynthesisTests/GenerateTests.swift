@@ -181,7 +181,15 @@ struct GenerateTests {
         }
         journal.append(try encoder.encode(["record": records[records.count / 2]]).prefix(40))
         try AtomicFile.write(journal, to: journalURL)
-        let stale = AtomicFile.temporaryURL(for: dir.appendingPathComponent(records.last!.audio))
+        // A temporary of a killed run: named as AtomicFile names them, by a process of this host that has exited.
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let final = dir.appendingPathComponent(records.last!.audio)
+        let stale = final.deletingLastPathComponent().appendingPathComponent(
+            ".\(final.lastPathComponent).partial-\(ProcessOwner.current.host)-\(exited.processIdentifier)-1")
+        try AtomicFile.createParent(of: stale)
         try Data("partial".utf8).write(to: stale)
         // One journalled file was damaged after it was written: it must be re-made, not trusted.
         try Data("damaged".utf8).write(to: dir.appendingPathComponent(records[0].audio))

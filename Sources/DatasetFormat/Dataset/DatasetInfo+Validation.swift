@@ -32,8 +32,7 @@ extension DatasetInfo {
         var sources = Set<String>()
         for (i, f) in noiseFiles.enumerated() {
             let field = "noise_files[\(i)]"
-            let relative = f.source.hasPrefix("/") ? String(f.source.dropFirst()) : f.source
-            if let why = ExampleRecord.pathProblem(relative) {
+            if let why = ContainedPath.lexicalProblem(f.source, allowAbsolute: true) {
                 throw fail(
                     "\(field).source", "is '\(f.source)'; expected a path without '..', empty parts or NUL (\(why))")
             }

@@ -6,6 +6,8 @@ extension ExampleRecord {
     public static let maxSeconds = 3600
     /// Sample rates a record may have.
     public static let sampleRates = 1_000...384_000
+    /// The longest id, in bytes: `<id>.<ext>` and its temporary name (`AtomicFile`) stay within 255 bytes.
+    public static let maxIDBytes = 128
     /// The longest source clip a keyword may come from, in seconds.
     public static let maxSourceSeconds = 60
 
@@ -24,8 +26,10 @@ extension ExampleRecord {
     public var problems: [Problem] {
         var out: [Problem] = []
         func fail(_ field: String, _ detail: String) { out.append(Problem(field: field, detail: detail)) }
-        if (try? ContainedPath.checkName(id, field: "id")) == nil || id.count > 255 {
-            fail("id", "is '\(id)'; expected a plain name of at most 255 characters (no '/', not starting with '.')")
+        if (try? ContainedPath.checkName(id, field: "id")) == nil || id.utf8.count > Self.maxIDBytes {
+            fail(
+                "id",
+                "is '\(id)'; expected a plain name of at most \(Self.maxIDBytes) bytes (no '/', not starting with '.')")
         }
         guard Self.sampleRates.contains(sampleRate) else {
             fail(
@@ -40,7 +44,7 @@ extension ExampleRecord {
                 "is \(numSamples); expected 1…\(maxSamples) (\(Self.maxSeconds) s at \(sampleRate) Hz)")
             return out
         }
-        if let why = Self.pathProblem(audio) {
+        if let why = ContainedPath.lexicalProblem(audio) {
             fail("audio", "is '\(audio)'; expected a dataset-relative path (\(why))")
         }
         if !scale.isFinite || scale <= 0 { fail("scale", "is \(scale); expected a finite positive factor") }
@@ -50,7 +54,7 @@ extension ExampleRecord {
             return b <= limit
         }
         if let k = keyword {
-            if let why = Self.pathProblem(k.source) {
+            if let why = ContainedPath.lexicalProblem(k.source) {
                 fail("keyword.source", "is '\(k.source)'; expected a corpus-relative path (\(why))")
             }
             if !(1...(Self.maxSourceSeconds * sampleRate)).contains(k.sourceNumSamples) {
@@ -76,8 +80,7 @@ extension ExampleRecord {
             let f = "noise[\(i)]"
             // An absolute source comes from a recipe's absolute noise folder; where it may be read is the
             // resolver's decision (only inside the folders of a recipe passed with --recipe).
-            let relative = s.source.hasPrefix("/") ? String(s.source.dropFirst()) : s.source
-            if let why = Self.pathProblem(relative) {
+            if let why = ContainedPath.lexicalProblem(s.source, allowAbsolute: true) {
                 fail("\(f).source", "is '\(s.source)'; expected a path without '..', empty parts or NUL (\(why))")
             }
             if !inside(s.destStartSample, s.numSamples, numSamples) {
@@ -87,10 +90,12 @@ extension ExampleRecord {
                         + "[0, \(numSamples))"
                 )
             }
-            if s.sourceStartSample < 0 || s.sourceStartSample > Self.maxSeconds * Self.sampleRates.upperBound {
-                fail("\(f).source_start_sample", "is \(s.sourceStartSample); expected a sample position ≥ 0")
+            if !(0...DatasetInfo.maxNoiseSamples).contains(s.sourceStartSample) {
+                fail(
+                    "\(f).source_start_sample",
+                    "is \(s.sourceStartSample); expected a sample position 0…\(DatasetInfo.maxNoiseSamples)")
             }
-            if s.fadeInSamples < 0 || s.fadeOutSamples < 0 || !inside(s.fadeInSamples, s.fadeOutSamples, s.numSamples) {
+            if !inside(s.fadeInSamples, s.fadeOutSamples, s.numSamples) {
                 fail(
                     "\(f).fade_in_samples",
                     "fades \(s.fadeInSamples) + \(s.fadeOutSamples) do not fit the segment's \(s.numSamples) samples")
@@ -107,16 +112,5 @@ extension ExampleRecord {
         if let p = problems.first {
             throw DatasetFormatError.invalidRecord(path: manifest, id: id, field: p.field, detail: p.detail)
         }
-    }
-
-    /// Why `path` is not a usable relative path, or nil (lexical: no absolute path, `..`, empty part or NUL).
-    static func pathProblem(_ path: String) -> String? {
-        if path.isEmpty { return "it is empty" }
-        if path.hasPrefix("/") { return "it is absolute" }
-        if path.contains("\0") { return "it holds a NUL character" }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.contains(where: { $0 == ".." }) { return "it climbs out with '..'" }
-        if parts.contains(where: { $0.isEmpty || $0 == "." }) { return "it has an empty or '.' part" }
-        return nil
     }
 }

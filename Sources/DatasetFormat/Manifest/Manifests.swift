@@ -77,8 +77,18 @@ extension DatasetInfo: DescriptionFile {
         return (try? JSONDecoder().decode(Probe.self, from: data))?.value
     }
 
-    /// Reads `DIR/manifests/<split>.jsonl` for every split (`ExampleRecord.loadAll`).
+    /// Reads `DIR/manifests/<split>.jsonl` for every split (`ExampleRecord.loadAll`) and checks each record's
+    /// `label` and `label_index` against `dataset.json`'s labels, which every stage indexing by class relies on.
+    /// - Throws: as `loadAll`, and `DatasetFormatError.invalidRecord` naming the manifest, the id and the field.
     public static func loadManifests(_ dataset: URL) throws -> [ExampleRecord] {
-        try ExampleRecord.loadAll(dataset: dataset)
+        let labels = try load(dataset).labels, layout = DatasetLayout(dataset)
+        let records = try ExampleRecord.loadAll(dataset: dataset)
+        for r in records where !labels.indices.contains(r.labelIndex) || labels[r.labelIndex] != r.label {
+            let named = labels.indices.contains(r.labelIndex) ? "'\(labels[r.labelIndex])'" : "nothing"
+            throw DatasetFormatError.invalidRecord(
+                path: layout.manifest(r.split).path, id: r.id, field: "label_index",
+                detail: "is \(r.labelIndex) for label '\(r.label)'; dataset.json's labels name \(named) there")
+        }
+        return records
     }
 }

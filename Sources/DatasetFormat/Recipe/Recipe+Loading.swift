@@ -128,8 +128,7 @@ extension Recipe {
                 for (item, source) in zip(items, noise.sources) where source != NoiseSpec.corpusBackground {
                     // The folder is recorded in every manifest's noise sources, which re-render and verify
                     // resolve under --noise-base (relative) or only inside this recipe's folders (absolute).
-                    let relative = source.hasPrefix("/") ? String(source.dropFirst()) : source
-                    if let why = ExampleRecord.pathProblem(relative) {
+                    if let why = ContainedPath.lexicalProblem(source, allowAbsolute: true) {
                         throw item.fail(
                             "'\(source)' is not a usable noise folder (\(why)); expected a folder below the recipe's "
                                 + "folder or an absolute path without '..'")

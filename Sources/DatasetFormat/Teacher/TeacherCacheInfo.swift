@@ -85,6 +85,23 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
         self.summary = summary
     }
 
+    /// The rollout lengths an example of `numSamples` samples may have: within two frames of
+    /// (numSamples − 2·frame_centre_offset) / frame_hop + 1, the frames a feature extractor with that hop and
+    /// receptive field makes (at least 1). The one rule for the cache builder, its import and `tkd verify`.
+    public static func plausibleFrames(numSamples: Int, frameHop: Int, frameCentreOffset: Double) -> ClosedRange<Int> {
+        let expected = (Double(numSamples) - 2 * frameCentreOffset) / Double(frameHop) + 1
+        return max(1, Int((expected - 2).rounded(.up)))...max(1, Int((expected + 2).rounded(.down)))
+    }
+
+    /// Why `v` is not a usable rollout, or nil: non-empty, finite, ≥ 0, summing to 1 within 1e-3.
+    public static func rolloutProblem(_ v: [Float]) -> String? {
+        guard !v.isEmpty else { return "is empty" }
+        guard v.allSatisfy({ $0.isFinite && $0 >= 0 }) else { return "has negative or non-finite weights" }
+        let sum = v.reduce(0.0) { $0 + Double($1) }
+        guard abs(sum - 1) < 1e-3 else { return "sums to \(sum); expected 1 (within 1e-3)" }
+        return nil
+    }
+
     /// Teacher frame centres in samples for `frames` frames.
     public func frameCentres(_ frames: Int) -> [Double] {
         (0..<frames).map { Double(frameHop * $0) + frameCentreOffset }

@@ -54,8 +54,9 @@ public struct FeatureStoreBuilder: Sendable {
         }
         let frontEnd = try FrontEnd(preset.config(sampleRate: first.sampleRate))
         if let bad = examples.first(where: { $0.sampleRate != first.sampleRate }) {
-            throw FeaturesError.sampleRateMismatch(
-                path: bad.audio, sampleRate: bad.sampleRate, expected: first.sampleRate)
+            throw DatasetFormatError.invalidRecord(
+                path: layout.manifest(bad.split).path, id: bad.id, field: "sample_rate",
+                detail: "is \(bad.sampleRate); expected \(first.sampleRate) like the others (a store has one rate)")
         }
         let fe = frontEnd.config
         let longest = examples.map { fe.frameCount(samples: $0.numSamples) }.max() ?? 1
@@ -68,19 +69,21 @@ public struct FeatureStoreBuilder: Sendable {
             folder: folder, items: examples.map { StoreItem(id: $0.id, sourceSHA256: $0.audioSHA256) },
             examplesPerShard: config.examplesPerShard, dtype: dtype,
             metadata: ["preset": preset.rawValue, "format": FeatureStoreConfig.currentFormat])
+        // A folder with a store of another preset configuration, dtype or dataset is refused; a matching
         // config.json pins the manifests, hence every example's audio hash.
-        writer.sourcesPinnedBySettings = true
-        // A folder with a store of another preset configuration, dtype or dataset is refused.
-        try writer.refuseOtherSettings(FeatureStoreConfig.self, file: FeatureStoreConfig.fileName) { old in
+        writer.sourcesPinnedBySettings = try writer.refuseOtherSettings(
+            FeatureStoreConfig.self, file: FeatureStoreConfig.fileName
+        ) { old in
             old.frontEnd == config.frontEnd && old.dtype == config.dtype
                 && old.manifestsSHA256 == config.manifestsSHA256
                 && old.examplesPerShard == config.examplesPerShard
                 ? nil
                 : (
                     "a store of other settings or another version of the dataset",
-                    "the same preset, dtype and manifests"
+                    "the same preset, dtype, examples per shard and manifests"
                 )
         }
+        try writer.writeDescription(config, file: FeatureStoreConfig.fileName)
         let dtype = self.dtype
         let outcome = try writer.write(
             shard: shard, jobs: jobs, progress: progress, label: "\(preset.rawValue) examples"
@@ -88,9 +91,10 @@ public struct FeatureStoreBuilder: Sendable {
             let e = examples[i]
             let url = try layout.audio(e)
             let audio = try AudioReader.read(url)
-            guard audio.sampleRate == fe.sampleRate else {
-                throw FeaturesError.sampleRateMismatch(
-                    path: url.path, sampleRate: audio.sampleRate, expected: fe.sampleRate)
+            guard audio.sampleRate == e.sampleRate else {
+                throw CoreError.invalidValue(
+                    field: "\(url.path): sample rate", value: "\(audio.sampleRate) Hz",
+                    expected: "\(e.sampleRate) Hz, as the manifest records (tkd render rebuilds the file)")
             }
             let values = try FeatureFile.features(audio.samples, path: url.path, frontEnd: frontEnd)
             return [
@@ -99,7 +103,6 @@ public struct FeatureStoreBuilder: Sendable {
                     values: values)
             ]
         }
-        try writer.writeDescription(config, file: FeatureStoreConfig.fileName)
         return Summary(shardsMade: outcome.made, shardsKept: outcome.kept, index: outcome.index)
     }
 }

@@ -213,8 +213,7 @@ public struct CorpusScanner: Sendable {
 
     /// The non-empty lines of a list file.
     public static func readList(_ url: URL) throws -> [String] {
-        try RegularFile.requireRegular(url)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = try RegularFile.contents(url), let text = String(data: data, encoding: .utf8) else {
             throw CoreError.io(path: url.path, reason: "cannot read list file as UTF-8 text")
         }
         return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -231,17 +231,24 @@ public final class DatasetGenerator: @unchecked Sendable {
         known: [String: WorkJournal.Entry]
     ) throws -> DatasetInfo? {
         let n = options.shard.count
-        for i in 0..<n
-        where !FileManager.default.fileExists(
-            atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: i, count: n)).path)
-        {
-            return nil
+        func allDone() -> Bool {
+            (0..<n).allSatisfy {
+                FileManager.default.fileExists(
+                    atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: $0, count: n)).path)
+            }
         }
-        // Shards that finish together: one merges, the others leave it to it.
+        guard allDone() else { return nil }
+        // Shards that finish together: one merges under the lock, the others leave it to it. A shard that takes
+        // the lock after another merged finds the work folder (and its done-markers) gone.
         let work = DatasetLayout(dataset).workFolder
-        guard let lock = try FileLock.acquire(work.appendingPathComponent("merge.lock")) else { return nil }
+        let lock: FileLock?
+        do { lock = try FileLock.acquire(work.appendingPathComponent("merge.lock")) } catch {
+            if !FileManager.default.fileExists(atPath: work.path) { return nil }
+            throw error
+        }
+        guard let lock else { return nil }
         defer { lock.release() }
-        guard FileManager.default.fileExists(atPath: work.path) else { return nil }
+        guard allDone() else { return nil }
         var records: [String: ExampleRecord] = [:]
         var skips: [String: DatasetInfo.Skip] = [:]
         var entries = Array(known.values)

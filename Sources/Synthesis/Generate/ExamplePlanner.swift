@@ -39,9 +39,10 @@ public struct ExamplePlanner: Sendable {
         var clip: [Float]?
         var speech: Range<Int>?
         if case let .clip(u) = spec.kind {
-            let url = corpusRoot.appendingPathComponent(u.path)
-            let raw: [Float]
+            let raw: [Float], url: URL
             do {
+                // Read as render and verify will: inside the corpus, no link out of it.
+                url = try ContainedPath.resolve(u.path, under: corpusRoot, field: "keyword clip", regularFile: true)
                 raw = try AudioReader.read(url, options: AudioReadOptions(sampleRate: sr)).samples
             } catch {
                 throw GenerateError.unreadableKeyword(id: spec.id, source: u.path, reason: "\(error)")

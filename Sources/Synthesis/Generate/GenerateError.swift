@@ -17,7 +17,6 @@ public enum GenerateError: Error, Equatable, Sendable {
     case outputFromOtherRecipe(path: String)
     case outputNotADataset(path: String, found: [String])
     case unknownVariant(name: String, available: [String])
-    case manifestMissing(path: String)
     case incomplete(path: String, have: Int, expected: Int)
 }
 
@@ -79,8 +78,6 @@ extension GenerateError: CustomStringConvertible, LocalizedError {
             return
                 "generate: --variant \(name) is not in the recipe; expected one of: "
                 + "\(available.joined(separator: ", "))."
-        case let .manifestMissing(path):
-            return "render: \(path) not found; expected a dataset made by tkd generate."
         case let .incomplete(path, have, expected):
             return "generate: \(path): merged \(have) records but the plan has \(expected)."
         }

@@ -30,15 +30,17 @@ public final class NoisePool: @unchecked Sendable {
         for source in recipe.noise.sources {
             var entries: [(String, URL, Int, Int)] = []
             if source == Recipe.NoiseSpec.corpusBackground {
+                // Resolved as render and verify will (`NoiseSourceResolver`): inside the corpus, no link out of it.
                 for n in corpusNoise where n.channels >= 1 {
-                    entries.append((n.path, corpusRoot.appendingPathComponent(n.path), n.frames, n.sampleRate))
+                    let url = try ContainedPath.resolve(n.path, under: corpusRoot, field: "noise", regularFile: true)
+                    entries.append((n.path, url, n.frames, n.sampleRate))
                 }
             } else {
                 let folder =
                     source.hasPrefix("/")
                     ? URL(fileURLWithPath: source) : recipeDirectory.appendingPathComponent(source)
                 for rel in Self.audioFiles(below: folder) {
-                    let url = folder.appendingPathComponent(rel)
+                    let url = try ContainedPath.resolve(rel, under: folder, field: "noise", regularFile: true)
                     guard let info = try? AudioReader.info(url) else { continue }
                     entries.append(("\(source)/\(rel)", url, info.frames, info.sampleRate))
                 }

@@ -27,10 +27,11 @@ public struct YAMLValue: @unchecked Sendable {
     /// Parses a YAML file.
     /// - Throws: `ConfigError` for unreadable files and YAML syntax errors (with the line).
     public static func load(_ url: URL) throws -> YAMLValue {
-        do { try RegularFile.requireRegular(url) } catch {
-            throw ConfigError(file: url.path, line: nil, key: "", message: "not a regular file")
+        let data: Data?
+        do { data = try RegularFile.contents(url) } catch let CoreError.io(_, reason) {
+            throw ConfigError(file: url.path, line: nil, key: "", message: reason)
         }
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data, let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: url.path, line: nil, key: "", message: "cannot read the file as UTF-8 text")
         }
         return try parse(text, file: url.path)

@@ -29,6 +29,4 @@ public struct SHA1: @unchecked Sendable {
         s.update(bytes)
         return s.finalize()
     }
-
-    public static func hexDigest(_ string: String) -> String { digest(Array(string.utf8)).hexString }
 }

@@ -40,8 +40,10 @@ public struct SHA256: @unchecked Sendable {
     public static func hex(_ string: String) -> String { digest(Array(string.utf8)).hexString }
 
     /// SHA-256 of a file's bytes, read in 1 MiB chunks.
-    /// - Throws: `CoreError.io` when the file cannot be opened or read.
+    /// - Throws: `CoreError.io` when the file is not a regular file (a FIFO or device would never end), or cannot
+    ///   be opened or read.
     public static func hex(fileAt url: URL) throws -> String {
+        try RegularFile.requireRegular(url)
         guard let handle = try? FileHandle(forReadingFrom: url) else {
             throw CoreError.io(path: url.path, reason: "cannot open for reading")
         }

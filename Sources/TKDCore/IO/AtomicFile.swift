@@ -8,8 +8,8 @@ import Glibc
 /// renamed into place only when complete, so no partial file ever carries its final name.
 public enum AtomicFile {
     /// A temporary path beside `url`: `.<name>.partial-<host>-<pid>-<n>`. Hidden, unique per host, process and
-    /// call, and recognisable so that a later run cleans up its own and dead processes' leftovers
-    /// (`removeStaleTemporaries`) without touching another live process's.
+    /// call, and recognisable so that a later run cleans up dead processes' leftovers (`removeStaleTemporaries`)
+    /// without touching a live process's.
     public static func temporaryURL(for url: URL) -> URL {
         let n = counter.next()
         let name = ".\(url.lastPathComponent).partial-\(ProcessOwner.current.tag)-\(n)"
@@ -21,8 +21,8 @@ public enum AtomicFile {
         name.hasPrefix(".") && name.contains(".partial-")
     }
 
-    /// Removes the temporaries in `folder` that this process left, or that a process of this host that no
-    /// longer runs left; those of live processes and of other hosts are kept. Returns how many were removed.
+    /// Removes the temporaries in `folder` that a process of this host that no longer runs left; those of live
+    /// processes (this one included) and of other hosts are kept. Returns how many were removed.
     @discardableResult
     public static func removeStaleTemporaries(in folder: URL) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
@@ -54,7 +54,7 @@ public enum AtomicFile {
     }
 
     /// fsync of the folder holding `url` (makes a rename or a new name durable).
-    public static func syncFolder(of url: URL) {
+    static func syncFolder(of url: URL) {
         let fd = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         _ = fsync(fd)
@@ -62,7 +62,7 @@ public enum AtomicFile {
     }
 
     /// Writes every byte; returns 0 or the errno of the failure.
-    private static func writeAll(_ data: Data, fd: Int32) -> Int32 {
+    static func writeAll(_ data: Data, fd: Int32) -> Int32 {
         data.withUnsafeBytes { raw -> Int32 in
             var offset = 0
             while offset < raw.count {

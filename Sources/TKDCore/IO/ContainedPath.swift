@@ -17,12 +17,7 @@ public enum ContainedPath {
         func bad(_ why: String) -> CoreError {
             .invalidValue(field: field, value: relative, expected: "a relative path inside \(root.path) (\(why))")
         }
-        guard !relative.isEmpty else { throw bad("it is empty") }
-        guard !relative.hasPrefix("/") else { throw bad("it is absolute") }
-        guard !relative.contains("\0") else { throw bad("it holds a NUL character") }
-        let components = relative.split(separator: "/", omittingEmptySubsequences: false)
-        guard !components.contains(where: { $0 == ".." }) else { throw bad("it climbs out with '..'") }
-        guard !components.contains(where: { $0.isEmpty || $0 == "." }) else { throw bad("it has an empty or '.' part") }
+        if let why = lexicalProblem(relative) { throw bad(why) }
         let url = root.appendingPathComponent(relative)
         // Symbolic links: the deepest existing ancestor must resolve inside the root.
         let rootReal = root.resolvingSymlinksInPath().standardizedFileURL.path
@@ -35,11 +30,26 @@ public enum ContainedPath {
             throw bad("it leads to \(real) through a symbolic link")
         }
         if regularFile {
-            guard let type = try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType
-            else { throw bad("there is no such file") }
-            guard type == .typeRegular else { throw bad("it is not a regular file") }
+            switch RegularFile.kind(url) {  // after links, which lead inside the root (checked above)
+            case .regular: break
+            case .missing: throw bad("there is no such file")
+            case let .other(what): throw bad("it is \(what), not a regular file")
+            }
         }
         return url
+    }
+
+    /// Why `path` is not usable as written, or nil: empty, absolute (unless `allowAbsolute`), a NUL character,
+    /// a `..`, or an empty or `.` part. (Where it leads through links is `resolve`'s concern.)
+    public static func lexicalProblem(_ path: String, allowAbsolute: Bool = false) -> String? {
+        if path.isEmpty { return "it is empty" }
+        if path.hasPrefix("/") && !allowAbsolute { return "it is absolute" }
+        if path.contains("\0") { return "it holds a NUL character" }
+        let rest = path.hasPrefix("/") ? path.dropFirst() : Substring(path)
+        let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.contains(where: { $0 == ".." }) { return "it climbs out with '..'" }
+        if parts.contains(where: { $0.isEmpty || $0 == "." }) { return "it has an empty or '.' part" }
+        return nil
     }
 
     /// A single path component: a file or folder name with no `/`, not `.` or `..`, not hidden, no NUL.

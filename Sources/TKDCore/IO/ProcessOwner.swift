@@ -7,7 +7,8 @@ import Glibc
 /// A process on a host, as written into temporary-file names and lock files (`<host>-<pid>`), so that a later
 /// run can tell its own and dead processes' leftovers from those of a live process or another machine.
 public struct ProcessOwner: Sendable, Equatable {
-    /// The host name, reduced to letters, digits and `_` (at most 64 characters).
+    /// The host name, reduced to letters, digits and `_` (at most 32 characters, so that a temporary name stays
+    /// within the file system's 255 bytes for any final name tkd writes).
     public let host: String
     public let pid: Int32
 
@@ -31,10 +32,11 @@ public struct ProcessOwner: Sendable, Equatable {
         self.init(host: String(parts[0]), pid: pid)
     }
 
-    /// True when the process is this one, or ran on this host and no longer exists.
+    /// True when the process ran on this host and no longer exists. This process is never gone (another of its
+    /// threads may be writing the temporary or holding the lock), nor is a process of another host (it cannot be
+    /// asked).
     public var isGone: Bool {
-        guard host == Self.current.host else { return false }
-        if pid == Self.current.pid { return true }
+        guard host == Self.current.host, pid != Self.current.pid else { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 
@@ -42,7 +44,7 @@ public struct ProcessOwner: Sendable, Equatable {
         var buffer = [CChar](repeating: 0, count: 256)
         let raw = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "host"
         let kept = raw.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) || $0 == "_" }
-        let name = String(String.UnicodeScalarView(kept.prefix(64)))
+        let name = String(String.UnicodeScalarView(kept.prefix(32)))
         return name.isEmpty ? "host" : name
     }
 }

@@ -116,12 +116,28 @@ public struct TeacherCacheBuilder: Sendable {
         h.update(try CanonicalJSON.encode(rollout))
         let settings = rollout
         let hop = info.frameHop ?? TeacherExport.ImportInfo.defaultFrameHop
+        let offset = info.frameCentreOffset ?? TeacherExport.ImportInfo.defaultFrameCentreOffset
         let labels = info.labels
+        /// The frame count T of an export against the one rule of the cache (`TeacherCacheInfo.plausibleFrames`).
+        @Sendable func checkFrames(_ t: Int, name: String, path: String, record e: ExampleRecord) throws {
+            let range = TeacherCacheInfo.plausibleFrames(
+                numSamples: e.numSamples, frameHop: hop, frameCentreOffset: offset)
+            guard range.contains(t) else {
+                throw TeacherError.input(
+                    path: path,
+                    reason: "'\(name)' has \(t) frames; example '\(e.id)' has \(e.numSamples) samples, which at "
+                        + "frame_hop \(hop) and frame_centre_offset \(offset) give \(range.lowerBound)…"
+                        + "\(range.upperBound) frames")
+            }
+        }
+        @Sendable func checkValues(_ v: [Float], name: String, path: String) throws {
+            if let problem = TeacherCacheInfo.rolloutProblem(v) {
+                throw TeacherError.input(path: path, reason: "'\(name)' \(problem)")
+            }
+        }
         return Source(
             fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
-            frameHop: hop,
-            frameCentreOffset: info.frameCentreOffset ?? TeacherExport.ImportInfo.defaultFrameCentreOffset,
-            labels: labels
+            frameHop: hop, frameCentreOffset: offset, labels: labels
         ) { e, _ in
             let url = folder.appendingPathComponent(TeacherExport.fileName(id: e.id))
             let file = try SafeTensorsFile(url)
@@ -139,7 +155,8 @@ public struct TeacherCacheBuilder: Sendable {
             }
             if file.entries[TeacherExport.rollout] != nil {
                 let v = try file.values(TeacherExport.rollout)
-                try Self.checkRollout(v, name: TeacherExport.rollout, path: url.path, record: e, frameHop: hop)
+                try checkFrames(v.count, name: TeacherExport.rollout, path: url.path, record: e)
+                try checkValues(v, name: TeacherExport.rollout, path: url.path)
                 return (v, logits)
             }
             var layers: [[Float]] = []
@@ -162,29 +179,11 @@ public struct TeacherCacheBuilder: Sendable {
                 throw TeacherError.shape(
                     path: url.path, name: TeacherExport.layer(0), shape: shape, expected: [-1, -1, -1])
             }
-            try Self.checkRollout(
-                [Float](repeating: 1, count: shape[1]), name: TeacherExport.layer(0), path: url.path, record: e,
-                frameHop: hop)
+            // The frame count before the rollout's O(L·T²) work.
+            try checkFrames(shape[1], name: TeacherExport.layer(0), path: url.path, record: e)
             let v = settings.vector(layers, heads: shape[0], frames: shape[1], meanPooling: true)
-            try Self.checkRollout(v, name: "the rollout of its layers", path: url.path, record: e, frameHop: hop)
+            try checkValues(v, name: "the rollout of its layers", path: url.path)
             return (v, logits)
-        }
-    }
-
-    /// An imported rollout (or attention maps' frame count) a student can learn from: non-empty, finite, ≥ 0,
-    /// not all zero, and T frames for the example's N samples at the frame hop h within
-    /// max(1, (N − 1 s)/h) … N/h + 2 (a teacher's receptive field is at most a second; padding adds a frame).
-    static func checkRollout(_ v: [Float], name: String, path: String, record e: ExampleRecord, frameHop: Int) throws {
-        let most = e.numSamples / frameHop + 2, least = max(1, (e.numSamples - e.sampleRate) / frameHop)
-        guard (least...most).contains(v.count) else {
-            throw TeacherError.input(
-                path: path,
-                reason: "'\(name)' has \(v.count) frames; example '\(e.id)' has \(e.numSamples) samples, which at "
-                    + "frame_hop \(frameHop) give \(least)…\(most) frames")
-        }
-        guard v.allSatisfy({ $0.isFinite && $0 >= 0 }), v.contains(where: { $0 > 0 }) else {
-            throw TeacherError.input(
-                path: path, reason: "'\(name)' holds negative, non-finite or only zero values; expected weights ≥ 0")
         }
     }
 
@@ -219,6 +218,7 @@ public struct TeacherCacheBuilder: Sendable {
                     "dtype \(info.dtype.rawValue) and \(info.examplesPerShard) examples per shard"
                 )
         }
+        try writer.writeDescription(info, file: TeacherCacheInfo.fileName)
         let type = dtype, root = dataset, compute = source.compute
         let outcome = try writer.write(shard: shard, jobs: jobs, progress: progress, label: "teacher examples") { i in
             let e = records[i]
@@ -232,7 +232,6 @@ public struct TeacherCacheBuilder: Sendable {
             }
             return t
         }
-        try writer.writeDescription(info, file: TeacherCacheInfo.fileName)
         if let index = outcome.index {
             info.summary = try Self.summarize(
                 records: records, index: index, folder: folder, info: info,

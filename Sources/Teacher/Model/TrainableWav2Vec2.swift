@@ -149,9 +149,6 @@ public final class TrainableWav2Vec2: TrainableModel {
         positional.weightG!.value = norms.map { Float($0.squareRoot()) }
     }
 
-    /// Frames the feature extractor makes from `samples` samples.
-    public func frames(samples: Int) -> Int { config.frames(samples: samples) }
-
     /// Logits [B, labels] of waveforms [B, L] (16 kHz, as read). Training mode keeps what `backward` needs.
     public func forward(_ waveforms: Tensor, _ context: RunContext) throws -> ModelOutput {
         var x = Tensor(shape: [waveforms.batch, waveforms.shape[1], 1], data: waveforms.data)

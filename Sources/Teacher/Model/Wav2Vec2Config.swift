@@ -91,6 +91,28 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     }
 
     /// Reads and validates `config.json`.
+    /// The ranges every size must lie in, for a Hugging Face `config.json` and a teacher training config alike,
+    /// so that `tkd teacher train` never makes a model `tkd teacher cache` refuses.
+    public enum Limits {
+        public static let hiddenSize = 1...16_384, layers = 1...256, heads = 1...256, intermediateSize = 1...65_536
+        public static let convDim = 1...8_192, convKernel = 1...1_024, convStride = 1...1_024, convLayers = 1...16
+        public static let positionalKernel = 1...1_024, positionalGroups = 1...16_384, projection = 1...16_384
+        public static let labels = 1...10_000
+        /// The total stride (the frame hop): at most one second at 16 kHz.
+        public static let frameHop = 1...16_000
+
+        /// The strides' product, or nil when it overflows or leaves `frameHop`.
+        public static func frameHop(_ strides: [Int]) -> Int? {
+            var hop = 1
+            for s in strides {
+                guard case let (next, false) = hop.multipliedReportingOverflow(by: s), frameHop.contains(next)
+                else { return nil }
+                hop = next
+            }
+            return hop
+        }
+    }
+
     public init(url: URL) throws {
         let path = url.path
         guard let data = try RegularFile.contents(url) else {
@@ -116,10 +138,10 @@ public struct Wav2Vec2Config: Sendable, Equatable {
             return value
         }
         func ints(_ k: String, in range: ClosedRange<Int>) throws -> [Int] {
-            guard let v = o[k] as? [Int], (1...16).contains(v.count), v.allSatisfy(range.contains) else {
+            guard let v = o[k] as? [Int], Limits.convLayers.contains(v.count), v.allSatisfy(range.contains) else {
                 throw TeacherError.config(
                     path: path, field: k, value: "\(o[k] ?? "missing")",
-                    expected: "a list of 1 to 16 integers in \(range)")
+                    expected: "a list of \(Limits.convLayers) integers in \(range)")
             }
             return v
         }
@@ -135,22 +157,17 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         if let t = o["model_type"] as? String, t != "wav2vec2" {
             throw TeacherError.config(path: path, field: "model_type", value: "'\(t)'", expected: "'wav2vec2'")
         }
-        hiddenSize = try int("hidden_size", in: 1...16_384)
-        layers = try int("num_hidden_layers", in: 1...256)
-        heads = try int("num_attention_heads", in: 1...256)
-        intermediateSize = try int("intermediate_size", in: 1...65_536)
-        convDim = try ints("conv_dim", in: 1...8_192)
-        convKernel = try ints("conv_kernel", in: 1...1_024)
-        convStride = try ints("conv_stride", in: 1...1_024)
-        // The total stride is the frame hop: at most one second at 16 kHz (checked without overflow).
-        var hop = 1
-        for s in convStride {
-            guard case let (next, false) = hop.multipliedReportingOverflow(by: s), next <= 16_000 else {
-                throw TeacherError.config(
-                    path: path, field: "conv_stride", value: "\(convStride)",
-                    expected: "strides whose product (the frame hop) is at most 16000 samples")
-            }
-            hop = next
+        hiddenSize = try int("hidden_size", in: Limits.hiddenSize)
+        layers = try int("num_hidden_layers", in: Limits.layers)
+        heads = try int("num_attention_heads", in: Limits.heads)
+        intermediateSize = try int("intermediate_size", in: Limits.intermediateSize)
+        convDim = try ints("conv_dim", in: Limits.convDim)
+        convKernel = try ints("conv_kernel", in: Limits.convKernel)
+        convStride = try ints("conv_stride", in: Limits.convStride)
+        guard Limits.frameHop(convStride) != nil else {
+            throw TeacherError.config(
+                path: path, field: "conv_stride", value: "\(convStride)",
+                expected: "strides whose product (the frame hop) is at most 16000 samples")
         }
         guard convDim.count == convKernel.count && convKernel.count == convStride.count else {
             throw TeacherError.config(
@@ -160,15 +177,15 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         convBias = bool("conv_bias", false)
         featExtractNorm = try choice("feat_extract_norm", FeatureExtractorNorm.group)
         stableLayerNorm = bool("do_stable_layer_norm", false)
-        positionalKernel = try int("num_conv_pos_embeddings", 128, in: 1...1_024)
-        positionalGroups = try int("num_conv_pos_embedding_groups", 16, in: 1...16_384)
+        positionalKernel = try int("num_conv_pos_embeddings", 128, in: Limits.positionalKernel)
+        positionalGroups = try int("num_conv_pos_embedding_groups", 16, in: Limits.positionalGroups)
         let epsilon = o["layer_norm_eps"] as? Double ?? 1e-5
         guard epsilon.isFinite, epsilon > 0, epsilon <= 1 else {
             throw TeacherError.config(
                 path: path, field: "layer_norm_eps", value: "\(epsilon)", expected: "a number in (0, 1]")
         }
         layerNormEpsilon = Float(epsilon)
-        classifierProjectionSize = try int("classifier_proj_size", 256, in: 1...16_384)
+        classifierProjectionSize = try int("classifier_proj_size", 256, in: Limits.projection)
         for (key, want) in [("hidden_act", "gelu"), ("feat_extract_activation", "gelu")] {
             let v = string(key, want)
             guard v == want else {
@@ -191,7 +208,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         var names: [Int: String] = [:]
         if let m = o["id2label"] as? [String: String] { for (k, v) in m { if let i = Int(k) { names[i] = v } } }
         id2label = names
-        let classes = try int("num_labels", max(names.count, 2), in: 1...10_000)
+        let classes = try int("num_labels", max(names.count, 2), in: Limits.labels)
         if let bad = names.keys.sorted().first(where: { !(0..<classes).contains($0) }) {
             throw TeacherError.config(
                 path: path, field: "id2label", value: "key \(bad)",

@@ -95,22 +95,26 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
         if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
         if let v = m["model"] {
             let d = try v.mapping(allowed: modelKeys)
-            func ints(_ key: String) throws -> [Int]? {
+            // The ranges of a Hugging Face config (`Wav2Vec2Config.Limits`): a model trained here always loads.
+            typealias L = Wav2Vec2Config.Limits
+            func ints(_ key: String, in range: ClosedRange<Int>) throws -> [Int]? {
                 guard let x = d[key] else { return nil }
-                let list = try x.list().map { try $0.int(in: 1...100_000) }
-                guard !list.isEmpty else { throw x.fail("expected a non-empty list of positive integers") }
+                let list = try x.list().map { try $0.int(in: range) }
+                guard L.convLayers.contains(list.count) else {
+                    throw x.fail("expected a list of \(L.convLayers.lowerBound) to \(L.convLayers.upperBound) integers")
+                }
                 return list
             }
-            if let x = d["hidden_size"] { c.model.hiddenSize = try x.int(in: 1...100_000) }
-            if let x = d["layers"] { c.model.layers = try x.int(in: 1...1_000) }
-            if let x = d["heads"] { c.model.heads = try x.int(in: 1...1_000) }
-            if let x = d["intermediate_size"] { c.model.intermediateSize = try x.int(in: 1...1_000_000) }
-            if let x = try ints("conv_dim") { c.model.convDim = x }
-            if let x = try ints("conv_kernel") { c.model.convKernel = x }
-            if let x = try ints("conv_stride") { c.model.convStride = x }
-            if let x = d["positional_kernel"] { c.model.positionalKernel = try x.int(in: 1...10_000) }
-            if let x = d["positional_groups"] { c.model.positionalGroups = try x.int(in: 1...10_000) }
-            if let x = d["projector_size"] { c.model.projectorSize = try x.int(in: 1...100_000) }
+            if let x = d["hidden_size"] { c.model.hiddenSize = try x.int(in: L.hiddenSize) }
+            if let x = d["layers"] { c.model.layers = try x.int(in: L.layers) }
+            if let x = d["heads"] { c.model.heads = try x.int(in: L.heads) }
+            if let x = d["intermediate_size"] { c.model.intermediateSize = try x.int(in: L.intermediateSize) }
+            if let x = try ints("conv_dim", in: L.convDim) { c.model.convDim = x }
+            if let x = try ints("conv_kernel", in: L.convKernel) { c.model.convKernel = x }
+            if let x = try ints("conv_stride", in: L.convStride) { c.model.convStride = x }
+            if let x = d["positional_kernel"] { c.model.positionalKernel = try x.int(in: L.positionalKernel) }
+            if let x = d["positional_groups"] { c.model.positionalGroups = try x.int(in: L.positionalGroups) }
+            if let x = d["projector_size"] { c.model.projectorSize = try x.int(in: L.projection) }
             if let x = d["pooling"] { c.model.pooling = try x.option(Wav2Vec2Config.Pooling.self) }
             if let x = d["front_end_init"] { c.model.frontEndInit = try x.option(FrontEndInit.self) }
             let mm = c.model
@@ -120,18 +124,9 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
                         + "\(mm.convKernel.count), \(mm.convStride.count))"
                 )
             }
-            var hop = 1
-            for stride in mm.convStride {
-                guard case let (next, false) = hop.multipliedReportingOverflow(by: stride), next <= 16_000 else {
-                    throw (d["conv_stride"] ?? v).fail(
-                        "the strides' product (the frame hop) must be at most 16000 samples; "
-                            + "\(mm.convStride) exceeds it"
-                    )
-                }
-                hop = next
-            }
-            guard mm.convDim.count <= 16 else {
-                throw (d["conv_dim"] ?? v).fail("at most 16 convolution layers; found \(mm.convDim.count)")
+            guard L.frameHop(mm.convStride) != nil else {
+                throw (d["conv_stride"] ?? v).fail(
+                    "the strides' product (the frame hop) must be at most 16000 samples; \(mm.convStride) exceeds it")
             }
             guard mm.hiddenSize % mm.heads == 0 else {
                 throw (d["heads"] ?? v).fail("heads \(mm.heads) must divide hidden_size \(mm.hiddenSize)")

@@ -22,6 +22,8 @@ public final class TeacherTrainer: TrainingTask {
 
     let info: DatasetInfo
     let records: [String: ExampleRecord]
+    /// Each example's audio file, resolved inside the dataset once (a bad path fails before the first step).
+    let audio: [String: URL]
     let splits: [Split: [String]]
     public let manifestsSHA256: String
     let samples: Int
@@ -33,7 +35,7 @@ public final class TeacherTrainer: TrainingTask {
         info = try DatasetInfo.load(dataset)
         let all = try DatasetInfo.loadManifests(dataset)
         manifestsSHA256 = try ManifestFingerprint.sha256(dataset: dataset)
-        var byID: [String: ExampleRecord] = [:], splits: [Split: [String]] = [:]
+        var byID: [String: ExampleRecord] = [:], splits: [Split: [String]] = [:], audio: [String: URL] = [:]
         var length: Int?
         for r in all {
             guard r.sampleRate == 16_000 else {
@@ -52,6 +54,7 @@ public final class TeacherTrainer: TrainingTask {
             }
             length = r.numSamples
             byID[r.id] = r
+            audio[r.id] = try DatasetLayout(dataset).audio(r)
             splits[r.split, default: []].append(r.id)
         }
         guard let length, !(splits[.training] ?? []).isEmpty else {
@@ -63,6 +66,7 @@ public final class TeacherTrainer: TrainingTask {
                 path: dataset.path, reason: "examples of \(length) samples are too short for conv_kernel/conv_stride")
         }
         records = byID
+        self.audio = audio
         self.splits = splits
         samples = length
     }
@@ -71,10 +75,9 @@ public final class TeacherTrainer: TrainingTask {
 
     /// Waveforms [B, L] of `ids` (read in parallel, in order).
     func batch(_ ids: [String], pool: WorkPool) throws -> Tensor {
-        let root = dataset, recs = records
+        let recs = records, files = audio
         let waves = try pool.map(ids.count) { i -> [Float] in
-            let r = recs[ids[i]]!
-            let url = try DatasetLayout(root).audio(r)
+            let r = recs[ids[i]]!, url = files[ids[i]]!
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             guard audio.samples.count == r.numSamples else {
                 throw TeacherError.input(

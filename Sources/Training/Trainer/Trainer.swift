@@ -22,29 +22,26 @@ public final class Trainer: TrainingTask {
 
     public init(config: TrainConfig, dataset: URL, runs: URL) throws {
         self.config = config
+        try ContainedPath.checkName(config.name, field: "run name (--name, or the config's 'name')")
         data = try TrainingData(
             dataset: dataset, preset: config.features, featureCount: config.student.featureCount,
             student: config.student.rawValue, minimumFrames: config.student.minimumFrames)
-        try ContainedPath.checkName(config.name, field: "run name")
         runFolder = RunLayout(runs: runs, name: config.name)
         if case let .teacher(fingerprint) = config.kd.target {
-            teacher = try TeacherTargets(data: data, fingerprint: fingerprint)
             if config.timeShiftFrames > 0 && config.kd.interpolation == .index && config.kd.lambda > 0 {
-                throw TrainingError.teacherCache(
-                    path: "kd.interpolation",
+                throw TrainingError.config(
+                    field: "kd.interpolation",
                     reason:
                         "time_shift_frames with a teacher target needs interpolation 'centers' (the target moves "
                         + "with the shifted features)"
                 )
             }
-            if config.kd.logitWeight > 0 {
-                _ = try teacher!.logits(data.splits[.training]![0], classes: data.labels.count)
-            }
+            teacher = try TeacherTargets(data: data, fingerprint: fingerprint, logits: config.kd.logitWeight > 0)
         } else {
             teacher = nil
             if config.kd.logitWeight > 0 {
-                throw TrainingError.teacherCache(
-                    path: "kd.logit_weight",
+                throw TrainingError.config(
+                    field: "kd.logit_weight",
                     reason: "logit distillation needs teacher logits from a teacher cache; the oracle target has none")
             }
         }

@@ -40,7 +40,7 @@ public final class TrainingData: @unchecked Sendable {
         }
         let config: FeatureStoreConfig
         do { config = try FeatureStoreConfig.load(folder) } catch let e as DatasetFormatError {
-            throw TrainingError.teacherCache(
+            throw TrainingError.featureStore(
                 path: configURL.path, reason: "unreadable feature store config: \(e.reason)")
         }
         storeConfig = config
@@ -78,16 +78,6 @@ public final class TrainingData: @unchecked Sendable {
             if frames == nil { frames = entry.shape[0] }
             guard entry.shape[0] == frames else {
                 throw TrainingError.frameCounts(path: indexPath, id: r.id, frames: entry.shape[0], expected: frames!)
-            }
-            guard r.labelIndex >= 0 && r.labelIndex < labels.count else {
-                throw TrainingError.labels(
-                    path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
-                    reason: "dataset.json has \(labels.count) labels")
-            }
-            guard labels[r.labelIndex] == r.label else {
-                throw TrainingError.labels(
-                    path: "manifests/\(r.split.rawValue).jsonl", id: r.id, label: r.label, index: r.labelIndex,
-                    reason: "dataset.json names index \(r.labelIndex) '\(labels[r.labelIndex])'")
             }
             byID[r.id] = r
             splits[r.split, default: []].append(r.id)

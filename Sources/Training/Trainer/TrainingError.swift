@@ -10,10 +10,13 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
     case featureWidth(path: String, width: Int, student: String, expected: Int)
     case frameCounts(path: String, id: String, frames: Int, expected: Int)
     case tooFewFrames(path: String, id: String, shape: [Int], student: String, minimum: Int)
-    case labels(path: String, id: String, label: String, index: Int, reason: String)
     case emptySplit(path: String, split: String)
     case teacherCache(path: String, reason: String)
     case checkpoint(path: String, reason: String)
+    /// A training-config value that cannot be used with the rest (the key named).
+    case config(field: String, reason: String)
+    /// A feature store whose description is unusable.
+    case featureStore(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -43,13 +46,15 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
             return
                 "\(path): example '\(id)' has features of shape \(shape); \(student) needs [frames, coefficients] "
                 + "with at least \(minimum) frame(s) and 1 coefficient"
-        case let .labels(path, id, label, index, reason):
-            return "\(path): example '\(id)' has label '\(label)' at index \(index): \(reason)"
         case let .emptySplit(path, split):
             return "\(path): the \(split) split is empty"
         case let .teacherCache(path, reason):
             return "\(path): \(reason)"
         case let .checkpoint(path, reason):
+            return "\(path): \(reason)"
+        case let .config(field, reason):
+            return "'\(field)': \(reason)"
+        case let .featureStore(path, reason):
             return "\(path): \(reason)"
         }
     }

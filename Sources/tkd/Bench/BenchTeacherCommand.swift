@@ -12,10 +12,10 @@ struct BenchTeacherCommand: ParsableCommand {
         abstract:
             "wav2vec 2.0 forward throughput (logits and attentions) on N clips of S seconds, as a real-time factor.",
         discussion: """
-            Mirrors Benchmarks/peers/teacher_peer.py: deterministic noise clips, one warm-up forward, then R timed \\
+            Mirrors Benchmarks/peers/teacher_peer.py: deterministic noise clips, one warm-up forward, then R timed \
             passes over the N clips as one batch (linear layers over the stacked frames, convolutions and attention \
-            per \\
-            clip, on --jobs threads); the fastest pass is reported as one \\
+            per \
+            clip, on --jobs threads); the fastest pass is reported as one \
             JSON object with the real-time factor (processing seconds per audio second) and clips per second.
             """)
 

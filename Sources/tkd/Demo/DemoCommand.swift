@@ -12,12 +12,12 @@ struct DemoCommand: ParsableCommand {
             "The whole pipeline on the demo corpus: data, features, teacher, the five students at λ = 0 and 0.25, "
             + "verify, report.",
         discussion: """
-            Runs, in DIR: tkd corpus demo → corpus index → generate (Recipes/demo.yaml: 2-s and 8-s variants) \\
-            → features (the students' presets) → teacher train (Recipes/teacher/demo.yaml) → teacher cache → \\
-            tkd train for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 \\
-            and at λ = 0.25 with the teacher's rollout as target, on the 2-s set → verify both variants → \\
-            report. Each step is the \\
-            tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \\
+            Runs, in DIR: tkd corpus demo → corpus index → generate (Recipes/demo.yaml: 2-s and 8-s variants) \
+            → features (the students' presets) → teacher train (Recipes/teacher/demo.yaml) → teacher cache → \
+            tkd train for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 \
+            and at λ = 0.25 with the teacher's rollout as target, on the 2-s set → verify both variants → \
+            report. Each step is the \
+            tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \
             test-accuracy table, the teacher's figures and the report's path.
             """)
 

@@ -44,7 +44,7 @@ struct RenderCommand: ParsableCommand {
         let noise = try NoiseRoots(recipe: recipe, noiseBase: noiseBase)
         var renderer = DatasetRenderer(
             dataset: URL(fileURLWithPath: dataset), corpusRoot: URL(fileURLWithPath: corpus),
-            noiseBase: noise.base ?? URL(fileURLWithPath: "."))
+            noiseBase: noise.base)
         renderer.recipeFolders = noise.recipeFolders
         renderer.jobs = runOptions.jobs
         renderer.shard = try Shard.resolve(shard)

@@ -14,9 +14,9 @@ struct ReportCommand: ParsableCommand {
             "One self-contained HTML page: Fig. 2-style attention plot, distributions, classes, training curves, a "
             + "Table 2-style table.",
         discussion: """
-            Runs come from --run (run folders of tkd train) and from every run folder under --runs. The Fig. 2-style \\
-            figure shows one example (--example, default the first test example with a keyword): its log-mel with the \\
-            recorded speech span shaded, the rollout of the dataset's first teacher cache, and the attention of every \\
+            Runs come from --run (run folders of tkd train) and from every run folder under --runs. The Fig. 2-style \
+            figure shows one example (--example, default the first test example with a keyword): its log-mel with the \
+            recorded speech span shaded, the rollout of the dataset's first teacher cache, and the attention of every \
             run trained with λ > 0 (the KD head of a λ = 0 run is never trained, so it is left out).
             """)
 

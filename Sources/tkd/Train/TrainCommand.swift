@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import TKDCore
 import Training
 
 /// `tkd train --dataset D --config C [--kd-lambda L] [--kd-target oracle|teacher:<fp>] [--jobs N]`
@@ -55,11 +54,6 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func validate() throws {
-        if let name, (try? ContainedPath.checkName(name, field: "--name")) == nil {
-            throw ValidationError(
-                "--name must be a plain folder name under --runs (no '/', not empty, not starting with '.'); "
-                    + "got '\(name)'.")
-        }
         if let kdLambda, !(kdLambda >= 0 && kdLambda.isFinite) {
             throw ValidationError("--kd-lambda must be ≥ 0; got \(kdLambda).")
         }

@@ -10,13 +10,13 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check everything a dataset claims; exit 0 only if every check passes.",
         discussion: """
-            Manifests (schema, canonical form, unique ids, label indices, split, sample rate, class counts against \\
-            dataset.json); splits (speakers and noise regions disjoint, noise inside its split's region); every \\
-            keyword window, speech span and noise segment inside its example; audio (SHA-256, decoding, and with \\
-            --corpus: the sources' SHA-256, a re-render from the manifest, a normalised cross-correlation keyword \\
-            locator on the file without its manifest noise, to the sample, the achieved SNR within 0.05 dB); \\
-            feature stores \\
-            and teacher caches (fingerprints, shard checksums, an entry from the same audio for every example, \\
+            Manifests (schema, canonical form, unique ids, label indices, split, sample rate, class counts against \
+            dataset.json); splits (speakers and noise regions disjoint, noise inside its split's region); every \
+            keyword window, speech span and noise segment inside its example; audio (SHA-256, decoding, and with \
+            --corpus: the sources' SHA-256, a re-render from the manifest, a normalised cross-correlation keyword \
+            locator on the file without its manifest noise, to the sample, the achieved SNR within 0.05 dB); \
+            feature stores \
+            and teacher caches (fingerprints, shard checksums, an entry from the same audio for every example, \
             frame counts, rollouts summing to 1, the rollout's localisation). Reads only.
             """)
 
@@ -39,7 +39,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Folder that relative noise sources outside the corpus resolve against (default: the --recipe's "
-                + "folder, else the corpus)."))
+                + "folder, else the current folder)."))
     var noiseBase: String?
 
     @Option(help: "Audio checks on K examples spread evenly over the manifests (default: all).")
