@@ -9,9 +9,10 @@ import Glibc
 /// a dead process of this host is broken, and so is one without an owner after a minute; one held by a live
 /// process or another host is respected.
 ///
-/// Breaking is race-free: the stale file is first renamed to a name of the breaker's own, which only one process
-/// can do to a given file, and is deleted only if the renamed file still names the dead owner; a fresh lock
-/// renamed by mistake is linked back under the lock's name.
+/// Breaking a stale lock: the file is first renamed to a name of the breaker's own, which only one process can do
+/// to a given file, and deleted only if it still holds what named the dead owner; a fresh lock renamed by mistake
+/// is linked back under the lock's name. (Only a third process taking the lock in that instant could then hold
+/// it beside the owner of the fresh one; the merge it guards writes the same bytes either way.)
 public final class FileLock {
     public let url: URL
     private var held = true
