@@ -8,9 +8,11 @@ example's audio and writes OUT/<id>.safetensors with
   logits     [labels]        the classification head's output, when the model has one
 
 plus OUT/import.json with the teacher's frame grid (`frame_hop`, `frame_centre_offset` in samples, from the
-convolutional feature extractor's strides and kernels) and its class names (`labels`, from id2label), which
-tkd uses for the localisation summary and to map logits onto the dataset's classes. tkd then computes the
-rollout with its own settings:
+convolutional feature extractor's strides and kernels), its class names (`labels`, from id2label), which
+tkd uses for the localisation summary and to map logits onto the dataset's classes, and the row its head
+reads (`rollout_row`: `first` for a first-frame classifier, `mean` for transformers' mean-pooling head;
+from --head, else the config's `tkd_pooling`, else `mean`), which `query: auto` takes. tkd then computes
+the rollout with its own settings:
 
   .venv-reference/bin/python Scripts/export_hf_attentions.py --model MODEL_DIR --dataset D --out EXPORTS
   tkd teacher cache --dataset D --import EXPORTS
@@ -48,12 +50,15 @@ def main():
     p.add_argument("--dataset", required=True, help="a tkd dataset folder (manifests/*.jsonl, audio)")
     p.add_argument("--out", required=True)
     p.add_argument("--feature-extractor", action="store_true", help="run the model's feature extractor on the audio first")
+    p.add_argument("--head", choices=("first", "mean"),
+                   help="the row the classification head reads (default: the config's tkd_pooling, else mean)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     config = AutoConfig.from_pretrained(args.model)
     model = AutoModelForAudioClassification.from_pretrained(args.model, attn_implementation="eager").float().eval()
     extractor = AutoFeatureExtractor.from_pretrained(args.model) if args.feature_extractor else None
-    info = {"labels": [config.id2label[i] for i in range(len(config.id2label))]}
+    info = {"labels": [config.id2label[i] for i in range(len(config.id2label))],
+            "rollout_row": args.head or ("first" if getattr(config, "tkd_pooling", "mean") == "first" else "mean")}
     grid = frame_grid(config)
     if grid:
         info["frame_hop"], info["frame_centre_offset"] = grid

@@ -8,6 +8,11 @@ export DATA CORPUS TEACHER TKD="${TKD:-tkd}" RECIPES="${RECIPES:-$(dirname "$her
 gen=$(sbatch --parsable --array=0-15 "$here/table2.sbatch" generate)
 fea=$(sbatch --parsable --array=0-15 --dependency=afterok:"$gen" "$here/table2.sbatch" features)
 cac=$(sbatch --parsable --array=0-15 --dependency=afterok:"$gen" "$here/table2.sbatch" cache)
-trn=$(sbatch --parsable --array=0-239 --dependency=afterok:"$fea":"$cac" "$here/table2.sbatch" train)
+# The grid (and its overrides: LENGTHS, STUDENTS, LAMBDAS, SEEDS, TARGET) as table2.sbatch reads it.
+cells=$(( $(wc -w <<< "${LENGTHS:-2s 4s 6s 8s}") * $(wc -w <<< "${STUDENTS:-lstm-p tc-resnet crnn att-rnn mhatt-rnn}") \
+  * $(wc -w <<< "${LAMBDAS:-0 0.1 0.25 0.5}") * $(wc -w <<< "${SEEDS:-1 2 3}") ))
+# Train tasks requeue themselves until their metrics.json exists; the report waits for every one (afterany:
+# a requeued task has not ended) and fails, after writing the reports, when a cell is still missing.
+trn=$(sbatch --parsable --array=0-$(( cells - 1 )) --dependency=afterok:"$fea":"$cac" "$here/table2.sbatch" train)
 rep=$(sbatch --parsable --dependency=afterany:"$trn" "$here/table2.sbatch" report)
-echo "submitted: generate $gen, features $fea, cache $cac, train $trn (240 tasks), report $rep"
+echo "submitted: generate $gen, features $fea, cache $cac, train $trn ($cells tasks), report $rep"

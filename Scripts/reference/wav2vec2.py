@@ -19,6 +19,11 @@ they read these files.
                      torch.nn.utils.weight_norm) names `...pos_conv_embed.conv.weight_g` / `.weight_v`;
                      config.json as base's with "dtype" replaced by the legacy key "torch_dtype": "float16".
   stable-bf16/       the stable weights, every tensor bfloat16; config.json with "dtype": "bfloat16".
+  weighted/          base's weights and config with use_weighted_layer_sum True (the SUPERB-style head:
+                     projector(sum_i softmax(layer_weights)_i hidden.<i>)) and layer_weights [3] ~ N(0, 1) from a
+                     generator seeded 2. Only reference.safetensors is stored, with `layer_weights` in it: the Swift
+                     test assembles the model folder from base/ (keeps the fixtures small).
+  weighted-stable/   the same from stable/, seed 3.
 
 The fp16/bf16 references are computed from the model that transformers itself loads back from that folder
 (`from_pretrained(folder, attn_implementation="eager").float()`), so they correspond to the rounded weights;
@@ -62,7 +67,9 @@ rollout_discard), T = 24 frames for 8000 samples (conv output lengths 1599, 799,
   last_hidden  [2, T, 32]     encoder output that the classifier head reads (base: = hidden.2; stable:
                               encoder.layer_norm(hidden.2))
   attention.<i>[2, 2, T, T]   softmax attention probabilities of layer i (rows = queries), i = 0, 1
-  pooled       [2, 16]        projector(last_hidden).mean(over T), the classifier's input
+  pooled       [2, 16]        projector(last_hidden).mean(over T), the classifier's input (weighted variants:
+                              projector(sum_i softmax(layer_weights)_i hidden.<i>).mean(over T), with the
+                              hidden states exactly as transformers returns them)
   logits       [2, 12]        classifier(pooled)
   rollout.<fusion>.<query> [2, T]  attention rollout (Abnar & Zuidema 2020), numpy float64 from the float32
                               attentions, per example: for each layer l = 1..L fuse the heads (mean / max / min
@@ -105,7 +112,8 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Test
 RATE = 16000
 SAMPLES = 8000
 DISCARD = 0.5
-SEEDS = {"base": 0, "stable": 1}
+SEEDS = {"base": 0, "stable": 1, "weighted": 2, "weighted-stable": 3}
+WEIGHTED = {"weighted": "base", "weighted-stable": "stable"}
 POS_CONV = "wav2vec2.encoder.pos_conv_embed.conv."
 NEW_G, NEW_V = POS_CONV + "parametrizations.weight.original0", POS_CONV + "parametrizations.weight.original1"
 OLD_G, OLD_V = POS_CONV + "weight_g", POS_CONV + "weight_v"
@@ -193,7 +201,12 @@ def forward(model, x):
         w2v = model.wav2vec2
         features = w2v.feature_extractor(x).transpose(1, 2)
         last = w2v(x).last_hidden_state
-        pooled = model.projector(last).mean(dim=1)
+        if model.config.use_weighted_layer_sum:
+            weights = torch.softmax(model.layer_weights, dim=-1)
+            head_input = sum(w * h for w, h in zip(weights, out.hidden_states))
+        else:
+            head_input = last
+        pooled = model.projector(head_input).mean(dim=1)
         r = {"logits": out.logits, "features": features, "last_hidden": last, "pooled": pooled}
         r.update({f"hidden.{i}": h for i, h in enumerate(out.hidden_states)})
         r.update({f"attention.{i}": a for i, a in enumerate(out.attentions)})
@@ -333,6 +346,28 @@ def float64_error(model, x, r):
     return worst
 
 
+def check_converter(model, x):
+    """Scripts/convert_to_safetensors.py on the model saved as a pytorch_model.bin: transformers loads the result
+    with no missing, unexpected or mismatched keys and gives the same logits, bit for bit."""
+    import subprocess
+    import sys
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        source, out = os.path.join(tmp, "bin"), os.path.join(tmp, "converted")
+        # A folder as transformers 4 wrote it with safe_serialization=False (transformers 5 writes only
+        # safetensors): config.json and the pickled state dict.
+        model.config.save_pretrained(source)
+        torch.save(model.state_dict(), os.path.join(source, "pytorch_model.bin"))
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "convert_to_safetensors.py")
+        subprocess.run([sys.executable, script, source, "--out", out], check=True)
+        converted, info = Wav2Vec2ForSequenceClassification.from_pretrained(
+            out, attn_implementation="eager", output_loading_info=True)
+        assert not any(info.values()), f"the converted folder did not load cleanly: {info}"
+        with torch.no_grad():
+            assert torch.equal(converted.eval()(x).logits, model(x).logits), "the converted model's logits differ"
+    print("convert_to_safetensors.py: the converted folder loads cleanly and gives the same logits")
+
+
 def sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()[:16]
@@ -340,7 +375,7 @@ def sha(path):
 
 def main():
     if os.path.isdir(OUT):
-        for entry in ("base", "stable", "base-legacy-fp16", "stable-bf16"):
+        for entry in ("base", "stable", "base-legacy-fp16", "stable-bf16", "weighted", "weighted-stable"):
             shutil.rmtree(os.path.join(OUT, entry), ignore_errors=True)
     os.makedirs(OUT, exist_ok=True)
     x = torch.from_numpy(waveform())
@@ -362,12 +397,25 @@ def main():
         check_loaded(model, expected, folder)
         variants.append((name, folder, model))
 
+    for name, source in WEIGHTED.items():
+        # The source's weights with the weighted head switched on and layer_weights drawn.
+        model = Wav2Vec2ForSequenceClassification.from_pretrained(
+            os.path.join(OUT, source), attn_implementation="eager", use_weighted_layer_sum=True).float().eval()
+        with torch.no_grad():
+            model.layer_weights.copy_(torch.randn(3, generator=torch.Generator().manual_seed(SEEDS[name])))
+        folder = os.path.join(OUT, name)
+        os.makedirs(folder, exist_ok=True)
+        variants.append((name, folder, model))
+
     for name, folder, model in variants:
         r = forward(model, x)
+        if name in WEIGHTED:
+            r["layer_weights"] = model.layer_weights.detach().clone()
         r["input"] = x.numpy()
         tensors = write_reference(folder, name, r)
         err = float64_error(model, x, r)
-        with safetensors.safe_open(os.path.join(folder, "model.safetensors"), "pt") as f:
+        weights = os.path.join(folder if name not in WEIGHTED else os.path.join(OUT, WEIGHTED[name]), "model.safetensors")
+        with safetensors.safe_open(weights, "pt") as f:
             keys = list(f.keys())
             pos = sorted(k.replace(POS_CONV, "") for k in keys if k.startswith(POS_CONV))
             dtypes = sorted({str(f.get_slice(k).get_dtype()) for k in keys})
@@ -378,6 +426,7 @@ def main():
               + ";  rollout.mean.first[0] max " + f"{tensors['rollout.mean.first'][0].max():.3f}")
         print("  float32 vs float64 max |error| " + ", ".join(f"{k} {v:.1e}" for k, v in err.items()))
         print("  " + ", ".join(f"{fn} {s / 1024:.1f} KiB ({sha(os.path.join(folder, fn))})" for fn, s in sizes.items()))
+    check_converter(variants[-2][2], x)  # the weighted model (its layer_weights included)
     total = sum(os.path.getsize(os.path.join(d, fn)) for d, _, fns in os.walk(OUT) for fn in fns)
     print(f"\ntotal under {os.path.relpath(OUT)}: {total / 1024:.1f} KiB")
 

@@ -9,6 +9,8 @@ public struct SessionOptions: @unchecked Sendable {
     public var progress: ProgressMode = .auto
     /// Stop after this many steps in this invocation (saving the resumable state); a rerun resumes. nil = to the end.
     public var stopAfter: Int?
+    /// Stop at the first step boundary after this many seconds of this invocation (saving the state). nil = no limit.
+    public var stopAfterSeconds: Double?
     /// Where one-line messages go (resume and stop notices).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 

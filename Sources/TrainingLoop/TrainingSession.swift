@@ -93,8 +93,12 @@ public final class TrainingSession<Task: TrainingTask> {
         if let p = pending { sums = (p[0], p[1], p[2], Int(p[3]), Int(p[4])) }  // five, checked on open
         let trainingIDs = task.ids(.training)
         var step = start
+        let began = Date()
         while step < s.steps {
-            if let stopAfter, step - start >= stopAfter {
+            let outOfSteps = stopAfter.map { step - start >= $0 } ?? false
+            let outOfTime =
+                options.stopAfterSeconds.map { step > start && Date().timeIntervalSince(began) >= $0 } ?? false
+            if outOfSteps || outOfTime {
                 let info = task.stateInfo(
                     step: step, validationAccuracy: nil, optimizer: optimizer.kind,
                     pendingSums: [sums.loss, sums.ce, sums.kd, Double(sums.correct), Double(sums.seen)])
@@ -103,8 +107,8 @@ public final class TrainingSession<Task: TrainingTask> {
                     to: stateURL)
                 reporter.finish()
                 log(
-                    "stopped after \(stopAfter) step(s) at step \(step) of \(s.steps); run the same command again "
-                        + "to resume"
+                    "stopped after \(step - start) step(s)\(outOfTime ? " (the time limit)" : "") at step \(step) of "
+                        + "\(s.steps); run the same command again to resume"
                 )
                 return Outcome(result: nil, resumedFrom: start, stoppedAt: step)
             }

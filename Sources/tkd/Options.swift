@@ -24,13 +24,39 @@ struct RunOptions: ParsableArguments {
     }
 }
 
+/// When a training invocation stops early, saving its resumable state (for time-limited jobs; a rerun of
+/// the same command resumes, and the finished run is byte-identical to an uninterrupted one).
+struct StopOptions: ParsableArguments {
+    @Option(
+        name: .customLong("stop-after"),
+        help:
+            "Train at most N steps in this invocation, save a resumable checkpoint and exit 0 (for time-limited jobs).")
+    var steps: Int?
+
+    @Option(
+        name: .customLong("stop-after-minutes"),
+        help: """
+            Stop at the first step boundary after M minutes of training in this invocation, save a resumable \
+            checkpoint and exit 0 (set it below a batch job's time limit; the results do not depend on it).
+            """)
+    var minutes: Double?
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--stop-after must be positive; got \(steps).") }
+        if let minutes, !(minutes > 0 && minutes.isFinite) {
+            throw ValidationError("--stop-after-minutes must be positive; got \(minutes).")
+        }
+    }
+}
+
 extension RunOptions {
     /// The training loop's options for this command line (and a note when OpenBLAS runs slow kernels).
-    func session(stopAfter: Int?) -> SessionOptions {
+    func session(stop: StopOptions) -> SessionOptions {
         var session = SessionOptions()
         session.jobs = jobs
         session.progress = progressMode
-        session.stopAfter = stopAfter
+        session.stopAfter = stop.steps
+        session.stopAfterSeconds = stop.minutes.map { $0 * 60 }
         if let note = BLAS.slowKernelNote { session.log(note) }
         return session
     }

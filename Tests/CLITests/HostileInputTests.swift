@@ -708,6 +708,8 @@ struct HostileInputTests {
         func exportFolder(_ box: Sandbox, rollout: [Float]?, linkFirst: Bool = false) throws -> (URL, String) {
             let folder = box.root.appendingPathComponent("exports")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // Ready rollouts say their row (else every file is refused for that, not for what it holds).
+            try Data(#"{"rollout_row": "mean"}"#.utf8).write(to: folder.appendingPathComponent("import.json"))
             var ids: [(String, Int)] = []
             for split in ["training", "validation", "testing"] {
                 for line in try String(contentsOf: box.manifest(split), encoding: .utf8).split(separator: "\n") {

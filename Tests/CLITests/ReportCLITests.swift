@@ -49,7 +49,8 @@ struct ReportCLITests {
         html = try String(contentsOf: out, encoding: .utf8)
         #expect(
             html.contains("Test accuracy (Table 2 style)") && html.contains("λ = 0</th>")
-                && html.contains("λ = 0.5</th>"))
+                && html.contains("λ = 0.5 (oracle)</th>") && html.contains("(n = 1)"),
+            "one column per (λ, target), each cell with its n")
         #expect(
             html.contains("— tc-lambda0.5") || html.contains("lambda0.5 (peak-normalised)"),
             "the λ > 0 run's attention curve")

@@ -47,7 +47,7 @@ struct GenerateBadInputTests {
 
     @Test("noise regions too short for the crossfade are named")
     func shortNoise() throws {
-        let recipe = try GenerateFixture.recipe("noise: {crossfade_seconds: 4}\n")
+        let recipe = try GenerateFixture.recipe(noise: "crossfade_seconds: 4")
         #expect {
             try GenerateFixture.generate(recipe: recipe, corpus: try SharedDemoCorpus.url(), variant: "2s")
         } throws: { e in

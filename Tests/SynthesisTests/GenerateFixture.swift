@@ -9,7 +9,8 @@ import Testing
 
 /// Generation on the shared small demo corpus (3 speakers × 2 utterances).
 enum GenerateFixture {
-    /// 2-s and 7-s variants: 7 s is longer than the ~6-s validation/testing noise regions, so looping is exercised.
+    /// 2-s and 7-s variants: 7 s is longer than the ~6-s validation/testing noise regions of the 80/10/10 split
+    /// (the default before 2026-11-30, set here), so looping is exercised.
     static let recipeText = """
         version: 1
         name: gen-test
@@ -23,8 +24,10 @@ enum GenerateFixture {
 
         """
 
-    static func recipe(_ extra: String = "") throws -> Recipe {
-        try Recipe.parse(try YAMLValue.parse(recipeText + extra, file: "gen-test.yaml"))
+    static func recipe(_ extra: String = "", noise: String? = nil) throws -> Recipe {
+        let noiseLine =
+            "noise: {regions: {training: 0.8, validation: 0.1, testing: 0.1}\(noise.map { ", \($0)" } ?? "")}\n"
+        return try Recipe.parse(try YAMLValue.parse(recipeText + noiseLine + extra, file: "gen-test.yaml"))
     }
 
     static func generate(

@@ -220,7 +220,7 @@ struct GenerateTests {
         defer { try? FileManager.default.removeItem(at: base) }
         let noise = NoiseSynthesizer.make(.pink, sampleRate: 22050, seed: 3)
         try AudioWriter.write(noise, sampleRate: 22050, to: base.appendingPathComponent("noises/sub/pink22k.wav"))
-        let recipe = try GenerateFixture.recipe("noise: {sources: [noises]}\n")
+        let recipe = try GenerateFixture.recipe(noise: "sources: [noises]")
         let corpus = try SharedDemoCorpus.url()
         let direct = try GenerateFixture.generate(recipe: recipe, corpus: corpus, variant: "2s", recipeDirectory: base)
         defer { try? FileManager.default.removeItem(at: direct) }

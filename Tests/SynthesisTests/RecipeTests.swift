@@ -58,7 +58,7 @@ struct RecipeTests {
         #expect(r.task.labels == "speech_commands_12" && r.task.unknownShare == 0.1 && r.task.silenceShare == 0.1)
         #expect(r.placement.onset == .uniform)
         #expect(r.noise.sources == ["background_noise"])
-        #expect(r.noise.regions == ["training": 0.8, "validation": 0.1, "testing": 0.1])
+        #expect(r.noise.regions == ["training": 0.6, "validation": 0.2, "testing": 0.2])
         #expect(r.level.snrDefinition == .speechActive && r.level.maxPeak == 0.99)
         #expect(r.output.format == .pcm16)
         #expect(r.onBadInput == .fail)

@@ -54,4 +54,29 @@ struct Wav2Vec2ErrorTests {
             })
         #expect(shape.contains("classifier.bias") && shape.contains("[5]") && shape.contains("[12]"), "\(shape)")
     }
+
+    @Test("use_weighted_layer_sum without layer_weights is named; a .bin-only folder names the converter")
+    func weightedAndPickled() throws {
+        let noWeights = message(try copy { c, _ in c["use_weighted_layer_sum"] = true })
+        #expect(noWeights.contains("layer_weights") && noWeights.contains("missing"), "\(noWeights)")
+        let badWeights = message(
+            try copy { c, t in
+                c["use_weighted_layer_sum"] = true
+                t.append(.init(name: "layer_weights", shape: [3], values: [0, .nan, 1]))
+            })
+        #expect(badWeights.contains("layer_weights") && badWeights.contains("non-finite"), "\(badWeights)")
+        let wrongCount = message(
+            try copy { c, t in
+                c["use_weighted_layer_sum"] = true
+                t.append(.init(name: "layer_weights", shape: [2], values: [0, 1]))
+            })
+        #expect(wrongCount.contains("layer_weights") && wrongCount.contains("[3]"), "\(wrongCount)")
+        let dir = try copy { _, _ in }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("model.safetensors"))
+        try Data([0x80, 0x02]).write(to: dir.appendingPathComponent("pytorch_model.bin"))
+        let pickled = message(dir)
+        #expect(
+            pickled.contains("pytorch_model.bin") && pickled.contains("Scripts/convert_to_safetensors.py"), "\(pickled)"
+        )
+    }
 }

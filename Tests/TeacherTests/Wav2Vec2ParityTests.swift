@@ -10,7 +10,8 @@ import TrainingLoop
 
 /// wav2vec 2.0 against Hugging Face transformers (fixtures from `Scripts/reference/wav2vec2.py`): tiny
 /// random-weight models of both layouts (base: GroupNorm + post-LN; stable: LayerNorm + pre-LN), saved by
-/// `save_pretrained`, plus float16 (legacy weight-norm names) and bfloat16 copies. Logits, attentions,
+/// `save_pretrained`, plus float16 (legacy weight-norm names) and bfloat16 copies, and both layouts with
+/// `use_weighted_layer_sum` (the SUPERB-style head). Logits, attentions,
 /// hidden states, features and the pooled head input within 1e-4 absolute; rollouts against numpy.
 @Suite("wav2vec 2.0 against transformers")
 struct Wav2Vec2ParityTests {
@@ -35,13 +36,40 @@ struct Wav2Vec2ParityTests {
 
     static func maxDifference(_ a: [Float], _ b: [Float]) -> Float { Float(Closeness(a, b).error) }
 
+    /// The model folder of a weighted variant (the generator stores only its reference): the base or stable
+    /// folder's weights plus `layer_weights`, its config with `use_weighted_layer_sum` true.
+    static func weightedFolder(_ name: String, layerWeights: [Float]) throws -> URL {
+        let source = fixtures.appendingPathComponent(name == "weighted" ? "base" : "stable")
+        let dir = try TestFolder.make("w2v-\(name)")
+        var config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json")))
+            as! [String: Any]
+        config["use_weighted_layer_sum"] = true
+        try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
+        let file = try SafeTensorsFile(source.appendingPathComponent("model.safetensors"))
+        var tensors = try file.entries.keys.sorted().map {
+            SafeTensors.Tensor(name: $0, shape: file.entries[$0]!.shape, values: try file.values($0))
+        }
+        tensors.append(.init(name: "layer_weights", shape: [layerWeights.count], values: layerWeights))
+        try SafeTensors.encode(tensors).write(to: dir.appendingPathComponent("model.safetensors"))
+        return dir
+    }
+
     @Test(
         "logits, attentions, hidden states and features",
-        arguments: ["base", "stable", "base-legacy-fp16", "stable-bf16"])
+        arguments: ["base", "stable", "base-legacy-fp16", "stable-bf16", "weighted", "weighted-stable"])
     func parity(name: String) throws {
         let folder = Self.fixtures.appendingPathComponent(name)
-        let model = try Wav2Vec2Model(folder: folder)
         let reference = try SafeTensorsFile(folder.appendingPathComponent("reference.safetensors"))
+        let model: Wav2Vec2Model
+        if name.hasPrefix("weighted") {
+            let assembled = try Self.weightedFolder(name, layerWeights: try reference.values("layer_weights"))
+            defer { try? FileManager.default.removeItem(at: assembled) }
+            model = try Wav2Vec2Model(folder: assembled)
+            #expect(model.config.useWeightedLayerSum)
+        } else {
+            model = try Wav2Vec2Model(folder: folder)
+        }
         for e in 0..<2 {
             let out = try model.forward(Self.waveform(e), keepHiddenStates: true)
             let t = out.frames

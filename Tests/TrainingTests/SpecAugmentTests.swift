@@ -49,4 +49,21 @@ struct SpecAugmentTests {
             }
         }
     }
+
+    @Test("length_scaling: an 8-s input gets 8 × the time width (width) or 8 × the masks (count); none keeps them")
+    func lengthScaling() {
+        var aug = SpecAugment()
+        #expect(aug.scaled(seconds: 8) == aug)
+        aug.lengthScaling = .width
+        let wide = aug.scaled(seconds: 8)
+        #expect(wide.timeWidth == 80 && wide.timeMasks == 2 && wide.frequencyWidth == 5 && wide.frequencyMasks == 2)
+        aug.lengthScaling = .count
+        let many = aug.scaled(seconds: 8)
+        #expect(many.timeWidth == 10 && many.timeMasks == 16)
+        #expect(aug.scaled(seconds: 1) == aug)
+        // The share of an 8-s input (399 frames) the masks can cover is a 1-s input's (49 frames), within rounding.
+        var rng = CounterRNG(seed: 1, key: ["scaled"])
+        let stripes = wide.stripes(frames: 399, features: 20, rng: &rng)
+        #expect(stripes.time.allSatisfy { $0.count < 80 })
+    }
 }

@@ -37,6 +37,8 @@ struct TrainConfigTests {
                         && c.schedule == .exponential(initial: 1e-3, final: 2e-5, steps: 80_000))
             }
             #expect(c.specAugment == SpecAugment())
+            // kws_streaming's ±100 ms time shift, the targets moved with it (issue 14, point 6).
+            #expect(c.timeShiftFrames == 5 && c.kd.interpolation == .centers)
             let demo = try TrainConfig.load(root.appendingPathComponent("Recipes/train/demo/\(student.rawValue).yaml"))
             #expect(demo.name == "demo-\(student.rawValue)" && demo.steps < 1_000)
         }
@@ -61,6 +63,18 @@ struct TrainConfigTests {
         #expect(message("student: lstm-p\nbatch_size: 0\n").contains("batch_size"))
         let line = message("student: lstm-p\nseed: 1\nkd:\n  lambda: -1\n")
         #expect(line.contains(":4") && line.contains("kd.lambda"), "\(line)")
+    }
+
+    @Test("spec_augment.length_scaling: width, count or none; another word names the key")
+    func lengthScaling() throws {
+        #expect(
+            try load("student: tc-resnet\nspec_augment: {length_scaling: count}\n").specAugment?.lengthScaling == .count
+        )
+        #expect(try load("student: tc-resnet\nspec_augment: {length_scaling: none}\n").specAugment == SpecAugment())
+        do {
+            _ = try load("student: tc-resnet\nspec_augment: {length_scaling: wide}\n")
+            Issue.record("length_scaling: wide was accepted")
+        } catch { #expect("\(error)".contains("spec_augment.length_scaling"), "\(error)") }
     }
 
     @Test("steps override re-spreads the schedule; defaults follow the student")

@@ -33,6 +33,7 @@ struct LocalisationMetricTests {
     func centres() {
         let info = TeacherCacheInfo(
             fingerprint: "ab", teacher: "t", weightsSHA256: "", configSHA256: "", rollout: Rollout(),
+            rolloutRow: .mean,
             dtype: .float32, examplesPerShard: 1, manifestsSHA256: "", sampleRate: 16_000, frameHop: 320,
             frameCentreOffset: 200, teacherLabels: nil)
         #expect(info.frameCentres(3) == [200, 520, 840])

@@ -30,6 +30,8 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
     public var totals: [String: Int]
     /// Examples left out under `on_bad_input: skip`, with the reason.
     public var skipped: [Skip]
+    /// Per split, how much distinct noise its examples use (absent in datasets of an earlier tkd).
+    public var noiseUsage: [String: NoiseUsage]?
 
     public struct CorpusSummary: Sendable, Equatable, Codable {
         public var version: String
@@ -101,6 +103,7 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         case sampleRate = "sample_rate"
         case audioRendered = "audio_rendered"
         case noiseFiles = "noise_files"
+        case noiseUsage = "noise_usage"
     }
 
     public static let rendererDescription: [String: String] = [
@@ -121,7 +124,7 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         format: String = DatasetInfo.currentFormat, tool: String = "tkd \(TKDVersion.current)", name: String,
         variant: Recipe.VariantSpec, recipe: Recipe, labels: [String], sampleRate: Int, audioRendered: Bool,
         corpus: CorpusSummary, noiseFiles: [NoiseFile], renderer: [String: String] = DatasetInfo.rendererDescription,
-        counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip]
+        counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip], noiseUsage: [String: NoiseUsage]? = nil
     ) {
         self.format = format
         self.tool = tool
@@ -137,5 +140,6 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         self.counts = counts
         self.totals = totals
         self.skipped = skipped
+        self.noiseUsage = noiseUsage
     }
 }

@@ -118,7 +118,7 @@ extension Recipe {
         // noise
         var noise = NoiseSpec(
             sources: [NoiseSpec.corpusBackground],
-            regions: ["training": 0.8, "validation": 0.1, "testing": 0.1], crossfadeSeconds: 0.05)
+            regions: ["training": 0.6, "validation": 0.2, "testing": 0.2], crossfadeSeconds: 0.05)
         if let n = top["noise"] {
             let m = try n.mapping(allowed: ["sources", "regions", "crossfade_seconds"])
             if let s = m["sources"] {

@@ -10,6 +10,9 @@ public struct Rollout: Sendable, Equatable, Codable {
     /// Which row of the joint map is returned: the first frame's, the mean over rows, or the one the
     /// checkpoint's pooling implies (`auto`: mean for mean pooling, first for the first-frame head).
     public enum Query: String, Sendable, Codable, CaseIterable, ChoiceOption { case first, mean, auto }
+    /// The row a rollout vector is: the first frame's (what a first-frame head reads, the paper's Fig. 1) or
+    /// the mean over rows (what a mean-pooled head reads).
+    public enum Row: String, Sendable, Codable, CaseIterable, ChoiceOption { case first, mean }
 
     public var fusion = Fusion.mean
     /// w in Â = (1 − w)·A + w·I: the residual connection's share.
@@ -18,6 +21,15 @@ public struct Rollout: Sendable, Equatable, Codable {
     /// added (the diagonal is never discarded); 0 keeps everything.
     public var discard: Float = 0
     public var query = Query.auto
+
+    /// The row `query` takes from a teacher whose head reads `head` (`auto` follows the head).
+    public func row(head: Row) -> Row {
+        switch query {
+        case .first: .first
+        case .mean: .mean
+        case .auto: head
+        }
+    }
 
     public init(fusion: Fusion = .mean, residual: Float = 0.5, discard: Float = 0, query: Query = .auto) {
         self.fusion = fusion

@@ -18,6 +18,9 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
     public var weightsSHA256: String
     public var configSHA256: String
     public var rollout: Rollout
+    /// The row of the rollout the cache holds (`rollout.query` resolved against the teacher's head; for an
+    /// import, its `import.json`). Absent in caches made before tkd recorded it.
+    public var rolloutRow: Rollout.Row?
     public var dtype: TensorDType
     public var examplesPerShard: Int
     public var manifestsSHA256: String
@@ -62,12 +65,13 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
         case format, tool, fingerprint, teacher, rollout, dtype, summary
         case weightsSHA256 = "weights_sha256", configSHA256 = "config_sha256", examplesPerShard = "examples_per_shard"
         case manifestsSHA256 = "manifests_sha256", sampleRate = "sample_rate", frameHop = "frame_hop"
-        case frameCentreOffset = "frame_centre_offset", teacherLabels = "teacher_labels"
+        case frameCentreOffset = "frame_centre_offset", teacherLabels = "teacher_labels", rolloutRow = "rollout_row"
     }
 
     public init(
         fingerprint: String, teacher: String, weightsSHA256: String, configSHA256: String, rollout: Rollout,
-        dtype: TensorDType, examplesPerShard: Int, manifestsSHA256: String, sampleRate: Int, frameHop: Int,
+        rolloutRow: Rollout.Row?, dtype: TensorDType, examplesPerShard: Int, manifestsSHA256: String, sampleRate: Int,
+        frameHop: Int,
         frameCentreOffset: Double, teacherLabels: [String]?, summary: Summary? = nil
     ) {
         self.fingerprint = fingerprint
@@ -75,6 +79,7 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
         self.weightsSHA256 = weightsSHA256
         self.configSHA256 = configSHA256
         self.rollout = rollout
+        self.rolloutRow = rolloutRow
         self.dtype = dtype
         self.examplesPerShard = examplesPerShard
         self.manifestsSHA256 = manifestsSHA256

@@ -4,7 +4,7 @@ import Foundation
 /// --import` reads them from any framework (contract): a safetensors file with `logits` [labels] (when the
 /// teacher has a classification head), `layer.<i>` [heads, T, T] per layer (rows are queries) and/or a ready
 /// `rollout` [T]. An import folder holds one `<id>.safetensors` per manifest example and optionally
-/// `import.json` (`ImportInfo`).
+/// `import.json` (`ImportInfo`; its `rollout_row` says which row ready rollouts hold).
 public enum TeacherExport {
     /// The `format` in the file's metadata.
     public static let format = "tkd-teacher-attentions/1"
@@ -28,10 +28,14 @@ public enum TeacherExport {
         public var frameCentreOffset: Double?
         /// Class names in logit order.
         public var labels: [String]?
+        /// The row the teacher's head reads (`first` for a first-frame classifier, `mean` for a mean-pooled
+        /// one): the row `query: auto` takes from exported attentions, and the row exported `rollout` vectors
+        /// hold (required when they are ready rollouts). Without it, attentions roll out as a mean-pooled head.
+        public var rolloutRow: Rollout.Row?
 
         enum CodingKeys: String, CodingKey {
             case labels
-            case frameHop = "frame_hop", frameCentreOffset = "frame_centre_offset"
+            case frameHop = "frame_hop", frameCentreOffset = "frame_centre_offset", rolloutRow = "rollout_row"
         }
 
         /// Why the values cannot describe a 16-kHz teacher's frame grid, or nil: `frame_hop` 1…16000 samples,
@@ -50,10 +54,14 @@ public enum TeacherExport {
             return nil
         }
 
-        public init(frameHop: Int? = nil, frameCentreOffset: Double? = nil, labels: [String]? = nil) {
+        public init(
+            frameHop: Int? = nil, frameCentreOffset: Double? = nil, labels: [String]? = nil,
+            rolloutRow: Rollout.Row? = nil
+        ) {
             self.frameHop = frameHop
             self.frameCentreOffset = frameCentreOffset
             self.labels = labels
+            self.rolloutRow = rolloutRow
         }
     }
 }

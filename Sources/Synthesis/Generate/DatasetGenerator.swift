@@ -309,7 +309,7 @@ public final class DatasetGenerator: @unchecked Sendable {
                 version: index.version.rawValue, splitSource: index.splitSource.rawValue, fingerprint: h.finalizeHex(),
                 keywordSources: keywordCount),
             noiseFiles: pool.files, renderer: DatasetInfo.rendererDescription, counts: counts, totals: totals,
-            skipped: skipped)
+            skipped: skipped, noiseUsage: NoiseUsage.measure(records, sampleRate: recipe.corpus.sampleRate))
     }
 
     final class EntryStore: @unchecked Sendable {

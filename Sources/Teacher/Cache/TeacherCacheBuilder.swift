@@ -62,6 +62,8 @@ public struct TeacherCacheBuilder: Sendable {
     struct Source: Sendable {
         var fingerprint: String, weights: String, config: String, description: String
         var frameHop: Int, frameCentreOffset: Double, labels: [String]?
+        /// The row of the rollouts it gives.
+        var row: Rollout.Row
         var compute: @Sendable (ExampleRecord, URL) throws -> (rollout: [Float], logits: [Float]?)
     }
 
@@ -70,15 +72,16 @@ public struct TeacherCacheBuilder: Sendable {
         let (full, weightsSHA, configSHA) = try Self.fingerprint(teacher: teacherFolder, rollout: rollout)
         let labels =
             model.hasClassifier ? (0..<model.config.labels).map { model.config.id2label[$0] ?? String($0) } : nil
-        let heads = model.config.heads, settings = rollout, mean = model.config.pooling == .mean
+        let heads = model.config.heads, settings = rollout, head = model.config.pooling.row
         return Source(
             fingerprint: full, weights: weightsSHA, config: configSHA, description: teacherFolder.path,
-            frameHop: model.config.frameHop, frameCentreOffset: model.config.frameCentreOffset, labels: labels
+            frameHop: model.config.frameHop, frameCentreOffset: model.config.frameCentreOffset, labels: labels,
+            row: rollout.row(head: head)
         ) { e, root in
             let url = try DatasetLayout(root).audio(e)
             let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: 16_000, allowResample: false))
             let out = try model.forward(audio.samples)
-            return (settings.vector(out.attentions, heads: heads, frames: out.frames, meanPooling: mean), out.logits)
+            return (settings.vector(out.attentions, heads: heads, frames: out.frames, head: head), out.logits)
         }
     }
 
@@ -117,7 +120,9 @@ public struct TeacherCacheBuilder: Sendable {
         let settings = rollout
         let hop = info.frameHop ?? TeacherExport.ImportInfo.defaultFrameHop
         let offset = info.frameCentreOffset ?? TeacherExport.ImportInfo.defaultFrameCentreOffset
-        let labels = info.labels
+        let labels = info.labels, head = info.rolloutRow ?? .mean
+        let row = rollout.row(head: head)
+        let readyRow = info.rolloutRow
         /// The frame count T of an export against the one rule of the cache (`TeacherCacheInfo.plausibleFrames`).
         @Sendable func checkFrames(_ t: Int, name: String, path: String, record e: ExampleRecord) throws {
             let range = TeacherCacheInfo.plausibleFrames(
@@ -137,7 +142,7 @@ public struct TeacherCacheBuilder: Sendable {
         }
         return Source(
             fingerprint: h.finalizeHex(), weights: filesSHA, config: "", description: "import:\(folder.path)",
-            frameHop: hop, frameCentreOffset: offset, labels: labels
+            frameHop: hop, frameCentreOffset: offset, labels: labels, row: row
         ) { e, _ in
             let url = folder.appendingPathComponent(TeacherExport.fileName(id: e.id))
             let file = try SafeTensorsFile(url)
@@ -157,6 +162,20 @@ public struct TeacherCacheBuilder: Sendable {
                 let v = try file.values(TeacherExport.rollout)
                 try checkFrames(v.count, name: TeacherExport.rollout, path: url.path, record: e)
                 try checkValues(v, name: TeacherExport.rollout, path: url.path)
+                // A ready rollout is one row, fixed by the exporter: it must be said, and be the row asked for.
+                guard let readyRow else {
+                    throw TeacherError.input(
+                        path: infoURL.path,
+                        reason: "'rollout_row' is missing; '\(e.id)' holds a ready rollout: say which row it is "
+                            + "(\(Rollout.Row.expectedChoices))")
+                }
+                guard row == readyRow else {
+                    throw TeacherError.input(
+                        path: infoURL.path,
+                        reason:
+                            "'rollout_row' is '\(readyRow.rawValue)'; --query \(settings.query.rawValue) asks for the "
+                            + "\(row.rawValue) row, which ready rollouts cannot give (export attentions instead)")
+                }
                 return (v, logits)
             }
             var layers: [[Float]] = []
@@ -181,7 +200,7 @@ public struct TeacherCacheBuilder: Sendable {
             }
             // The frame count before the rollout's O(L·T²) work.
             try checkFrames(shape[1], name: TeacherExport.layer(0), path: url.path, record: e)
-            let v = settings.vector(layers, heads: shape[0], frames: shape[1], meanPooling: true)
+            let v = settings.vector(layers, heads: shape[0], frames: shape[1], head: head)
             try checkValues(v, name: "the rollout of its layers", path: url.path)
             return (v, logits)
         }
@@ -199,7 +218,7 @@ public struct TeacherCacheBuilder: Sendable {
         let folder = layout.teacherCache(fingerprint: full)
         var info = TeacherCacheInfo(
             fingerprint: full, teacher: source.description, weightsSHA256: source.weights,
-            configSHA256: source.config, rollout: rollout, dtype: dtype,
+            configSHA256: source.config, rollout: rollout, rolloutRow: source.row, dtype: dtype,
             examplesPerShard: examplesPerShard,
             manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset), sampleRate: 16_000,
             frameHop: source.frameHop, frameCentreOffset: source.frameCentreOffset,

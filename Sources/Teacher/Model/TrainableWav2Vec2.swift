@@ -46,7 +46,10 @@ public final class TrainableWav2Vec2: TrainableModel {
 
     /// A freshly initialised model (Hugging Face's `_init_weights` scales, drawn from the counter RNG
     /// keyed by `seed` and the parameter's name, so the same seed gives the same bytes).
-    public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0, gaborFrontEnd: Bool = false) {
+    /// How the feature encoder starts (see `TeacherTrainConfig.FrontEndInit`).
+    public enum FrontEndStart: Sendable { case kaiming, gabor, spectral }
+
+    public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0, frontEnd: FrontEndStart = .kaiming) {
         precondition(
             !c.stableLayerNorm && c.featExtractNorm == .group && !c.convBias,
             "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
@@ -101,7 +104,69 @@ public final class TrainableWav2Vec2: TrainableModel {
         }
         parameters = all + projector.parameters + classifier.parameters
         initialise(seed: seed)
-        if gaborFrontEnd { initialiseGabor() }
+        switch frontEnd {
+        case .kaiming: break
+        case .gabor: initialiseGabor()
+        case .spectral: initialiseSpectral()
+        }
+    }
+
+    /// The mel-spaced centre frequency of band `i` of `count` (60 Hz to 7.6 kHz).
+    static func melCentre(_ i: Int, of count: Int) -> Double {
+        func mel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
+        func hz(_ m: Double) -> Double { 700 * (pow(10, m / 2595) - 1) }
+        let lo = mel(60), hi = mel(7_600)
+        return hz(lo + (hi - lo) * Double(i) / Double(max(1, count - 1)))
+    }
+
+    /// A Hann-windowed cosine (or sine) kernel of `k` taps at `f` Hz, of L2 norm √2 (Kaiming's expected norm).
+    static func gaborKernel(_ k: Int, frequency f: Double, sine: Bool) -> [Float] {
+        let row = (0..<k).map { i -> Double in
+            let window = 0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(max(1, k - 1)))
+            let phase = 2 * Double.pi * f * (Double(i) - Double(k - 1) / 2) / 16_000
+            return window * (sine ? sin(phase) : cos(phase))
+        }
+        let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return row.map { Float($0 / max(norm, 1e-12) * 2.0.squareRoot()) }
+    }
+
+    /// A band-energy analysis from the first step: the first convolution as quadruples of kernels per
+    /// mel-spaced band (+cos, −cos, +sin, −sin, `gaborKernel`), and the second as each band's rectifier, the
+    /// mean of its four channels over the kernel. After the per-channel GroupNorm, GELU(x) + GELU(−x) =
+    /// x·erf(x/√2) is an even, energy-like function of the band signal (≈ x² near 0, ≈ |x| beyond), and
+    /// |cos θ| + |sin θ| varies by at most √2 with the carrier's phase: the second layer's first channels
+    /// start as a phase-insensitive band envelope, like a magnitude spectrogram, instead of the aliased
+    /// carrier samples a strided filterbank alone gives. Channels beyond the bands keep their Kaiming start.
+    /// Needs at least two convolutions and four channels in the first.
+    func initialiseSpectral() {
+        precondition(convs.count >= 2 && convs[0].outChannels >= 4, "the spectral start needs two convolutions")
+        let first = convs[0], second = convs[1], k0 = first.kernel, k1 = second.kernel
+        let bands = first.outChannels / 4, c0 = first.outChannels, c1 = second.outChannels
+        var w0 = first.weight!.value
+        for b in 0..<bands {
+            let f = Self.melCentre(b, of: bands)
+            let cosine = Self.gaborKernel(k0, frequency: f, sine: false)
+            let sine = Self.gaborKernel(k0, frequency: f, sine: true)
+            for (j, (row, sign)) in [(cosine, Float(1)), (cosine, -1), (sine, 1), (sine, -1)].enumerated() {
+                let o = 4 * b + j
+                for i in 0..<k0 { w0[o * k0 + i] = sign * row[i] }
+            }
+        }
+        first.weight!.value = w0
+        // Output channel o < bands (or every channel, when there are fewer channels than bands) averages its
+        // band(s): weight 1/(4·K) on each of the band's four input channels at every tap.
+        var w1 = second.weight!.value
+        let rectifiers = min(bands, c1)
+        for o in 0..<rectifiers {
+            for i in 0..<(c0 * k1) { w1[o * c0 * k1 + i] = 0 }
+            let members = (0..<bands).filter { $0 * rectifiers / bands == o }
+            for b in members {
+                for j in 0..<4 {
+                    for t in 0..<k1 { w1[(o * c0 + 4 * b + j) * k1 + t] = 1 / Float(4 * k1 * members.count) }
+                }
+            }
+        }
+        second.weight!.value = w1
     }
 
     /// The first convolution as a filterbank: channel pairs of Hann-windowed cosine and sine kernels at
@@ -110,20 +175,11 @@ public final class TrainableWav2Vec2: TrainableModel {
     /// of noise; training still adapts it.
     func initialiseGabor() {
         let conv = convs[0], k = conv.kernel, channels = conv.outChannels
-        func mel(_ f: Double) -> Double { 2595 * log10(1 + f / 700) }
-        func hz(_ m: Double) -> Double { 700 * (pow(10, m / 2595) - 1) }
-        let pairs = (channels + 1) / 2, lo = mel(60), hi = mel(7_600)
+        let pairs = (channels + 1) / 2
         var w = [Float](repeating: 0, count: channels * k)
         for o in 0..<channels {
-            let f = hz(lo + (hi - lo) * Double(o / 2) / Double(max(1, pairs - 1)))
-            var row = (0..<k).map { i -> Double in
-                let window = 0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(k - 1))
-                let phase = 2 * Double.pi * f * (Double(i) - Double(k - 1) / 2) / 16_000
-                return window * (o % 2 == 0 ? cos(phase) : sin(phase))
-            }
-            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            row = row.map { $0 / max(norm, 1e-12) * 2.0.squareRoot() }
-            for i in 0..<k { w[o * k + i] = Float(row[i]) }
+            let row = Self.gaborKernel(k, frequency: Self.melCentre(o / 2, of: pairs), sine: o % 2 == 1)
+            for i in 0..<k { w[o * k + i] = row[i] }
         }
         conv.weight!.value = w
     }

@@ -1,3 +1,4 @@
+import DatasetFormat
 import Foundation
 import TKDCore
 
@@ -25,6 +26,9 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     /// How the sequence-classification head pools the projected frames (the tkd-specific `config.json` key
     /// `tkd_pooling`, which transformers ignores).
     public var pooling: Pooling
+    /// `use_weighted_layer_sum`: the head reads a learned softmax-weighted sum of every hidden state (the
+    /// encoder input and each layer's output; `layer_weights` [layers + 1]) instead of the last one.
+    public var useWeightedLayerSum = false
 
     /// `feat_extract_norm`.
     public enum FeatureExtractorNorm: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
@@ -40,6 +44,9 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         case mean
         /// The first frame c₁ (the paper's Fig. 1).
         case first
+
+        /// The rollout row this head reads.
+        public var row: Rollout.Row { self == .mean ? .mean : .first }
     }
 
     /// A configuration in code (the bundled teacher's); `jsonObject` writes it as `config.json`.
@@ -79,7 +86,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
             "num_conv_pos_embeddings": positionalKernel, "num_conv_pos_embedding_groups": positionalGroups,
             "layer_norm_eps": Double("\(layerNormEpsilon)") ?? Double(layerNormEpsilon),
             "classifier_proj_size": classifierProjectionSize,
-            "num_labels": labels, "use_weighted_layer_sum": false, "add_adapter": false,
+            "num_labels": labels, "use_weighted_layer_sum": useWeightedLayerSum, "add_adapter": false,
             "mask_time_prob": 0.0, "mask_feature_prob": 0.0, "apply_spec_augment": false, "layerdrop": 0.0,
             "hidden_dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "feat_proj_dropout": 0.0,
             "final_dropout": 0.0, "tkd_pooling": pooling.rawValue,
@@ -192,7 +199,8 @@ public struct Wav2Vec2Config: Sendable, Equatable {
                 throw TeacherError.config(path: path, field: key, value: "'\(v)'", expected: "'\(want)'")
             }
         }
-        for key in ["use_weighted_layer_sum", "add_adapter"] where bool(key, false) {
+        useWeightedLayerSum = bool("use_weighted_layer_sum", false)
+        for key in ["add_adapter"] where bool(key, false) {
             throw TeacherError.config(path: path, field: key, value: "true", expected: "false (not supported)")
         }
         guard hiddenSize % heads == 0 else {

@@ -45,6 +45,8 @@ public final class Wav2Vec2Model: @unchecked Sendable {
     let layers: [Layer]
     let projector: Linear?
     let classifier: Linear?
+    /// softmax(`layer_weights`) when the head reads the weighted sum of the hidden states.
+    let layerWeights: [Float]?
 
     public init(folder: URL) throws {
         self.folder = folder
@@ -52,6 +54,16 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         config = try Wav2Vec2Config(url: layout.config)
         let weightsURL = layout.weights
         guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            let pickled = ["pytorch_model.bin", "pytorch_model.bin.index.json"].first {
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+            }
+            if let pickled {
+                throw TeacherError.input(
+                    path: weightsURL.path,
+                    reason: "missing; the folder holds \(pickled), which tkd does not read (a pickle can run code "
+                        + "when loaded): convert it once with `.venv-reference/bin/python "
+                        + "Scripts/convert_to_safetensors.py \(folder.path)`")
+            }
             throw TeacherError.input(
                 path: weightsURL.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
         }
@@ -136,6 +148,23 @@ public final class Wav2Vec2Model: @unchecked Sendable {
             classifier = nil
             hasClassifier = false
         }
+        if hasClassifier && c.useWeightedLayerSum {
+            let w = try tensor("layer_weights", [c.layers + 1])
+            guard w.allSatisfy(\.isFinite) else {
+                throw TeacherError.input(path: weightsURL.path, reason: "'layer_weights' has non-finite values")
+            }
+            layerWeights = Self.softmax(w)
+        } else {
+            layerWeights = nil
+        }
+    }
+
+    /// softmax over a small vector (the weighted layer sum's weights), in Double.
+    static func softmax(_ v: [Float]) -> [Float] {
+        let top = Double(v.max() ?? 0)
+        let e = v.map { exp(Double($0) - top) }
+        let total = e.reduce(0, +)
+        return e.map { Float($0 / total) }
     }
 
     /// `do_normalize` from `folder/preprocessor_config.json` (false when the file is absent).
@@ -242,17 +271,26 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         for e in 0..<b { for i in 0..<(t * hs) { h[e * t * hs + i] += positions[e][i] } }
         if !c.stableLayerNorm { try normRows(pool, &h, rows: b * t, encoderNorm) }
         var hidden: [[Float]] = [], attentions: [[Float]] = []
+        let keep = keepHiddenStates || layerWeights != nil
         for layer in layers {
-            if keepHiddenStates { hidden.append(h) }
+            if keep { hidden.append(h) }
             let (next, probabilities) = try self.layer(layer, h, clips: b, frames: t, pool: pool)
             h = next
             attentions.append(probabilities)
         }
         // transformers returns the last state before the stable layout's final LayerNorm.
-        if keepHiddenStates { hidden.append(h) }
+        if keep { hidden.append(h) }
         if c.stableLayerNorm { try normRows(pool, &h, rows: b * t, encoderNorm) }
         var projected: [Float] = []
-        if let projector { projected = try Self.apply(projector, h, rows: b * t, pool: pool) }
+        if let projector {
+            var input = h
+            if let w = layerWeights {
+                // The weighted sum of the hidden states transformers returns, in their order.
+                input = [Float](repeating: 0, count: h.count)
+                for (state, weight) in zip(hidden, w) { for i in input.indices { input[i] += weight * state[i] } }
+            }
+            projected = try Self.apply(projector, input, rows: b * t, pool: pool)
+        }
         return try (0..<b).map { e in
             var logits: [Float]?, pooled: [Float]?
             if let projector, let classifier {
@@ -268,7 +306,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
                 logits = try Self.apply(classifier, mean, rows: 1, pool: pool)
             }
             let perLayer = attentions.map { Array($0[(e * c.heads * t * t)..<((e + 1) * c.heads * t * t)]) }
-            let states = hidden.map { Array($0[(e * t * hs)..<((e + 1) * t * hs)]) }
+            let states = keepHiddenStates ? hidden.map { Array($0[(e * t * hs)..<((e + 1) * t * hs)]) } : []
             return Output(
                 logits: logits, attentions: perLayer, hiddenStates: states, features: features[e], pooled: pooled,
                 frames: t)

@@ -5,13 +5,13 @@ import Foundation
 /// a query reads, through every layer, as a 1-D distribution over time.
 extension Rollout {
     /// The rollout vector [T] (sums to 1) from per-layer attentions [heads, T, T] (rows are queries),
-    /// first layer first. `meanPooling` resolves `.auto`.
-    public func vector(_ attentions: [[Float]], heads: Int, frames t: Int, meanPooling: Bool = true) -> [Float] {
+    /// first layer first. `head` (the row the teacher's head reads) resolves `.auto` (`row(head:)`).
+    public func vector(_ attentions: [[Float]], heads: Int, frames t: Int, head: Row = .mean) -> [Float] {
         guard t > 0 else { return [] }
         guard !attentions.isEmpty else { return [Float](repeating: 1 / Float(t), count: t) }
         // Row q of Â_L ⋯ Â_1 is e_qᵀ·Â_L ⋯ Â_1 (the mean row: (1/T)·1ᵀ·…): a vector pushed down
         // from the last layer, O(L·T²) instead of the O(L·T³) of forming the joint map.
-        let useMean = query == .mean || (query == .auto && meanPooling)
+        let useMean = row(head: head) == .mean
         var v = [Double](repeating: 0, count: t)
         if useMean { for j in 0..<t { v[j] = 1 / Double(t) } } else { v[0] = 1 }
         for a in attentions.reversed() {

@@ -29,8 +29,18 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
     public enum FrontEndInit: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
         /// Kaiming-normal, like every other convolution.
         case kaiming
-        /// A mel-spaced Gabor filterbank (`TrainableWav2Vec2.initialiseGabor`).
+        /// A mel-spaced Gabor filterbank in the first convolution (`TrainableWav2Vec2.initialiseGabor`).
         case gabor
+        /// A band-energy analysis in the first two convolutions (`TrainableWav2Vec2.initialiseSpectral`).
+        case spectral
+
+        var start: TrainableWav2Vec2.FrontEndStart {
+            switch self {
+            case .kaiming: .kaiming
+            case .gabor: .gabor
+            case .spectral: .spectral
+            }
+        }
     }
 
     public struct Model: Sendable, Equatable, Codable {
@@ -127,6 +137,11 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
             guard L.frameHop(mm.convStride) != nil else {
                 throw (d["conv_stride"] ?? v).fail(
                     "the strides' product (the frame hop) must be at most 16000 samples; \(mm.convStride) exceeds it")
+            }
+            guard mm.frontEndInit != .spectral || (mm.convDim.count >= 2 && mm.convDim[0] >= 4) else {
+                throw (d["front_end_init"] ?? v).fail(
+                    "front_end_init spectral needs at least two convolutions and conv_dim[0] >= 4 (found "
+                        + "\(mm.convDim))")
             }
             guard mm.hiddenSize % mm.heads == 0 else {
                 throw (d["heads"] ?? v).fail("heads \(mm.heads) must divide hidden_size \(mm.hiddenSize)")

@@ -145,7 +145,7 @@ public final class TeacherTrainer: TrainingTask {
     public func makeModel() -> TrainableWav2Vec2 {
         let model = TrainableWav2Vec2(
             config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
-            gaborFrontEnd: config.model.frontEndInit == .gabor)
+            frontEnd: config.model.frontEndInit.start)
         model.normalizeInput = config.normalizeInput
         return model
     }

@@ -10,10 +10,24 @@ public struct SpecAugment: Sendable, Equatable, Codable {
     public var timeWidth = 10
     public var frequencyMasks = 2
     public var frequencyWidth = 5
+    /// How the time masks follow the input's length (nil: they do not, kws_streaming's fixed masks).
+    public var lengthScaling: LengthScaling?
+
+    /// `length_scaling`: the time masks are set for a one-second input (kws_streaming's clips) and scaled by
+    /// the input's length in seconds, so they cover the same share of a longer input.
+    public enum LengthScaling: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
+        /// Fixed masks (the default).
+        case none
+        /// `time_width` × seconds: wider masks (an 8-s input gets masks up to 8 × 10 frames wide).
+        case width
+        /// `time_masks` × seconds: more masks of the same width (each still about a syllable).
+        case count
+    }
 
     enum CodingKeys: String, CodingKey {
         case timeMasks = "time_masks", timeWidth = "time_width"
         case frequencyMasks = "frequency_masks", frequencyWidth = "frequency_width"
+        case lengthScaling = "length_scaling"
     }
 
     public init(timeMasks: Int = 2, timeWidth: Int = 10, frequencyMasks: Int = 2, frequencyWidth: Int = 5) {
@@ -21,6 +35,17 @@ public struct SpecAugment: Sendable, Equatable, Codable {
         self.timeWidth = timeWidth
         self.frequencyMasks = frequencyMasks
         self.frequencyWidth = frequencyWidth
+    }
+
+    /// The masks for an input of `seconds` seconds (`lengthScaling` applied; rounded to whole frames or masks).
+    public func scaled(seconds: Double) -> SpecAugment {
+        var a = self
+        switch lengthScaling ?? .none {
+        case .none: break
+        case .width: a.timeWidth = Int((Double(timeWidth) * seconds).rounded())
+        case .count: a.timeMasks = Int((Double(timeMasks) * seconds).rounded())
+        }
+        return a
     }
 
     /// The zeroed ranges for one batch of [frames, features] examples.

@@ -115,12 +115,18 @@ extension TrainConfig {
             if v.isNull || (try? v.bool()) == false {
                 c.specAugment = nil
             } else {
-                let s = try v.mapping(allowed: ["time_masks", "time_width", "frequency_masks", "frequency_width"])
+                let s = try v.mapping(allowed: [
+                    "time_masks", "time_width", "frequency_masks", "frequency_width", "length_scaling",
+                ])
                 var a = SpecAugment()
                 if let x = s["time_masks"] { a.timeMasks = try x.int(in: 0...100) }
                 if let x = s["time_width"] { a.timeWidth = try x.int(in: 0...10_000) }
                 if let x = s["frequency_masks"] { a.frequencyMasks = try x.int(in: 0...100) }
                 if let x = s["frequency_width"] { a.frequencyWidth = try x.int(in: 0...10_000) }
+                if let x = s["length_scaling"] {
+                    let scaling = try x.option(SpecAugment.LengthScaling.self)
+                    a.lengthScaling = scaling == .none ? nil : scaling
+                }
                 c.specAugment = a
             }
         }

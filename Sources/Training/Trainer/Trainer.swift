@@ -102,7 +102,9 @@ public final class Trainer: TrainingTask {
         var x = try data.batch(ids)
         var shiftRNG = CounterRNG(seed: config.seed, key: ["train", "time-shift", String(step)])
         let shifts = TimeShift.apply(&x, maxShift: config.timeShiftFrames, rng: &shiftRNG)
-        if let aug = config.specAugment {
+        if let fixed = config.specAugment {
+            let r = data.records[ids[0]]!
+            let aug = fixed.scaled(seconds: Double(r.numSamples) / Double(r.sampleRate))
             var rng = CounterRNG(seed: config.seed, key: ["train", "spec-augment", String(step)])
             let stripes = aug.stripes(frames: x.shape[1], features: x.shape[2], rng: &rng)
             aug.apply(&x.data, examples: x.batch, frames: x.shape[1], features: x.shape[2], stripes: stripes)
@@ -147,7 +149,11 @@ public final class Trainer: TrainingTask {
     }
 
     public func resultDetails() -> StudentRun {
-        StudentRun(student: config.student, kdLambda: config.kd.lambda, kdTarget: config.kd.target)
+        // The target as resolved: `teacher` becomes `teacher:<fingerprint>`, so runs of different caches never
+        // share a report cell.
+        StudentRun(
+            student: config.student, kdLambda: config.kd.lambda,
+            kdTarget: teacher.map { .teacher(fingerprint: $0.fingerprint) } ?? config.kd.target)
     }
 
     public func saveBest(_ model: StudentModel, step: Int, validationAccuracy: Double) throws {

@@ -17,11 +17,13 @@ public struct ReportRun: Sendable {
     public var history: [(step: Int, validation: Double, loss: Double)]
     /// The student's attention over its context steps for the report's example (nil without a KD head).
     public var attention: [Float]?
+    /// The run's seed (from its config.json), for the expected grid.
+    public var seed: UInt64?
 
     public init(
         name: String, student: String, kdLambda: Double, kdTarget: String, validationAccuracy: Double,
         testAccuracy: Double,
-        history: [(step: Int, validation: Double, loss: Double)], attention: [Float]?
+        history: [(step: Int, validation: Double, loss: Double)], attention: [Float]?, seed: UInt64? = nil
     ) {
         self.name = name
         self.student = student
@@ -31,6 +33,7 @@ public struct ReportRun: Sendable {
         self.testAccuracy = testAccuracy
         self.history = history
         self.attention = attention
+        self.seed = seed
     }
 }
 
@@ -40,6 +43,10 @@ public struct ReportRun: Sendable {
 public struct DatasetReport {
     public var dataset: URL
     public var runs: [ReportRun] = []
+    /// Run folders without metrics.json (stopped, timed out or running), listed against the expected grid.
+    public var unfinished: [UnfinishedRun] = []
+    /// The protocol's cells: each is listed, and missing or incomplete ones are marked.
+    public var expected: ExpectedGrid?
     /// The example of the Fig. 2-style figure (default: the first test example with a keyword).
     public var exampleID: String?
 
@@ -75,7 +82,7 @@ public struct DatasetReport {
             records.map { Double($0.numSamples) / Double(info.sampleRate) }, title: "example length (s)", bins: 10)
         body += "</div>\n"
         body += classTable(info)
-        if !runs.isEmpty {
+        if !runs.isEmpty || expected != nil {
             body += "<h2>Training curves</h2>\n<div class=row>"
             body += Self.lines(
                 runs.map { ($0.name, $0.history.map { (Double($0.step), $0.validation) }) },
@@ -83,7 +90,7 @@ public struct DatasetReport {
             body += Self.lines(
                 runs.map { ($0.name, $0.history.map { (Double($0.step), $0.loss) }) }, title: "train loss", x: "step")
             body += "</div>\n"
-            body += table2()
+            body += try table2()
         }
         return """
             <!DOCTYPE html>
@@ -94,6 +101,7 @@ public struct DatasetReport {
             td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
             th:first-child, td:first-child { text-align: left; } .row { display: flex; flex-wrap: wrap; gap: 1em; }
             svg text { font-size: 11px; font-family: sans-serif; } figcaption { font-size: 13px; color: #555; }
+            td.missing, p.missing { color: #a00; background: #fde8e8; } td.teacher { text-align: left; }
             </style></head><body>
             \(body)
             </body></html>
@@ -136,7 +144,10 @@ public struct DatasetReport {
         svg += "<text x=\"0\" y=\"12\">log-mel</text>" + axis(left: left, width: w, y: h, duration: duration) + "</svg>"
         // Attention curves: the teacher's rollout and each student's attention, stretched over the example.
         var series: [(String, [Double])] = []
-        if let rollout = teacherRollout(r.id) { series.append(("teacher rollout", rollout.map(Double.init))) }
+        if let (rollout, cache) = teacherRollout(r.id) {
+            let row = cache?.rolloutRow.map { "\($0.rawValue) row" } ?? "row unrecorded"
+            series.append(("teacher rollout (\(row))", rollout.map(Double.init)))
+        }
         for run in runs { if let a = run.attention { series.append(("\(run.name)", a.map(Double.init))) } }
         var curves =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w + left + 20))\" "
@@ -195,13 +206,13 @@ public struct DatasetReport {
         return s
     }
 
-    /// The example's rollout from the dataset's first complete teacher cache.
-    func teacherRollout(_ id: String) -> [Float]? {
+    /// The example's rollout from the dataset's first complete teacher cache, with that cache's description.
+    func teacherRollout(_ id: String) -> ([Float], TeacherCacheInfo?)? {
         for folder in DatasetLayout(dataset).teacherCaches {
             if let reader = try? ShardedStoreReader(folder),
                 let v = try? reader.tensor(TeacherCacheInfo.rolloutKey(id)).values
             {
-                return v
+                return (v, try? TeacherCacheInfo.load(folder))
             }
         }
         return nil
@@ -224,38 +235,6 @@ public struct DatasetReport {
         s +=
             "<tr><th>all</th>" + totals.map { "<th>\($0)</th>" }.joined()
             + "<th>\(totals.reduce(0, +))</th></tr></table>\n"
-        return s
-    }
-
-    /// Student × λ → test accuracy (mean ± standard deviation over runs of the same cell).
-    func table2() -> String {
-        let lambdas = Array(Set(runs.map(\.kdLambda))).sorted()
-        let students = runs.map(\.student).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        var s =
-            "<h2>Test accuracy (Table 2 style)</h2>\n<table><tr><th>student</th>"
-            + lambdas.map { "<th>λ = \(Self.short($0))</th>" }.joined() + "</tr>"
-        for student in students {
-            s += "<tr><td>\(esc(student))</td>"
-            for l in lambdas {
-                let acc = runs.filter { $0.student == student && $0.kdLambda == l }.map(\.testAccuracy)
-                if acc.isEmpty {
-                    s += "<td>–</td>"
-                    continue
-                }
-                let mean = acc.reduce(0, +) / Double(acc.count)
-                let sd =
-                    acc.count > 1
-                    ? (acc.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(acc.count - 1)).squareRoot() : 0
-                s +=
-                    acc.count > 1
-                    ? String(format: "<td>%.1f ± %.1f %% (%d)</td>", 100 * mean, 100 * sd, acc.count)
-                    : String(format: "<td>%.1f %%</td>", 100 * mean)
-            }
-            s += "</tr>"
-        }
-        s +=
-            "</table>\n<p>Runs: " + runs.map { "\(esc($0.name)) (\(esc($0.kdTarget)))" }.joined(separator: ", ")
-            + "</p>\n"
         return s
     }
 

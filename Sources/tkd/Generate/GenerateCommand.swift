@@ -93,6 +93,14 @@ enum DatasetTable {
         }
         let t = splits.map { info.totals[$0] ?? 0 }
         rows.append(["(all)"] + t.map(String.init) + [String(t.reduce(0, +))])
+        if let usage = info.noiseUsage {
+            func row(_ title: String, _ text: (NoiseUsage) -> String) -> [String] {
+                [title] + splits.map { usage[$0].map(text) ?? "–" } + [""]
+            }
+            rows.append(row("noise (s)") { String(format: "%.1f", $0.distinctSeconds) })
+            rows.append(row("looped") { String(format: "%.1f %%", 100 * $0.loopedShare) })
+            rows.append(row("max share") { String($0.maxExamplesPerSample) })
+        }
         return
             "\(info.name)/\(info.variant.name): \(info.labels.count) classes, "
             + "\(info.audioRendered ? "audio rendered" : "plan only (no audio yet)"), corpus fingerprint "

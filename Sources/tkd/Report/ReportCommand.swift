@@ -17,7 +17,12 @@ struct ReportCommand: ParsableCommand {
             Runs come from --run (run folders of tkd train) and from every run folder under --runs. The Fig. 2-style \
             figure shows one example (--example, default the first test example with a keyword): its log-mel with the \
             recorded speech span shaded, the rollout of the dataset's first teacher cache, and the attention of every \
-            run trained with λ > 0 (the KD head of a λ = 0 run is never trained, so it is left out).
+            run trained with λ > 0 (the KD head of a λ = 0 run is never trained, so it is left out). \
+            The Table 2-style table groups runs by student, λ and target (a teacher target by its cache's \
+            fingerprint; never averaged across targets), gives mean ± sd and n per cell and a teacher row per \
+            cache. With --expect-students, --expect-lambdas and --expect-seeds (a protocol's grid), every \
+            expected cell is listed and cells with missing seeds are marked in red; run folders under --runs \
+            without metrics.json count as unfinished.
             """)
 
     @Option(help: "The dataset folder.")
@@ -35,17 +40,79 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output HTML file.")
     var out: String = "report.html"
 
+    @Option(help: "The protocol's students, comma-separated (with --expect-lambdas and --expect-seeds).")
+    var expectStudents: String?
+
+    @Option(help: "The protocol's λ values, comma-separated.")
+    var expectLambdas: String?
+
+    @Option(help: "The protocol's seeds, comma-separated.")
+    var expectSeeds: String?
+
+    @Option(help: "The target kind of the protocol's λ > 0 cells: teacher or oracle.")
+    var expectTarget: String = "teacher"
+
+    @Flag(help: "Exit 3 when an expected cell is missing or incomplete (the report is written first).")
+    var strict = false
+
+    /// The expected grid of the --expect-* options (nil when none is given).
+    func grid() throws -> ExpectedGrid? {
+        let given = [expectStudents, expectLambdas, expectSeeds]
+        guard given.contains(where: { $0 != nil }) else { return nil }
+        guard let st = expectStudents, let la = expectLambdas, let se = expectSeeds else {
+            throw ValidationError("--expect-students, --expect-lambdas and --expect-seeds go together")
+        }
+        func list(_ text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let students = list(st)
+        for name in students where Student(rawValue: name) == nil {
+            throw ValidationError("--expect-students: '\(name)' is not a student; expected \(Student.expectedChoices)")
+        }
+        let lambdas = try list(la).map { t -> Double in
+            guard let v = Double(t), v >= 0, v.isFinite else {
+                throw ValidationError("--expect-lambdas: '\(t)' is not a λ; expected numbers ≥ 0")
+            }
+            return v
+        }
+        let seeds = try list(se).map { t -> UInt64 in
+            guard let v = UInt64(t) else {
+                throw ValidationError("--expect-seeds: '\(t)' is not a seed; expected integers ≥ 0")
+            }
+            return v
+        }
+        guard ["teacher", "oracle"].contains(expectTarget) else {
+            throw ValidationError("--expect-target: '\(expectTarget)'; expected teacher or oracle")
+        }
+        guard !students.isEmpty, !lambdas.isEmpty, !seeds.isEmpty else {
+            throw ValidationError("--expect-students, --expect-lambdas and --expect-seeds each need at least one value")
+        }
+        return ExpectedGrid(students: students, lambdas: lambdas, seeds: seeds, target: expectTarget)
+    }
+
     func run() throws {
         let datasetURL = URL(fileURLWithPath: dataset)
         var folders = runFolders.map { URL(fileURLWithPath: $0) }
+        var report = DatasetReport(dataset: datasetURL)
+        report.expected = try grid()
         if let runs {
             let root = URL(fileURLWithPath: runs)
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
-            folders += names.map { root.appendingPathComponent($0) }.filter {
-                FileManager.default.fileExists(atPath: RunLayout($0).metrics.path)
+            for folder in names.map({ root.appendingPathComponent($0) }) {
+                let layout = RunLayout(folder)
+                if FileManager.default.fileExists(atPath: layout.metrics.path) {
+                    folders.append(folder)
+                } else if let data = try? RegularFile.contents(layout.config),
+                    let c = try? JSONDecoder().decode(TrainConfig.self, from: data)
+                {
+                    // A run that has started (its config.json is written first) but not finished.
+                    report.unfinished.append(
+                        UnfinishedRun(
+                            name: folder.lastPathComponent, student: c.student.rawValue, kdLambda: Double(c.kd.lambda),
+                            kdTarget: c.kd.target.description, seed: c.seed))
+                }
             }
         }
-        var report = DatasetReport(dataset: datasetURL)
         let records = try DatasetInfo.loadManifests(datasetURL)
         guard let chosen = example.map({ id in records.first { $0.id == id } }) ?? DatasetReport.defaultExample(records)
         else {
@@ -61,6 +128,9 @@ struct ReportCommand: ParsableCommand {
                     "\(metricsURL.path): no metrics.json (is \(folder.path) a finished tkd train run?)")
             }
             let metrics = try JSONDecoder().decode(RunMetrics.self, from: m)
+            let seed = (try? RegularFile.contents(run.config)).flatMap { $0 }.flatMap {
+                try? JSONDecoder().decode(TrainConfig.self, from: $0).seed
+            }
             var history: [(step: Int, validation: Double, loss: Double)] = []
             if let h = try RegularFile.contents(run.history) {
                 history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: run.history.path)
@@ -83,10 +153,17 @@ struct ReportCommand: ParsableCommand {
                     name: folder.lastPathComponent, student: metrics.student.rawValue,
                     kdLambda: Double(metrics.kdLambda),
                     kdTarget: metrics.kdTarget.description, validationAccuracy: metrics.validation.accuracy,
-                    testAccuracy: metrics.test.accuracy, history: history, attention: attention))
+                    testAccuracy: metrics.test.accuracy, history: history, attention: attention, seed: seed))
         }
         let html = try report.html()
         try AtomicFile.write(Data(html.utf8), to: URL(fileURLWithPath: out))
         say("report: \(out) (\(report.runs.count) run(s), example \(chosen.id), \(html.utf8.count / 1024) KB)")
+        if let g = report.gridStatus() {
+            say(
+                "expected grid: \(g.cells) cells, \(g.complete) complete, \(g.incomplete) incomplete, "
+                    + "\(g.missing) missing (\(g.runsFinished) of \(g.runsExpected) runs finished)")
+            for p in g.problems { say("  \(p)") }
+            if strict && !g.problems.isEmpty { throw ExitCode(3) }
+        }
     }
 }

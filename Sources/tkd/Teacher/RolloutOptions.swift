@@ -19,7 +19,11 @@ struct RolloutOptions: ParsableArguments {
     @Option(help: "Share of each row's smallest attentions set to zero before the residual (the diagonal is kept).")
     var discard: Float = 0
 
-    @Option(help: "Query row: first, mean, or auto (mean for the mean-pooling classification head).")
+    @Option(
+        help: """
+            Query row: first, mean, or auto (the row the teacher's head reads: first for a first-frame head, \
+            mean for a mean-pooling one; for --import, import.json's rollout_row, else mean).
+            """)
     var query: Rollout.Query = .auto
 
     var rollout: Rollout { Rollout(fusion: fusion, residual: residual, discard: discard, query: query) }

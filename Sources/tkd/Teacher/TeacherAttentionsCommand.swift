@@ -15,8 +15,10 @@ struct TeacherAttentionsCommand: ParsableCommand {
             "Run the teacher on one audio file: logits, per-layer attentions and, with --rollout, the rollout vector.",
         discussion: """
             Writes a safetensors file with `logits` [labels] (when the model has a classification head), `layer.<i>` \
-            [heads, T, T] for every layer (rows are queries) and, with --rollout, `rollout` [T] (sums to 1). The \
-            waveform goes in as read (16 kHz; no normalisation).
+            [heads, T, T] for every layer (rows are queries) and, with --rollout, `rollout` [T] (sums to 1; the \
+            metadata's `rollout_row` says which row: first or mean, --query resolved against the head). The \
+            waveform goes in as read (16 kHz), normalised when the folder's preprocessor_config.json sets \
+            do_normalize.
             """)
 
     @Option(help: "A Hugging Face wav2vec 2.0 model folder (config.json + model.safetensors).")
@@ -50,17 +52,14 @@ struct TeacherAttentionsCommand: ParsableCommand {
             tensors.append(.init(name: TeacherExport.layer(i), shape: [heads, t, t], values: a))
         }
         var vector: [Float]?
+        var metadata = ["format": TeacherExport.format, "teacher": teacher, "frames": String(t), "file": file]
         if rollout {
-            vector = rolloutOptions.rollout.vector(
-                output.attentions, heads: heads, frames: t, meanPooling: model.config.pooling == .mean)
+            let settings = rolloutOptions.rollout, head = model.config.pooling.row
+            vector = settings.vector(output.attentions, heads: heads, frames: t, head: head)
             tensors.append(.init(name: TeacherExport.rollout, shape: [t], values: vector!))
+            metadata["rollout_row"] = settings.row(head: head).rawValue
         }
-        let data = SafeTensors.encode(
-            tensors,
-            metadata: [
-                "format": TeacherExport.format, "teacher": teacher,
-                "frames": String(t), "file": file,
-            ])
+        let data = SafeTensors.encode(tensors, metadata: metadata)
         try AtomicFile.write(data, to: URL(fileURLWithPath: out))
         var line = "\(file): \(t) frames, \(model.config.layers) layers × \(heads) heads"
         if let logits = output.logits, let best = logits.indices.max(by: { logits[$0] < logits[$1] }) {

@@ -63,7 +63,7 @@ struct TeacherCacheCommand: ParsableCommand {
         let r = try b.run()
         say(
             "\(r.folder.path): fingerprint \(r.info.fingerprint.prefix(16)) (\(r.shardsMade) shard(s) made, "
-                + "\(r.shardsKept) kept)"
+                + "\(r.shardsKept) kept); rollout row: \(r.info.rolloutRow?.rawValue ?? "unrecorded")"
         )
         guard let s = r.info.summary else {
             say("other shards are still missing; the index and summary are written when the last one finishes")

@@ -27,16 +27,12 @@ struct TeacherTrainCommand: ParsableCommand {
     @Option(help: "Override steps (the schedule is spread over them).")
     var steps: Int?
 
-    @Option(
-        name: .customLong("stop-after"),
-        help: "Train at most N steps in this invocation, save the resumable state and exit 0.")
-    var stopAfter: Int?
+    @OptionGroup var stop: StopOptions
 
     @OptionGroup var options: RunOptions
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
-        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
     }
 
     func run() throws {
@@ -44,7 +40,7 @@ struct TeacherTrainCommand: ParsableCommand {
         if let steps { c.overrideSteps(steps) }
         let trainer = try TeacherTrainer(
             config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
-        trainer.options = options.session(stopAfter: stopAfter)
+        trainer.options = options.session(stop: stop)
         let outcome = try trainer.run()
         guard let result = outcome.result else {
             say(

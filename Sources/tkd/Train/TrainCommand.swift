@@ -45,11 +45,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Folder that holds the run folders.")
     var runs: String = "runs"
 
-    @Option(
-        name: .customLong("stop-after"),
-        help:
-            "Train at most N steps in this invocation, save a resumable checkpoint and exit 0 (for time-limited jobs).")
-    var stopAfter: Int?
+    @OptionGroup var stop: StopOptions
 
     @OptionGroup var options: RunOptions
 
@@ -61,7 +57,6 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--kd-target: \(KDTarget.problem(kdTarget)).")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
-        if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be positive; got \(stopAfter).") }
     }
 
     func run() throws {
@@ -78,7 +73,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let name { c.name = name }
         let trainer = try Trainer(config: c, dataset: URL(fileURLWithPath: dataset), runs: URL(fileURLWithPath: runs))
-        trainer.options = options.session(stopAfter: stopAfter)
+        trainer.options = options.session(stop: stop)
         let outcome = try trainer.run()
         guard let m = outcome.metrics else {
             say(
