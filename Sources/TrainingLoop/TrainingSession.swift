@@ -55,7 +55,7 @@ public final class TrainingSession<Task: TrainingTask> {
         }
         try AtomicFile.write(configData, to: configURL, durable: true)
 
-        let model = task.makeModel()
+        let model = try task.makeModel()
         var optimizer = OptimizerState(s.optimizer)
         var history: [HistoryEntry] = []
         var start = 0

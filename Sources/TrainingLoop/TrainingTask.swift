@@ -29,7 +29,7 @@ public protocol TrainingTask: AnyObject {
     /// Example ids of a split, sorted by id (the order canonical manifests are written in).
     func ids(_ split: Split) -> [String]
     /// A freshly initialised model.
-    func makeModel() -> Model
+    func makeModel() throws -> Model
     /// The augmented minibatch of `ids` for step `step` (1-based), with its distillation targets.
     func trainingBatch(_ ids: [String], step: Int) throws -> TrainingBatch
     /// Inference inputs of `ids` (no augmentation) and their labels.

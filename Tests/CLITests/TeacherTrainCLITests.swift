@@ -116,4 +116,55 @@ struct TeacherTrainCLITests {
         ])
         #expect(other.status != 0 && other.stderr.contains("training/config.json"), "\(other.stderr)")
     }
+
+    @Test("--init fine-tunes a pretrained folder (stable layout) into a first-frame teacher; another is refused")
+    func finetune() throws {
+        let dataset = try CLIDataset.small()
+        let dir = try TestFolder.make("teacher-finetune")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let work = dir.appendingPathComponent("dataset")
+        try FileManager.default.copyItem(at: dataset, to: work)
+        let fixtures = TKDBinary.repo.appendingPathComponent("Tests/TeacherTests/Fixtures")
+        let config = dir.appendingPathComponent("finetune.yaml")
+        try """
+        name: finetune
+        seed: 1
+        batch_size: 8
+        steps: 4
+        eval_every: 2
+        schedule: {kind: constant, rate: 0.0003}
+        finetune: {freeze_layers: 1, projector_size: 8, weighted_layer_sum: true}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("teacher")
+        let common = ["teacher", "train", "--dataset", work.path, "--config", config.path, "--out", out.path, "-q"]
+        let t = try TKDBinary.run(common + ["--init", fixtures.appendingPathComponent("stable").path])
+        #expect(t.status == 0, "\(t.stderr)")
+        let hf =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json")))
+            as? [String: Any] ?? [:]
+        #expect(hf["do_stable_layer_norm"] as? Bool == true && hf["conv_bias"] as? Bool == true)
+        #expect(hf["tkd_pooling"] as? String == "first" && hf["use_weighted_layer_sum"] as? Bool == true)
+        #expect(hf["classifier_proj_size"] as? Int == 8 && (hf["id2label"] as? [String: String])?.count == 12)
+        let record = hf["tkd_teacher"] as? [String: Any] ?? [:]
+        #expect((record["init_weights_sha256"] as? String)?.count == 64)
+        // The folder is a teacher: its first-frame head gives the first rollout row.
+        let cache = try TKDBinary.run(["teacher", "cache", "--dataset", work.path, "--teacher", out.path])
+        #expect(cache.status == 0 && cache.stdout.contains("rollout row: first"), "\(cache.stdout)\(cache.stderr)")
+        // Another checkpoint in the same run folder, a finetune config without --init, a .bin-only folder.
+        let other = try TKDBinary.run(common + ["--init", fixtures.appendingPathComponent("base").path])
+        #expect(other.status != 0 && other.stderr.contains("init_weights_sha256"), "\(other.stderr)")
+        let bare = try TKDBinary.run(common)
+        #expect(bare.status != 0 && bare.stderr.contains("--init"), "\(bare.stderr)")
+        let pickled = dir.appendingPathComponent("pickled")
+        try FileManager.default.createDirectory(at: pickled, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: fixtures.appendingPathComponent("base/config.json"), to: pickled.appendingPathComponent("config.json"))
+        try Data([0x80]).write(to: pickled.appendingPathComponent("pytorch_model.bin"))
+        let bin = try TKDBinary.run(
+            [
+                "teacher", "train", "--dataset", work.path, "--config", config.path, "--out",
+                dir.appendingPathComponent("t2").path, "--init", pickled.path, "-q",
+            ])
+        #expect(bin.status != 0 && bin.stderr.contains("convert_to_safetensors.py"), "\(bin.stderr)")
+    }
 }

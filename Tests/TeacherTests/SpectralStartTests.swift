@@ -25,7 +25,7 @@ struct SpectralStartTests {
         let run = RunContext(mode: .inference, jobs: 1, chunkSize: 1, seed: 0, step: 0)
         var x = Tensor(shape: [1, wave.count, 1], data: wave)
         x = try m.convs[0].forward(x, run)
-        x = try m.convActivations[0].forward(try m.convNorm.forward(x, run), run)
+        x = try m.convActivations[0].forward(try m.convNorms[0]!.forward(x, run), run)
         let first = x
         x = try m.convActivations[1].forward(try m.convs[1].forward(x, run), run)
         return (first, x)

@@ -5,16 +5,27 @@ import TKDCore
 import TensorStore
 import TrainingLoop
 
-/// wav2vec 2.0 for sequence classification (base layout: GroupNorm in the first convolution, post-LN
-/// transformer, weight-normed positional convolution, projector + pooling + classifier), built from the
-/// trainer's layers so it can be trained here. Parameters carry Hugging Face's state-dict names, so
-/// `save` writes a folder that `Wav2Vec2Model` and `transformers` both load.
+/// wav2vec 2.0 for sequence classification, built from the trainer's layers so it can be trained here: the
+/// base layout (GroupNorm in the first convolution, post-LN transformer) and the large / XLSR layout
+/// (LayerNorm after every convolution, optional convolution biases, pre-LN transformer with a final
+/// LayerNorm), a weight-normed positional convolution, then projector, pooling (mean or the first frame)
+/// and classifier, reading the last hidden state or (`use_weighted_layer_sum`) the softmax-weighted sum of
+/// every hidden state. Parameters carry Hugging Face's state-dict names, so `save` writes a folder that
+/// `Wav2Vec2Model` and `transformers` both load; `loadEncoder` takes every encoder weight of a pretrained
+/// checkpoint (fine-tuning), `freezeFeatureEncoder` / `frozenLayers` keep parts fixed.
 public final class TrainableWav2Vec2: TrainableModel {
     public let config: Wav2Vec2Config
     public let dropout: Float
     /// Normalise each waveform to zero mean and unit variance first (`do_normalize` in
     /// `preprocessor_config.json`, which `save` writes).
     public var normalizeInput = false
+    /// Keep the convolutional feature encoder fixed (transformers' `freeze_feature_encoder`): its weights are
+    /// not trained and no gradient is computed below the feature projection.
+    public var freezeFeatureEncoder = false {
+        didSet { projectionNorm.needsInputGradient = !freezeFeatureEncoder }
+    }
+    /// Keep the first N transformer layers fixed (gradients still flow through them to the layers below).
+    public var frozenLayers = 0
 
     struct Block {
         let attention: SelfAttentionLayer
@@ -28,7 +39,8 @@ public final class TrainableWav2Vec2: TrainableModel {
     }
 
     let convs: [Conv1DLayer]
-    let convNorm: ChannelNormLayer
+    /// After convolution i: GroupNorm over time (base, the first only) or LayerNorm over channels (every one).
+    let convNorms: [(any Layer)?]
     let convActivations: [GELULayer]
     let projectionNorm: LayerNormLayer
     let projection: LinearLayer
@@ -40,6 +52,8 @@ public final class TrainableWav2Vec2: TrainableModel {
     let blocks: [Block]
     let projector: LinearLayer
     let classifier: LinearLayer
+    /// `layer_weights` [layers + 1] of the weighted layer sum.
+    let layerWeights: Parameter?
 
     /// Every tensor of the checkpoint, in a fixed order.
     public let parameters: [Parameter]
@@ -50,9 +64,6 @@ public final class TrainableWav2Vec2: TrainableModel {
     public enum FrontEndStart: Sendable { case kaiming, gabor, spectral }
 
     public init(config c: Wav2Vec2Config, dropout: Float = 0, seed: UInt64 = 0, frontEnd: FrontEndStart = .kaiming) {
-        precondition(
-            !c.stableLayerNorm && c.featExtractNorm == .group && !c.convBias,
-            "the trainable wav2vec 2.0 is the base layout (group norm, post-LN, no conv bias)")
         config = c
         self.dropout = dropout
         let p = "wav2vec2"
@@ -61,12 +72,19 @@ public final class TrainableWav2Vec2: TrainableModel {
             convs.append(
                 Conv1DLayer(
                     name: "\(p).feature_extractor.conv_layers.\(i).conv", inChannels: inChannels,
-                    outChannels: c.convDim[i], kernel: c.convKernel[i], stride: c.convStride[i], bias: false))
+                    outChannels: c.convDim[i], kernel: c.convKernel[i], stride: c.convStride[i], bias: c.convBias))
             inChannels = c.convDim[i]
         }
         convs[0].needsInputGradient = false
         self.convs = convs
-        convNorm = ChannelNormLayer(name: "\(p).feature_extractor.conv_layers.0.layer_norm", channels: c.convDim[0])
+        // transformers builds these norms with PyTorch's default ε (1e-5), not `layer_norm_eps`.
+        convNorms = (0..<c.convDim.count).map { i -> (any Layer)? in
+            let name = "\(p).feature_extractor.conv_layers.\(i).layer_norm"
+            switch c.featExtractNorm {
+            case .group: return i == 0 ? ChannelNormLayer(name: name, channels: c.convDim[i]) : nil
+            case .layer: return LayerNormLayer(name: name, channels: c.convDim[i])
+            }
+        }
         convActivations = (0..<c.convDim.count).map { GELULayer(name: "conv\($0).gelu") }
         let h = c.hiddenSize
         projectionNorm = LayerNormLayer(
@@ -95,14 +113,17 @@ public final class TrainableWav2Vec2: TrainableModel {
         }
         projector = LinearLayer(name: "projector", inputs: h, outputs: c.classifierProjectionSize)
         classifier = LinearLayer(name: "classifier", inputs: c.classifierProjectionSize, outputs: c.labels)
-        var all = convs.flatMap(\.parameters) + convNorm.parameters + projectionNorm.parameters + projection.parameters
+        layerWeights = c.useWeightedLayerSum ? Parameter("layer_weights", shape: [c.layers + 1]) : nil
+        var all: [Parameter] = []
+        for (conv, norm) in zip(convs, convNorms) { all += conv.parameters + (norm?.parameters ?? []) }
+        all += projectionNorm.parameters + projection.parameters
         all += positional.parameters + encoderNorm.parameters
         for b in blocks {
             all +=
                 b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters
                 + b.finalNorm.parameters
         }
-        parameters = all + projector.parameters + classifier.parameters
+        parameters = all + projector.parameters + classifier.parameters + (layerWeights.map { [$0] } ?? [])
         initialise(seed: seed)
         switch frontEnd {
         case .kaiming: break
@@ -198,6 +219,8 @@ public final class TrainableWav2Vec2: TrainableModel {
                 [$0.attention.q, $0.attention.k, $0.attention.v, $0.attention.out, $0.intermediate, $0.output]
             }
         for l in linears { fill(l.weight, std: 0.02) }
+        // transformers: ones / (layers + 1), an even mixture.
+        if let w = layerWeights { w.value = [Float](repeating: 1 / Float(w.count), count: w.count) }
         fill(positional.weightV!, std: 2 * (1 / Double(positional.kernel * positional.inChannels)).squareRoot())
         let v = positional.weightV!.value, k = positional.kernel
         var norms = [Double](repeating: 0, count: k)
@@ -218,7 +241,7 @@ public final class TrainableWav2Vec2: TrainableModel {
         }
         for (i, conv) in convs.enumerated() {
             x = try conv.forward(x, context)
-            if i == 0 { x = try convNorm.forward(x, context) }
+            if let norm = convNorms[i] { x = try norm.forward(x, context) }
             x = try convActivations[i].forward(x, context)
         }
         x = try projectionNorm.forward(x, context)
@@ -226,24 +249,52 @@ public final class TrainableWav2Vec2: TrainableModel {
         x = try projectionDropout.forward(x, context)
         let pos = try positionalActivation.forward(try positional.forward(x, context), context)
         for i in x.data.indices { x.data[i] += pos.data[i] }
-        x = try encoderNorm.forward(x, context)
+        if !config.stableLayerNorm { x = try encoderNorm.forward(x, context) }
         x = try encoderDropout.forward(x, context)
+        // The hidden states as transformers returns them: each layer's input, then the last layer's output
+        // (for the stable layout before the final LayerNorm).
+        var states: [Tensor] = []
         for b in blocks {
-            let a = try b.attentionDropout.forward(try b.attention.forward(x, context), context)
-            for i in x.data.indices { x.data[i] += a.data[i] }
-            x = try b.norm.forward(x, context)
-            var f = try b.intermediate.forward(x, context)
-            f = try b.activation.forward(f, context)
-            f = try b.outputDropout.forward(try b.output.forward(f, context), context)
-            for i in x.data.indices { x.data[i] += f.data[i] }
-            x = try b.finalNorm.forward(x, context)
+            if layerWeights != nil { states.append(x) }
+            if config.stableLayerNorm {
+                let a = try b.attentionDropout.forward(
+                    try b.attention.forward(try b.norm.forward(x, context), context), context)
+                for i in x.data.indices { x.data[i] += a.data[i] }
+                var f = try b.intermediate.forward(try b.finalNorm.forward(x, context), context)
+                f = try b.activation.forward(f, context)
+                f = try b.outputDropout.forward(try b.output.forward(f, context), context)
+                for i in x.data.indices { x.data[i] += f.data[i] }
+            } else {
+                let a = try b.attentionDropout.forward(try b.attention.forward(x, context), context)
+                for i in x.data.indices { x.data[i] += a.data[i] }
+                x = try b.norm.forward(x, context)
+                var f = try b.intermediate.forward(x, context)
+                f = try b.activation.forward(f, context)
+                f = try b.outputDropout.forward(try b.output.forward(f, context), context)
+                for i in x.data.indices { x.data[i] += f.data[i] }
+                x = try b.finalNorm.forward(x, context)
+            }
         }
-        let projected = try projector.forward(x, context)
+        var head: Tensor
+        if let w = layerWeights {
+            states.append(x)
+            let mix = Wav2Vec2Model.softmax(w.value)
+            head = Tensor(shape: x.shape, data: [Float](repeating: 0, count: x.data.count))
+            for (state, weight) in zip(states, mix) {
+                for i in head.data.indices { head.data[i] += weight * state.data[i] }
+            }
+            hiddenStates = states
+        } else {
+            head = config.stableLayerNorm ? try encoderNorm.forward(x, context) : x
+        }
+        let projected = try projector.forward(head, context)
         frameCount = x.shape[1]
         return ModelOutput(logits: try classifier.forward(pool(projected), context))
     }
 
     private var frameCount = 0
+    /// The hidden states of the last forward, kept for the weighted layer sum's backward.
+    private var hiddenStates: [Tensor] = []
 
     /// Mean (or first-frame) pooling [B, T, P] → [B, P].
     func pool(_ x: Tensor) -> Tensor {
@@ -276,28 +327,55 @@ public final class TrainableWav2Vec2: TrainableModel {
     /// Adds dLoss/dParameter into every parameter's gradient, given dLoss/dLogits (the model has no
     /// distillation head, so `contextGradient` is unused).
     public func backward(logitGradient dLogits: Tensor, contextGradient: Tensor? = nil, _ context: RunContext) throws {
-        var g = try projector.backward(poolBackward(try classifier.backward(dLogits, context)), context)
-        for b in blocks.reversed() {
-            g = try b.finalNorm.backward(g, context)
-            var f = try b.outputDropout.backward(g, context)
-            f = try b.output.backward(f, context)
-            f = try b.activation.backward(f, context)
-            f = try b.intermediate.backward(f, context)
-            for i in g.data.indices { g.data[i] += f.data[i] }
-            g = try b.norm.backward(g, context)
-            let a = try b.attention.backward(try b.attentionDropout.backward(g, context), context)
-            for i in g.data.indices { g.data[i] += a.data[i] }
+        let dHead = try projector.backward(poolBackward(try classifier.backward(dLogits, context)), context)
+        var g: Tensor
+        var mix: [Float] = []
+        if let w = layerWeights {
+            // head = Σᵢ sᵢ·Hᵢ with s = softmax(w): dHᵢ = sᵢ·dHead;
+            // dwᵢ = sᵢ·(⟨dHead, Hᵢ⟩ − Σⱼ sⱼ·⟨dHead, Hⱼ⟩).
+            mix = Wav2Vec2Model.softmax(w.value)
+            let dots = hiddenStates.map { s in zip(s.data, dHead.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            let mean = zip(mix, dots).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+            for i in 0..<w.count { w.gradient[i] += Float(Double(mix[i]) * (dots[i] - mean)) }
+            g = Tensor(shape: dHead.shape, data: dHead.data.map { $0 * mix[blocks.count] })
+        } else {
+            g = config.stableLayerNorm ? try encoderNorm.backward(dHead, context) : dHead
+        }
+        for (index, b) in blocks.enumerated().reversed() {
+            if config.stableLayerNorm {
+                var f = try b.outputDropout.backward(g, context)
+                f = try b.output.backward(f, context)
+                f = try b.activation.backward(f, context)
+                f = try b.finalNorm.backward(try b.intermediate.backward(f, context), context)
+                for i in g.data.indices { g.data[i] += f.data[i] }
+                let a = try b.attentionDropout.backward(g, context)
+                let da = try b.norm.backward(try b.attention.backward(a, context), context)
+                for i in g.data.indices { g.data[i] += da.data[i] }
+            } else {
+                g = try b.finalNorm.backward(g, context)
+                var f = try b.outputDropout.backward(g, context)
+                f = try b.output.backward(f, context)
+                f = try b.activation.backward(f, context)
+                f = try b.intermediate.backward(f, context)
+                for i in g.data.indices { g.data[i] += f.data[i] }
+                g = try b.norm.backward(g, context)
+                let a = try b.attention.backward(try b.attentionDropout.backward(g, context), context)
+                for i in g.data.indices { g.data[i] += a.data[i] }
+            }
+            if layerWeights != nil { for i in g.data.indices { g.data[i] += mix[index] * dHead.data[i] } }
         }
         g = try encoderDropout.backward(g, context)
-        g = try encoderNorm.backward(g, context)
+        if !config.stableLayerNorm { g = try encoderNorm.backward(g, context) }
         let p = try positional.backward(try positionalActivation.backward(g, context), context)
         for i in g.data.indices { g.data[i] += p.data[i] }
         g = try projectionDropout.backward(g, context)
         g = try projection.backward(g, context)
         g = try projectionNorm.backward(g, context)
+        guard !freezeFeatureEncoder else { return }
         for i in convs.indices.reversed() {
             g = try convActivations[i].backward(g, context)
-            if i == 0 { g = try convNorm.backward(g, context) }
+            if let norm = convNorms[i] { g = try norm.backward(g, context) }
             g = try convs[i].backward(g, context)
         }
     }
@@ -306,7 +384,23 @@ public final class TrainableWav2Vec2: TrainableModel {
     public var attentions: [[Float]] { blocks.map(\.attention.probabilities) }
 
     public var stateParameters: [Parameter] { parameters }
-    public var trainableParameters: [Parameter] { parameters }
+    /// Every parameter but the frozen ones (the feature encoder's, the first `frozenLayers` layers').
+    public var trainableParameters: [Parameter] {
+        var frozen = Set<ObjectIdentifier>()
+        if freezeFeatureEncoder {
+            for (conv, norm) in zip(convs, convNorms) {
+                for q in conv.parameters + (norm?.parameters ?? []) { frozen.insert(ObjectIdentifier(q)) }
+            }
+        }
+        for b in blocks.prefix(frozenLayers) {
+            for q in b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters
+                + b.finalNorm.parameters
+            {
+                frozen.insert(ObjectIdentifier(q))
+            }
+        }
+        return parameters.filter { !frozen.contains(ObjectIdentifier($0)) }
+    }
     public var distillationQuery: Parameter? { nil }
 
     /// Loads the weights of a Hugging Face folder written by `save` (or any base-layout checkpoint
@@ -320,6 +414,54 @@ public final class TrainableWav2Vec2: TrainableModel {
                 throw TeacherError.shape(path: url.path, name: p.name, shape: e.shape, expected: p.shape)
             }
             p.value = try file.values(p.name)
+        }
+        normalizeInput = try Wav2Vec2Model.doNormalize(folder)
+    }
+
+    /// Every encoder weight of a pretrained checkpoint (`Wav2Vec2Model`, `…ForPreTraining`, `…ForCTC` or
+    /// `…ForSequenceClassification`, float32 / float16 / bfloat16): names with or without the `wav2vec2.`
+    /// prefix, the positional convolution's weight norm under either naming or as a plain `weight` (then
+    /// g = ‖weight‖ per tap). The head (projector, classifier, layer weights) keeps its fresh start; tensors
+    /// of other heads (quantizer, CTC) are ignored. `do_normalize` comes from the folder's preprocessor config.
+    public func loadEncoder(_ folder: URL) throws {
+        let url = ModelFolderLayout(folder).weights
+        guard FileManager.default.fileExists(atPath: url.path) else { throw Wav2Vec2Model.missingWeights(folder) }
+        let file = try SafeTensorsFile(url)
+        let prefixed = file.entries["wav2vec2.feature_projection.projection.weight"] != nil
+        let head = Set((projector.parameters + classifier.parameters + (layerWeights.map { [$0] } ?? [])).map(\.name))
+        let pos = "wav2vec2.encoder.pos_conv_embed.conv."
+        for p in parameters where !head.contains(p.name) {
+            let stored = prefixed ? p.name : String(p.name.dropFirst("wav2vec2.".count))
+            var candidates = [stored]
+            let posStored = prefixed ? pos : String(pos.dropFirst("wav2vec2.".count))
+            if p.name == pos + "parametrizations.weight.original0" { candidates.append(posStored + "weight_g") }
+            if p.name == pos + "parametrizations.weight.original1" { candidates.append(posStored + "weight_v") }
+            if let name = candidates.first(where: { file.entries[$0] != nil }) {
+                guard file.entries[name]!.shape == p.shape else {
+                    throw TeacherError.shape(
+                        path: url.path, name: name, shape: file.entries[name]!.shape, expected: p.shape)
+                }
+                p.value = try file.values(name)
+                continue
+            }
+            // A plain positional weight (weight norm folded in): v = weight, g = ‖v[:, :, k]‖.
+            let plain = posStored + "weight"
+            if p.name.hasPrefix(pos + "parametrizations.weight."), let e = file.entries[plain] {
+                let v = try file.values(plain), k = positional.kernel
+                guard e.shape == positional.weightV!.shape else {
+                    throw TeacherError.shape(
+                        path: url.path, name: plain, shape: e.shape, expected: positional.weightV!.shape)
+                }
+                if p.name.hasSuffix("original1") {
+                    p.value = v
+                } else {
+                    var norms = [Double](repeating: 0, count: k)
+                    for i in v.indices { norms[i % k] += Double(v[i]) * Double(v[i]) }
+                    p.value = norms.map { Float($0.squareRoot()) }
+                }
+                continue
+            }
+            throw TeacherError.missingTensor(path: url.path, name: stored)
         }
         normalizeInput = try Wav2Vec2Model.doNormalize(folder)
     }

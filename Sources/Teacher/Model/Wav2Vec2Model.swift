@@ -53,20 +53,7 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         let layout = ModelFolderLayout(folder)
         config = try Wav2Vec2Config(url: layout.config)
         let weightsURL = layout.weights
-        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-            let pickled = ["pytorch_model.bin", "pytorch_model.bin.index.json"].first {
-                FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
-            }
-            if let pickled {
-                throw TeacherError.input(
-                    path: weightsURL.path,
-                    reason: "missing; the folder holds \(pickled), which tkd does not read (a pickle can run code "
-                        + "when loaded): convert it once with `.venv-reference/bin/python "
-                        + "Scripts/convert_to_safetensors.py \(folder.path)`")
-            }
-            throw TeacherError.input(
-                path: weightsURL.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
-        }
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw Self.missingWeights(folder) }
         let file = try SafeTensorsFile(weightsURL)
         normalizeInput = try Self.doNormalize(folder)
         let c = config
@@ -157,6 +144,23 @@ public final class Wav2Vec2Model: @unchecked Sendable {
         } else {
             layerWeights = nil
         }
+    }
+
+    /// The error for a folder without `model.safetensors`: naming the converter when it holds PyTorch pickles.
+    static func missingWeights(_ folder: URL) -> TeacherError {
+        let url = ModelFolderLayout(folder).weights
+        let pickled = ["pytorch_model.bin", "pytorch_model.bin.index.json"].first {
+            FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+        }
+        if let pickled {
+            return TeacherError.input(
+                path: url.path,
+                reason: "missing; the folder holds \(pickled), which tkd does not read (a pickle can run code "
+                    + "when loaded): convert it once with `.venv-reference/bin/python "
+                    + "Scripts/convert_to_safetensors.py \(folder.path)`")
+        }
+        return TeacherError.input(
+            path: url.path, reason: "no model.safetensors (save the model with safe_serialization=True)")
     }
 
     /// softmax over a small vector (the weighted layer sum's weights), in Double.

@@ -24,6 +24,36 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
     /// Zero-mean, unit-variance waveforms (written as `do_normalize` in `preprocessor_config.json`).
     public var normalizeInput = true
     public var model = Model()
+    /// Fine-tuning a pretrained checkpoint (`tkd teacher train --init DIR`): its architecture and encoder
+    /// weights, a fresh head. nil = the bundled teacher from scratch (`model`).
+    public var finetune: Finetune?
+
+    /// The `finetune:` section, completed by `--init`.
+    public struct Finetune: Sendable, Equatable, Codable {
+        /// The checkpoint's `model.safetensors` SHA-256 and its folder as given (set by `--init`; a rerun with
+        /// another checkpoint is refused).
+        public var initWeightsSHA256 = ""
+        public var initFolder = ""
+        /// transformers' `freeze_feature_encoder` (its fine-tuning scripts' default).
+        public var freezeFeatureEncoder = true
+        /// Keep the first N transformer layers fixed.
+        public var freezeLayers = 0
+        /// The head's pooling: the first frame c₁ (the paper's) or the mean.
+        public var pooling = Wav2Vec2Config.Pooling.first
+        /// `classifier_proj_size` of the fresh head (transformers' default 256).
+        public var projectorSize = 256
+        /// The head reads the softmax-weighted sum of every hidden state; nil = as the checkpoint's config says.
+        public var weightedLayerSum: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case pooling
+            case initWeightsSHA256 = "init_weights_sha256", initFolder = "init_folder"
+            case freezeFeatureEncoder = "freeze_feature_encoder", freezeLayers = "freeze_layers"
+            case projectorSize = "projector_size", weightedLayerSum = "weighted_layer_sum"
+        }
+
+        public init() {}
+    }
 
     /// How the first convolution of the bundled teacher is initialised.
     public enum FrontEndInit: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
@@ -72,7 +102,7 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
     enum CodingKeys: String, CodingKey {
         case name, seed, steps, schedule, chunk, dropout, model
         case batchSize = "batch_size", evalEvery = "eval_every", adamEpsilon = "adam_epsilon", clipNorm = "clip_norm"
-        case timeShiftSamples = "time_shift_samples", normalizeInput = "normalize_input"
+        case timeShiftSamples = "time_shift_samples", normalizeInput = "normalize_input", finetune
     }
 
     public init(name: String) { self.name = name }
@@ -86,7 +116,11 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
             classifierProjectionSize: model.projectorSize, labels: labels, pooling: model.pooling)
     }
 
-    static let keys = ["name", "adam_epsilon", "dropout", "time_shift_samples", "normalize_input", "model"] + loopKeys
+    static let keys =
+        ["name", "adam_epsilon", "dropout", "time_shift_samples", "normalize_input", "model", "finetune"] + loopKeys
+    static let finetuneKeys = [
+        "freeze_feature_encoder", "freeze_layers", "pooling", "projector_size", "weighted_layer_sum",
+    ]
     static let modelKeys = [
         "hidden_size", "layers", "heads", "intermediate_size", "conv_dim", "conv_kernel", "conv_stride",
         "positional_kernel", "positional_groups", "projector_size", "pooling", "front_end_init",
@@ -103,6 +137,24 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
         if let v = m["dropout"] { c.dropout = Float(try v.double(in: 0...0.9)) }
         if let v = m["time_shift_samples"] { c.timeShiftSamples = try v.int(in: 0...10_000_000) }
         if let v = m["normalize_input"] { c.normalizeInput = try v.bool() }
+        if let v = m["finetune"] {
+            let d = try v.mapping(allowed: finetuneKeys)
+            var f = Finetune()
+            if let x = d["freeze_feature_encoder"] { f.freezeFeatureEncoder = try x.bool() }
+            if let x = d["freeze_layers"] {
+                f.freezeLayers = try x.int(in: 0...Wav2Vec2Config.Limits.layers.upperBound)
+            }
+            if let x = d["pooling"] { f.pooling = try x.option(Wav2Vec2Config.Pooling.self) }
+            if let x = d["projector_size"] { f.projectorSize = try x.int(in: Wav2Vec2Config.Limits.projection) }
+            if let x = d["weighted_layer_sum"] { f.weightedLayerSum = try x.bool() }
+            c.finetune = f
+            // The architecture comes from the checkpoint: a model section would be silently ignored.
+            if let model = m["model"] {
+                throw model.fail(
+                    "'model' sets the architecture of a teacher trained from scratch; with 'finetune' the "
+                        + "checkpoint of --init gives it (the head is set in 'finetune')")
+            }
+        }
         if let v = m["model"] {
             let d = try v.mapping(allowed: modelKeys)
             // The ranges of a Hugging Face config (`Wav2Vec2Config.Limits`): a model trained here always loads.

@@ -28,7 +28,36 @@ public final class TeacherTrainer: TrainingTask {
     public let manifestsSHA256: String
     let samples: Int
 
-    public init(config: TeacherTrainConfig, dataset: URL, out: URL) throws {
+    /// The pretrained checkpoint of `--init` and its config (nil: the bundled teacher from scratch).
+    let pretrained: (folder: URL, config: Wav2Vec2Config)?
+
+    /// - Parameter initFolder: a pretrained Hugging Face wav2vec 2.0 folder to fine-tune (`--init`); its
+    ///   weights' SHA-256 goes into the config, so a rerun with another checkpoint is refused.
+    public init(config given: TeacherTrainConfig, dataset: URL, out: URL, initFolder: URL? = nil) throws {
+        var config = given
+        if let initFolder {
+            let weights = ModelFolderLayout(initFolder).weights
+            guard FileManager.default.fileExists(atPath: weights.path) else {
+                throw Wav2Vec2Model.missingWeights(initFolder)
+            }
+            var f = config.finetune ?? TeacherTrainConfig.Finetune()
+            f.initWeightsSHA256 = try SHA256.hex(fileAt: weights)
+            f.initFolder = initFolder.path
+            config.finetune = f
+            let base = try Wav2Vec2Config(url: ModelFolderLayout(initFolder).config)
+            guard f.freezeLayers <= base.layers else {
+                throw TeacherError.input(
+                    path: initFolder.path,
+                    reason: "finetune.freeze_layers is \(f.freezeLayers); the checkpoint has \(base.layers) layers")
+            }
+            pretrained = (initFolder, base)
+        } else {
+            guard config.finetune == nil else {
+                throw TeacherError.input(
+                    path: out.path, reason: "the config has a 'finetune' section: pass the checkpoint with --init")
+            }
+            pretrained = nil
+        }
         self.config = config
         self.dataset = dataset
         self.out = out
@@ -60,7 +89,7 @@ public final class TeacherTrainer: TrainingTask {
         guard let length, !(splits[.training] ?? []).isEmpty else {
             throw TeacherError.input(path: dataset.path, reason: "the training manifest holds no examples")
         }
-        let c = config.wav2vec2Config(labels: info.labels)
+        let c = Self.modelConfig(config, pretrained: pretrained?.config, labels: info.labels)
         guard c.frames(samples: length) > 0 else {
             throw TeacherError.input(
                 path: dataset.path, reason: "examples of \(length) samples are too short for conv_kernel/conv_stride")
@@ -72,6 +101,19 @@ public final class TeacherTrainer: TrainingTask {
     }
 
     public var stateURL: URL { runFolder.checkpoint(RunLayout.state) }
+
+    /// The model's configuration: the bundled teacher's from `model`, or the checkpoint's with a fresh head.
+    static func modelConfig(
+        _ config: TeacherTrainConfig, pretrained: Wav2Vec2Config?, labels: [String]
+    ) -> Wav2Vec2Config {
+        guard var c = pretrained, let f = config.finetune else { return config.wav2vec2Config(labels: labels) }
+        c.labels = labels.count
+        c.id2label = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.offset, $0.element) })
+        c.classifierProjectionSize = f.projectorSize
+        c.pooling = f.pooling
+        if let w = f.weightedLayerSum { c.useWeightedLayerSum = w }
+        return c
+    }
 
     /// Waveforms [B, L] of `ids` (read in parallel, in order).
     func batch(_ ids: [String], pool: WorkPool) throws -> Tensor {
@@ -99,7 +141,9 @@ public final class TeacherTrainer: TrainingTask {
                 "tool": "tkd \(TKDVersion.current)", "dataset": info.name, "manifests_sha256": manifestsSHA256,
                 "train_config": config.name, "step": step, "validation_accuracy": validation,
                 "seed": Int(config.seed),
-            ] as [String: Any]
+            ].merging(
+                config.finetune.map { ["init_weights_sha256": $0.initWeightsSHA256] } ?? [:]
+            ) { a, _ in a } as [String: Any]
         ]
     }
 
@@ -142,10 +186,18 @@ public final class TeacherTrainer: TrainingTask {
 
     public func ids(_ split: Split) -> [String] { splits[split] ?? [] }
 
-    public func makeModel() -> TrainableWav2Vec2 {
+    public func makeModel() throws -> TrainableWav2Vec2 {
+        let c = Self.modelConfig(config, pretrained: pretrained?.config, labels: info.labels)
+        if let (folder, _) = pretrained, let f = config.finetune {
+            // Every encoder weight of the checkpoint, a fresh head; do_normalize as its preprocessor says.
+            let model = TrainableWav2Vec2(config: c, dropout: config.dropout, seed: config.seed)
+            try model.loadEncoder(folder)
+            model.freezeFeatureEncoder = f.freezeFeatureEncoder
+            model.frozenLayers = f.freezeLayers
+            return model
+        }
         let model = TrainableWav2Vec2(
-            config: config.wav2vec2Config(labels: info.labels), dropout: config.dropout, seed: config.seed,
-            frontEnd: config.model.frontEndInit.start)
+            config: c, dropout: config.dropout, seed: config.seed, frontEnd: config.model.frontEndInit.start)
         model.normalizeInput = config.normalizeInput
         return model
     }
@@ -176,7 +228,8 @@ public final class TeacherTrainer: TrainingTask {
     }
 
     public func loadBest() throws -> (model: TrainableWav2Vec2, step: Int?) {
-        let best = TrainableWav2Vec2(config: config.wav2vec2Config(labels: info.labels), seed: config.seed)
+        let best = TrainableWav2Vec2(
+            config: Self.modelConfig(config, pretrained: pretrained?.config, labels: info.labels), seed: config.seed)
         try best.load(out)
         return (best, nil)
     }

@@ -24,6 +24,15 @@ struct TeacherTrainCommand: ParsableCommand {
     @Option(help: "Output model folder.")
     var out: String
 
+    @Option(
+        name: .customLong("init"),
+        help: """
+            Fine-tune this pretrained Hugging Face wav2vec 2.0 folder (config.json + model.safetensors; base or \
+            large/XLSR layout) instead of training the bundled teacher from scratch: every encoder weight is \
+            loaded and a fresh head added (the config's 'finetune' section: pooling, freezing, head size).
+            """)
+    var initFolder: String?
+
     @Option(help: "Override steps (the schedule is spread over them).")
     var steps: Int?
 
@@ -39,7 +48,8 @@ struct TeacherTrainCommand: ParsableCommand {
         var c = try TeacherTrainConfig.load(URL(fileURLWithPath: config))
         if let steps { c.overrideSteps(steps) }
         let trainer = try TeacherTrainer(
-            config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out))
+            config: c, dataset: URL(fileURLWithPath: dataset), out: URL(fileURLWithPath: out),
+            initFolder: initFolder.map { URL(fileURLWithPath: $0) })
         trainer.options = options.session(stop: stop)
         let outcome = try trainer.run()
         guard let result = outcome.result else {
