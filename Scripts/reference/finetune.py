@@ -23,6 +23,9 @@ Stored (float32; metadata: generator, torch, transformers, case, pooling, frozen
   head.<name>   the fresh head as transformers initialised it (projector.*, classifier.*, layer_weights):
                 the Swift test copies these into its model, then loads every other weight from the folder
   logits [2, 12], loss [1]
+Also checks Scripts/export_first_frame_classifier.py on the base-first model (check_exporter), and that a folder
+written by `tkd teacher train --init` loads in transformers with the logits tkd computes (check_swift_finetune).
+
   grad.<name>   dLoss/dParameter of every parameter that requires grad (frozen ones are absent; zero for one
                 the loss does not reach), under the state-dict names (the positional convolution as
                 parametrizations.weight.original0/1); masked_spec_embed (SpecAugment, off) is left out
@@ -38,6 +41,71 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.numpy import save_file as save_numpy  # noqa: E402
 from transformers import Wav2Vec2ForSequenceClassification  # noqa: E402
+
+def check_exporter(model):
+    """Scripts/export_first_frame_classifier.py on the fine-tuned first-frame model (saved as transformers
+    would, under a custom architecture name): the export loads cleanly with the same first-frame logits, and
+    `tkd teacher attentions` (TKD, default .build/release/tkd, when built) reproduces them within 1e-4."""
+    import subprocess
+    import tempfile
+    import soundfile
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    tkd = os.environ.get("TKD", os.path.join(root, ".build", "release", "tkd"))
+    with tempfile.TemporaryDirectory() as tmp:
+        model.config.architectures = ["Wav2Vec2FirstFrameClassifier"]
+        model.save_pretrained(os.path.join(tmp, "finetuned"))
+        wav = os.path.join(tmp, "x.wav")
+        soundfile.write(wav, w2v.waveform()[0], 16000, subtype="FLOAT")
+        command = [sys.executable, os.path.join(root, "Scripts", "export_first_frame_classifier.py"), "--model",
+                   os.path.join(tmp, "finetuned"), "--out", os.path.join(tmp, "teacher"), "--do-normalize", "false"]
+        if os.path.exists(tkd):
+            command += ["--check-audio", wav, "--tkd", tkd]
+        subprocess.run(command, check=True)
+
+
+def check_swift_finetune():
+    """`tkd teacher train --init stable/` (2 steps, the weighted first-frame head) on a 2-s demo dataset made in a
+    temporary folder: transformers loads the Swift-written folder with no missing, unexpected or mismatched keys,
+    and its first-frame logits on a dataset clip match `tkd teacher attentions` within 1e-4. Skipped without a
+    built tkd (TKD, default .build/release/tkd)."""
+    import glob
+    import subprocess
+    import tempfile
+    import soundfile
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    tkd = os.environ.get("TKD", os.path.join(root, ".build", "release", "tkd"))
+    if not os.path.exists(tkd):
+        print(f"skipped the Swift fine-tuning check: no {tkd}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        def run(*args):
+            subprocess.run([tkd, *args], check=True, cwd=root, stdout=subprocess.DEVNULL)
+        run("corpus", "demo", "--out", f"{tmp}/corpus", "--speakers", "3", "--utterances", "1", "--jobs", "2", "-q")
+        run("generate", "--recipe", "Recipes/demo.yaml", "--corpus", f"{tmp}/corpus", "--out", f"{tmp}/2s",
+            "--variant", "2s", "--jobs", "2", "-q")
+        with open(f"{tmp}/ft.yaml", "w") as f:
+            f.write("name: ft\nsteps: 2\neval_every: 2\nbatch_size: 4\n"
+                    "finetune: {projector_size: 8, weighted_layer_sum: true}\n")
+        run("teacher", "train", "--init", os.path.join(w2v.OUT, "stable"), "--dataset", f"{tmp}/2s", "--config",
+            f"{tmp}/ft.yaml", "--out", f"{tmp}/teacher", "-q")
+        model, info = Wav2Vec2ForSequenceClassification.from_pretrained(
+            f"{tmp}/teacher", attn_implementation="eager", output_loading_info=True)
+        assert not any(info.values()), f"transformers did not load the Swift fine-tuned folder cleanly: {info}"
+        model = model.float().eval()
+        clip = sorted(glob.glob(f"{tmp}/2s/audio/testing/*.wav"))[0]
+        audio, _ = soundfile.read(clip, dtype="float32")
+        with torch.no_grad():
+            out = model.wav2vec2(torch.from_numpy(audio)[None], output_hidden_states=True)
+            weights = torch.softmax(model.layer_weights, dim=-1)
+            hidden = sum(w * h for w, h in zip(weights, out.hidden_states))
+            want = model.classifier(model.projector(hidden)[:, 0])[0].numpy()
+        run("teacher", "attentions", "--teacher", f"{tmp}/teacher", clip, "--out", f"{tmp}/a.safetensors")
+        from safetensors.numpy import load_file
+        got = load_file(f"{tmp}/a.safetensors")["logits"]
+        error = float(np.abs(got - want).max())
+        assert error < 1e-4, f"tkd and transformers disagree on the Swift fine-tuned folder by {error}"
+    print(f"Swift fine-tuned folder (stable, weighted, first frame): transformers loads it; logits agree within {error:.1e}")
+
 
 CASES = [("base-first", "base", "first", False, 0), ("stable-weighted", "stable", "mean", True, 1)]
 LABELS = [3, 7]
@@ -84,9 +152,12 @@ def main():
             "transformers": transformers.__version__, "case": case, "pooling": pooling,
             "frozen": f"feature encoder, encoder layers < {frozen_layers}"})
         w2v.canonical_header(path)
+        if case == "base-first":
+            check_exporter(model)
         grads = sum(1 for k in tensors if k.startswith("grad."))
         print(f"{case}: loss {loss.item():.6f}, {grads} gradients, {os.path.getsize(path) / 1024:.1f} KiB")
 
 
 if __name__ == "__main__":
     main()
+    check_swift_finetune()

@@ -48,6 +48,11 @@ Each fixture `<student>-T<T>.safetensors` (float32 tensors; metadata generator, 
   state.<buffer> for every batch-norm moving statistic after the one training step,
   grad.<param> (full shape) when the parameter has at most 512 values, else grad.<param>.sample [512]
   (flat gradient at indices (j * count) // 512, j = 0..511) and grad.<param>.norm [1] (L2 norm, in float64).
+
+`kd.head: own` (att-rnn, mhatt-rnn): `<student>-own-T49.safetensors`, the same model, input and target, but the
+distilled attention is the model's own: loss = mean_b CE + lambda * mean_b KL(a_T[b] || mean_h alpha[b, h]),
+alpha the l8 attention (tau does not enter); `attention` holds mean_h alpha, and kd.query (unused) has zero
+gradient.
 """
 import json
 import math
@@ -327,7 +332,14 @@ def kd_loss(logits, context, labels, target, query):
     return ce + LAMBDA * kl, ce, kl, log_a_s.exp()
 
 
-def run(student, frames, dtype=torch.float32):
+def own_kd_loss(logits, alpha, labels, target):
+    a_s = alpha.mean(dim=1)
+    ce = F.cross_entropy(logits, labels)
+    kl = (target * (torch.log(target) - torch.log(a_s))).sum(dim=1).mean()
+    return ce + LAMBDA * kl, ce, kl, a_s
+
+
+def run(student, frames, dtype=torch.float32, own=False):
     params = parameter_list(student)
     values = {name: torch.tensor(parameter_value(k, name, shape), dtype=dtype, requires_grad=True)
               for k, (name, shape) in enumerate(params)}
@@ -337,7 +349,10 @@ def run(student, frames, dtype=torch.float32):
     x = torch.tensor(x_np, dtype=dtype)
     logits, context, extras = forward(student, x, values, buffers)
     target = torch.tensor(teacher_target(context.shape[1]), dtype=dtype)
-    loss, ce, kl, attention = kd_loss(logits, context, torch.tensor(y_np), target, values["kd.query"])
+    if own:
+        loss, ce, kl, attention = own_kd_loss(logits, extras["model_attention"], torch.tensor(y_np), target)
+    else:
+        loss, ce, kl, attention = kd_loss(logits, context, torch.tensor(y_np), target, values["kd.query"])
     loss.backward()
     return dict(params=params, values=values, buffers=buffers, x=x_np, y=y_np, target=target, logits=logits,
                 loss=loss, ce=ce, kd=kl, attention=attention, extras=extras)
@@ -438,8 +453,8 @@ def canonical_metadata(path):
         file.write(text + b" " * (length - len(text)))
 
 
-def fixture(student, frames):
-    r = run(student, frames)
+def fixture(student, frames, own=False):
+    r = run(student, frames, own=own)
     tensors = {
         "labels": f32(r["y"]), "target": f32(r["target"]), "logits": f32(r["logits"]),
         "loss": f32(r["loss"]).reshape(1), "ce": f32(r["ce"]).reshape(1), "kd": f32(r["kd"]).reshape(1),
@@ -450,7 +465,8 @@ def fixture(student, frames):
     for name, value in r["buffers"].items():
         tensors[f"state.{name}"] = f32(value)
     for name, _ in r["params"]:
-        grad = r["values"][name].grad.detach().numpy()
+        value = r["values"][name]
+        grad = (value.grad if value.grad is not None else torch.zeros_like(value)).detach().numpy()
         if grad.size <= SAMPLE:
             tensors[f"grad.{name}"] = f32(grad)
         else:
@@ -461,14 +477,16 @@ def fixture(student, frames):
     return r, tensors
 
 
-def precision(student, frames, r32):
+def precision(student, frames, r32, own=False):
     """Float32 run against a float64 run: largest gradient error relative to the parameter's largest float64
     gradient, and the names of parameters whose gradient is zero in exact arithmetic (conv biases feeding a
     training-mode batch norm) with the largest float32 value they carry instead (rounding noise)."""
-    r64 = run(student, frames, torch.float64)
-    scale = max(v.grad.abs().max().item() for v in r64["values"].values())
+    r64 = run(student, frames, torch.float64, own=own)
+    scale = max(v.grad.abs().max().item() for v in r64["values"].values() if v.grad is not None)
     worst, zero = 0.0, {}
     for name, _ in r32["params"]:
+        if r64["values"][name].grad is None:
+            continue
         g32 = r32["values"][name].grad.double()
         g64 = r64["values"][name].grad
         if g64.abs().max().item() < 1e-12 * scale:
@@ -489,17 +507,18 @@ def main():
 
     os.makedirs(OUT, exist_ok=True)
     total = 0
-    for student in STUDENTS:
-        for frames in FRAMES:
-            r, tensors = fixture(student, frames)
-            path = os.path.join(OUT, f"{student}-T{frames}.safetensors")
+    cases = [(s, f, False) for s in STUDENTS for f in FRAMES] + [(s, 49, True) for s in ("att-rnn", "mhatt-rnn")]
+    for student, frames, own in cases:
+        if True:
+            r, tensors = fixture(student, frames, own)
+            path = os.path.join(OUT, f"{student}{'-own' if own else ''}-T{frames}.safetensors")
             save_file(tensors, path, metadata={
                 "generator": "Scripts/reference/students.py", "torch": torch.__version__, "tau": repr(TAU),
                 "lambda": repr(LAMBDA), "batch": str(BATCH), "frames": str(frames)})
             canonical_metadata(path)
             size = os.path.getsize(path)
             total += size
-            grad_error, loss_error, zero = precision(student, frames, r)
+            grad_error, loss_error, zero = precision(student, frames, r, own)
             print(f"{os.path.basename(path)}: {len(tensors)} tensors, {size / 1024:.1f} KB, context "
                   f"{list(r['attention'].shape)}, loss {r['loss'].item():.6f} (ce {r['ce'].item():.6f}, kd "
                   f"{r['kd'].item():.6f}); float32 vs float64: loss {loss_error:.1e}, grad rel {grad_error:.1e}")

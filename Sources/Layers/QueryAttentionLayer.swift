@@ -13,6 +13,9 @@ public final class QueryAttentionLayer: Layer {
     private var caches: [QueryAttention.Cache] = []
     /// α of the last forward, [B, heads, T].
     public private(set) var weights: Tensor = Tensor(zeros: [0])
+    /// dLoss/dα [B, heads, T] of a loss on the attention weights themselves (distilling the model's own
+    /// attention), added in the next `backward` and then cleared.
+    public var weightsGradient: Tensor?
 
     public init(name: String, width: Int, heads: Int) {
         self.name = name
@@ -51,6 +54,11 @@ public final class QueryAttentionLayer: Layer {
         guard let x = input else { preconditionFailure("\(name): backward without a training forward") }
         let b = x.batch, t = x.shape[1], d = attention.width, h = attention.heads
         let att = attention, w = queryKernel.value, caches = self.caches, data = x.data, g = dy.data
+        let dA = weightsGradient?.data
+        weightsGradient = nil
+        if let dA {
+            precondition(dA.count == b * h * t, "\(name): α gradient of \(dA.count) values; expected \(b * h * t)")
+        }
         let nw = queryKernel.count, nb = queryBias.count
         var dx = [Float](repeating: 0, count: b * t * d)
         let sums = try dx.withUnsafeMutableBufferPointer { dxp in
@@ -59,9 +67,11 @@ public final class QueryAttentionLayer: Layer {
                 let c = r.lowerBound / context.parallel.chunkSize
                 let chunk = Array(data[(r.lowerBound * t * d)..<(r.upperBound * t * d)])
                 let dOut = Array(g[(r.lowerBound * h * d)..<(r.upperBound * h * d)])
+                let dAlpha = dA.map { Array($0[(r.lowerBound * h * t)..<(r.upperBound * h * t)]) }
                 att.backward(
                     caches[c], input: chunk, outputGradient: dOut, queryWeights: w, weightGradient: acc.baseAddress!,
-                    biasGradient: acc.baseAddress! + nw, inputGradient: dxs[r.lowerBound * t * d])
+                    biasGradient: acc.baseAddress! + nw, inputGradient: dxs[r.lowerBound * t * d],
+                    weightsGradient: dAlpha)
             }
         }
         queryKernel.accumulate(sums[0..<nw])

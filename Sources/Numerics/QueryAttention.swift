@@ -73,7 +73,8 @@ public struct QueryAttention: Sendable, Equatable {
     public func backward(
         _ cache: Cache, input h: UnsafePointer<Float>, outputGradient dOut: UnsafePointer<Float>,
         queryWeights w: UnsafePointer<Float>, weightGradient dW: UnsafeMutablePointer<Float>,
-        biasGradient dBias: UnsafeMutablePointer<Float>, inputGradient dH: UnsafeMutablePointer<Float>
+        biasGradient dBias: UnsafeMutablePointer<Float>, inputGradient dH: UnsafeMutablePointer<Float>,
+        weightsGradient dA: UnsafePointer<Float>? = nil
     ) {
         let b = cache.batch, t = cache.steps, d = width, mid = t / 2, nh = heads
         var dQ = uninitializedFloats(b * nh * d)
@@ -89,6 +90,8 @@ public struct QueryAttention: Sendable, Equatable {
                             BLAS.gemm(
                                 transB: true, m: nh, n: t, k: d, a: dv, lda: d, b: hi, ldb: d, c: da.baseAddress!,
                                 ldc: t)
+                            // A loss on α itself (distilling the model's own attention) adds its gradient here.
+                            if let dA { for j in 0..<(nh * t) { da[j] += dA[i * nh * t + j] } }
                         }
                         BLAS.gemm(
                             transA: true, m: t, n: d, k: nh, a: alpha, lda: t, b: dv, ldb: d, beta: 1, c: dhi, ldc: d)

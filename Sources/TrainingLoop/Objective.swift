@@ -14,12 +14,19 @@ public struct Objective: Sendable, Equatable, Codable {
     public var logitWeight: Float = 0
     /// Temperature T of the logit term.
     public var logitTemperature: Float = 2
+    /// Distil the model's own attention α (Att-RNN, MHAtt-RNN; the mean over heads) instead of the
+    /// training-only head's a_S (`kd.head: own`); nil or false = the separate head.
+    public var ownAttention: Bool?
 
-    public init(kdLambda: Float = 0, kdTemperature: Float = 1, logitWeight: Float = 0, logitTemperature: Float = 2) {
+    public init(
+        kdLambda: Float = 0, kdTemperature: Float = 1, logitWeight: Float = 0, logitTemperature: Float = 2,
+        ownAttention: Bool? = nil
+    ) {
         self.kdLambda = kdLambda
         self.kdTemperature = kdTemperature
         self.logitWeight = logitWeight
         self.logitTemperature = logitTemperature
+        self.ownAttention = ownAttention
     }
 
     public struct Result {
@@ -33,6 +40,8 @@ public struct Objective: Sendable, Equatable, Codable {
         public var contextGradient: Tensor?
         /// a_S [B, T′] when distilling.
         public var studentAttention: [Float]?
+        /// dLoss/dα [B, heads, T′] when distilling the model's own attention.
+        public var attentionGradient: Tensor?
     }
 
     /// Loss and gradients for one batch. `targets` [B, T′] (rows summing to 1), the context c′ and the query
@@ -40,7 +49,7 @@ public struct Objective: Sendable, Equatable, Codable {
     /// `query.gradient`.
     public func evaluate(
         logits: Tensor, labels: [Int], context: Tensor?, query: Parameter?, targets: [Float]?,
-        teacherLogits: [Float]?
+        teacherLogits: [Float]?, attention: Tensor? = nil
     ) -> Result {
         let b = logits.batch, k = logits.shape[1]
         var logp = [Float](repeating: 0, count: b * k)
@@ -77,7 +86,34 @@ public struct Objective: Sendable, Equatable, Codable {
         var attentionKD = 0.0
         var dContext: Tensor?
         var studentAttention: [Float]?
-        if kdLambda > 0, let targets, let context, let query {
+        var dAttention: Tensor?
+        if kdLambda > 0, ownAttention == true, let targets {
+            // a_S = the mean over heads of the model's own α [B, heads, T′]; L = KL(a_T ‖ a_S) over the batch,
+            // dL/dα_h = −a_T / (heads · a_S) / B.
+            guard let attention else { preconditionFailure("kd.head own needs a model with its own attention") }
+            let heads = attention.shape[1], t = attention.shape[2]
+            precondition(targets.count == b * t, "targets of \(targets.count) values for α over \(t) steps")
+            var mean = [Float](repeating: 0, count: b * t)
+            for i in 0..<b {
+                for h in 0..<heads { for s in 0..<t { mean[i * t + s] += attention.data[(i * heads + h) * t + s] } }
+            }
+            for j in mean.indices { mean[j] /= Float(heads) }
+            var kl = 0.0
+            var da = [Float](repeating: 0, count: attention.data.count)
+            for i in 0..<b {
+                for s in 0..<t {
+                    let p = Double(targets[i * t + s]), a = max(Double(mean[i * t + s]), 1e-30)
+                    guard p > 0 else { continue }
+                    kl += p * (log(p) - log(a))
+                    let g = Float(-p / a / Double(heads) / Double(b)) * kdLambda
+                    for h in 0..<heads { da[(i * heads + h) * t + s] = g }
+                }
+            }
+            attentionKD = kl / Double(b)
+            loss += Double(kdLambda) * attentionKD
+            dAttention = Tensor(shape: attention.shape, data: da)
+            studentAttention = mean
+        } else if kdLambda > 0, let targets, let context, let query {
             let t = context.shape[1], d = context.shape[2]
             var dc = [Float](repeating: 0, count: context.data.count)
             var dq = [Float](repeating: 0, count: d)
@@ -95,6 +131,6 @@ public struct Objective: Sendable, Equatable, Codable {
         return Result(
             loss: loss, crossEntropy: ce, attentionKD: attentionKD, logitKD: logitKD, correct: correct,
             logitGradient: Tensor(shape: logits.shape, data: dz), contextGradient: dContext,
-            studentAttention: studentAttention)
+            studentAttention: studentAttention, attentionGradient: dAttention)
     }
 }

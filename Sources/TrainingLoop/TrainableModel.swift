@@ -27,8 +27,9 @@ public protocol TrainableModel: AnyObject {
     var distillationQuery: Parameter? { get }
     /// Logits (and, for distillation, c′) of a batch. Training mode keeps what `backward` needs.
     func forward(_ x: Tensor, _ run: RunContext) throws -> ModelOutput
-    /// Adds dLoss/dParameter into the gradients, given dLoss/dLogits and (when distilling) dLoss/dc′.
-    func backward(logitGradient: Tensor, contextGradient: Tensor?, _ run: RunContext) throws
+    /// Adds dLoss/dParameter into the gradients, given dLoss/dLogits and (when distilling) dLoss/dc′ or, when
+    /// distilling the model's own attention, dLoss/dα [B, heads, T′].
+    func backward(logitGradient: Tensor, contextGradient: Tensor?, attentionGradient: Tensor?, _ run: RunContext) throws
 }
 
 extension TrainableModel {

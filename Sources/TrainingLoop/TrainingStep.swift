@@ -13,9 +13,11 @@ public enum TrainingStep {
         model.zeroGradients()
         let r = objective.evaluate(
             logits: out.logits, labels: labels, context: out.context, query: model.distillationQuery,
-            targets: targets, teacherLogits: teacherLogits)
+            targets: targets, teacherLogits: teacherLogits, attention: out.attention)
         guard r.loss.isFinite else { return r }
-        try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
+        try model.backward(
+            logitGradient: r.logitGradient, contextGradient: r.contextGradient,
+            attentionGradient: r.attentionGradient, run)
         let params = model.trainableParameters
         if let clip = clipNorm { GradientClipping.clip(params, maxNorm: clip) }
         optimizer.update(params, lr: lr)

@@ -80,4 +80,34 @@ struct ProtocolCLITests {
         let done = try String(contentsOf: data.appendingPathComponent("report-2s.html"), encoding: .utf8)
         #expect(!done.contains("class=missing") && done.contains("(n = 2 of 2)"))
     }
+
+    @Test(
+        "the teacher stage fine-tunes a first-frame teacher per length from PRETRAINED; the cache takes its first row"
+    )
+    func perLengthTeacher() throws {
+        let data = try TestFolder.make("protocol-teacher")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try FileManager.default.createDirectory(
+            at: data.appendingPathComponent("noisy"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: try CLIDataset.small(), to: data.appendingPathComponent("noisy/2s"))
+        // The stable-layout fixture stands in for a pretrained XLSR checkpoint.
+        let pretrained = TKDBinary.repo.appendingPathComponent("Tests/TeacherTests/Fixtures/stable").path
+        let env = ["PRETRAINED": pretrained, "TEACHER_STEPS": "2"]
+        let teacher = try Self.stage("teacher", data: data, task: 0, extra: env)
+        #expect(teacher.status == 0, "\(teacher.output)")
+        let config = data.appendingPathComponent("teachers/2s/config.json")
+        let hf = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any] ?? [:]
+        #expect(hf["tkd_pooling"] as? String == "first" && hf["do_stable_layer_norm"] as? Bool == true)
+        let cache = try Self.stage("cache", data: data, extra: env)
+        #expect(cache.status == 0, "\(cache.output)")
+        let caches = try FileManager.default.contentsOfDirectory(
+            atPath: data.appendingPathComponent("noisy/2s/teachers").path)
+        #expect(caches.count == 1)
+        let info =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: data.appendingPathComponent("noisy/2s/teachers/\(caches[0])/cache.json")))
+            as? [String: Any] ?? [:]
+        #expect(info["rollout_row"] as? String == "first")
+        #expect((info["teacher"] as? String)?.hasSuffix("teachers/2s") == true)
+    }
 }

@@ -48,9 +48,15 @@ struct StudentParityTests {
     static let tolerance: Float = 1e-4
 
     @Test("logits, losses, attention, moving statistics and gradients", arguments: Student.allCases, [49, 130])
-    func parity(student: Student, frames: Int) throws {
+    func parity(student: Student, frames: Int) throws { try check(student: student, frames: frames, own: false) }
+
+    /// `kd.head: own`: the KL pulls the model's own α (mean over heads) towards the target; τ does not enter.
+    @Test("kd.head own: the model's own attention distilled, against PyTorch", arguments: [Student.attRNN, .mhAttRNN])
+    func ownHead(student: Student) throws { try check(student: student, frames: 49, own: true) }
+
+    func check(student: Student, frames: Int, own: Bool) throws {
         let file = try SafeTensorsFile(
-            Self.fixtures.appendingPathComponent("\(student.rawValue)-T\(frames).safetensors"))
+            Self.fixtures.appendingPathComponent("\(student.rawValue)\(own ? "-own" : "")-T\(frames).safetensors"))
         let labels = try file.values("labels").map { Int($0) }
         let b = labels.count
         // x[b, t, f] = 4·(2u(1000, i) − 1): the generator's input, rebuilt instead of stored.
@@ -62,10 +68,11 @@ struct StudentParityTests {
         let out = try model.forward(Tensor(shape: [b, frames, student.featureCount], data: input), run)
         #expect(Self.relativeError(out.logits.data, try file.values("logits")) <= Self.tolerance)
         model.zeroGradients()
-        let objective = Objective(kdLambda: 0.5, kdTemperature: 2)
+        let objective = Objective(kdLambda: 0.5, kdTemperature: 2, ownAttention: own ? true : nil)
         let r = objective.evaluate(
             logits: out.logits, labels: labels, context: out.context, query: model.kdQuery,
-            targets: try file.values("target"), teacherLogits: nil)
+            targets: try file.values("target"), teacherLogits: nil, attention: out.attention)
+        #expect((r.attentionGradient != nil) == own)
         let loss = try file.values("loss")[0], ce = try file.values("ce")[0], kd = try file.values("kd")[0]
         #expect(abs(Float(r.loss) - loss) <= Self.tolerance * loss)
         #expect(abs(Float(r.crossEntropy) - ce) <= Self.tolerance * ce)
@@ -74,7 +81,9 @@ struct StudentParityTests {
         if let alpha = out.attention {
             #expect(Self.relativeError(alpha.data, try file.values("model_attention")) <= Self.tolerance)
         }
-        try model.backward(logitGradient: r.logitGradient, contextGradient: r.contextGradient, run)
+        try model.backward(
+            logitGradient: r.logitGradient, contextGradient: r.contextGradient, attentionGradient: r.attentionGradient,
+            run)
 
         for p in model.parameters where !p.trainable {
             #expect(Self.relativeError(p.value, try file.values("state.\(p.name)")) <= Self.tolerance, "\(p.name)")
@@ -107,7 +116,7 @@ struct StudentParityTests {
         }
         #expect(checked == model.trainableParameters.count)
         print(
-            "parity \(student.rawValue) T=\(frames): logits "
+            "parity \(student.rawValue)\(own ? " (own head)" : "") T=\(frames): logits "
                 + "\(Self.relativeError(out.logits.data, try file.values("logits"))), worst gradient \(worst)"
         )
     }

@@ -77,6 +77,23 @@ struct TrainConfigTests {
         } catch { #expect("\(error)".contains("spec_augment.length_scaling"), "\(error)") }
     }
 
+    @Test("kd.head: own for the students with attention (τ 1), separate by default; others named")
+    func kdHead() throws {
+        #expect(try load("student: att-rnn\nkd: {head: own}\n").objective.ownAttention == true)
+        #expect(try load("student: mhatt-rnn\nkd: {head: separate}\n").kd.head == nil)
+        #expect(try load("student: crnn\n").objective.ownAttention == nil)
+        for (text, mention) in [
+            ("student: tc-resnet\nkd: {head: own}\n", "kd.head"),
+            ("student: att-rnn\nkd: {head: own, temperature: 2}\n", "kd.temperature"),
+            ("student: att-rnn\nkd: {head: both}\n", "kd.head"),
+        ] {
+            do {
+                _ = try load(text)
+                Issue.record("accepted: \(text)")
+            } catch { #expect("\(error)".contains(mention), "\(error)") }
+        }
+    }
+
     @Test("steps override re-spreads the schedule; defaults follow the student")
     func defaults() throws {
         let c = try load("student: att-rnn\nsteps: 500\nspec_augment: null\n")

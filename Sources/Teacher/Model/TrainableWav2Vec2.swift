@@ -326,7 +326,10 @@ public final class TrainableWav2Vec2: TrainableModel {
 
     /// Adds dLoss/dParameter into every parameter's gradient, given dLoss/dLogits (the model has no
     /// distillation head, so `contextGradient` is unused).
-    public func backward(logitGradient dLogits: Tensor, contextGradient: Tensor? = nil, _ context: RunContext) throws {
+    public func backward(
+        logitGradient dLogits: Tensor, contextGradient: Tensor? = nil, attentionGradient: Tensor? = nil,
+        _ context: RunContext
+    ) throws {
         let dHead = try projector.backward(poolBackward(try classifier.backward(dLogits, context)), context)
         var g: Tensor
         var mix: [Float] = []

@@ -116,8 +116,19 @@ public final class StudentModel: TrainableModel {
     /// The training-only head's attention a_S = softmax_t(c′_t · q / τ) over the context steps,
     /// [B, T′] row-major, for features [B, T, F] (inference mode; what distillation pulls towards the
     /// teacher's a_T).
-    public func distilledAttention(_ x: Tensor, temperature: Float) throws -> [Float] {
+    public func distilledAttention(_ x: Tensor, temperature: Float, own: Bool = false) throws -> [Float] {
         let out = try forward(x, RunContext(mode: .inference))
+        if own, let a = out.attention {
+            // The model's own α averaged over heads (`kd.head: own`).
+            let b = a.batch, heads = a.shape[1], t = a.shape[2]
+            var mean = [Float](repeating: 0, count: b * t)
+            for i in 0..<b {
+                for h in 0..<heads {
+                    for s in 0..<t { mean[i * t + s] += a.data[(i * heads + h) * t + s] / Float(heads) }
+                }
+            }
+            return mean
+        }
         guard let c = out.context else { return [] }
         let t = c.shape[1], d = c.shape[2]
         return TemporalAttentionKD.studentAttention(
@@ -126,7 +137,15 @@ public final class StudentModel: TrainableModel {
     }
 
     /// Backpropagates dLoss/dLogits and (when distilling) dLoss/dc′ into the parameter gradients.
-    public func backward(logitGradient: Tensor, contextGradient: Tensor?, _ run: RunContext) throws {
+    public func backward(
+        logitGradient: Tensor, contextGradient: Tensor?, attentionGradient: Tensor? = nil, _ run: RunContext
+    ) throws {
+        if let attentionGradient {
+            guard let layer = layers.compactMap({ $0 as? QueryAttentionLayer }).first else {
+                preconditionFailure("\(student.rawValue) has no attention of its own to distil")
+            }
+            layer.weightsGradient = attentionGradient
+        }
         var g = logitGradient
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             if i == contextLayer, let dc = contextGradient {

@@ -43,9 +43,13 @@ public struct TrainConfig: Sendable, Equatable, Codable, LoopConfigurable {
         /// Hinton logit distillation weight (0 = off) and temperature; needs a teacher target.
         public var logitWeight: Float = 0
         public var logitTemperature: Float = 2
+        /// Which attention is distilled: nil or `separate`, the training-only head a_S = softmax(c′·q/τ); `own`,
+        /// the model's own attention α (Att-RNN, MHAtt-RNN: the one its classifier pools through; the mean over
+        /// heads).
+        public var head: KDHead?
 
         enum CodingKeys: String, CodingKey {
-            case lambda, temperature, target, interpolation
+            case lambda, temperature, target, interpolation, head
             case logitWeight = "logit_weight", logitTemperature = "logit_temperature"
         }
         public init() {}
@@ -73,8 +77,16 @@ public struct TrainConfig: Sendable, Equatable, Codable, LoopConfigurable {
     public var objective: Objective {
         Objective(
             kdLambda: kd.lambda, kdTemperature: kd.temperature, logitWeight: kd.logitWeight,
-            logitTemperature: kd.logitTemperature)
+            logitTemperature: kd.logitTemperature, ownAttention: kd.head == .own ? true : nil)
     }
+}
+
+/// `kd.head`: the attention a student's distillation pulls towards the teacher's.
+public enum KDHead: String, Sendable, Codable, CaseIterable, ChoiceOption {
+    /// A training-only head a_S = softmax_t(c′_t · q / τ) on the context representation (every student).
+    case separate
+    /// The model's own attention (Att-RNN, MHAtt-RNN), mean over heads; τ must be 1.
+    case own
 }
 
 /// How a teacher attention vector of length T is brought to the student's T′.
@@ -132,7 +144,7 @@ extension TrainConfig {
         }
         if let v = m["kd"] {
             let k = try v.mapping(allowed: [
-                "lambda", "temperature", "target", "interpolation", "logit_weight", "logit_temperature",
+                "lambda", "temperature", "target", "interpolation", "logit_weight", "logit_temperature", "head",
             ])
             if let x = k["lambda"] { c.kd.lambda = Float(try x.double(in: 0...1e6)) }
             if let x = k["temperature"] { c.kd.temperature = Float(try x.double(in: 1e-6...1e6)) }
@@ -146,6 +158,22 @@ extension TrainConfig {
             }
             if let x = k["logit_weight"] { c.kd.logitWeight = Float(try x.double(in: 0...1e6)) }
             if let x = k["logit_temperature"] { c.kd.logitTemperature = Float(try x.double(in: 1e-6...1e6)) }
+            if let x = k["head"] {
+                let head = try x.option(KDHead.self)
+                c.kd.head = head == .separate ? nil : head
+                if head == .own {
+                    guard [.attRNN, .mhAttRNN].contains(c.student) else {
+                        throw x.fail(
+                            "'own' distils a student's own attention; \(c.student.rawValue) has none (att-rnn and "
+                                + "mhatt-rnn have one; use 'separate')")
+                    }
+                    guard c.kd.temperature == 1 else {
+                        throw (k["temperature"] ?? x).fail(
+                            "kd.temperature is \(c.kd.temperature); 'own' distils α as it "
+                                + "is, so it must be 1")
+                    }
+                }
+            }
         }
         return c
     }

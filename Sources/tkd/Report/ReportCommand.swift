@@ -146,7 +146,8 @@ struct ReportCommand: ParsableCommand {
                         dataset: datasetURL, preset: info.featurePreset, featureCount: info.student.featureCount,
                         student: info.student.rawValue, minimumFrames: info.student.minimumFrames)
                 data[info.featurePreset] = d
-                attention = try model.distilledAttention(try d.batch([chosen.id]), temperature: info.kdTemperature)
+                attention = try model.distilledAttention(
+                    try d.batch([chosen.id]), temperature: info.kdTemperature, own: info.config.kd.head == .own)
             }
             report.runs.append(
                 ReportRun(
