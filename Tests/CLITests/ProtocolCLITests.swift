@@ -42,13 +42,19 @@ struct ProtocolCLITests {
         return Run(status: p.terminationStatus, output: try String(contentsOf: log, encoding: .utf8))
     }
 
-    @Test("a stopped cell and a cell never run are marked in the report; resubmitted, every cell completes")
-    func cellsCannotVanish() throws {
-        let data = try TestFolder.make("protocol")
-        defer { try? FileManager.default.removeItem(at: data) }
+    /// A protocol work folder (`DATA`) whose `noisy/2s` is a copy of the small demo dataset.
+    static func workFolder(_ name: String) throws -> URL {
+        let data = try TestFolder.make(name)
         try FileManager.default.createDirectory(
             at: data.appendingPathComponent("noisy"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: try CLIDataset.small(), to: data.appendingPathComponent("noisy/2s"))
+        return data
+    }
+
+    @Test("a stopped cell and a cell never run are marked in the report; resubmitted, every cell completes")
+    func cellsCannotVanish() throws {
+        let data = try Self.workFolder("protocol")
+        defer { try? FileManager.default.removeItem(at: data) }
         // The grid: tc-resnet × λ {0, 0.25} × seeds {1, 2} = tasks 0…3 (seed fastest). Task 3 (λ 0.25, seed 2)
         // hits its time budget (STOP_AFTER stands in for --stop-after-minutes); task 2 is never run.
         for task in [0, 1] {
@@ -85,11 +91,8 @@ struct ProtocolCLITests {
         "the teacher stage fine-tunes a first-frame teacher per length from PRETRAINED; the cache takes its first row"
     )
     func perLengthTeacher() throws {
-        let data = try TestFolder.make("protocol-teacher")
+        let data = try Self.workFolder("protocol-teacher")
         defer { try? FileManager.default.removeItem(at: data) }
-        try FileManager.default.createDirectory(
-            at: data.appendingPathComponent("noisy"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: try CLIDataset.small(), to: data.appendingPathComponent("noisy/2s"))
         // The stable-layout fixture stands in for a pretrained XLSR checkpoint.
         let pretrained = TKDBinary.repo.appendingPathComponent("Tests/TeacherTests/Fixtures/stable").path
         let env = ["PRETRAINED": pretrained, "TEACHER_STEPS": "2"]

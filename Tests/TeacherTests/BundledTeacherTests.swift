@@ -58,31 +58,49 @@ struct BundledTeacherTests {
             let logits = try model.forward(Self.batch(), run).logits
             let d = Wav2Vec2ParityTests.maxDifference(logits.data, try reference.values("logits"))
             #expect(d < Wav2Vec2ParityTests.tolerance, "training-mode logits differ by \(d)")
-            var p = [Float](repeating: 0, count: logits.data.count)
-            Softmax.forward(logits.data, rows: 2, width: 12, into: &p)
-            var loss = 0.0
-            for (i, y) in Self.labels.enumerated() {
-                loss -= log(Double(p[i * 12 + y]))
-                p[i * 12 + y] -= 1
-            }
-            #expect(abs(loss / 2 - Double(try reference.values("loss")[0])) < 1e-5)
+            let (loss, dLogits) = Self.crossEntropy(logits, labels: Self.labels)
+            #expect(abs(loss - Double(try reference.values("loss")[0])) < 1e-5)
             model.zeroGradients()
-            try model.backward(logitGradient: Tensor(shape: logits.shape, data: p.map { $0 / 2 }), run)
-            var worst = (name: "", error: 0.0)
-            for param in model.parameters {
-                let ref = try reference.values("grad.\(param.name)")
-                let scale = Double(ref.map { abs($0) }.max() ?? 0)
-                let err = zip(param.gradient, ref).map { Double(abs($0 - $1)) }.max() ?? 0
-                let relative = err / max(scale, 1e-6)
-                if relative > worst.error { worst = (param.name, relative) }
-                #expect(relative < 1e-3, "\(param.name): gradient differs by \(err) (largest reference \(scale))")
-            }
+            try model.backward(logitGradient: dLogits, run)
+            let worst = try Self.compareGradients(model.parameters, reference, "bundled teacher")
             // Every PyTorch parameter is one of ours (and the other way round).
             #expect(
                 Set(reference.entries.keys.filter { $0.hasPrefix("grad.") })
                     == Set(model.parameters.map { "grad.\($0.name)" }))
             print("bundled teacher gradients, \(jobs) thread(s): worst relative error \(worst.error) in \(worst.name)")
         }
+    }
+
+    /// The mean cross-entropy of `logits` [B, classes] against `labels`, and its gradient.
+    static func crossEntropy(_ logits: Tensor, labels: [Int]) -> (loss: Double, gradient: Tensor) {
+        let b = logits.batch, k = logits.shape[1]
+        var p = [Float](repeating: 0, count: logits.data.count)
+        Softmax.forward(logits.data, rows: b, width: k, into: &p)
+        var loss = 0.0
+        for (i, y) in labels.enumerated() {
+            loss -= log(Double(p[i * k + y]))
+            p[i * k + y] -= 1
+        }
+        return (loss / Double(b), Tensor(shape: logits.shape, data: p.map { $0 / Float(b) }))
+    }
+
+    /// Each parameter's gradient against `grad.<name>` of a PyTorch reference, relative to the tensor's largest
+    /// reference gradient floored at 1e-6 (a gradient that is exactly zero in exact arithmetic, such as the key
+    /// projection's bias — softmax ignores a shift shared by a row —, holds rounding noise of about 1e-9 on
+    /// both sides). Returns the worst.
+    static func compareGradients(
+        _ parameters: [Parameter], _ reference: SafeTensorsFile, _ what: String
+    ) throws -> (name: String, error: Double) {
+        var worst = (name: "", error: 0.0)
+        for param in parameters {
+            let ref = try reference.values("grad.\(param.name)")
+            let scale = Double(ref.map { abs($0) }.max() ?? 0)
+            let err = zip(param.gradient, ref).map { Double(abs($0 - $1)) }.max() ?? 0
+            let relative = err / max(scale, 1e-6)
+            if relative > worst.error { worst = (param.name, relative) }
+            #expect(relative < 1e-3, "\(what) \(param.name): gradient differs by \(err) (largest reference \(scale))")
+        }
+        return worst
     }
 
     @Test("save → Wav2Vec2Model reproduces the trainable model's inference logits; the first-frame head too")
