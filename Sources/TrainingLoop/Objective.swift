@@ -29,6 +29,17 @@ public struct Objective: Sendable, Equatable, Codable {
         self.ownAttention = ownAttention
     }
 
+    /// a_S of `kd.head: own`: the model's attention α [B, heads, T′] averaged over heads, [B, T′].
+    public static func meanOverHeads(_ attention: Tensor) -> [Float] {
+        let b = attention.batch, heads = attention.shape[1], t = attention.shape[2]
+        var mean = [Float](repeating: 0, count: b * t)
+        for i in 0..<b {
+            for h in 0..<heads { for s in 0..<t { mean[i * t + s] += attention.data[(i * heads + h) * t + s] } }
+        }
+        for j in mean.indices { mean[j] /= Float(heads) }
+        return mean
+    }
+
     public struct Result {
         public var loss: Double
         public var crossEntropy: Double
@@ -93,11 +104,7 @@ public struct Objective: Sendable, Equatable, Codable {
             guard let attention else { preconditionFailure("kd.head own needs a model with its own attention") }
             let heads = attention.shape[1], t = attention.shape[2]
             precondition(targets.count == b * t, "targets of \(targets.count) values for α over \(t) steps")
-            var mean = [Float](repeating: 0, count: b * t)
-            for i in 0..<b {
-                for h in 0..<heads { for s in 0..<t { mean[i * t + s] += attention.data[(i * heads + h) * t + s] } }
-            }
-            for j in mean.indices { mean[j] /= Float(heads) }
+            let mean = Self.meanOverHeads(attention)
             var kl = 0.0
             var da = [Float](repeating: 0, count: attention.data.count)
             for i in 0..<b {

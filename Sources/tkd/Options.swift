@@ -72,6 +72,23 @@ func say(_ text: String) {
 /// Where a dataset's noise sources may be read from, by `render` and `verify` alike: `--noise-base` (default:
 /// the `--recipe`'s folder, else the current folder) for relative sources, and the absolute noise folders of
 /// `--recipe`, the only absolute sources read — a `dataset.json` never names them on its own.
+/// `--recipe` and `--noise-base`: where the noise sources of a dataset's records are read from (render, verify).
+struct NoiseSourceOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The recipe the dataset was generated from: its absolute noise folders are the only absolute noise "
+                + "sources read, and its folder is the default --noise-base."))
+    var recipe: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Folder that relative noise sources outside the corpus resolve against (default: the --recipe's "
+                + "folder, else the current folder)."))
+    var noiseBase: String?
+
+    func roots() throws -> NoiseRoots { try NoiseRoots(recipe: recipe, noiseBase: noiseBase) }
+}
+
 struct NoiseRoots {
     var base: URL
     var recipeFolders: [URL] = []

@@ -36,6 +36,24 @@ public final class TrainableWav2Vec2: TrainableModel {
         let output: LinearLayer
         let outputDropout: DropoutLayer
         let finalNorm: LayerNormLayer
+
+        /// The block's tensors, in checkpoint order.
+        var parameters: [Parameter] {
+            attention.parameters + norm.parameters + intermediate.parameters + output.parameters
+                + finalNorm.parameters
+        }
+
+        /// The feed-forward sublayer: dense, GELU, dense, dropout (both layouts).
+        func feedForward(_ x: Tensor, _ context: RunContext) throws -> Tensor {
+            let f = try activation.forward(try intermediate.forward(x, context), context)
+            return try outputDropout.forward(try output.forward(f, context), context)
+        }
+
+        func feedForwardBackward(_ g: Tensor, _ context: RunContext) throws -> Tensor {
+            let f = try activation.backward(
+                try output.backward(try outputDropout.backward(g, context), context), context)
+            return try intermediate.backward(f, context)
+        }
     }
 
     let convs: [Conv1DLayer]
@@ -118,11 +136,7 @@ public final class TrainableWav2Vec2: TrainableModel {
         for (conv, norm) in zip(convs, convNorms) { all += conv.parameters + (norm?.parameters ?? []) }
         all += projectionNorm.parameters + projection.parameters
         all += positional.parameters + encoderNorm.parameters
-        for b in blocks {
-            all +=
-                b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters
-                + b.finalNorm.parameters
-        }
+        for b in blocks { all += b.parameters }
         parameters = all + projector.parameters + classifier.parameters + (layerWeights.map { [$0] } ?? [])
         initialise(seed: seed)
         switch frontEnd {
@@ -260,17 +274,13 @@ public final class TrainableWav2Vec2: TrainableModel {
                 let a = try b.attentionDropout.forward(
                     try b.attention.forward(try b.norm.forward(x, context), context), context)
                 for i in x.data.indices { x.data[i] += a.data[i] }
-                var f = try b.intermediate.forward(try b.finalNorm.forward(x, context), context)
-                f = try b.activation.forward(f, context)
-                f = try b.outputDropout.forward(try b.output.forward(f, context), context)
+                let f = try b.feedForward(try b.finalNorm.forward(x, context), context)
                 for i in x.data.indices { x.data[i] += f.data[i] }
             } else {
                 let a = try b.attentionDropout.forward(try b.attention.forward(x, context), context)
                 for i in x.data.indices { x.data[i] += a.data[i] }
                 x = try b.norm.forward(x, context)
-                var f = try b.intermediate.forward(x, context)
-                f = try b.activation.forward(f, context)
-                f = try b.outputDropout.forward(try b.output.forward(f, context), context)
+                let f = try b.feedForward(x, context)
                 for i in x.data.indices { x.data[i] += f.data[i] }
                 x = try b.finalNorm.forward(x, context)
             }
@@ -295,6 +305,9 @@ public final class TrainableWav2Vec2: TrainableModel {
     private var frameCount = 0
     /// The hidden states of the last forward, kept for the weighted layer sum's backward.
     private var hiddenStates: [Tensor] = []
+
+    /// The classification head's tensors: what a fine-tuning starts fresh.
+    var headParameters: [Parameter] { projector.parameters + classifier.parameters + (layerWeights.map { [$0] } ?? []) }
 
     /// Mean (or first-frame) pooling [B, T, P] → [B, P].
     func pool(_ x: Tensor) -> Tensor {
@@ -347,20 +360,14 @@ public final class TrainableWav2Vec2: TrainableModel {
         }
         for (index, b) in blocks.enumerated().reversed() {
             if config.stableLayerNorm {
-                var f = try b.outputDropout.backward(g, context)
-                f = try b.output.backward(f, context)
-                f = try b.activation.backward(f, context)
-                f = try b.finalNorm.backward(try b.intermediate.backward(f, context), context)
+                let f = try b.finalNorm.backward(try b.feedForwardBackward(g, context), context)
                 for i in g.data.indices { g.data[i] += f.data[i] }
                 let a = try b.attentionDropout.backward(g, context)
                 let da = try b.norm.backward(try b.attention.backward(a, context), context)
                 for i in g.data.indices { g.data[i] += da.data[i] }
             } else {
                 g = try b.finalNorm.backward(g, context)
-                var f = try b.outputDropout.backward(g, context)
-                f = try b.output.backward(f, context)
-                f = try b.activation.backward(f, context)
-                f = try b.intermediate.backward(f, context)
+                let f = try b.feedForwardBackward(g, context)
                 for i in g.data.indices { g.data[i] += f.data[i] }
                 g = try b.norm.backward(g, context)
                 let a = try b.attention.backward(try b.attentionDropout.backward(g, context), context)
@@ -395,13 +402,7 @@ public final class TrainableWav2Vec2: TrainableModel {
                 for q in conv.parameters + (norm?.parameters ?? []) { frozen.insert(ObjectIdentifier(q)) }
             }
         }
-        for b in blocks.prefix(frozenLayers) {
-            for q in b.attention.parameters + b.norm.parameters + b.intermediate.parameters + b.output.parameters
-                + b.finalNorm.parameters
-            {
-                frozen.insert(ObjectIdentifier(q))
-            }
-        }
+        for b in blocks.prefix(frozenLayers) { for q in b.parameters { frozen.insert(ObjectIdentifier(q)) } }
         return parameters.filter { !frozen.contains(ObjectIdentifier($0)) }
     }
     public var distillationQuery: Parameter? { nil }
@@ -431,7 +432,7 @@ public final class TrainableWav2Vec2: TrainableModel {
         guard FileManager.default.fileExists(atPath: url.path) else { throw Wav2Vec2Model.missingWeights(folder) }
         let file = try SafeTensorsFile(url)
         let prefixed = file.entries["wav2vec2.feature_projection.projection.weight"] != nil
-        let head = Set((projector.parameters + classifier.parameters + (layerWeights.map { [$0] } ?? [])).map(\.name))
+        let head = Set(headParameters.map(\.name))
         let pos = "wav2vec2.encoder.pos_conv_embed.conv."
         for p in parameters where !head.contains(p.name) {
             let stored = prefixed ? p.name : String(p.name.dropFirst("wav2vec2.".count))

@@ -118,17 +118,8 @@ public final class StudentModel: TrainableModel {
     /// teacher's a_T).
     public func distilledAttention(_ x: Tensor, temperature: Float, own: Bool = false) throws -> [Float] {
         let out = try forward(x, RunContext(mode: .inference))
-        if own, let a = out.attention {
-            // The model's own α averaged over heads (`kd.head: own`).
-            let b = a.batch, heads = a.shape[1], t = a.shape[2]
-            var mean = [Float](repeating: 0, count: b * t)
-            for i in 0..<b {
-                for h in 0..<heads {
-                    for s in 0..<t { mean[i * t + s] += a.data[(i * heads + h) * t + s] / Float(heads) }
-                }
-            }
-            return mean
-        }
+        // The model's own α averaged over heads (`kd.head: own`).
+        if own, let a = out.attention { return Objective.meanOverHeads(a) }
         guard let c = out.context else { return [] }
         let t = c.shape[1], d = c.shape[2]
         return TemporalAttentionKD.studentAttention(

@@ -48,7 +48,7 @@ extension DatasetReport {
         var title: String {
             target.isEmpty ? "λ = \(DatasetReport.short(lambda))" : "λ = \(DatasetReport.short(lambda)) (\(target))"
         }
-        func holds(student: String, lambda l: Double, target t: String) -> Bool {
+        func holds(lambda l: Double, target t: String) -> Bool {
             l == lambda && (lambda == 0 || t == target)
         }
     }
@@ -89,7 +89,7 @@ extension DatasetReport {
                 let seeds = Set(
                     runs.filter { r in
                         r.student == student
-                            && matching.contains { $0.holds(student: student, lambda: r.kdLambda, target: r.kdTarget) }
+                            && matching.contains { $0.holds(lambda: r.kdLambda, target: r.kdTarget) }
                     }.compactMap(\.seed))
                 let have = e.seeds.filter { seeds.contains($0) }
                 status.runsFinished += have.count
@@ -133,10 +133,10 @@ extension DatasetReport {
             s += "<tr><td>\(esc(student))</td>"
             for c in cols {
                 let cell = runs.filter {
-                    $0.student == student && c.holds(student: student, lambda: $0.kdLambda, target: $0.kdTarget)
+                    $0.student == student && c.holds(lambda: $0.kdLambda, target: $0.kdTarget)
                 }
                 let open = unfinished.filter {
-                    $0.student == student && c.holds(student: student, lambda: $0.kdLambda, target: $0.kdTarget)
+                    $0.student == student && c.holds(lambda: $0.kdLambda, target: $0.kdTarget)
                 }
                 let acc = cell.map(\.testAccuracy)
                 var expectedRuns: Int?

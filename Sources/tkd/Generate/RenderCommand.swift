@@ -23,17 +23,7 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "The Speech Commands corpus the dataset was generated from.")
     var corpus: String
 
-    @Option(
-        help: ArgumentHelp(
-            "The recipe the dataset was generated from: its absolute noise folders are the only absolute noise "
-                + "sources read, and its folder is the default --noise-base."))
-    var recipe: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Folder that relative noise sources outside the corpus resolve against (default: the --recipe's "
-                + "folder, else the current folder)."))
-    var noiseBase: String?
+    @OptionGroup var noiseSources: NoiseSourceOptions
 
     @Option(help: "Render part I of N (0-based), e.g. 0/4. Defaults to the Slurm array variables when set.")
     var shard: String?
@@ -41,7 +31,7 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
-        let noise = try NoiseRoots(recipe: recipe, noiseBase: noiseBase)
+        let noise = try noiseSources.roots()
         var renderer = DatasetRenderer(
             dataset: URL(fileURLWithPath: dataset), corpusRoot: URL(fileURLWithPath: corpus),
             noiseBase: noise.base)

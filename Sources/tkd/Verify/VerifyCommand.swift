@@ -30,17 +30,7 @@ struct VerifyCommand: ParsableCommand {
     )
     var corpus: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "The recipe the dataset was generated from: its absolute noise folders are the only absolute noise "
-                + "sources read, and its folder is the default --noise-base."))
-    var recipe: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Folder that relative noise sources outside the corpus resolve against (default: the --recipe's "
-                + "folder, else the current folder)."))
-    var noiseBase: String?
+    @OptionGroup var noiseSources: NoiseSourceOptions
 
     @Option(help: "Audio checks on K examples spread evenly over the manifests (default: all).")
     var sample: Int?
@@ -59,7 +49,7 @@ struct VerifyCommand: ParsableCommand {
         let root = URL(fileURLWithPath: dataset), layout = DatasetLayout(root)
         let variants = FileManager.default.fileExists(atPath: layout.info.path) ? [] : layout.variants
         let targets = variants.isEmpty ? [root] : variants.map { root.appendingPathComponent($0) }
-        let noise = try NoiseRoots(recipe: recipe, noiseBase: noiseBase)
+        let noise = try noiseSources.roots()
         var reports: [String: VerifyReport] = [:]
         var passed = true
         for (n, target) in targets.enumerated() {
