@@ -3,20 +3,25 @@
 #   make demo    installs what it needs, then runs the whole pipeline (tkd demo) on the espeak-ng demo corpus
 #   make test    installs what it needs, then builds and runs every test
 #   make lint    the formatter's check (.swift-format) and the 120-column limit
+#   make study   installs what it needs, then runs the quick study (tkd study, Recipes/study/quick.yaml; < 1 h)
+#   make study-standard   the committed study (Recipes/study/standard.yaml, ledger Recipes/study/cells; ≈ 2.5 h)
 #
-# Variables: DEMO_DIR (default demo), JOBS (default 2), SWIFT (default swift).
+# Variables: DEMO_DIR (default demo), STUDY_DIR (default study-<preset>), JOBS (default 2), SWIFT (default swift).
 
 SWIFT    ?= swift
 DEMO_DIR ?= demo
+STUDY_DIR ?=
 JOBS     ?= 2
 TKD      := .build/release/tkd
 
-# Debian packages: the four C libraries (+ pkg-config to find them), espeak-ng for the demo corpus,
-# sox for audio inspection, gzip for the compressed test fixtures, time for the benchmarks' peak memory.
+# Debian packages: the four C libraries (+ pkg-config to find them), the text-to-speech engines and voices of
+# the demo and study corpora (espeak-ng; flite; festival with two diphone voices and an HTS voice), sox for
+# audio inspection, gzip for the compressed test fixtures, time for the benchmarks' peak memory.
 APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libopenblas-dev \
-                espeak-ng sox gzip time
+                espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
+                sox gzip time
 
-.PHONY: deps build test lint demo bench-generate bench-train reference-env clean
+.PHONY: deps build test lint demo study study-standard bench-generate bench-train reference-env clean
 
 ## deps: install the Debian packages that are missing (apt-get; sudo when not root)
 deps:
@@ -47,6 +52,15 @@ lint:
 demo: build
 	$(TKD) demo --out $(DEMO_DIR) --jobs $(JOBS)
 
+## study: the quick study (≤ 60 min on 2 cores, teacher included) in $(STUDY_DIR) (default study-quick/)
+study: build
+	$(TKD) study --recipe Recipes/study/quick.yaml --out $(or $(STUDY_DIR),study-quick) --jobs $(JOBS)
+
+## study-standard: the committed study; resumes from and adds to the ledger Recipes/study/cells/
+study-standard: build
+	$(TKD) study --recipe Recipes/study/standard.yaml --out $(or $(STUDY_DIR),study-standard) \
+	  --ledger Recipes/study/cells --jobs $(JOBS)
+
 ## bench-generate: tkd generate against the Python peer (needs reference-env); see BENCHMARKS.md
 bench-generate: build reference-env
 	Benchmarks/generate.sh
@@ -60,4 +74,4 @@ reference-env:
 	Scripts/reference/setup-env.sh
 
 clean:
-	rm -rf .build $(DEMO_DIR)
+	rm -rf .build $(DEMO_DIR) study-quick study-standard

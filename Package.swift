@@ -91,6 +91,12 @@ let package = Package(
             dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "Numerics", "Layers", "TrainingLoop"],
             swiftSettings: hot),
         .target(
+            name: "Study",
+            dependencies: [
+                "TKDCore", "DatasetFormat", "Training", .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: hot),
+        .target(
             name: "Verify",
             dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features"]),
         .target(
@@ -101,7 +107,7 @@ let package = Package(
             name: "tkd",
             dependencies: [
                 "TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Layers",
-                "TrainingLoop", "Training", "Teacher", "Verify", "COpenBLAS",
+                "TrainingLoop", "Training", "Teacher", "Verify", "Study", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -123,6 +129,7 @@ let package = Package(
                 "TestSupport",
             ],
             exclude: ["Fixtures"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Training", "TKDCore", "TestSupport"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TKDCore", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Numerics", "TKDCore", "TestSupport"]),
         .testTarget(

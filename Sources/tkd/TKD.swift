@@ -18,7 +18,7 @@ struct TKD: ParsableCommand {
         subcommands: [
             CorpusCommand.self, GenerateCommand.self, RenderCommand.self, FeaturesCommand.self, ModelCommand.self,
             TrainCommand.self, EvaluateCommand.self, TeacherCommand.self, VerifyCommand.self, ReportCommand.self,
-            DemoCommand.self, BenchCommand.self, VersionCommand.self,
+            DemoCommand.self, StudyCommand.self, BenchCommand.self, VersionCommand.self,
         ]
     )
 

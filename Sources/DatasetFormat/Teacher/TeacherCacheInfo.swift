@@ -44,20 +44,39 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
         /// Mean share of the example's frames that the span covers (the uniform baseline for `massInSpeech`).
         public var spanShare: Double
         public var examplesWithKeyword: Int
+        /// The same three figures over the validation keyword examples only (what the study's teacher bar
+        /// reads); absent in caches made before tkd recorded them.
+        public var validationMassInSpeech: Double?
+        public var validationPeakInSpeech: Double?
+        public var validationSpanShare: Double?
+        public var validationExamplesWithKeyword: Int?
 
         enum CodingKeys: String, CodingKey {
             case validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy"
             case massInSpeech = "mass_in_speech", peakInSpeech = "peak_in_speech"
             case spanShare = "span_share", examplesWithKeyword = "examples_with_keyword"
+            case validationMassInSpeech = "validation_mass_in_speech"
+            case validationPeakInSpeech = "validation_peak_in_speech"
+            case validationSpanShare = "validation_span_share"
+            case validationExamplesWithKeyword = "validation_examples_with_keyword"
         }
 
-        public init(validationAccuracy: Double?, testAccuracy: Double?, localisation: RolloutLocalisation) {
+        public init(
+            validationAccuracy: Double?, testAccuracy: Double?, localisation: RolloutLocalisation,
+            validation: RolloutLocalisation? = nil
+        ) {
             self.validationAccuracy = validationAccuracy
             self.testAccuracy = testAccuracy
             massInSpeech = localisation.massInSpeech
             peakInSpeech = localisation.peakInSpeech
             spanShare = localisation.spanShare
             examplesWithKeyword = localisation.examples
+            if let v = validation, v.examples > 0 {
+                validationMassInSpeech = v.massInSpeech
+                validationPeakInSpeech = v.peakInSpeech
+                validationSpanShare = v.spanShare
+                validationExamplesWithKeyword = v.examples
+            }
         }
     }
 

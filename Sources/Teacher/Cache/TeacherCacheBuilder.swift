@@ -277,7 +277,7 @@ public struct TeacherCacheBuilder: Sendable {
             for (t, d) in m.enumerated() where d >= 0 { map[t] = d }
         }
         var correct: [Split: Int] = [:], seen: [Split: Int] = [:]
-        var localisation = RolloutLocalisation()
+        var localisation = RolloutLocalisation(), validation = RolloutLocalisation()
         for r in records {
             let v = try reader.tensor(TeacherCacheInfo.rolloutKey(r.id)).values
             if !map.isEmpty, index.entries[TeacherCacheInfo.logitsKey(r.id)] != nil, r.split != .training {
@@ -290,11 +290,17 @@ public struct TeacherCacheBuilder: Sendable {
             localisation.add(
                 v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample,
                 speechOffset: k.speechOffsetSample)
+            if r.split == .validation {
+                validation.add(
+                    v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample,
+                    speechOffset: k.speechOffsetSample)
+            }
         }
         func accuracy(_ s: Split) -> Double? {
             map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) }
         }
         return .init(
-            validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing), localisation: localisation)
+            validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing), localisation: localisation,
+            validation: validation)
     }
 }

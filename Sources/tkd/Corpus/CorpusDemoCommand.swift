@@ -8,15 +8,21 @@ import TKDCore
 struct CorpusDemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Build a corpus in the official Speech Commands v2 layout with espeak-ng (no download needed).",
+        abstract:
+            "Build a corpus in the official Speech Commands v2 layout with espeak-ng, flite and festival (no download "
+            + "needed).",
         discussion: """
-            All 35 v2 words, spoken by synthetic speakers (espeak-ng voice, variant, pitch and rate), each with a \
-            stable 8-hex-digit id chosen so that the official rule puts about 80/10/10 % of the speakers into \
-            training/validation/testing. Clips are 16 kHz mono PCM16, exactly one second, the trimmed word at a \
-            seeded offset. _background_noise_/ holds six synthetic noises of just over a minute each (white, pink, \
-            brown, amplitude-modulated, bursty, hum). validation_list.txt and testing_list.txt follow the official \
-            rule; speakers.tsv and demo_corpus.json record how the corpus was made. The same espeak-ng version and \
-            seed give the same bytes. Re-running on an unfinished corpus resumes it.
+            All 35 v2 words, spoken by synthetic speakers who take turns over --engines (espeak-ng: voice, variant, \
+            pitch and rate; flite and festival: voice, F0, rate and a resampling warp), each with a stable \
+            8-hex-digit id chosen so that the official rule puts the speakers into training/validation/testing \
+            as --held-out asks (1: 80/10/10 %, 2: 60/20/20 %). From the second utterance on, each clip varies \
+            the speaker's rate (±12 %) and pitch; with --reverb, that share of the clips is spoken in a synthetic \
+            room (RT60 0.2-0.6 s). Clips are 16 kHz mono PCM16, exactly one second, the trimmed word at a \
+            seeded offset and level. _background_noise_/ holds six synthetic noises of just over a minute \
+            each (white, pink, brown, amplitude-modulated, bursty, hum). validation_list.txt and \
+            testing_list.txt follow the official rule; speakers.tsv and demo_corpus.json record how the corpus \
+            was made (engine, voice and settings per speaker; the engines' versions). The same engine versions \
+            and seed give the same bytes. Re-running on an unfinished corpus resumes it.
             """)
 
     @Option(help: "Output folder (created; must be new, empty or a demo corpus with the same settings).")
@@ -31,6 +37,15 @@ struct CorpusDemoCommand: ParsableCommand {
     @Option(help: "Seed for offsets, levels, variations and noises.")
     var seed: UInt64 = 0
 
+    @Option(help: "Engines the speakers take turns over, comma-separated: espeak-ng, flite, festival.")
+    var engines: String = "espeak-ng"
+
+    @Option(help: "Speakers per ten held out for validation, and as many for testing (1: 80/10/10, 2: 60/20/20).")
+    var heldOut: Int = 1
+
+    @Option(help: "Share of clips (0-1) spoken in a synthetic room.")
+    var reverb: Double = 0
+
     @Flag(help: "Replace a demo corpus built with other settings in --out.")
     var overwrite = false
 
@@ -41,6 +56,16 @@ struct CorpusDemoCommand: ParsableCommand {
         options.speakers = speakers
         options.utterancesPerWord = utterances
         options.seed = seed
+        options.engines = try engines.split(separator: ",").map {
+            let name = $0.trimmingCharacters(in: .whitespaces)
+            guard let kind = SpeechEngineKind(rawValue: name) else {
+                throw ValidationError(
+                    "--engines: unknown engine '\(name)'; expected espeak-ng, flite or festival (comma-separated).")
+            }
+            return kind
+        }
+        options.heldOut = heldOut
+        options.reverbShare = reverb
         options.jobs = runOptions.jobs
         options.overwrite = overwrite
         options.progress = runOptions.progressMode
@@ -50,7 +75,8 @@ struct CorpusDemoCommand: ParsableCommand {
         say(
             "wrote \(out): \(manifest.words.count) words × \(manifest.speakers.count) speakers × "
                 + "\(manifest.utterancesPerWord) utterances (\(counts)), \(manifest.noise.count) noise files; "
-                + "espeak-ng \(manifest.espeakNGVersion)"
+                + (manifest.engineVersions ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                .joined(separator: ", ")
         )
     }
 }

@@ -27,6 +27,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Where to write the metrics JSON.")
     var out: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write per-example predictions and the attention's localisation to this JSON file.",
+            discussion:
+                "Keys: split, ids, ids_sha256, labels, predicted, attention (own: Att-RNN's α; kd_head: the "
+                + "training-only head of a run with λ > 0; each: examples, mass_in_speech, peak_in_speech, "
+                + "span_share over the split's keyword examples)."))
+    var details: String?
+
     @Flag(help: "Print the metrics JSON instead of the table.")
     var json = false
 
@@ -62,6 +71,12 @@ struct EvaluateCommand: ParsableCommand {
             ?? url.deletingPathExtension().appendingPathExtension("\(split)-metrics.json")
         let encoded = try CanonicalJSON.encodePretty(metrics)
         try AtomicFile.write(encoded, to: target)
+        if let details {
+            let full = try Checkpoint.model(from: info, file: file, includeTrainingOnly: true)
+            let d = try Evaluator.details(
+                full, info: info.details, data: data, split: Split(rawValue: split)!, jobs: options.jobs)
+            try AtomicFile.write(try CanonicalJSON.encodePretty(d), to: URL(fileURLWithPath: details))
+        }
         if json {
             say(String(decoding: encoded, as: UTF8.self))
         } else {

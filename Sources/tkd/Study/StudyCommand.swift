@@ -1,0 +1,103 @@
+import ArgumentParser
+import DatasetFormat
+import Foundation
+import Study
+import TKDCore
+import Training
+
+/// `tkd study --recipe Recipes/study/<preset>.yaml --out DIR [--ledger DIR] [--stage S] [--shard I/N]`
+struct StudyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "study",
+        abstract:
+            "Run a Table 2 study: corpus → lengths → features → one teacher per length → students × λ "
+            + "× seeds → statistics.",
+        discussion: """
+            Every step is the tkd command of the same name, run in DIR: corpus demo (the recipe's engines, \
+            speakers and variation) → corpus index → generate (one dataset per length) → features → verify → \
+            the λ = 0 and oracle-target students → teacher train at the base length, fine-tuned (--init) at \
+            every other length → \
+            teacher cache → the teacher-target students → the table. Each finished student run becomes a ledger \
+            entry (--ledger, default DIR/cells): its metrics, seed, which test examples it got right, its \
+            attention's localisation and the fingerprints of its data, features, teacher and config. A rerun — \
+            on this machine or a fresh one — skips every cell the ledger holds and re-derives only what pending \
+            cells need; an entry whose fingerprints no longer match what this sitting derives is refused \
+            (--rerun-stale replaces it). The table is made from the ledger alone: test accuracy mean ± sd over \
+            seeds, the paired difference to λ = 0 (same seed, same test examples) with a 95 % interval from a \
+            two-level bootstrap over seeds and test examples and a t-interval over seeds, the teacher's row and \
+            bar, and the students' attention localisation. It is written to DIR/study.json, DIR/study.md and \
+            DIR/study.html. For a cluster: one --stage prepare job, a --stage cells array with --shard \
+            $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT, then --stage report (Recipes/study/README.md).
+            """)
+
+    enum Stage: String, ExpressibleByArgument, CaseIterable {
+        case all, prepare, cells, report
+    }
+
+    @Option(help: "The study recipe (Recipes/study/quick.yaml or standard.yaml).")
+    var recipe: String
+
+    @Option(help: "Working folder (corpus, datasets, teachers, runs).")
+    var out: String
+
+    @Option(help: "Folder of ledger entries (default: <out>/cells; the committed study uses Recipes/study/cells).")
+    var ledger: String?
+
+    @Option(help: "all; prepare (data, features, teachers, caches); cells (student runs only); report.")
+    var stage: Stage = .all
+
+    @Option(help: "Run only cells i, i+N, i+2N, … of the grid (I/N; with --stage cells).")
+    var shard: String?
+
+    @Flag(help: "Run again, and replace, ledger entries whose fingerprints no longer match.")
+    var rerunStale = false
+
+    @Flag(help: "Refuse the teacher-target cells of a length whose teacher is below the bar (default: run and mark).")
+    var requireTeacherBar = false
+
+    @Option(help: "Stop a student run after M minutes (it resumes on the next invocation).")
+    var stopAfterMinutes: Double?
+
+    @Option(name: .shortAndLong, help: "Worker threads.")
+    var jobs: Int = 2
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be positive; got \(jobs).") }
+        if let shard {
+            _ = try Shard.parse(shard)
+            guard stage == .cells else { throw ValidationError("--shard goes with --stage cells.") }
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        let r = try StudyRecipe.load(URL(fileURLWithPath: recipe))
+        let root = URL(fileURLWithPath: out)
+        let runner = StudyRunner(
+            recipe: r, root: root,
+            ledger: StudyLedger(URL(fileURLWithPath: ledger ?? root.appendingPathComponent("cells").path)),
+            jobs: jobs, rerunStale: rerunStale, requireTeacherBar: requireTeacherBar,
+            stopAfterMinutes: stopAfterMinutes, shard: try shard.map { try Shard.parse($0) } ?? .whole)
+        switch stage {
+        case .all: try runner.runAll()
+        case .prepare: try runner.prepare()
+        case .cells: try runner.runCells(teachers: false)
+        case .report: break
+        }
+        let summary = try runner.report()
+        say("")
+        say(
+            "Study '\(r.name)': test accuracy (%), mean ± sd over seeds; for λ > 0 the paired difference to λ = 0 "
+                + "and its 95 % bootstrap interval; † teacher below the bar.")
+        say("")
+        say(summary.markdownTable)
+        if !summary.missing.isEmpty {
+            say("missing: \(summary.missing.count) (\(summary.missing.prefix(4).joined(separator: "; "))…)")
+        }
+        say(
+            "table: \(root.appendingPathComponent("study.md").path), "
+                + "page: \(root.appendingPathComponent("study.html").path)"
+        )
+        say(String(format: "study finished in %.1f min", Date().timeIntervalSince(started) / 60))
+    }
+}

@@ -1,0 +1,428 @@
+import ArgumentParser
+import DatasetFormat
+import Foundation
+import Study
+import TKDCore
+import Training
+
+/// What `tkd study` does, stage by stage, each through a child `tkd` (so every step resumes on its own).
+struct StudyRunner {
+    let recipe: StudyRecipe
+    let root: URL
+    let ledger: StudyLedger
+    let jobs: Int
+    let rerunStale: Bool
+    let requireTeacherBar: Bool
+    let stopAfterMinutes: Double?
+    let shard: Shard
+
+    var corpus: URL { root.appendingPathComponent("corpus") }
+    func dataset(_ length: String) -> URL { root.appendingPathComponent("data").appendingPathComponent(length) }
+    func teacherFolder(_ length: String) -> URL {
+        root.appendingPathComponent("teachers").appendingPathComponent(length)
+    }
+    var runs: URL { root.appendingPathComponent("runs") }
+
+    /// One student run of the grid.
+    struct CellKey: Equatable {
+        let length: String
+        let student: String
+        let config: URL
+        let column: StudyRecipe.Cell
+        let seed: UInt64
+    }
+
+    /// The grid in run order: per length, the baseline and oracle columns, then the teacher columns.
+    var grid: [CellKey] {
+        var out: [CellKey] = []
+        for teacherColumns in [false, true] {
+            for length in recipe.lengths {
+                for column in recipe.columns where (column.target == "teacher") == teacherColumns {
+                    for (student, config) in recipe.students {
+                        for seed in recipe.seeds {
+                            out.append(
+                                CellKey(length: length, student: student, config: config, column: column, seed: seed))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    func fileName(_ k: CellKey) -> String {
+        StudyCellEntry.fileName(
+            study: recipe.name, length: k.length, student: k.student, column: k.column, seed: k.seed)
+    }
+
+    func pending(_ keys: [CellKey]) throws -> [CellKey] {
+        try keys.filter { try ledger.read(StudyCellEntry.self, fileName($0)) == nil }
+    }
+
+    // MARK: stages
+
+    func runAll() throws {
+        let cells = grid
+        let todo = try pending(cells)
+        let lengthsNeeded = recipe.lengths.filter { l in
+            todo.contains { $0.length == l } || (try? ledger.read(StudyTeacherEntry.self, teacherName(l))) == nil
+        }
+        say(
+            "study '\(recipe.name)': \(cells.count) cells, \(cells.count - todo.count) in the ledger "
+                + "(\(ledger.folder.path)); lengths to prepare: "
+                + (lengthsNeeded.isEmpty ? "none" : lengthsNeeded.joined(separator: ", "))
+        )
+        // Length by length, so that a sitting that ends early leaves whole lengths behind: the λ = 0 and oracle
+        // cells, then the teacher (whose bar needs the λ = 0 results), then its cells.
+        for length in lengthsNeeded {
+            try prepareData(length)
+            // Pending again: --rerun-stale may have removed entries while preparing.
+            let todo = try pending(cells.filter { $0.length == length })
+            for key in todo where key.column.target != "teacher" { try runCell(key) }
+            let haveEntry = try ledger.read(StudyTeacherEntry.self, teacherName(length)) != nil
+            guard todo.contains(where: { $0.column.target == "teacher" }) || !haveEntry else { continue }
+            try prepareTeacher(length)
+            let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
+            if !teacherCells.isEmpty, try teacherCellsAllowed(length) {
+                for key in teacherCells { try runCell(key) }
+            }
+        }
+    }
+
+    /// Data, features, verification and teachers of every length (the cluster's first job).
+    func prepare() throws {
+        for length in recipe.lengths { try prepareData(length) }
+        for length in recipe.lengths { try prepareTeacher(length) }
+    }
+
+    /// The shard's cells; the data and teachers must be prepared.
+    func runCells(teachers: Bool) throws {
+        let mine = try pending(grid.enumerated().filter { $0.offset % shard.count == shard.index }.map(\.element))
+        say("study '\(recipe.name)' shard \(shard): \(mine.count) pending cell(s)")
+        for key in mine {
+            guard FileManager.default.fileExists(atPath: DatasetLayout(dataset(key.length)).info.path) else {
+                throw StudyError.mismatch(
+                    what: dataset(key.length).path, reason: "not prepared; run tkd study --stage prepare first")
+            }
+            if key.column.target == "teacher", !(try teacherCellsAllowed(key.length)) { continue }
+            try runCell(key)
+        }
+    }
+
+    // MARK: data
+
+    var corpusArguments: [String] {
+        let c = recipe.corpus
+        return [
+            "corpus", "demo", "--out", corpus.path, "--speakers", String(c.speakers), "--utterances",
+            String(c.utterances), "--engines", c.engines.joined(separator: ","), "--held-out", String(c.heldOut),
+            "--reverb", String(c.reverb), "--seed", String(c.seed), "--jobs", String(jobs), "-q",
+        ]
+    }
+
+    func prepareData(_ length: String) throws {
+        try timed("corpus") { try tkd(corpusArguments) }
+        try timed("corpus index") {
+            try tkd(["corpus", "index", corpus.path, "--strict", "--jobs", String(jobs), "-q"])
+        }
+        let d = dataset(length)
+        try timed("generate \(length)") {
+            try tkd([
+                "generate", "--recipe", recipe.generate.path, "--corpus", corpus.path, "--out", d.path, "--variant",
+                length, "--jobs", String(jobs), "-q",
+            ])
+        }
+        for preset in try presets() {
+            try timed("features \(length) \(preset)") {
+                try tkd(["features", "--dataset", d.path, "--preset", preset, "--jobs", String(jobs), "-q"])
+            }
+        }
+        // Verified once per dataset state: the marker holds the manifests' and the feature stores' fingerprints.
+        let marker = DatasetLayout(d).workFolder.appendingPathComponent("study-verified")
+        var state = try ManifestFingerprint.sha256(dataset: d)
+        for preset in try presets() {
+            state +=
+                " "
+                + (try SHA256.hex(fileAt: DatasetLayout(d).featureStore(preset).appendingPathComponent("index.json")))
+        }
+        if (try? String(contentsOf: marker, encoding: .utf8)) != state {
+            try timed("verify \(length)") {
+                try tkd(["verify", "--dataset", d.path, "--corpus", corpus.path, "--jobs", String(jobs), "-q"])
+            }
+            try AtomicFile.write(Data(state.utf8), to: marker)
+        }
+        // Entries of this length must have been made from the data just derived.
+        for key in grid where key.length == length && key.column.target != "teacher" {
+            try checkStale(key, teacher: nil)
+        }
+    }
+
+    func presets() throws -> [String] {
+        var out: [String] = []
+        for (_, config) in recipe.students {
+            let p = try TrainConfig.load(config).features
+            if !out.contains(p) { out.append(p) }
+        }
+        return out
+    }
+
+    // MARK: teachers
+
+    func teacherName(_ length: String) -> String { StudyTeacherEntry.fileName(study: recipe.name, length: length) }
+
+    /// Trains (base length) or fine-tunes (other lengths) the length's teacher, caches it and records it.
+    func prepareTeacher(_ length: String) throws {
+        let base = recipe.teacher.base
+        if length != base {
+            try prepareData(base)
+            try trainTeacher(base)
+        }
+        let t0 = Date()
+        try trainTeacher(length)
+        let d = dataset(length)
+        try timed("teacher cache \(length)") {
+            try tkd([
+                "teacher", "cache", "--dataset", d.path, "--teacher", teacherFolder(length).path, "--jobs",
+                String(jobs), "-q",
+            ])
+        }
+        let (info, _) = try teacherCache(length)
+        guard let s = info.summary else {
+            throw StudyError.mismatch(
+                what: d.path, reason: "teacher cache \(info.fingerprint.prefix(16)) has no summary")
+        }
+        let entry = StudyTeacherEntry(
+            study: recipe.name, length: length, tool: "tkd \(TKDVersion.current)",
+            fingerprints: StudyFingerprints(
+                data: try ManifestFingerprint.sha256(dataset: d), teacher: info.fingerprint),
+            made: length == base ? "trained" : "fine-tuned from \(base)", validationAccuracy: s.validationAccuracy,
+            testAccuracy: s.testAccuracy,
+            validation: s.validationPeakInSpeech.map { _ in
+                AttentionLocalisation(
+                    examples: s.validationExamplesWithKeyword ?? 0, massInSpeech: s.validationMassInSpeech ?? 0,
+                    peakInSpeech: s.validationPeakInSpeech ?? 0, spanShare: s.validationSpanShare ?? 0)
+            },
+            all: AttentionLocalisation(
+                examples: s.examplesWithKeyword, massInSpeech: s.massInSpeech, peakInSpeech: s.peakInSpeech,
+                spanShare: s.spanShare),
+            rolloutRow: info.rolloutRow?.rawValue, wallSeconds: Date().timeIntervalSince(t0), machine: Machine.name)
+        if let old = try ledger.read(StudyTeacherEntry.self, teacherName(length)) {
+            if old.fingerprints != entry.fingerprints {
+                guard rerunStale else {
+                    let (field, a, b) = old.fingerprints.mismatch(entry.fingerprints) ?? ("teacher", "?", "?")
+                    throw StudyError.stale(
+                        path: ledger.url(teacherName(length)).path, field: field, recorded: a, now: b)
+                }
+                try ledger.write(entry, teacherName(length))
+            }
+        } else {
+            try ledger.write(entry, teacherName(length))
+        }
+        say(
+            String(
+                format: "teacher %@ (%@): validation %.1f %%, test %.1f %%; rollout peak inside the speech span for "
+                    + "%.1f %% of validation keyword examples, mass %.1f %% (uniform %.1f %%)",
+                length, entry.made, 100 * (entry.validationAccuracy ?? 0), 100 * (entry.testAccuracy ?? 0),
+                100 * (entry.validation?.peakInSpeech ?? 0), 100 * (entry.validation?.massInSpeech ?? 0),
+                100 * (entry.validation?.spanShare ?? 0)))
+        for key in grid where key.length == length && key.column.target == "teacher" {
+            try checkStale(key, teacher: info.fingerprint)
+        }
+    }
+
+    func trainTeacher(_ length: String) throws {
+        let base = recipe.teacher.base
+        var args = ["teacher", "train", "--dataset", dataset(length).path, "--out", teacherFolder(length).path]
+        if length == base {
+            args += ["--config", recipe.teacher.config.path]
+        } else {
+            args += ["--config", recipe.teacher.finetune!.path, "--init", teacherFolder(base).path]
+        }
+        try timed("teacher train \(length)") { try tkd(args + ["--jobs", String(jobs), "-q"]) }
+    }
+
+    /// The length's teacher cache: the one made from `teachers/<length>` (the dataset may hold others).
+    func teacherCache(_ length: String) throws -> (TeacherCacheInfo, URL) {
+        let layout = DatasetLayout(dataset(length))
+        let weights = try SHA256.hex(fileAt: ModelFolderLayout(teacherFolder(length)).weights)
+        for folder in layout.teacherCaches {
+            if let info = try? TeacherCacheInfo.load(folder), info.weightsSHA256 == weights { return (info, folder) }
+        }
+        throw StudyError.mismatch(
+            what: layout.teachersFolder.path, reason: "no cache of the teacher in \(teacherFolder(length).path)")
+    }
+
+    /// Whether the length's teacher-target cells may run: always, unless --require-teacher-bar and the bar fails.
+    func teacherCellsAllowed(_ length: String) throws -> Bool {
+        guard let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) else { return true }
+        let best = try ledger.cells(study: recipe.name).filter { $0.length == length && $0.lambda == 0 }
+        let byStudent = Dictionary(grouping: best, by: \.student).mapValues {
+            StudyStatistics.meanSD($0.map(\.validationAccuracy)).mean
+        }
+        let bar = StudySummary.teacherBar(
+            entry: t, bestBaseline: byStudent.values.max(), peak: recipe.teacher.peakInSpan)
+        say("teacher bar at \(length): \(bar.met.map { $0 ? "met" : "NOT met" } ?? "pending") (\(bar.reason))")
+        if bar.met == false && requireTeacherBar {
+            throw StudyError.teacherBelowBar(length: length, reason: bar.reason)
+        }
+        return true
+    }
+
+    // MARK: cells
+
+    /// The fingerprints a cell's entry must carry in this sitting.
+    func fingerprints(_ key: CellKey, teacher: String?) throws -> StudyFingerprints {
+        let d = dataset(key.length)
+        let config = try TrainConfig.load(key.config)
+        let store = DatasetLayout(d).featureStore(config.features)
+        var storeConfig = try FeatureStoreConfig.read(store.appendingPathComponent(FeatureStoreConfig.fileName))
+        storeConfig.tool = ""  // the same features, whichever tkd wrote them
+        // The parsed config with the cell's overrides (comments and key order do not count).
+        var c = config
+        c.name = ""
+        c.seed = key.seed
+        c.kd.lambda = Float(key.column.lambda)
+        if let steps = recipe.steps[key.length] { c.steps = steps }
+        let configText =
+            String(decoding: try CanonicalJSON.encodePretty(c), as: UTF8.self) + "|target=\(key.column.target)"
+        return StudyFingerprints(
+            data: try ManifestFingerprint.sha256(dataset: d),
+            features: SHA256.hex(try CanonicalJSON.encodePretty(storeConfig)),
+            teacher: key.column.target == "teacher" ? teacher : nil, config: SHA256.hex(configText))
+    }
+
+    /// Refuses (or, with --rerun-stale, removes) an entry made from other inputs.
+    func checkStale(_ key: CellKey, teacher: String?) throws {
+        let name = fileName(key)
+        guard let entry = try ledger.read(StudyCellEntry.self, name) else { return }
+        let now = try fingerprints(key, teacher: teacher)
+        guard let (field, a, b) = entry.fingerprints.mismatch(now) else { return }
+        guard rerunStale else { throw StudyError.stale(path: ledger.url(name).path, field: field, recorded: a, now: b) }
+        say("stale ledger entry \(name) (\(field)); running it again")
+        try ledger.remove(name)
+    }
+
+    func runName(_ k: CellKey) -> String { "\(k.length)-\(k.student)-\(k.column.slug)-s\(k.seed)" }
+
+    func runCell(_ key: CellKey) throws {
+        let t0 = Date()
+        let d = dataset(key.length)
+        var teacher: String?
+        var args = [
+            "train", "--dataset", d.path, "--config", key.config.path, "--runs", runs.path, "--name", runName(key),
+            "--seed", String(key.seed), "--kd-lambda", String(key.column.lambda), "--jobs", String(jobs), "-q",
+        ]
+        if key.column.lambda > 0 {
+            if key.column.target == "teacher" {
+                let (info, _) = try teacherCache(key.length)
+                teacher = info.fingerprint
+                args += ["--kd-target", "teacher:\(info.fingerprint)"]
+            } else {
+                args += ["--kd-target", "oracle"]
+            }
+        }
+        if let steps = recipe.steps[key.length] { args += ["--steps", String(steps)] }
+        if let stopAfterMinutes { args += ["--stop-after-minutes", String(stopAfterMinutes)] }
+        try tkd(args)
+        let layout = RunLayout(runs: runs, name: runName(key))
+        guard let m = try RegularFile.contents(layout.metrics) else {
+            say("  \(runName(key)) stopped before its last step; run tkd study again to resume it")
+            return
+        }
+        let metrics = try JSONDecoder().decode(RunMetrics.self, from: m)
+        let detailsURL = layout.folder.appendingPathComponent("test-details.json")
+        try tkd([
+            "evaluate", "--checkpoint", layout.checkpoint(RunLayout.best).path, "--dataset", d.path, "--split",
+            "testing", "--out", layout.folder.appendingPathComponent("test-metrics.json").path, "--details",
+            detailsURL.path, "--jobs", String(jobs), "-q",
+        ])
+        let details = try JSONDecoder().decode(EvaluationDetails.self, from: Data(contentsOf: detailsURL))
+        guard abs(details.accuracy - metrics.test.accuracy) < 1e-9 else {
+            throw StudyError.mismatch(
+                what: detailsURL.path,
+                reason: "accuracy \(details.accuracy) differs from metrics.json's \(metrics.test.accuracy)")
+        }
+        var met: Bool?
+        if key.column.target == "teacher", let t = try ledger.read(StudyTeacherEntry.self, teacherName(key.length)) {
+            let base = try ledger.cells(study: recipe.name).filter { $0.length == key.length && $0.lambda == 0 }
+            let best = Dictionary(grouping: base, by: \.student).mapValues {
+                StudyStatistics.meanSD($0.map(\.validationAccuracy)).mean
+            }.values.max()
+            met = StudySummary.teacherBar(entry: t, bestBaseline: best, peak: recipe.teacher.peakInSpan).met
+        }
+        let entry = StudyCellEntry(
+            study: recipe.name, length: key.length, student: key.student, lambda: key.column.lambda,
+            target: key.column.target, seed: key.seed, tool: "tkd \(TKDVersion.current)",
+            fingerprints: try fingerprints(key, teacher: teacher), steps: metrics.steps, bestStep: metrics.bestStep,
+            validationAccuracy: metrics.validation.accuracy, testAccuracy: metrics.test.accuracy,
+            test: .init(examples: details.ids.count, idsSHA256: details.idsSHA256, correct: details.correctHex),
+            attention: details.attention, teacherMetBar: met, wallSeconds: Date().timeIntervalSince(t0),
+            machine: Machine.name)
+        try ledger.write(entry, fileName(key))
+        say(
+            String(
+                format: "  %@: validation %.1f %%, test %.1f %% (best step %d of %d, %.1f min)", runName(key),
+                100 * entry.validationAccuracy, 100 * entry.testAccuracy, entry.bestStep, entry.steps,
+                entry.wallSeconds / 60))
+    }
+
+    // MARK: report
+
+    @discardableResult
+    func report() throws -> StudySummary {
+        var teachers: [String: StudyTeacherEntry] = [:]
+        for length in recipe.lengths {
+            teachers[length] = try ledger.read(StudyTeacherEntry.self, teacherName(length))
+        }
+        let summary = StudySummary.make(recipe: recipe, cells: try ledger.cells(study: recipe.name), teachers: teachers)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try AtomicFile.write(try CanonicalJSON.encodePretty(summary), to: root.appendingPathComponent("study.json"))
+        let md = "# Study '\(recipe.name)'\n\n" + summary.markdownTable + "\n" + summary.markdownDetails
+        try AtomicFile.write(Data(md.utf8), to: root.appendingPathComponent("study.md"))
+        try AtomicFile.write(
+            Data(StudyPage(summary: summary).html().utf8), to: root.appendingPathComponent("study.html"))
+        return summary
+    }
+
+    // MARK: helpers
+
+    /// Runs `tkd ARGS` as a child process.
+    func tkd(_ args: [String]) throws {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        say("$ tkd " + args.joined(separator: " "))
+        fflush(nil)
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw ValidationError(
+                "tkd \(args.prefix(2).joined(separator: " ")) failed (exit \(p.terminationStatus)); fix the cause and "
+                    + "run tkd study again to resume")
+        }
+    }
+
+    /// Runs a stage and records its wall time in the ledger the first time it does real work (over 2 s).
+    func timed(_ stage: String, _ body: () throws -> Void) throws {
+        let t0 = Date()
+        try body()
+        let seconds = Date().timeIntervalSince(t0)
+        guard seconds > 2 else { return }
+        let name = StudyStages.fileName(study: recipe.name)
+        var stages = try ledger.read(StudyStages.self, name) ?? StudyStages(study: recipe.name, stages: [:])
+        guard stages.stages[stage] == nil else { return }
+        stages.stages[stage] = .init(seconds: seconds, machine: Machine.name, tool: "tkd \(TKDVersion.current)")
+        try ledger.write(stages, name)
+    }
+}
+
+/// A short description of this machine for the ledger: CPU model and core count.
+enum Machine {
+    static let name: String = {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
+        return "\(cpu ?? "unknown CPU"), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }()
+}

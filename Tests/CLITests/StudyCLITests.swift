@@ -1,0 +1,94 @@
+import Foundation
+import TKDCore
+import TestSupport
+import Testing
+
+/// Issue 15, point 2: `tkd study` end to end on a tiny recipe with the real binary — the ledger holds every cell
+/// and the teacher, a rerun skips them all, a tampered entry is refused with a one-line reason, and
+/// --rerun-stale runs it again.
+@Suite("tkd study: the ledger")
+struct StudyCLITests {
+    /// A study folder: the committed study files, plus `tiny.yaml` (5 espeak-ng speakers, 2 s only, a 20-step
+    /// teacher, 12-step students, λ 0 and λ 0.25 with the teacher, seeds 0 and 1).
+    static func recipes(_ folder: URL) throws -> URL {
+        let study = folder.appendingPathComponent("study")
+        try FileManager.default.copyItem(at: TKDBinary.repo.appendingPathComponent("Recipes/study"), to: study)
+        try? FileManager.default.removeItem(at: study.appendingPathComponent("cells"))
+        var teacher = try String(contentsOf: study.appendingPathComponent("teacher.yaml"), encoding: .utf8)
+        teacher = teacher.replacingOccurrences(of: "steps: 4000", with: "steps: 20")
+            .replacingOccurrences(of: "eval_every: 200", with: "eval_every: 10")
+        try Data(teacher.utf8).write(to: study.appendingPathComponent("tiny-teacher.yaml"))
+        let tiny = """
+            name: tiny
+            corpus: {speakers: 5, utterances: 1, engines: [espeak-ng], held_out: 2}
+            generate: noisy.yaml
+            lengths: [2s]
+            teacher: {base: 2s, config: tiny-teacher.yaml}
+            students: {tc-resnet: tc-resnet.yaml}
+            grid:
+              - {lambda: 0.25, target: teacher}
+            seeds: [0, 1]
+            steps: {2s: 12}
+            bootstrap: {replicates: 200}
+
+            """
+        try Data(tiny.utf8).write(to: study.appendingPathComponent("tiny.yaml"))
+        return study.appendingPathComponent("tiny.yaml")
+    }
+
+    @Test("a study runs end to end; a rerun skips every ledger entry; a stale entry is refused, then rerun")
+    func ledger() throws {
+        let folder = try TestFolder.make("study-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let recipe = try Self.recipes(folder)
+        let out = folder.appendingPathComponent("work"), ledger = folder.appendingPathComponent("ledger")
+        let args = ["study", "--recipe", recipe.path, "--out", out.path, "--ledger", ledger.path, "--jobs", "2"]
+        let first = try TKDBinary.run(args)
+        #expect(first.status == 0, "\(first.stdout.suffix(2000))\n\(first.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: ledger.path).sorted()
+        #expect(
+            names == [
+                "tiny-2s-tc-resnet-l0-s0.json", "tiny-2s-tc-resnet-l0-s1.json",
+                "tiny-2s-tc-resnet-l0.25-teacher-s0.json",
+                "tiny-2s-tc-resnet-l0.25-teacher-s1.json", "tiny-2s-teacher.json", "tiny-stages.json",
+            ])
+        #expect(first.stdout.contains("| tc-resnet | λ = 0 |"), "\(first.stdout.suffix(1500))")
+        #expect(first.stdout.contains("teacher bar at 2s"))
+        for file in ["study.json", "study.md", "study.html"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
+        }
+        let cell = ledger.appendingPathComponent("tiny-2s-tc-resnet-l0.25-teacher-s1.json")
+        let entry = try JSONSerialization.jsonObject(with: Data(contentsOf: cell)) as! [String: Any]
+        let fingerprints = entry["fingerprints"] as! [String: Any]
+        #expect((fingerprints["teacher"] as? String)?.count == 64)
+        #expect(((entry["test"] as! [String: Any])["examples"] as! Int) > 0)
+
+        // Everything is in the ledger: nothing is trained again, and the work folder may even be gone.
+        try FileManager.default.removeItem(at: out)
+        let again = try TKDBinary.run(args)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("4 in the ledger") && !again.stdout.contains("$ tkd train"), "\(again.stdout)")
+        #expect(!again.stdout.contains("$ tkd corpus demo"), "no stage re-derived when nothing is pending")
+
+        // A pending cell makes the data re-derive; a tampered entry of that length is then refused.
+        try FileManager.default.removeItem(at: ledger.appendingPathComponent("tiny-2s-tc-resnet-l0-s1.json"))
+        let stale = ledger.appendingPathComponent("tiny-2s-tc-resnet-l0-s0.json")
+        let text = try String(contentsOf: stale, encoding: .utf8)
+        let recorded =
+            ((try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any])["fingerprints"]
+            as! [String: Any])["data"] as! String
+        try Data(text.replacingOccurrences(of: recorded, with: String(repeating: "0", count: 64)).utf8).write(to: stale)
+        let refused = try TKDBinary.run(args)
+        #expect(refused.status != 0)
+        let line = refused.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(
+            line.contains(stale.path) && line.contains("data 0000000000000000") && line.contains("--rerun-stale"),
+            "\(refused.stderr)")
+        let rerun = try TKDBinary.run(args + ["--rerun-stale"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(
+            rerun.stdout.contains("--name 2s-tc-resnet-l0-s0") && rerun.stdout.contains("--name 2s-tc-resnet-l0-s1"))
+        let fixed = try String(contentsOf: stale, encoding: .utf8)
+        #expect(fixed.contains(recorded))
+    }
+}
