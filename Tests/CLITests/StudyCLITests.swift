@@ -57,6 +57,8 @@ struct StudyCLITests {
         for file in ["study.json", "study.md", "study.html"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
         }
+        let page = try String(contentsOf: out.appendingPathComponent("study.html"), encoding: .utf8)
+        #expect(page.contains("Fig. 2") && page.contains("<svg") && page.contains("2s-tc-resnet-l0.25-teacher-s0"))
         let cell = ledger.appendingPathComponent("tiny-2s-tc-resnet-l0.25-teacher-s1.json")
         let entry = try JSONSerialization.jsonObject(with: Data(contentsOf: cell)) as! [String: Any]
         let fingerprints = entry["fingerprints"] as! [String: Any]

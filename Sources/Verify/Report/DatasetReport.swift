@@ -57,6 +57,17 @@ public struct DatasetReport {
         records.first { $0.split == .testing && $0.keyword != nil } ?? records.first { $0.keyword != nil }
     }
 
+    /// The Fig. 2-style section for one example (the dataset's first teacher cache's rollout and the runs'
+    /// attention), for pages that embed it.
+    public func figure2HTML(example id: String) throws -> String {
+        let info = try DatasetInfo.load(dataset)
+        guard let r = try DatasetInfo.loadManifests(dataset).first(where: { $0.id == id && $0.keyword != nil }) else {
+            throw CoreError.invalidValue(
+                field: "example", value: id, expected: "the id of an example with a keyword in \(dataset.path)")
+        }
+        return try figure2(r, info: info)
+    }
+
     public func html() throws -> String {
         let info = try DatasetInfo.load(dataset)
         let records = try DatasetInfo.loadManifests(dataset)

@@ -119,7 +119,24 @@ struct ReportCommand: ParsableCommand {
             throw ValidationError("--example \(example ?? ""): no such example with a keyword in \(dataset)")
         }
         report.exampleID = chosen.id
+        report.runs = try Self.loadRuns(folders, dataset: datasetURL, example: chosen.id)
+        let html = try report.html()
+        try AtomicFile.write(Data(html.utf8), to: URL(fileURLWithPath: out))
+        say("report: \(out) (\(report.runs.count) run(s), example \(chosen.id), \(html.utf8.count / 1024) KB)")
+        if let g = report.gridStatus() {
+            say(
+                "expected grid: \(g.cells) cells, \(g.complete) complete, \(g.incomplete) incomplete, "
+                    + "\(g.missing) missing (\(g.runsFinished) of \(g.runsExpected) runs finished)")
+            for p in g.problems { say("  \(p)") }
+            if strict && !g.problems.isEmpty { throw ExitCode(3) }
+        }
+    }
+
+    /// The report's view of finished run folders: metrics, seed, history and — for λ > 0 — the attention the
+    /// run's KD head (or own α) puts on `example`.
+    static func loadRuns(_ folders: [URL], dataset: URL, example: String) throws -> [ReportRun] {
         var data: [String: TrainingData] = [:]
+        var out: [ReportRun] = []
         for folder in folders {
             let run = RunLayout(folder)
             let metricsURL = run.metrics
@@ -143,28 +160,19 @@ struct ReportCommand: ParsableCommand {
                 let d =
                     try data[info.featurePreset]
                     ?? TrainingData(
-                        dataset: datasetURL, preset: info.featurePreset, featureCount: info.student.featureCount,
+                        dataset: dataset, preset: info.featurePreset, featureCount: info.student.featureCount,
                         student: info.student.rawValue, minimumFrames: info.student.minimumFrames)
                 data[info.featurePreset] = d
                 attention = try model.distilledAttention(
-                    try d.batch([chosen.id]), temperature: info.kdTemperature, own: info.config.kd.head == .own)
+                    try d.batch([example]), temperature: info.kdTemperature, own: info.config.kd.head == .own)
             }
-            report.runs.append(
+            out.append(
                 ReportRun(
                     name: folder.lastPathComponent, student: metrics.student.rawValue,
                     kdLambda: Double(metrics.kdLambda),
                     kdTarget: metrics.kdTarget.description, validationAccuracy: metrics.validation.accuracy,
                     testAccuracy: metrics.test.accuracy, history: history, attention: attention, seed: seed))
         }
-        let html = try report.html()
-        try AtomicFile.write(Data(html.utf8), to: URL(fileURLWithPath: out))
-        say("report: \(out) (\(report.runs.count) run(s), example \(chosen.id), \(html.utf8.count / 1024) KB)")
-        if let g = report.gridStatus() {
-            say(
-                "expected grid: \(g.cells) cells, \(g.complete) complete, \(g.incomplete) incomplete, "
-                    + "\(g.missing) missing (\(g.runsFinished) of \(g.runsExpected) runs finished)")
-            for p in g.problems { say("  \(p)") }
-            if strict && !g.problems.isEmpty { throw ExitCode(3) }
-        }
+        return out
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Study
 import TKDCore
 import Training
+import Verify
 
 /// What `tkd study` does, stage by stage, each through a child `tkd` (so every step resumes on its own).
 struct StudyRunner {
@@ -377,11 +378,70 @@ struct StudyRunner {
         let summary = StudySummary.make(recipe: recipe, cells: try ledger.cells(study: recipe.name), teachers: teachers)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try AtomicFile.write(try CanonicalJSON.encodePretty(summary), to: root.appendingPathComponent("study.json"))
-        let md = "# Study '\(recipe.name)'\n\n" + summary.markdownTable + "\n" + summary.markdownDetails
+        let md =
+            "# Study '\(recipe.name)'\n\n" + summary.markdownTable + "\n" + summary.markdownDetails + "\n"
+            + (try provenance())
         try AtomicFile.write(Data(md.utf8), to: root.appendingPathComponent("study.md"))
-        try AtomicFile.write(
-            Data(StudyPage(summary: summary).html().utf8), to: root.appendingPathComponent("study.html"))
+        let page = StudyPage(summary: summary, examples: try figure2Examples())
+        try AtomicFile.write(Data(page.html().utf8), to: root.appendingPathComponent("study.html"))
         return summary
+    }
+
+    /// Where the ledger's results were made, and how long each stage and the cells took.
+    func provenance() throws -> String {
+        let cells = try ledger.cells(study: recipe.name)
+        var teachers: [StudyTeacherEntry] = []
+        for length in recipe.lengths {
+            if let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) { teachers.append(t) }
+        }
+        let stages = try ledger.read(StudyStages.self, StudyStages.fileName(study: recipe.name))?.stages ?? [:]
+        var s = "## Provenance\n\n"
+        s += "- tools: \(Set(cells.map(\.tool) + teachers.map(\.tool)).sorted().joined(separator: ", "))\n"
+        s += "- machines: \(Set(cells.map(\.machine) + teachers.map(\.machine)).sorted().joined(separator: "; "))\n\n"
+        s += "| stage | wall time (min) | machine |\n|---|---|---|\n"
+        for (name, st) in stages.sorted(by: { $0.key < $1.key }) {
+            s += String(format: "| %@ | %.1f | %@ |\n", name, st.seconds / 60, st.machine)
+        }
+        for t in teachers {
+            s += String(
+                format: "| teacher %@ (%@, train + cache) | %.1f | %@ |\n", t.length, t.made, t.wallSeconds / 60,
+                t.machine)
+        }
+        for length in recipe.lengths {
+            for (student, _) in recipe.students {
+                let mine = cells.filter { $0.length == length && $0.student == student }
+                guard !mine.isEmpty else { continue }
+                s += String(
+                    format: "| %@ %@: %d runs (train + test details) | %.1f | %@ |\n", length, student, mine.count,
+                    mine.map(\.wallSeconds).reduce(0, +) / 60,
+                    Set(mine.map(\.machine)).sorted().joined(separator: "; "))
+            }
+        }
+        let stageSeconds: Double = stages.values.map(\.seconds).reduce(0, +)
+        let teacherSeconds: Double = teachers.map(\.wallSeconds).reduce(0, +)
+        let cellSeconds: Double = cells.map(\.wallSeconds).reduce(0, +)
+        let total = stageSeconds + teacherSeconds + cellSeconds
+        s += String(format: "| **total** | **%.1f** | |\n", total / 60)
+        return s
+    }
+
+    /// Fig. 2-style figures for the first two test keyword examples of the longest length: the teacher's
+    /// rollout and the attention of the first seed's distilled runs (none when that length's runs are not on
+    /// this machine).
+    func figure2Examples() throws -> [String] {
+        guard let longest = recipe.lengths.last, let seed = recipe.seeds.first else { return [] }
+        let d = dataset(longest)
+        guard FileManager.default.fileExists(atPath: DatasetLayout(d).info.path) else { return [] }
+        let folders = grid.filter { $0.length == longest && $0.seed == seed && $0.column.lambda > 0 }
+            .map { RunLayout(runs: runs, name: runName($0)) }
+            .filter { FileManager.default.fileExists(atPath: $0.metrics.path) }.map(\.folder)
+        guard !folders.isEmpty else { return [] }
+        let picks = try DatasetInfo.loadManifests(d).filter { $0.split == .testing && $0.keyword != nil }.prefix(2)
+        var report = DatasetReport(dataset: d)
+        return try picks.map { r in
+            report.runs = try ReportCommand.loadRuns(folders, dataset: d, example: r.id)
+            return try report.figure2HTML(example: r.id)
+        }
     }
 
     // MARK: helpers
