@@ -134,12 +134,14 @@ public struct DemoCorpusBuilder: Sendable {
         }
         let noiseKinds = NoiseKind.allCases
         let total = jobs.count + noiseKinds.count
-        let reporter = ProgressReporter(label: "demo corpus", total: total, mode: o.progress)
+        // Progress counts clips (and noise files), whatever the unit of work.
+        let reporter = ProgressReporter(
+            label: "demo corpus", total: jobs.count * Self.wordsV2.count + noiseKinds.count, mode: o.progress)
         let scratch = o.output
         let builder = self
         let jobList = jobs
         try WorkPool(jobs: o.jobs).forEach(total) { i in
-            defer { reporter.advance() }
+            defer { reporter.advance(by: i < noiseKinds.count ? 1 : Self.wordsV2.count) }
             if i < noiseKinds.count {
                 try builder.writeNoise(noiseKinds[i])
             } else {
