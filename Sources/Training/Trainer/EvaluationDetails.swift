@@ -94,7 +94,7 @@ extension Evaluator {
     ) throws -> EvaluationDetails {
         let ids = data.splits[split] ?? []
         let centres = info.student.contextCentres(frames: data.frames, frameCentre: data.frameCentre)
-        let scoreHead = info.kdLambda > 0 && info.config.kd.head == .separate
+        let scoreHead = info.kdLambda > 0 && info.config.kd.head != .own  // nil is `separate`
         var predicted: [Int] = [], labels: [Int] = []
         var own = RolloutLocalisation(), head = RolloutLocalisation()
         var hasOwn = false
