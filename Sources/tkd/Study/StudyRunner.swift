@@ -139,7 +139,8 @@ struct StudyRunner {
             }
         }
         // Verified once per dataset state: the marker holds the manifests' and the feature stores' fingerprints.
-        let marker = DatasetLayout(d).workFolder.appendingPathComponent("study-verified")
+        // (Kept in the study's folder: generate clears the dataset's work folder.)
+        let marker = root.appendingPathComponent(".verified-\(length)")
         var state = try ManifestFingerprint.sha256(dataset: d)
         for preset in try presets() {
             state +=
