@@ -132,7 +132,9 @@ public struct StudyPage {
         }
         out += "</div>"
         if !examples.isEmpty {
-            out += "<h2>Examples at the longest length (Fig. 2 layout)</h2>" + examples.joined()
+            out +=
+                "<p class='note'>Below: test examples at the longest length, with the teacher's rollout and the "
+                + "attention of the first seed's distilled runs.</p>" + examples.joined()
         }
         out += "<h2>Every cell</h2>" + Self.markdownToHTML(s.markdownDetails)
         if !s.missing.isEmpty {
