@@ -93,4 +93,27 @@ struct StudyCLITests {
         let fixed = try String(contentsOf: stale, encoding: .utf8)
         #expect(fixed.contains(recorded))
     }
+
+    @Test("bad input to tkd study and tkd corpus demo: one line naming the value and what was expected")
+    func badInput() throws {
+        let folder = try TestFolder.make("study-bad")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let engine = try TKDBinary.run(["corpus", "demo", "--out", folder.path, "--engines", "espeak-ng,espeak"])
+        #expect(engine.status != 0)
+        #expect(engine.stderr.contains("'espeak'") && engine.stderr.contains("flite"), "\(engine.stderr)")
+        let heldOut = try TKDBinary.run(["corpus", "demo", "--out", folder.path, "--held-out", "5"])
+        #expect(heldOut.status != 0 && heldOut.stderr.contains("--held-out"), "\(heldOut.stderr)")
+        let recipe = try Self.recipes(folder)
+        let shard = try TKDBinary.run(["study", "--recipe", recipe.path, "--out", folder.path, "--shard", "0/2"])
+        #expect(shard.status != 0 && shard.stderr.contains("--stage cells"), "\(shard.stderr)")
+        let badShard = try TKDBinary.run([
+            "study", "--recipe", recipe.path, "--out", folder.path, "--stage", "cells", "--shard", "2/2",
+        ])
+        #expect(badShard.status != 0 && badShard.stderr.contains("2/2"), "\(badShard.stderr)")
+        // Cells before the data is prepared: refused, naming the dataset.
+        let early = try TKDBinary.run([
+            "study", "--recipe", recipe.path, "--out", folder.appendingPathComponent("w").path, "--stage", "cells",
+        ])
+        #expect(early.status != 0 && early.stderr.contains("--stage prepare"), "\(early.stderr)")
+    }
 }

@@ -75,5 +75,6 @@ struct StudyStatisticsTests {
         #expect(EvaluationDetails.bits(hex: "8g", count: 5) == nil, "not hex")
         #expect(EvaluationDetails.bits(hex: "8F", count: 5) == nil, "upper case")
         #expect(EvaluationDetails.bits(hex: "8c", count: 5) == nil, "bits set past the last example")
+        #expect(EvaluationDetails.bits(hex: "", count: -3) == nil, "a negative count from a hostile ledger entry")
     }
 }

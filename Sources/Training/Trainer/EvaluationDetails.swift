@@ -43,7 +43,7 @@ public struct EvaluationDetails: Codable, Equatable, Sendable {
 
     /// The inverse of `hex`; nil when `text` is not `count` examples' worth of hex digits.
     public static func bits(hex text: String, count: Int) -> [Bool]? {
-        guard text.count == (count + 3) / 4 else { return nil }
+        guard count >= 0, text.count == (count + 3) / 4 else { return nil }
         var out: [Bool] = []
         out.reserveCapacity(text.count * 4)
         for c in text {
