@@ -15,9 +15,9 @@ struct StudyCommand: ParsableCommand {
         discussion: """
             Every step is the tkd command of the same name, run in DIR: corpus demo (the recipe's engines, \
             speakers and variation) → corpus index → generate (one dataset per length) → features → verify → \
-            the λ = 0 and oracle-target students → teacher train at the base length, fine-tuned (--init) at \
-            every other length → \
-            teacher cache → the teacher-target students → the table. Each finished student run becomes a ledger \
+            per length: the λ = 0 students → teacher train at the base length, fine-tuned (--init) at every \
+            other length → teacher cache → the teacher-target students → the oracle-target students; then the \
+            table. Each finished student run becomes a ledger \
             entry (--ledger, default DIR/cells): its metrics, seed, which test examples it got right, its \
             attention's localisation and the fingerprints of its data, features, teacher and config. A rerun — \
             on this machine or a fresh one — skips every cell the ledger holds and re-derives only what pending \

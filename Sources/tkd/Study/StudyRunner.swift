@@ -73,20 +73,23 @@ struct StudyRunner {
                 + "(\(ledger.folder.path)); lengths to prepare: "
                 + (lengthsNeeded.isEmpty ? "none" : lengthsNeeded.joined(separator: ", "))
         )
-        // Length by length, so that a sitting that ends early leaves whole lengths behind: the λ = 0 and oracle
-        // cells, then the teacher (whose bar needs the λ = 0 results), then its cells.
+        // Length by length, so that a sitting that ends early leaves whole lengths behind: the λ = 0 cells, then
+        // the teacher (whose bar needs them) and its cells right away (a teacher retrained on another CPU may
+        // differ in the last bits), then the oracle cells, which need no teacher.
         for length in lengthsNeeded {
             try prepareData(length)
             // Pending again: --rerun-stale may have removed entries while preparing.
             let todo = try pending(cells.filter { $0.length == length })
-            for key in todo where key.column.target != "teacher" { try runCell(key) }
+            for key in todo where key.column.lambda == 0 { try runCell(key) }
             let haveEntry = try ledger.read(StudyTeacherEntry.self, teacherName(length)) != nil
-            guard todo.contains(where: { $0.column.target == "teacher" }) || !haveEntry else { continue }
-            try prepareTeacher(length)
-            let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
-            if !teacherCells.isEmpty, try teacherCellsAllowed(length) {
-                for key in teacherCells { try runCell(key) }
+            if todo.contains(where: { $0.column.target == "teacher" }) || !haveEntry {
+                try prepareTeacher(length)
+                let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
+                if !teacherCells.isEmpty, try teacherCellsAllowed(length) {
+                    for key in teacherCells { try runCell(key) }
+                }
             }
+            for key in todo where key.column.lambda > 0 && key.column.target != "teacher" { try runCell(key) }
         }
     }
 
