@@ -46,7 +46,10 @@ struct StudyCommand: ParsableCommand {
     @Option(help: "all; prepare (data, features, teachers, caches); cells (student runs only); report.")
     var stage: Stage = .all
 
-    @Option(help: "Run only cells i, i+N, i+2N, … of the grid (I/N; with --stage cells).")
+    @Option(
+        help: ArgumentHelp(
+            "Run only cells i, i+N, i+2N, … of the grid (I/N; with --stage cells; default: a Slurm array's "
+                + "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)."))
     var shard: String?
 
     @Flag(help: "Run again, and replace, ledger entries whose fingerprints no longer match.")
@@ -77,11 +80,12 @@ struct StudyCommand: ParsableCommand {
             recipe: r, root: root,
             ledger: StudyLedger(URL(fileURLWithPath: ledger ?? root.appendingPathComponent("cells").path)),
             jobs: jobs, rerunStale: rerunStale, requireTeacherBar: requireTeacherBar,
-            stopAfterMinutes: stopAfterMinutes, shard: try shard.map { try Shard.parse($0) } ?? .whole)
+            stopAfterMinutes: stopAfterMinutes, shard: stage == .cells ? try Shard.resolve(shard) : .whole)
+        var stopped = 0
         switch stage {
-        case .all: try runner.runAll()
+        case .all: stopped = try runner.runAll()
         case .prepare: try runner.prepare()
-        case .cells: try runner.runCells(teachers: false)
+        case .cells: stopped = try runner.runCells()
         case .report: break
         }
         let summary = try runner.report()
@@ -99,5 +103,9 @@ struct StudyCommand: ParsableCommand {
                 + "page: \(root.appendingPathComponent("study.html").path)"
         )
         say(String(format: "study finished in %.1f min", Date().timeIntervalSince(started) / 60))
+        if stopped > 0 {
+            say("\(stopped) cell(s) stopped by --stop-after-minutes; run the same command again to resume (exit 75)")
+            throw ExitCode(75)
+        }
     }
 }

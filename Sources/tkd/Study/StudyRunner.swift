@@ -62,7 +62,9 @@ struct StudyRunner {
 
     // MARK: stages
 
-    func runAll() throws {
+    /// Runs every pending cell; returns how many stopped before their last step (--stop-after-minutes).
+    func runAll() throws -> Int {
+        var stopped = 0
         let cells = grid
         let todo = try pending(cells)
         let lengthsNeeded = recipe.lengths.filter { l in
@@ -80,17 +82,24 @@ struct StudyRunner {
             try prepareData(length)
             // Pending again: --rerun-stale may have removed entries while preparing.
             let todo = try pending(cells.filter { $0.length == length })
-            for key in todo where key.column.lambda == 0 { try runCell(key) }
+            for key in todo where key.column.lambda == 0 {
+                if !(try runCell(key)) { stopped += 1 }
+            }
             let haveEntry = try ledger.read(StudyTeacherEntry.self, teacherName(length)) != nil
             if todo.contains(where: { $0.column.target == "teacher" }) || !haveEntry {
                 try prepareTeacher(length)
                 let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
                 if !teacherCells.isEmpty, try teacherCellsAllowed(length) {
-                    for key in teacherCells { try runCell(key) }
+                    for key in teacherCells {
+                        if !(try runCell(key)) { stopped += 1 }
+                    }
                 }
             }
-            for key in todo where key.column.lambda > 0 && key.column.target != "teacher" { try runCell(key) }
+            for key in todo where key.column.lambda > 0 && key.column.target != "teacher" {
+                if !(try runCell(key)) { stopped += 1 }
+            }
         }
+        return stopped
     }
 
     /// Data, features, verification and teachers of every length (the cluster's first job).
@@ -99,8 +108,9 @@ struct StudyRunner {
         for length in recipe.lengths { try prepareTeacher(length) }
     }
 
-    /// The shard's cells; the data and teachers must be prepared.
-    func runCells(teachers: Bool) throws {
+    /// The shard's cells; the data and teachers must be prepared. Returns how many stopped early.
+    func runCells() throws -> Int {
+        var stopped = 0
         let mine = try pending(grid.enumerated().filter { $0.offset % shard.count == shard.index }.map(\.element))
         say("study '\(recipe.name)' shard \(shard): \(mine.count) pending cell(s)")
         for key in mine {
@@ -109,8 +119,9 @@ struct StudyRunner {
                     what: dataset(key.length).path, reason: "not prepared; run tkd study --stage prepare first")
             }
             if key.column.target == "teacher", !(try teacherCellsAllowed(key.length)) { continue }
-            try runCell(key)
+            if !(try runCell(key)) { stopped += 1 }
         }
+        return stopped
     }
 
     // MARK: data
@@ -309,7 +320,8 @@ struct StudyRunner {
 
     func runName(_ k: CellKey) -> String { "\(k.length)-\(k.student)-\(k.column.slug)-s\(k.seed)" }
 
-    func runCell(_ key: CellKey) throws {
+    /// Trains, evaluates and records one cell; false when the run stopped before its last step.
+    func runCell(_ key: CellKey) throws -> Bool {
         let t0 = Date()
         let d = dataset(key.length)
         var teacher: String?
@@ -332,7 +344,7 @@ struct StudyRunner {
         let layout = RunLayout(runs: runs, name: runName(key))
         guard let m = try RegularFile.contents(layout.metrics) else {
             say("  \(runName(key)) stopped before its last step; run tkd study again to resume it")
-            return
+            return false
         }
         let metrics = try JSONDecoder().decode(RunMetrics.self, from: m)
         let detailsURL = layout.folder.appendingPathComponent("test-details.json")
@@ -369,6 +381,7 @@ struct StudyRunner {
                 format: "  %@: validation %.1f %%, test %.1f %% (best step %d of %d, %.1f min)", runName(key),
                 100 * entry.validationAccuracy, 100 * entry.testAccuracy, entry.bestStep, entry.steps,
                 entry.wallSeconds / 60))
+        return true
     }
 
     // MARK: report
@@ -458,6 +471,10 @@ struct StudyRunner {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
+        // The children never shard themselves from a Slurm array's variables: the study decides the shard.
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("SLURM_ARRAY_") { env[key] = nil }
+        p.environment = env
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
