@@ -124,27 +124,33 @@ struct StudyCLITests {
         let recipe = try Self.recipes(folder)
         let out = folder.appendingPathComponent("work"), ledger = folder.appendingPathComponent("ledger")
         let args = ["study", "--recipe", recipe.path, "--out", out.path, "--ledger", ledger.path, "--jobs", "2"]
-        let prepare = try TKDBinary.run(args + ["--stage", "prepare"])
-        #expect(prepare.status == 0, "\(prepare.stderr)")
-        #expect(!prepare.stdout.contains("$ tkd train"))
-        // Task 1 of 2 owns cells 1 and 3 of the grid (seed 1 at λ 0, then seed 1 at λ 0.25 with the teacher).
-        let slurm = ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "0"]
-        let task1 = try TKDBinary.run(args + ["--stage", "cells"], environment: slurm)
-        #expect(task1.status == 0, "\(task1.stderr)")
         func cells() throws -> [String] {
             try FileManager.default.contentsOfDirectory(atPath: ledger.path).filter { $0.contains("tc-resnet") }
                 .sorted()
         }
-        #expect(try cells() == ["tiny-2s-tc-resnet-l0-s1.json", "tiny-2s-tc-resnet-l0.25-teacher-s1.json"])
-        // Task 0 runs out of time in its first cell: exit 75, nothing recorded; run again, it resumes and finishes.
+        // Only the λ = 0 cells now: no teacher is trained.
+        let baseline = try TKDBinary.run(args + ["--targets", "none"])
+        #expect(baseline.status == 0, "\(baseline.stderr)")
+        #expect(!baseline.stdout.contains("$ tkd teacher train"))
+        #expect(try cells() == ["tiny-2s-tc-resnet-l0-s0.json", "tiny-2s-tc-resnet-l0-s1.json"])
+        let prepare = try TKDBinary.run(args + ["--stage", "prepare"])
+        #expect(prepare.status == 0, "\(prepare.stderr)")
+        #expect(prepare.stdout.contains("$ tkd teacher train") && !prepare.stdout.contains("$ tkd train"))
+        // Task 1 of 2 owns cells 1 and 3 of the grid (seed 1 at λ 0, done, and seed 1 with the teacher).
+        let slurm = ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "0"]
+        let task1 = try TKDBinary.run(args + ["--stage", "cells"], environment: slurm)
+        #expect(task1.status == 0, "\(task1.stderr)")
+        #expect(task1.stdout.contains("1 pending cell"), "\(task1.stdout.prefix(300))")
+        #expect(try cells().count == 3 && cells().contains("tiny-2s-tc-resnet-l0.25-teacher-s1.json"))
+        // Task 0 runs out of time in its cell: exit 75, nothing recorded; run again, it resumes and finishes.
         let task0 = slurm.merging(["SLURM_ARRAY_TASK_ID": "0"]) { $1 }
         let stopped = try TKDBinary.run(
             args + ["--stage", "cells", "--stop-after-minutes", "0.000001"], environment: task0)
         #expect(stopped.status == 75, "\(stopped.stdout.suffix(500))\n\(stopped.stderr)")
-        #expect(try cells().count == 2)
+        #expect(try cells().count == 3)
         let resumed = try TKDBinary.run(args + ["--stage", "cells"], environment: task0)
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect((resumed.stdout + resumed.stderr).contains("resuming 2s-tc-resnet-l0-s0 from step"))
+        #expect((resumed.stdout + resumed.stderr).contains("resuming 2s-tc-resnet-l0.25-teacher-s0 from step"))
         #expect(try cells().count == 4)
         let report = try TKDBinary.run(args + ["--stage", "report"])
         #expect(report.status == 0 && !report.stdout.contains("missing:"), "\(report.stdout)")

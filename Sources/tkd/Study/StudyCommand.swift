@@ -52,6 +52,13 @@ struct StudyCommand: ParsableCommand {
                 + "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)."))
     var shard: String?
 
+    @Option(help: "Run only these lengths now (comma-separated; default: all). The table covers every cell.")
+    var lengths: String?
+
+    @Option(
+        help: "Run only cells of these targets now: none (λ = 0), oracle, teacher (comma-separated; default: all).")
+    var targets: String?
+
     @Flag(help: "Run again, and replace, ledger entries whose fingerprints no longer match.")
     var rerunStale = false
 
@@ -76,11 +83,21 @@ struct StudyCommand: ParsableCommand {
         let started = Date()
         let r = try StudyRecipe.load(URL(fileURLWithPath: recipe))
         let root = URL(fileURLWithPath: out)
-        let runner = StudyRunner(
+        var runner = StudyRunner(
             recipe: r, root: root,
             ledger: StudyLedger(URL(fileURLWithPath: ledger ?? root.appendingPathComponent("cells").path)),
             jobs: jobs, rerunStale: rerunStale, requireTeacherBar: requireTeacherBar,
             stopAfterMinutes: stopAfterMinutes, shard: stage == .cells ? try Shard.resolve(shard) : .whole)
+        func list(_ text: String?, _ allowed: [String], _ option: String) throws -> Set<String>? {
+            guard let text else { return nil }
+            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for i in items where !allowed.contains(i) {
+                throw ValidationError("\(option): '\(i)' is not one of \(allowed.joined(separator: ", "))")
+            }
+            return Set(items)
+        }
+        runner.onlyLengths = try list(lengths, r.lengths, "--lengths")
+        runner.onlyTargets = try list(targets, ["none", "oracle", "teacher"], "--targets")
         var stopped = 0
         switch stage {
         case .all: stopped = try runner.runAll()

@@ -16,6 +16,14 @@ struct StudyRunner {
     let requireTeacherBar: Bool
     let stopAfterMinutes: Double?
     let shard: Shard
+    /// Which lengths and targets (`none`, `oracle`, `teacher`) this invocation runs (nil: all); the table
+    /// always covers the whole grid.
+    var onlyLengths: Set<String>? = nil
+    var onlyTargets: Set<String>? = nil
+
+    func selected(_ k: CellKey) -> Bool {
+        (onlyLengths?.contains(k.length) ?? true) && (onlyTargets?.contains(k.column.target) ?? true)
+    }
 
     var corpus: URL { root.appendingPathComponent("corpus") }
     func dataset(_ length: String) -> URL { root.appendingPathComponent("data").appendingPathComponent(length) }
@@ -65,10 +73,13 @@ struct StudyRunner {
     /// Runs every pending cell; returns how many stopped before their last step (--stop-after-minutes).
     func runAll() throws -> Int {
         var stopped = 0
-        let cells = grid
+        let cells = grid.filter(selected)
         let todo = try pending(cells)
+        let teachers = onlyTargets?.contains("teacher") ?? true
         let lengthsNeeded = recipe.lengths.filter { l in
-            todo.contains { $0.length == l } || (try? ledger.read(StudyTeacherEntry.self, teacherName(l))) == nil
+            (onlyLengths?.contains(l) ?? true)
+                && (todo.contains { $0.length == l }
+                    || (teachers && (try? ledger.read(StudyTeacherEntry.self, teacherName(l))) == nil))
         }
         say(
             "study '\(recipe.name)': \(cells.count) cells, \(cells.count - todo.count) in the ledger "
@@ -86,7 +97,7 @@ struct StudyRunner {
                 if !(try runCell(key)) { stopped += 1 }
             }
             let haveEntry = try ledger.read(StudyTeacherEntry.self, teacherName(length)) != nil
-            if todo.contains(where: { $0.column.target == "teacher" }) || !haveEntry {
+            if todo.contains(where: { $0.column.target == "teacher" }) || (teachers && !haveEntry) {
                 try prepareTeacher(length)
                 let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
                 if !teacherCells.isEmpty, try teacherCellsAllowed(length) {
@@ -111,7 +122,8 @@ struct StudyRunner {
     /// The shard's cells; the data and teachers must be prepared. Returns how many stopped early.
     func runCells() throws -> Int {
         var stopped = 0
-        let mine = try pending(grid.enumerated().filter { $0.offset % shard.count == shard.index }.map(\.element))
+        let mine = try pending(
+            grid.enumerated().filter { $0.offset % shard.count == shard.index }.map(\.element).filter(selected))
         say("study '\(recipe.name)' shard \(shard): \(mine.count) pending cell(s)")
         for key in mine {
             guard FileManager.default.fileExists(atPath: DatasetLayout(dataset(key.length)).info.path) else {
