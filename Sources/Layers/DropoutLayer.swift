@@ -23,7 +23,7 @@ public final class DropoutLayer: Layer {
         }
         var rng = CounterRNG(seed: context.seed, key: ["dropout", name, String(context.step)])
         let keep = 1 / (1 - rate)
-        mask = (0..<x.data.count).map { _ in rng.uniform() < Double(rate) ? 0 : keep }
+        mask = rng.dropoutMask(count: x.data.count, rate: Double(rate), keep: keep)
         var y = x
         for i in y.data.indices { y.data[i] *= mask[i] }
         return y

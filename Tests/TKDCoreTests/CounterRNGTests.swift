@@ -24,6 +24,24 @@ struct CounterRNGTests {
                 == [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1])
     }
 
+    @Test("dropoutMask is the stream of uniform() draws, from any position of the generator")
+    func dropoutMask() {
+        for (skip, count) in [(0, 0), (0, 7), (1, 8), (3, 1001)] {
+            var a = CounterRNG(seed: 3, key: ["mask"]), b = a
+            for _ in 0..<skip {
+                _ = a.uniform()
+                _ = b.uniform()
+            }
+            let mask = a.dropoutMask(count: count, rate: 0.3, keep: 2.5)
+            let expected = (0..<count).map { _ in b.uniform() < 0.3 ? Float(0) : 2.5 }
+            #expect(mask == expected)
+            #expect(a.uniform() == b.uniform(), "the generator is left where the draws end")
+        }
+        var c = CounterRNG(seed: 4, key: ["mask"])
+        let dropped = c.dropoutMask(count: 10_000, rate: 0.1, keep: 1).filter { $0 == 0 }.count
+        #expect(dropped > 900 && dropped < 1100)
+    }
+
     @Test("a stream depends only on its seed and key")
     func keyed() {
         var a = CounterRNG(seed: 42, key: ["generate", "2s", "training", "yes/abc"])

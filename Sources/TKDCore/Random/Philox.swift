@@ -90,6 +90,16 @@ public struct CounterRNG: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * 0x1.0p-53
     }
 
+    /// A dropout mask: value i is 0 when the i-th draw of `uniform()` is below `rate`, else `keep` — the same
+    /// stream as `count` calls of `uniform()`, in one loop inside this module (where the generator is inlined).
+    public mutating func dropoutMask(count: Int, rate: Double, keep: Float) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { o in
+            for i in 0..<count where uniform() >= rate { o[i] = keep }
+        }
+        return out
+    }
+
     /// Uniform in [lo, hi).
     public mutating func uniform(_ lo: Double, _ hi: Double) -> Double {
         lo + (hi - lo) * uniform()
