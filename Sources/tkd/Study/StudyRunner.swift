@@ -223,7 +223,10 @@ struct StudyRunner {
             study: recipe.name, length: length, tool: "tkd \(TKDVersion.current)",
             fingerprints: StudyFingerprints(
                 data: try ManifestFingerprint.sha256(dataset: d), teacher: info.fingerprint),
-            made: length == base ? "trained" : "fine-tuned from \(base)", validationAccuracy: s.validationAccuracy,
+            made: length == base
+                ? "trained"
+                : "fine-tuned from \(base) (weights \(try baseWeights().prefix(16)))",
+            validationAccuracy: s.validationAccuracy,
             testAccuracy: s.testAccuracy,
             validation: s.validationPeakInSpeech.map { _ in
                 AttentionLocalisation(
@@ -256,6 +259,12 @@ struct StudyRunner {
         for key in grid where key.length == length && key.column.target == "teacher" {
             try checkStale(key, teacher: info.fingerprint)
         }
+    }
+
+    /// SHA-256 of the base length's teacher weights (the fine-tuned teachers' starting point; a sitting on another
+    /// CPU may retrain it with other last bits).
+    func baseWeights() throws -> String {
+        try SHA256.hex(fileAt: ModelFolderLayout(teacherFolder(recipe.teacher.base)).weights)
     }
 
     func trainTeacher(_ length: String) throws {
