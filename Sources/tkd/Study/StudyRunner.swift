@@ -291,18 +291,23 @@ struct StudyRunner {
 
     /// Whether the length's teacher-target cells may run: always, unless --require-teacher-bar and the bar fails.
     func teacherCellsAllowed(_ length: String) throws -> Bool {
-        guard let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) else { return true }
-        let best = try ledger.cells(study: recipe.name).filter { $0.length == length && $0.lambda == 0 }
-        let byStudent = Dictionary(grouping: best, by: \.student).mapValues {
-            StudyStatistics.meanSD($0.map(\.validationAccuracy)).mean
-        }
-        let bar = StudySummary.teacherBar(
-            entry: t, bestBaseline: byStudent.values.max(), peak: recipe.teacher.peakInSpan)
+        guard let bar = try teacherBar(length) else { return true }
         say("teacher bar at \(length): \(bar.met.map { $0 ? "met" : "NOT met" } ?? "pending") (\(bar.reason))")
         if bar.met == false && requireTeacherBar {
             throw StudyError.teacherBelowBar(length: length, reason: bar.reason)
         }
         return true
+    }
+
+    /// The length's teacher bar from the ledger (the teacher entry against the best λ = 0 student's mean
+    /// validation accuracy); nil without a teacher entry.
+    func teacherBar(_ length: String) throws -> (met: Bool?, reason: String)? {
+        guard let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) else { return nil }
+        let baseline = try ledger.cells(study: recipe.name).filter { $0.length == length && $0.lambda == 0 }
+        let best = Dictionary(grouping: baseline, by: \.student).mapValues {
+            StudyStatistics.meanSD($0.map(\.validationAccuracy)).mean
+        }.values.max()
+        return StudySummary.teacherBar(entry: t, bestBaseline: best, peak: recipe.teacher.peakInSpan)
     }
 
     // MARK: cells
@@ -381,13 +386,7 @@ struct StudyRunner {
                 reason: "accuracy \(details.accuracy) differs from metrics.json's \(metrics.test.accuracy)")
         }
         var met: Bool?
-        if key.column.target == "teacher", let t = try ledger.read(StudyTeacherEntry.self, teacherName(key.length)) {
-            let base = try ledger.cells(study: recipe.name).filter { $0.length == key.length && $0.lambda == 0 }
-            let best = Dictionary(grouping: base, by: \.student).mapValues {
-                StudyStatistics.meanSD($0.map(\.validationAccuracy)).mean
-            }.values.max()
-            met = StudySummary.teacherBar(entry: t, bestBaseline: best, peak: recipe.teacher.peakInSpan).met
-        }
+        if key.column.target == "teacher" { met = try teacherBar(key.length)?.met }
         let entry = StudyCellEntry(
             study: recipe.name, length: key.length, student: key.student, lambda: key.column.lambda,
             target: key.column.target, seed: key.seed, tool: "tkd \(TKDVersion.current)",
