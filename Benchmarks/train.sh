@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: training steps per second of TC-ResNet and Att-RNN (2-s and 8-s inputs, batch 100) in tkd
-# against PyTorch CPU training the same model (Benchmarks/peers/train_peer.py), 1 and 2 threads, in one
-# run: the tools alternate, REPEAT times each, and the median is reported. Needs `make reference-env`.
+# Benchmark: training steps per second of TC-ResNet and Att-RNN (2-s and 8-s inputs, batch BATCH, default
+# 100) in tkd against PyTorch CPU training the same model (Benchmarks/peers/train_peer.py), 1 and 2 threads,
+# in one run: the tools alternate, REPEAT times each, and the median is reported. Needs `make reference-env`.
+#
+# CHUNKS (e.g. "25 16") also measures tkd at each of those `--chunk` values (examples per thread and
+# backward pass; by default tkd's own choice). The study's table in BENCHMARKS.md is
+#   BATCH=32 CHUNKS="25 16" STEPS_2S=20 STEPS_8S=8 Benchmarks/train.sh
 #
 # OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPU models newer than its table; tkd then
 # restarts itself with OPENBLAS_CORETYPE set to the family the CPU supports (README.md, "Speed"). When
@@ -12,7 +16,9 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-REPEAT="${REPEAT:-3}"; STEPS_2S="${STEPS_2S:-10}"; STEPS_8S="${STEPS_8S:-4}"
+REPEAT="${REPEAT:-3}"; STEPS_2S="${STEPS_2S:-10}"; STEPS_8S="${STEPS_8S:-4}"; BATCH="${BATCH:-100}"
+read -r -a chunks <<< "${CHUNKS:-}"
+[ "${#chunks[@]}" -eq 0 ] && chunks=(default)
 PY="${PY:-$repo/.venv-reference/bin/python}"
 [ -x "$PY" ] || { echo "train.sh: $PY not found; run 'make reference-env' first" >&2; exit 1; }
 swift build -c release --product tkd >/dev/null
@@ -29,10 +35,15 @@ for model in tc-resnet att-rnn; do
       for rep in $(seq "$REPEAT"); do
         for v in "${variants[@]}"; do
           if [ "$v" = "$core" ]; then env_core=(); else env_core=(TKD_OPENBLAS_AUTO=0); fi
-          env "${env_core[@]}" $TKD bench train --student "$model" --frames "$frames" --batch 100 --steps "$steps" \
-            --warmup 2 --jobs "$threads" | sed "s/^{/{\"variant\":\"$v\",/" >> "$out"
+          for chunk in "${chunks[@]}"; do
+            chunk_opt=(); name="$v"
+            [ "$chunk" != default ] && { chunk_opt=(--chunk "$chunk"); name="$v, chunk $chunk"; }
+            env "${env_core[@]}" $TKD bench train --student "$model" --frames "$frames" --batch "$BATCH" \
+              "${chunk_opt[@]}" --steps "$steps" --warmup 2 --jobs "$threads" \
+              | sed "s/^{/{\"variant\":\"$name\",/" >> "$out"
+          done
         done
-        "$PY" Benchmarks/peers/train_peer.py --model "$model" --frames "$frames" --batch 100 --threads "$threads" \
+        "$PY" Benchmarks/peers/train_peer.py --model "$model" --frames "$frames" --batch "$BATCH" --threads "$threads" \
           --steps "$steps" --warmup 2 2>/dev/null | sed 's/^{/{"variant":"torch",/' >> "$out"
       done
     done
