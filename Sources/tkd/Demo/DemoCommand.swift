@@ -52,24 +52,11 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let root = URL(fileURLWithPath: out), r = URL(fileURLWithPath: recipes)
         let j = String(jobs)
         func step(_ args: [String]) throws {
-            say("$ tkd " + args.joined(separator: " "))
-            fflush(nil)  // every stdio stream, before the child writes to the same ones
             let t0 = Date()
-            let p = Process()
-            p.executableURL = exe
-            p.arguments = args
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else {
-                throw ValidationError(
-                    "tkd \(args.first ?? "") failed (exit \(p.terminationStatus)); fix the cause and run tkd demo "
-                        + "again to resume"
-                )
-            }
+            try ChildTKD.run(args, resuming: "tkd demo")
             say(String(format: "  (%.0f s)", Date().timeIntervalSince(t0)))
         }
         let corpus = root.appendingPathComponent("corpus").path, noisy = root.appendingPathComponent("noisy")

@@ -20,6 +20,8 @@ struct StudyRunner {
     /// always covers the whole grid.
     var onlyLengths: Set<String>? = nil
     var onlyTargets: Set<String>? = nil
+    /// Each dataset's manifest fingerprint, hashed once after its data are derived (a length's cells share it).
+    let dataFingerprints = FingerprintMemo()
 
     func selected(_ k: CellKey) -> Bool {
         (onlyLengths?.contains(k.length) ?? true) && (onlyTargets?.contains(k.column.target) ?? true)
@@ -167,7 +169,8 @@ struct StudyRunner {
         // Verified once per dataset state: the marker holds the manifests' and the feature stores' fingerprints.
         // (Kept in the study's folder: generate clears the dataset's work folder.)
         let marker = root.appendingPathComponent(".verified-\(length)")
-        var state = try ManifestFingerprint.sha256(dataset: d)
+        dataFingerprints.byPath[d.path] = nil
+        var state = try dataFingerprint(d)
         for preset in try presets() {
             state +=
                 " "
@@ -222,7 +225,7 @@ struct StudyRunner {
         let entry = StudyTeacherEntry(
             study: recipe.name, length: length, tool: "tkd \(TKDVersion.current)",
             fingerprints: StudyFingerprints(
-                data: try ManifestFingerprint.sha256(dataset: d), teacher: info.fingerprint),
+                data: try dataFingerprint(d), teacher: info.fingerprint),
             made: length == base
                 ? "trained"
                 : "fine-tuned from \(base) (weights \(try baseWeights().prefix(16)))",
@@ -328,9 +331,16 @@ struct StudyRunner {
         let configText =
             String(decoding: try CanonicalJSON.encodePretty(c), as: UTF8.self) + "|target=\(key.column.target)"
         return StudyFingerprints(
-            data: try ManifestFingerprint.sha256(dataset: d),
+            data: try dataFingerprint(d),
             features: SHA256.hex(try CanonicalJSON.encodePretty(storeConfig)),
             teacher: key.column.target == "teacher" ? teacher : nil, config: SHA256.hex(configText))
+    }
+
+    func dataFingerprint(_ d: URL) throws -> String {
+        if let known = dataFingerprints.byPath[d.path] { return known }
+        let f = try ManifestFingerprint.sha256(dataset: d)
+        dataFingerprints.byPath[d.path] = f
+        return f
     }
 
     /// Refuses (or, with --rerun-stale, removes) an entry made from other inputs.
@@ -485,23 +495,10 @@ struct StudyRunner {
 
     /// Runs `tkd ARGS` as a child process.
     func tkd(_ args: [String]) throws {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        say("$ tkd " + args.joined(separator: " "))
-        fflush(nil)
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
         // The children never shard themselves from a Slurm array's variables: the study decides the shard.
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("SLURM_ARRAY_") { env[key] = nil }
-        p.environment = env
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ValidationError(
-                "tkd \(args.prefix(2).joined(separator: " ")) failed (exit \(p.terminationStatus)); fix the cause and "
-                    + "run tkd study again to resume")
-        }
+        try ChildTKD.run(args, resuming: "tkd study", environment: env)
     }
 
     /// Runs a stage and records its wall time in the ledger the first time it does real work (over 2 s).
@@ -516,6 +513,11 @@ struct StudyRunner {
         stages.stages[stage] = .init(seconds: seconds, machine: Machine.name, tool: "tkd \(TKDVersion.current)")
         try ledger.write(stages, name)
     }
+}
+
+/// Fingerprints computed once per run of `tkd study` (a reference shared by the runner's copies).
+final class FingerprintMemo {
+    var byPath: [String: String] = [:]
 }
 
 /// A short description of this machine for the ledger: CPU model and core count.
