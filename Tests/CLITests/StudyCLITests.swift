@@ -57,8 +57,35 @@ struct StudyCLITests {
         for file in ["study.json", "study.md", "study.html"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
         }
+        // The provenance's total counts every stage once: a teacher's train and cache stages (here made
+        // 10 and 1 minutes long in the ledger; the tiny ones take under the 2 s a stage needs to be recorded)
+        // are listed but are part of the teacher's row.
+        let stagesFile = ledger.appendingPathComponent("tiny-stages.json")
+        var stages = try JSONSerialization.jsonObject(with: Data(contentsOf: stagesFile)) as! [String: Any]
+        var table = stages["stages"] as! [String: Any]
+        table["teacher train 2s"] = ["seconds": 600.0, "machine": "m", "tool": "t"]
+        table["teacher cache 2s"] = ["seconds": 60.0, "machine": "m", "tool": "t"]
+        stages["stages"] = table
+        try JSONSerialization.data(withJSONObject: stages).write(to: stagesFile)
+        let report = try TKDBinary.run(args + ["--stage", "report"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let md = try String(contentsOf: out.appendingPathComponent("study.md"), encoding: .utf8)
+        let rows = md.components(separatedBy: "## Provenance").last!.split(separator: "\n")
+            .filter { $0.hasPrefix("| ") && !$0.hasPrefix("| stage") }
+            .map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let total = rows.first { $0[0] == "**total**" }.flatMap {
+            Double($0[1].replacingOccurrences(of: "*", with: ""))
+        }
+        let counted = rows.filter { $0[0] != "**total**" && !$0[0].contains("(in the teacher's row)") }
+        #expect(rows.contains { $0[0] == "teacher train 2s (in the teacher's row)" && $0[1] == "10.0" }, "\(rows)")
+        #expect(rows.contains { $0[0].hasPrefix("teacher 2s (trained") }, "\(rows)")
+        let sum = counted.compactMap { Double($0[1]) }.reduce(0, +)
+        #expect(
+            total != nil && abs(total! - sum) <= 0.05 * Double(counted.count) + 1e-9,
+            "total \(String(describing: total)), rows \(sum)")
         let page = try String(contentsOf: out.appendingPathComponent("study.html"), encoding: .utf8)
         #expect(page.contains("Fig. 2") && page.contains("<svg") && page.contains("2s-tc-resnet-l0.25-teacher-s0"))
+        #expect(page.components(separatedBy: "Where the evidence is").count == 2, "one heading for the examples")
         let cell = ledger.appendingPathComponent("tiny-2s-tc-resnet-l0.25-teacher-s1.json")
         let entry = try JSONSerialization.jsonObject(with: Data(contentsOf: cell)) as! [String: Any]
         let fingerprints = entry["fingerprints"] as! [String: Any]

@@ -58,14 +58,15 @@ public struct DatasetReport {
     }
 
     /// The Fig. 2-style section for one example (the dataset's first teacher cache's rollout and the runs'
-    /// attention), for pages that embed it.
-    public func figure2HTML(example id: String) throws -> String {
+    /// attention), for pages that embed it; `heading: false` leaves out the section heading (for the second
+    /// and later examples of a page).
+    public func figure2HTML(example id: String, heading: Bool = true) throws -> String {
         let info = try DatasetInfo.load(dataset)
         guard let r = try DatasetInfo.loadManifests(dataset).first(where: { $0.id == id && $0.keyword != nil }) else {
             throw CoreError.invalidValue(
                 field: "example", value: id, expected: "the id of an example with a keyword in \(dataset.path)")
         }
-        return try figure2(r, info: info)
+        return try figure2(r, info: info, heading: heading)
     }
 
     public func html() throws -> String {
@@ -122,7 +123,7 @@ public struct DatasetReport {
 
     // MARK: Fig. 2
 
-    func figure2(_ r: ExampleRecord, info: DatasetInfo) throws -> String {
+    func figure2(_ r: ExampleRecord, info: DatasetInfo, heading: Bool = true) throws -> String {
         let audio = try AudioReader.read(
             DatasetLayout(dataset).audio(r),
             options: AudioReadOptions(sampleRate: info.sampleRate, allowResample: false))
@@ -194,8 +195,7 @@ public struct DatasetReport {
                 return "“\(esc($0.word))”, speech span \(span)"
             } ?? ""
         let snr = r.snrDBAchieved.map { String(format: "%.1f dB", $0) } ?? "–"
-        return """
-            <h2>Where the evidence is (Fig. 2 style)</h2>
+        return (heading ? "<h2>Where the evidence is (Fig. 2 style)</h2>\n" : "") + """
             <figure>\(svg)<br>\(curves)<figcaption>Example \(esc(r.id)) (\(esc(r.split.rawValue)), \(kw), SNR \(snr)): \
             log-mel (40 bands, 25 ms / 10 ms) with the recorded speech-active span shaded; below, the teacher's \
             attention rollout and each student's attention over time.</figcaption></figure>

@@ -84,8 +84,8 @@ struct TrainCommand: ParsableCommand {
             return
         }
         say(
-            "\(c.name): \(c.student.rawValue), λ = \(Self.short(Double(c.kd.lambda))) (\(c.kd.target)), best step "
-                + "\(m.bestStep) of \(m.steps)"
+            "\(c.name): \(c.student.rawValue), λ = \(Self.short(Double(c.kd.lambda)))"
+                + (c.kd.lambda > 0 ? " (\(c.kd.target))" : "") + ", best step \(m.bestStep) of \(m.steps)"
         )
         say(
             String(
