@@ -136,7 +136,8 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TKDCore", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Numerics", "TKDCore", "TestSupport"]),
         .testTarget(
-            name: "TrainingLoopTests", dependencies: ["TrainingLoop", "Layers", "Numerics", "TKDCore", "TestSupport"]),
+            name: "TrainingLoopTests", dependencies: ["TrainingLoop", "Layers", "Numerics", "TKDCore", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "TrainingTests",
             dependencies: [
