@@ -1,3 +1,4 @@
+import AudioIO
 import Foundation
 import TKDCore
 import Testing
@@ -112,5 +113,41 @@ struct FSD50KGroundTruthTests {
         }
         try Data(Self.eval.utf8).write(to: gt.appendingPathComponent("eval.csv"))
         #expect(try FSD50KGroundTruth.load(root: folder).clips.count == 4)
+    }
+}
+
+/// `FSD50KScanner` on a tiny corpus in the official layout: counts per class and subset, and every kind of
+/// problem (absent, wrong rate, too short, unlisted) reported with its path.
+@Suite("FSD50K scanner")
+struct FSD50KScannerTests {
+    @Test("a good clip is indexed; absent, wrong-rate, too-short and unlisted files are problems")
+    func scan() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fsd-scan-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let gt = root.appendingPathComponent(FSD50KGroundTruth.folder)
+        let dev = root.appendingPathComponent("FSD50K.dev_audio"),
+            eval = root.appendingPathComponent("FSD50K.eval_audio")
+        for f in [gt, dev, eval] { try FileManager.default.createDirectory(at: f, withIntermediateDirectories: true) }
+        try Data(FSD50KGroundTruthTests.vocabulary.utf8).write(to: gt.appendingPathComponent("vocabulary.csv"))
+        try Data(FSD50KGroundTruthTests.dev.utf8).write(to: gt.appendingPathComponent("dev.csv"))
+        try Data(FSD50KGroundTruthTests.eval.utf8).write(to: gt.appendingPathComponent("eval.csv"))
+        let tone = { (n: Int) in (0..<n).map { Float(sin(Double($0) * 0.05) * 0.3) } }
+        try AudioWriter.write(tone(22050), sampleRate: 44100, to: dev.appendingPathComponent("64760.wav"))
+        try AudioWriter.write(tone(8000), sampleRate: 16000, to: dev.appendingPathComponent("16399.wav"))
+        try AudioWriter.write(tone(4410), sampleRate: 44100, to: eval.appendingPathComponent("37199.wav"))
+        try AudioWriter.write(tone(44100), sampleRate: 44100, to: eval.appendingPathComponent("99999.wav"))
+        var scanner = FSD50KScanner()
+        scanner.jobs = 2
+        #expect(FSD50KScanner.isFSD50K(root))
+        let index = try scanner.scan(root)
+        #expect(index.clips.map(\.path) == ["FSD50K.dev_audio/64760.wav"])
+        #expect(index.clips[0].frames == 22050 && index.clips[0].classes == [0, 1, 2])
+        #expect(index.counts()[1] == [.train: 1] && index.counts()[3] == [:])
+        let problems = index.problems.map { "\($0.path) \($0.kind.rawValue)" }
+        #expect(
+            problems == [
+                "FSD50K.dev_audio/16399.wav wrong_sample_rate", "FSD50K.dev_audio/16401.wav missing_listed_file",
+                "FSD50K.eval_audio/37199.wav too_short", "FSD50K.eval_audio/99999.wav unexpected_name",
+            ], "\(problems)")
     }
 }

@@ -79,8 +79,10 @@ public struct CorpusProblem: Sendable, Codable, Equatable {
         case wrongChannels = "wrong_channels"
         /// Zero frames.
         case empty
-        /// Longer than the 1-s clip length.
+        /// Longer than the longest clip allowed (1 s in Speech Commands, 30 s in FSD50K).
         case tooLong = "too_long"
+        /// Shorter than the shortest clip allowed (0.3 s in FSD50K).
+        case tooShort = "too_short"
         /// A file or folder whose name does not follow the layout.
         case unexpectedName = "unexpected_name"
         /// A list file names a file that is not there.

@@ -8,15 +8,17 @@ import TKDCore
 struct CorpusIndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Scan a Speech Commands corpus: counts per word and split, speakers, noise files, problems.",
+        abstract: "Scan a Speech Commands or FSD50K corpus: counts per word or class and split, problems.",
         discussion: """
             Splits come from validation_list.txt / testing_list.txt when both exist, else from the official hash rule. \
             Problems (unreadable files, wrong sample rate or channel count, empty or longer than one second, \
             unexpected names, list files naming absent files) are reported with their paths; they make the command \
-            fail only with --strict.
+            fail only with --strict. A folder holding FSD50K.ground_truth/ is read as FSD50K: the official \
+            vocabulary.csv, dev.csv and eval.csv (a malformed row is an error), clips in FSD50K.dev_audio/ and \
+            FSD50K.eval_audio/ expected mono at 44.1 kHz and 0.3-30 s long.
             """)
 
-    @Argument(help: "The corpus folder (holding yes/, no/, …, _background_noise_/).")
+    @Argument(help: "The corpus folder (holding yes/, no/, …, _background_noise_/, or FSD50K.ground_truth/).")
     var corpus: String
 
     @Flag(help: "Print the whole index (every utterance, noise file and problem) as one JSON object.")
@@ -25,17 +27,39 @@ struct CorpusIndexCommand: ParsableCommand {
     @Flag(help: "Exit non-zero when any problem is found.")
     var strict = false
 
-    @Option(help: "Expected sample rate of the clips, in Hz.")
-    var sampleRate: Int = 16000
+    @Option(help: "Expected sample rate of the clips, in Hz (default 16000; FSD50K 44100).")
+    var sampleRate: Int?
 
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
+        let root = URL(fileURLWithPath: corpus)
+        if FSD50KScanner.isFSD50K(root) { return try runFSD50K(root) }
         var scanner = CorpusScanner()
-        scanner.sampleRate = sampleRate
+        scanner.sampleRate = sampleRate ?? 16000
         scanner.jobs = runOptions.jobs
         scanner.progress = runOptions.progressMode
         let index = try scanner.scan(URL(fileURLWithPath: corpus))
+        if json {
+            FileHandle.standardOutput.write(try CanonicalJSON.encodePretty(index))
+        } else {
+            say(CorpusIndexTable.render(index))
+        }
+        if strict, let first = index.problems.first {
+            throw SynthesisError.corpusProblems(
+                path: corpus, count: index.problems.count,
+                first: "\(first.path): \(first.kind.rawValue): \(first.detail)")
+        }
+    }
+}
+
+extension CorpusIndexCommand {
+    func runFSD50K(_ root: URL) throws {
+        var scanner = FSD50KScanner()
+        if let sampleRate { scanner.sampleRate = sampleRate }
+        scanner.jobs = runOptions.jobs
+        scanner.progress = runOptions.progressMode
+        let index = try scanner.scan(root)
         if json {
             FileHandle.standardOutput.write(try CanonicalJSON.encodePretty(index))
         } else {
@@ -78,6 +102,28 @@ enum CorpusIndexTable {
                 "  \(n.path)  " + String(format: "%.1f s", n.durationSeconds)
                 + "  \(n.sampleRate) Hz  \(n.channels) ch\n"
         }
+        out += "\nproblems (\(index.problems.count)):\n"
+        if index.problems.isEmpty { out += "  (none)\n" }
+        for p in index.problems.prefix(maxProblems) { out += "  \(p.path)  \(p.kind.rawValue)  \(p.detail)\n" }
+        if index.problems.count > maxProblems {
+            out += "  … \(index.problems.count - maxProblems) more (see --json)\n"
+        }
+        return out
+    }
+
+    /// An FSD50K index: clips per class (vocabulary order) and subset, then the problems.
+    static func render(_ index: FSD50KIndex, maxProblems: Int = 20) -> String {
+        let subsets = FSD50KGroundTruth.Subset.allCases
+        var rows: [[String]] = [["class", "mid"] + subsets.map(\.rawValue) + ["total"]]
+        for (info, c) in zip(index.vocabulary, index.counts()) {
+            rows.append([info.label, info.mid] + subsets.map { String(c[$0] ?? 0) } + [String(c.values.reduce(0, +))])
+        }
+        let clips = subsets.map { s in index.clips.filter { $0.subset == s }.count }
+        rows.append(["(clips)", ""] + clips.map(String.init) + [String(index.clips.count)])
+        var out =
+            "corpus \(index.root)\nFSD50K layout, \(index.vocabulary.count) classes, \(index.clips.count) clips, "
+            + String(format: "%.1f", index.totalSeconds / 3600) + " h at \(index.sampleRate) Hz\n\n"
+        out += table(rows)
         out += "\nproblems (\(index.problems.count)):\n"
         if index.problems.isEmpty { out += "  (none)\n" }
         for p in index.problems.prefix(maxProblems) { out += "  \(p.path)  \(p.kind.rawValue)  \(p.detail)\n" }
