@@ -121,7 +121,9 @@ let package = Package(
             name: "TensorStoreTests", dependencies: ["TensorStore", "TKDCore", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "DatasetFormatTests", dependencies: ["DatasetFormat", "TensorStore", "TKDCore", "TestSupport"]),
-        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TKDCore", "CSndFile", "TestSupport"]),
+        .testTarget(
+            name: "AudioIOTests", dependencies: ["AudioIO", "TKDCore", "CSndFile", "TensorStore", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "SynthesisTests", dependencies: ["Synthesis", "DatasetFormat", "AudioIO", "TKDCore", "TestSupport"],
             exclude: ["Fixtures"]),
