@@ -42,6 +42,7 @@ public struct Objective: Sendable, Equatable, Codable {
 
     public struct Result {
         public var loss: Double
+        /// The classification term: softmax cross-entropy, or binary cross-entropy with multi-label targets.
         public var crossEntropy: Double
         public var attentionKD: Double
         public var logitKD: Double
@@ -57,27 +58,39 @@ public struct Objective: Sendable, Equatable, Codable {
 
     /// Loss and gradients for one batch. `targets` [B, T′] (rows summing to 1), the context c′ and the query
     /// are needed when λ > 0; `teacherLogits` [B, classes] when the logit weight is > 0. Adds dLoss/dq into
-    /// `query.gradient`.
+    /// `query.gradient`. With `multiLabelTargets` [B, classes] (0/1, or soft), the classification term is the
+    /// binary cross-entropy of one sigmoid per class (`BinaryCrossEntropy`) instead of the softmax
+    /// cross-entropy of `labels` (then unused), and `correct` counts examples whose top class is a positive.
     public func evaluate(
         logits: Tensor, labels: [Int], context: Tensor?, query: Parameter?, targets: [Float]?,
-        teacherLogits: [Float]?, attention: Tensor? = nil
+        teacherLogits: [Float]?, attention: Tensor? = nil, multiLabelTargets: [Float]? = nil
     ) -> Result {
         let b = logits.batch, k = logits.shape[1]
-        var logp = [Float](repeating: 0, count: b * k)
-        Softmax.logForward(logits.data, rows: b, width: k, into: &logp)
         var ce = 0.0, correct = 0
         var dz = [Float](repeating: 0, count: b * k)
-        for i in 0..<b {
-            let y = labels[i]
-            ce -= Double(logp[i * k + y])
-            var best = 0
-            for j in 0..<k {
-                if logits.data[i * k + j] > logits.data[i * k + best] { best = j }
-                dz[i * k + j] = (exp(logp[i * k + j]) - (j == y ? 1 : 0)) / Float(b)
+        if let multiLabelTargets {
+            precondition(multiLabelTargets.count == b * k, "multi-label targets of \(multiLabelTargets.count) values")
+            (ce, dz) = BinaryCrossEntropy.withLogits(logits.data, targets: multiLabelTargets)
+            for i in 0..<b {
+                var best = 0
+                for j in 0..<k where logits.data[i * k + j] > logits.data[i * k + best] { best = j }
+                if multiLabelTargets[i * k + best] >= 0.5 { correct += 1 }
             }
-            if best == y { correct += 1 }
+        } else {
+            var logp = [Float](repeating: 0, count: b * k)
+            Softmax.logForward(logits.data, rows: b, width: k, into: &logp)
+            for i in 0..<b {
+                let y = labels[i]
+                ce -= Double(logp[i * k + y])
+                var best = 0
+                for j in 0..<k {
+                    if logits.data[i * k + j] > logits.data[i * k + best] { best = j }
+                    dz[i * k + j] = (exp(logp[i * k + j]) - (j == y ? 1 : 0)) / Float(b)
+                }
+                if best == y { correct += 1 }
+            }
+            ce /= Double(b)
         }
-        ce /= Double(b)
         var loss = ce
         var logitKD = 0.0
         if logitWeight > 0, let teacher = teacherLogits {
