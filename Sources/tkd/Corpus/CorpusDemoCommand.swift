@@ -23,7 +23,25 @@ struct CorpusDemoCommand: ParsableCommand {
             testing_list.txt follow the official rule; speakers.tsv and demo_corpus.json record how the corpus \
             was made (engine, voice and settings per speaker; the engines' versions). The same engine versions \
             and seed give the same bytes. Re-running on an unfinished corpus resumes it.
+
+            --kind fsd50k builds an offline FSD50K stand-in instead: --clips multi-label clips of 0.5-8 s at \
+            44.1 kHz mono PCM16 in the official layout (FSD50K.dev_audio/, FSD50K.eval_audio/, \
+            FSD50K.ground_truth/ with vocabulary.csv, dev.csv, eval.csv), each one to three events of 12 \
+            synthesised classes (tones, chirps, clicks, engine, siren, beeps, knock, hum, hiss, rumble, rain) \
+            over quiet noise; 20 % of the clips are eval, the rest train/val 85/15. \
+            FSD50K.ground_truth/events.json records every event's onset and offset in samples.
             """)
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case speechCommands = "speech-commands"
+        case fsd50k
+    }
+
+    @Option(help: "What to build: speech-commands (the default) or fsd50k (the FSD50K stand-in).")
+    var kind: Kind = .speechCommands
+
+    @Option(help: "Clips of the FSD50K stand-in (--kind fsd50k).")
+    var clips: Int = 400
 
     @Option(help: "Output folder (created; must be new, empty or a demo corpus with the same settings).")
     var out: String
@@ -52,6 +70,19 @@ struct CorpusDemoCommand: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func run() throws {
+        if kind == .fsd50k {
+            guard clips >= 10 else { throw ValidationError("--clips must be at least 10; got \(clips).") }
+            var standIn = FSD50KStandIn(output: URL(fileURLWithPath: out))
+            standIn.clips = clips
+            standIn.seed = seed
+            standIn.jobs = runOptions.jobs
+            let made = try standIn.write()
+            let counts = Dictionary(grouping: made, by: \.subset).mapValues(\.count)
+            say(
+                "wrote \(out): FSD50K stand-in, \(StandInEvent.allCases.count) classes, \(made.count) clips (train "
+                    + "\(counts[.train] ?? 0), val \(counts[.val] ?? 0), eval \(counts[.eval] ?? 0)) at 44100 Hz")
+            return
+        }
         var options = DemoCorpusOptions(output: URL(fileURLWithPath: out))
         options.speakers = speakers
         options.utterancesPerWord = utterances
