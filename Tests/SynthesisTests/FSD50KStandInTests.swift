@@ -66,5 +66,14 @@ struct FSD50KStandInTests {
         try again.write()
         let rerun = try Self.digest(a)
         #expect(rerun == da)
+        // Another seed into the same folder would mix two corpora: refused, naming both settings.
+        again.seed = 4
+        do {
+            try again.write()
+            Issue.record("a stand-in with another seed was written over the first")
+        } catch let e as SynthesisError {
+            #expect("\(e)".contains("seed 3, 40 clips") && "\(e)".contains("now seed 4"), "\(e)")
+        }
+        #expect(try Self.digest(a) == da)
     }
 }

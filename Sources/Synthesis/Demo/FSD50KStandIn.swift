@@ -164,11 +164,22 @@ public struct FSD50KStandIn: Sendable {
     }
 
     /// Writes the corpus (audio atomically, clip by clip; the CSVs and events.json last). A rerun rewrites
-    /// only clips whose file is missing.
+    /// only clips whose file is missing; a stand-in made with another seed, clip count or rate is refused.
     @discardableResult
     public func write() throws -> [Clip] {
         let fm = FileManager.default
         let gt = output.appendingPathComponent(FSD50KGroundTruth.folder)
+        let eventsFile = gt.appendingPathComponent("events.json")
+        if let data = fm.contents(atPath: eventsFile.path) {
+            let old = try? JSONDecoder().decode(StandInEvents.self, from: data)
+            guard let old, old.seed == seed, old.clips == clips, old.sampleRate == sampleRate else {
+                throw SynthesisError.invalidOption(
+                    name: "--out", value: output.path,
+                    expected: "a new folder, or a stand-in made with the same settings (\(eventsFile.path) has "
+                        + (old.map { "seed \($0.seed), \($0.clips) clips at \($0.sampleRate) Hz" } ?? "no settings")
+                        + "; now seed \(seed), \(clips) clips at \(sampleRate) Hz)")
+            }
+        }
         for folder in [gt.path]
             + FSD50KGroundTruth.Subset.allCases.map({
                 output.appendingPathComponent(FSD50KGroundTruth.audioFolder($0)).path
@@ -204,7 +215,7 @@ public struct FSD50KStandIn: Sendable {
         try AtomicFile.write(
             try CanonicalJSON.encodePretty(
                 StandInEvents(sampleRate: rate, seed: seed, clips: clips, events: events)),
-            to: gt.appendingPathComponent("events.json"))
+            to: eventsFile)
         return made
     }
 }
