@@ -12,7 +12,7 @@ public struct Metrics: Sendable, Equatable, Codable {
     /// confusion[true][predicted] counts.
     public var confusion: [[Int]]
     /// Mean over classes with examples of the one-vs-rest average precision of the softmax scores
-    /// (the multi-label measure; for single-label data it ranks examples per class).
+    /// (`MultiLabelMetrics.averagePrecision`: for single-label data it ranks examples per class).
     public var meanAveragePrecision: Double
 
     public struct ClassMetrics: Sendable, Equatable, Codable {
@@ -63,16 +63,8 @@ public struct Metrics: Sendable, Equatable, Codable {
             let support = confusion[c].reduce(0, +)
             var ap: Double?
             if support > 0 {
-                // Average precision: mean of precision@rank over the positives, ranked by score (ties by index).
-                let order = (0..<n).sorted {
-                    scores[$0 * k + c] != scores[$1 * k + c] ? scores[$0 * k + c] > scores[$1 * k + c] : $0 < $1
-                }
-                var hits = 0, sum = 0.0
-                for (rank, i) in order.enumerated() where truth[i] == c {
-                    hits += 1
-                    sum += Double(hits) / Double(rank + 1)
-                }
-                ap = sum / Double(support)
+                ap = MultiLabelMetrics.averagePrecision(
+                    scores: (0..<n).map { scores[$0 * k + c] }, truth: truth.map { $0 == c })
                 aps.append(ap!)
             }
             perClass.append(

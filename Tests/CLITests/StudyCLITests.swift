@@ -57,9 +57,9 @@ struct StudyCLITests {
         for file in ["study.json", "study.md", "study.html"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
         }
-        // The provenance's total counts every stage once: a teacher's train and cache stages (here made
-        // 10 and 1 minutes long in the ledger; the tiny ones take under the 2 s a stage needs to be recorded)
-        // are listed but are part of the teacher's row.
+        // The provenance's total counts every stage once: a teacher's row repeats its train and cache stages
+        // (here made 10 and 1 minutes long in the ledger; the tiny ones take under the 2 s a stage needs to be
+        // recorded) and is not added again.
         let stagesFile = ledger.appendingPathComponent("tiny-stages.json")
         var stages = try JSONSerialization.jsonObject(with: Data(contentsOf: stagesFile)) as! [String: Any]
         var table = stages["stages"] as! [String: Any]
@@ -67,6 +67,10 @@ struct StudyCLITests {
         table["teacher cache 2s"] = ["seconds": 60.0, "machine": "m", "tool": "t"]
         stages["stages"] = table
         try JSONSerialization.data(withJSONObject: stages).write(to: stagesFile)
+        let teacherFile = ledger.appendingPathComponent("tiny-2s-teacher.json")
+        var teacherEntry = try JSONSerialization.jsonObject(with: Data(contentsOf: teacherFile)) as! [String: Any]
+        teacherEntry["wall_seconds"] = 660.0
+        try JSONSerialization.data(withJSONObject: teacherEntry).write(to: teacherFile)
         let report = try TKDBinary.run(args + ["--stage", "report"])
         #expect(report.status == 0, "\(report.stderr)")
         let md = try String(contentsOf: out.appendingPathComponent("study.md"), encoding: .utf8)
@@ -76,9 +80,11 @@ struct StudyCLITests {
         let total = rows.first { $0[0] == "**total**" }.flatMap {
             Double($0[1].replacingOccurrences(of: "*", with: ""))
         }
-        let counted = rows.filter { $0[0] != "**total**" && !$0[0].contains("(in the teacher's row)") }
-        #expect(rows.contains { $0[0] == "teacher train 2s (in the teacher's row)" && $0[1] == "10.0" }, "\(rows)")
-        #expect(rows.contains { $0[0].hasPrefix("teacher 2s (trained") }, "\(rows)")
+        let counted = rows.filter { $0[0] != "**total**" && !$0[0].hasPrefix("teacher 2s (") }
+        #expect(rows.contains { $0[0] == "teacher train 2s" && $0[1] == "10.0" }, "\(rows)")
+        #expect(
+            rows.contains { $0[0].hasPrefix("teacher 2s (trained; = its train + cache stages)") && $0[1] == "11.0" },
+            "\(rows)")
         let sum = counted.compactMap { Double($0[1]) }.reduce(0, +)
         #expect(
             total != nil && abs(total! - sum) <= 0.05 * Double(counted.count) + 1e-9,

@@ -1,3 +1,4 @@
+import AudioIO
 import DatasetFormat
 import Foundation
 
@@ -69,7 +70,7 @@ public struct NoiseFileInfo: Sendable, Codable, Equatable {
 }
 
 /// Something wrong with a corpus file. Problems are reported, not fatal (unless `--strict`).
-public struct CorpusProblem: Sendable, Codable, Equatable {
+public struct CorpusProblem: Error, Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// libsndfile cannot read it (not audio, truncated, corrupt).
         case unreadable
@@ -95,6 +96,33 @@ public struct CorpusProblem: Sendable, Codable, Equatable {
     public let path: String
     public let kind: Kind
     public let detail: String
+
+    /// Reads a clip's header and checks it is mono at `rate` with a length in `frames`: the header, or the
+    /// problem (unreadable, empty, wrong rate or channels, too long or too short) naming `path`.
+    static func checkHeader(
+        _ url: URL, path: String, rate: Int, frames: ClosedRange<Int>
+    ) -> Result<
+        AudioInfo, CorpusProblem
+    > {
+        func problem(_ kind: Kind, _ detail: String) -> Result<AudioInfo, CorpusProblem> {
+            .failure(CorpusProblem(path: path, kind: kind, detail: detail))
+        }
+        let info: AudioInfo
+        do { info = try AudioReader.info(url) } catch AudioError.empty {
+            return problem(.empty, "zero frames")
+        } catch {
+            return problem(.unreadable, "\(error)")
+        }
+        if info.sampleRate != rate { return problem(.wrongSampleRate, "\(info.sampleRate) Hz; expected \(rate) Hz") }
+        if info.channels != 1 { return problem(.wrongChannels, "\(info.channels) channels; expected 1") }
+        if info.frames > frames.upperBound {
+            return problem(.tooLong, "\(info.frames) frames; expected at most \(frames.upperBound)")
+        }
+        if info.frames < frames.lowerBound {
+            return problem(.tooShort, "\(info.frames) frames; expected at least \(frames.lowerBound)")
+        }
+        return .success(info)
+    }
 }
 
 /// The result of scanning a corpus folder (`tkd corpus index`).

@@ -118,41 +118,17 @@ public struct CorpusScanner: Sendable {
             defer { reporter.advance() }
             let c = items[i]
             let split = hasLists ? (listedSplits[c.path] ?? .training) : rule.split(of: c.path)
-            do {
-                let info = try AudioReader.info(root.appendingPathComponent(c.path))
-                if info.sampleRate != expectedRate {
-                    return (
-                        nil,
-                        CorpusProblem(
-                            path: c.path, kind: .wrongSampleRate,
-                            detail: "\(info.sampleRate) Hz; expected \(expectedRate) Hz")
-                    )
-                }
-                if info.channels != 1 {
-                    return (
-                        nil,
-                        CorpusProblem(
-                            path: c.path, kind: .wrongChannels,
-                            detail: "\(info.channels) channels; expected 1")
-                    )
-                }
-                if info.frames > maxFrames {
-                    return (
-                        nil,
-                        CorpusProblem(
-                            path: c.path, kind: .tooLong,
-                            detail: "\(info.frames) frames; expected at most \(maxFrames)")
-                    )
-                }
+            switch CorpusProblem.checkHeader(
+                root.appendingPathComponent(c.path), path: c.path, rate: expectedRate, frames: 1...maxFrames)
+            {
+            case .failure(let problem):
+                return (nil, problem)
+            case .success(let info):
                 return (
                     Utterance(
                         path: c.path, word: c.word, speaker: c.speaker, utteranceIndex: c.n,
                         split: split, frames: info.frames, sampleRate: info.sampleRate), nil
                 )
-            } catch AudioError.empty {
-                return (nil, CorpusProblem(path: c.path, kind: .empty, detail: "zero frames"))
-            } catch {
-                return (nil, CorpusProblem(path: c.path, kind: .unreadable, detail: "\(error)"))
             }
         }
         reporter.finish()

@@ -39,36 +39,29 @@ struct CorpusIndexCommand: ParsableCommand {
         scanner.sampleRate = sampleRate ?? 16000
         scanner.jobs = runOptions.jobs
         scanner.progress = runOptions.progressMode
-        let index = try scanner.scan(URL(fileURLWithPath: corpus))
-        if json {
-            FileHandle.standardOutput.write(try CanonicalJSON.encodePretty(index))
-        } else {
-            say(CorpusIndexTable.render(index))
-        }
-        if strict, let first = index.problems.first {
-            throw SynthesisError.corpusProblems(
-                path: corpus, count: index.problems.count,
-                first: "\(first.path): \(first.kind.rawValue): \(first.detail)")
-        }
+        let index = try scanner.scan(root)
+        try emit(index, table: CorpusIndexTable.render(index), problems: index.problems)
     }
-}
 
-extension CorpusIndexCommand {
     func runFSD50K(_ root: URL) throws {
         var scanner = FSD50KScanner()
         if let sampleRate { scanner.sampleRate = sampleRate }
         scanner.jobs = runOptions.jobs
         scanner.progress = runOptions.progressMode
         let index = try scanner.scan(root)
+        try emit(index, table: CorpusIndexTable.render(index), problems: index.problems)
+    }
+
+    /// Prints the index (JSON with --json, else the table); with --strict, fails on the first problem.
+    func emit(_ index: some Encodable, table: String, problems: [CorpusProblem]) throws {
         if json {
             FileHandle.standardOutput.write(try CanonicalJSON.encodePretty(index))
         } else {
-            say(CorpusIndexTable.render(index))
+            say(table)
         }
-        if strict, let first = index.problems.first {
+        if strict, let first = problems.first {
             throw SynthesisError.corpusProblems(
-                path: corpus, count: index.problems.count,
-                first: "\(first.path): \(first.kind.rawValue): \(first.detail)")
+                path: corpus, count: problems.count, first: "\(first.path): \(first.kind.rawValue): \(first.detail)")
         }
     }
 }

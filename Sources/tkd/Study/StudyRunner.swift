@@ -446,20 +446,13 @@ struct StudyRunner {
         s += "- tools: \(Set(cells.map(\.tool) + teachers.map(\.tool)).sorted().joined(separator: ", "))\n"
         s += "- machines: \(Set(cells.map(\.machine) + teachers.map(\.machine)).sorted().joined(separator: "; "))\n\n"
         s += "| stage | wall time (min) | machine |\n|---|---|---|\n"
-        // A teacher's train and cache stages are part of its entry's wall time: listed, counted once.
-        let teacherLengths = Set(teachers.map(\.length))
-        func inTeacherRow(_ stage: String) -> Bool {
-            ["teacher train ", "teacher cache "].contains { stage.hasPrefix($0) }
-                && teacherLengths.contains(String(stage.split(separator: " ").last ?? ""))
-        }
         for (name, st) in stages.sorted(by: { $0.key < $1.key }) {
-            let label = inTeacherRow(name) ? "\(name) (in the teacher's row)" : name
-            s += String(format: "| %@ | %.1f | %@ |\n", label, st.seconds / 60, st.machine)
+            s += String(format: "| %@ | %.1f | %@ |\n", name, st.seconds / 60, st.machine)
         }
         for t in teachers {
             s += String(
-                format: "| teacher %@ (%@, train + cache) | %.1f | %@ |\n", t.length, t.made, t.wallSeconds / 60,
-                t.machine)
+                format: "| teacher %@ (%@; = its train + cache stages) | %.1f | %@ |\n", t.length, t.made,
+                t.wallSeconds / 60, t.machine)
         }
         for length in recipe.lengths {
             for (student, _) in recipe.students {
@@ -471,10 +464,11 @@ struct StudyRunner {
                     Set(mine.map(\.machine)).sorted().joined(separator: "; "))
             }
         }
-        let stageSeconds: Double = stages.filter { !inTeacherRow($0.key) }.values.map(\.seconds).reduce(0, +)
-        let teacherSeconds: Double = teachers.map(\.wallSeconds).reduce(0, +)
+        // The teacher rows repeat the teachers' train and cache stages (the sitting that made the entry): the
+        // total counts the stages and the cells.
+        let stageSeconds: Double = stages.values.map(\.seconds).reduce(0, +)
         let cellSeconds: Double = cells.map(\.wallSeconds).reduce(0, +)
-        let total = stageSeconds + teacherSeconds + cellSeconds
+        let total = stageSeconds + cellSeconds
         s += String(format: "| **total** | **%.1f** | |\n", total / 60)
         return s
     }

@@ -163,15 +163,6 @@ public struct FSD50KGroundTruth: Sendable, Equatable {
                 ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "_" || $0 == "-"
             }
     }
-
-    /// Clip counts per class and subset.
-    public func counts() -> [[Subset: Int]] {
-        var out = [[Subset: Int]](repeating: [:], count: vocabulary.count)
-        for clip in clips {
-            for c in clip.classes { out[c][clip.subset, default: 0] += 1 }
-        }
-        return out
-    }
 }
 
 /// A minimal RFC 4180 reader: comma-separated fields, double-quoted fields may hold commas, newlines and

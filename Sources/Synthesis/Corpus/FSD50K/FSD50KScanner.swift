@@ -100,21 +100,15 @@ public struct FSD50KScanner: Sendable {
             guard FileManager.default.fileExists(atPath: url.path) else {
                 return (nil, CorpusProblem(path: path, kind: .missingListedFile, detail: "listed but absent"))
             }
-            do {
-                let info = try AudioReader.info(url)
-                let problem = Self.formatProblem(
-                    rate: info.sampleRate, channels: info.channels, frames: info.frames, expectedRate: rate,
-                    frameRange: minFrames...maxFrames)
-                if let (kind, detail) = problem { return (nil, CorpusProblem(path: path, kind: kind, detail: detail)) }
+            switch CorpusProblem.checkHeader(url, path: path, rate: rate, frames: minFrames...maxFrames) {
+            case .failure(let problem):
+                return (nil, problem)
+            case .success(let info):
                 return (
                     FSD50KClipInfo(
                         path: path, subset: clip.subset, classes: clip.classes, frames: info.frames,
                         sampleRate: info.sampleRate), nil
                 )
-            } catch AudioError.empty {
-                return (nil, CorpusProblem(path: path, kind: .empty, detail: "zero frames"))
-            } catch {
-                return (nil, CorpusProblem(path: path, kind: .unreadable, detail: "\(error)"))
             }
         }
         reporter.finish()
@@ -123,22 +117,5 @@ public struct FSD50KScanner: Sendable {
         return FSD50KIndex(
             root: root.path, sampleRate: rate, vocabulary: gt.vocabulary,
             clips: results.compactMap(\.0).sorted { $0.path < $1.path }, problems: problems)
-    }
-
-    /// What is wrong with a clip's format, if anything.
-    static func formatProblem(
-        rate: Int, channels: Int, frames: Int, expectedRate: Int, frameRange: ClosedRange<Int>
-    )
-        -> (CorpusProblem.Kind, String)?
-    {
-        if rate != expectedRate { return (.wrongSampleRate, "\(rate) Hz; expected \(expectedRate) Hz") }
-        if channels != 1 { return (.wrongChannels, "\(channels) channels; expected 1") }
-        if frames > frameRange.upperBound {
-            return (.tooLong, "\(frames) frames; expected at most \(frameRange.upperBound)")
-        }
-        if frames < frameRange.lowerBound {
-            return (.tooShort, "\(frames) frames; expected at least \(frameRange.lowerBound)")
-        }
-        return nil
     }
 }
