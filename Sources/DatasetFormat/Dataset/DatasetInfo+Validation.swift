@@ -29,6 +29,14 @@ extension DatasetInfo {
             let repeated = Dictionary(grouping: labels, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             throw fail("labels", "repeats \(repeated.joined(separator: ", ")); expected unique labels")
         }
+        switch (recipe != nil && variant != nil, clipRecipe != nil && clipVariant != nil) {
+        case (true, false), (false, true): break
+        default:
+            throw fail(
+                "recipe",
+                "expected either recipe and variant (a Speech Commands dataset) or clip_recipe and "
+                    + "clip_variant (a clip dataset)")
+        }
         var sources = Set<String>()
         for (i, f) in noiseFiles.enumerated() {
             let field = "noise_files[\(i)]"

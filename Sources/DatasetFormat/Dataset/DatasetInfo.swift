@@ -11,9 +11,16 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
     /// `tkd <version>` that wrote it.
     public var tool: String
     public var name: String
-    public var variant: Recipe.VariantSpec
-    /// The resolved recipe (every default filled in).
-    public var recipe: Recipe
+    /// The Speech Commands recipe's variant and the resolved recipe (every default filled in); nil in a clip
+    /// dataset, which has `clip_recipe` and `clip_variant` instead.
+    public var variant: Recipe.VariantSpec?
+    public var recipe: Recipe?
+    /// A clip dataset's recipe (`kind: fsd50k`) and variant (its clip handling).
+    public var clipRecipe: ClipRecipe?
+    public var clipVariant: ClipRecipe.Variant?
+    /// `multi_label` for datasets whose examples carry label sets (`labels` in the manifests; sigmoid heads,
+    /// mAP); absent for single-label datasets.
+    public var task: DatasetTask?
     /// Label names in label-index order.
     public var labels: [String]
     public var sampleRate: Int
@@ -104,7 +111,17 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         case audioRendered = "audio_rendered"
         case noiseFiles = "noise_files"
         case noiseUsage = "noise_usage"
+        case clipRecipe = "clip_recipe", clipVariant = "clip_variant", task
     }
+
+    /// Whether examples carry label sets (`task: multi_label`).
+    public var isMultiLabel: Bool { task == .multiLabel }
+
+    /// The variant's name, whichever kind of recipe made the dataset.
+    public var variantName: String { variant?.name ?? clipVariant?.name ?? "" }
+
+    /// The audio format of the dataset's examples.
+    public var audioFormat: AudioFormat { recipe?.output.format ?? clipRecipe?.output.format ?? .pcm16 }
 
     public static let rendererDescription: [String: String] = [
         "mix":
@@ -122,9 +139,11 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
 
     public init(
         format: String = DatasetInfo.currentFormat, tool: String = "tkd \(TKDVersion.current)", name: String,
-        variant: Recipe.VariantSpec, recipe: Recipe, labels: [String], sampleRate: Int, audioRendered: Bool,
+        variant: Recipe.VariantSpec?, recipe: Recipe?, labels: [String], sampleRate: Int, audioRendered: Bool,
         corpus: CorpusSummary, noiseFiles: [NoiseFile], renderer: [String: String] = DatasetInfo.rendererDescription,
-        counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip], noiseUsage: [String: NoiseUsage]? = nil
+        counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip],
+        noiseUsage: [String: NoiseUsage]? = nil,
+        clipRecipe: ClipRecipe? = nil, clipVariant: ClipRecipe.Variant? = nil, task: DatasetTask? = nil
     ) {
         self.format = format
         self.tool = tool
@@ -141,5 +160,16 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         self.totals = totals
         self.skipped = skipped
         self.noiseUsage = noiseUsage
+        self.clipRecipe = clipRecipe
+        self.clipVariant = clipVariant
+        self.task = task
     }
+}
+
+/// What a dataset's labels mean.
+public enum DatasetTask: String, Sendable, Codable, CaseIterable {
+    /// One label per example (softmax, accuracy).
+    case singleLabel = "single_label"
+    /// A set of labels per example (sigmoid + binary cross-entropy, mAP).
+    case multiLabel = "multi_label"
 }

@@ -102,6 +102,50 @@ extension ExampleRecord {
             }
             if !s.gainDB.isFinite { fail("\(f).gain_db", "is \(s.gainDB); expected a finite gain") }
         }
+        if let labels, let labelIndices {
+            if labels.isEmpty || labels.count != labelIndices.count {
+                fail(
+                    "labels",
+                    "has \(labels.count) labels and \(labelIndices.count) label_indices; expected as many, ≥ 1")
+            } else if labels[0] != label || labelIndices[0] != labelIndex {
+                fail("labels", "starts with '\(labels[0])'; expected the example's label '\(label)' first")
+            } else if zip(labelIndices, labelIndices.dropFirst()).contains(where: { $0 >= $1 }) {
+                fail("label_indices", "is \(labelIndices); expected increasing label indices")
+            }
+        } else if labels != nil || labelIndices != nil {
+            fail("labels", "comes without label_indices (or the other way round); expected both")
+        }
+        if let c = clip {
+            if let why = ContainedPath.lexicalProblem(c.source) {
+                fail("clip.source", "is '\(c.source)'; expected a corpus-relative path (\(why))")
+            }
+            if !Self.sampleRates.contains(c.sourceSampleRate) {
+                fail("clip.source_sample_rate", "is \(c.sourceSampleRate); expected a rate in \(Self.sampleRates)")
+            }
+            if !(1...maxSamples).contains(c.clipNumSamples) {
+                fail("clip.clip_num_samples", "is \(c.clipNumSamples); expected 1…\(maxSamples)")
+            } else if !inside(c.startSample, c.numSamples, c.clipNumSamples) || c.numSamples < 1
+                || c.numSamples > numSamples
+            {
+                fail(
+                    "clip.start_sample",
+                    "[\(c.startSample), +\(c.numSamples)) is not a stretch of the clip [0, \(c.clipNumSamples)) "
+                        + "that fits the example's \(numSamples) samples")
+            }
+            if c.patches < 1 || !(0..<c.patches).contains(c.patch) {
+                fail("clip.patch", "is \(c.patch) of \(c.patches); expected 0 ≤ patch < patches")
+            }
+            if (try? ContainedPath.checkName(c.id, field: "clip.id")) == nil {
+                fail("clip.id", "is '\(c.id)'; expected a plain name")
+            }
+        }
+        for (i, e) in (events ?? []).enumerated()
+        where
+            !(0 <= e.onsetSample && e.onsetSample < e.offsetSample
+            && e.offsetSample <= numSamples)
+        {
+            fail("events[\(i)]", "[\(e.onsetSample), \(e.offsetSample)) is not a span inside [0, \(numSamples))")
+        }
         return out
     }
 

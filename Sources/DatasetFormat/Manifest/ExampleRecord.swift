@@ -25,6 +25,15 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
     public var snrDefinition: Recipe.SNRDefinition?
     /// The factor the whole mix was multiplied by to keep its peak at or below `max_peak` (1 when none).
     public var scale: Double
+    /// Multi-label datasets (`task: multi_label`): every label of the example in label-index order, with their
+    /// indices; `label`/`label_index` are the first of them. Absent in single-label datasets.
+    public var labels: [String]?
+    public var labelIndices: [Int]?
+    /// Where the example was cut from a corpus clip (clip datasets); absent in generated mixtures.
+    public var clip: ClipExcerpt?
+    /// Sound events with known positions in the example (the FSD50K stand-in's events.json); absent when the
+    /// corpus gives none (the real FSD50K is weakly labelled).
+    public var events: [EventSpan]?
 
     enum CodingKeys: String, CodingKey {
         case id, split, label, audio, keyword, noise, scale
@@ -36,12 +45,15 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
         case snrDB = "snr_db"
         case snrDBAchieved = "snr_db_achieved"
         case snrDefinition = "snr_definition"
+        case labels, clip, events
+        case labelIndices = "label_indices"
     }
 
     public init(
         id: String, split: Split, label: String, labelIndex: Int, sampleRate: Int, numSamples: Int,
         audio: String, audioSHA256: String, keyword: KeywordPlacement?, noise: [NoiseSegment],
-        snrDB: Double?, snrDBAchieved: Double?, snrDefinition: Recipe.SNRDefinition?, scale: Double
+        snrDB: Double?, snrDBAchieved: Double?, snrDefinition: Recipe.SNRDefinition?, scale: Double,
+        labels: [String]? = nil, labelIndices: [Int]? = nil, clip: ClipExcerpt? = nil, events: [EventSpan]? = nil
     ) {
         self.id = id
         self.split = split
@@ -57,6 +69,10 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
         self.snrDBAchieved = snrDBAchieved
         self.snrDefinition = snrDefinition
         self.scale = scale
+        self.labels = labels
+        self.labelIndices = labelIndices
+        self.clip = clip
+        self.events = events
     }
 
     public init(from decoder: Decoder) throws {
@@ -75,6 +91,10 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
         snrDBAchieved = try c.decodeIfPresent(Double.self, forKey: .snrDBAchieved)
         snrDefinition = try c.decodeIfPresent(Recipe.SNRDefinition.self, forKey: .snrDefinition)
         scale = try c.decode(Double.self, forKey: .scale)
+        labels = try c.decodeIfPresent([String].self, forKey: .labels)
+        labelIndices = try c.decodeIfPresent([Int].self, forKey: .labelIndices)
+        clip = try c.decodeIfPresent(ClipExcerpt.self, forKey: .clip)
+        events = try c.decodeIfPresent([EventSpan].self, forKey: .events)
     }
 
     /// Every key is written, nulls included, so that each record has the same shape.
@@ -103,6 +123,83 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
             try c.encodeNil(forKey: .snrDefinition)
         }
         try c.encode(scale, forKey: .scale)
+        // Clip datasets' keys only where they apply, so single-label manifests keep their bytes.
+        try c.encodeIfPresent(labels, forKey: .labels)
+        try c.encodeIfPresent(labelIndices, forKey: .labelIndices)
+        try c.encodeIfPresent(clip, forKey: .clip)
+        try c.encodeIfPresent(events, forKey: .events)
+    }
+
+    /// The example's label indices: `label_indices` in a multi-label dataset, else `[label_index]`.
+    public var allLabelIndices: [Int] { labelIndices ?? [labelIndex] }
+
+    /// The example's labels: `labels` in a multi-label dataset, else `[label]`.
+    public var allLabels: [String] { labels ?? [label] }
+}
+
+/// Where a clip dataset's example comes from: the corpus clip, resampled to the dataset's rate, and the stretch
+/// of it the example holds.
+public struct ClipExcerpt: Sendable, Equatable, Codable {
+    /// The clip's id: the examples (patches) of one clip share it, and are scored together.
+    public var id: String
+    /// Corpus-relative path of the source clip.
+    public var source: String
+    public var sourceSHA256: String
+    public var sourceSampleRate: Int
+    public var sourceNumSamples: Int
+    /// The clip's length at the dataset's rate (after resampling).
+    public var clipNumSamples: Int
+    /// The first resampled clip sample in the example, and how many follow from there (the rest of the example
+    /// is padding: zeros, or the clip repeated).
+    public var startSample: Int
+    public var numSamples: Int
+    /// This example's patch (0-based) and the clip's patch count (0 and 1 outside `patches` mode).
+    public var patch: Int
+    public var patches: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, source, patch, patches
+        case sourceSHA256 = "source_sha256"
+        case sourceSampleRate = "source_sample_rate"
+        case sourceNumSamples = "source_num_samples"
+        case clipNumSamples = "clip_num_samples"
+        case startSample = "start_sample"
+        case numSamples = "num_samples"
+    }
+
+    public init(
+        id: String, source: String, sourceSHA256: String, sourceSampleRate: Int, sourceNumSamples: Int,
+        clipNumSamples: Int, startSample: Int, numSamples: Int, patch: Int, patches: Int
+    ) {
+        self.id = id
+        self.source = source
+        self.sourceSHA256 = sourceSHA256
+        self.sourceSampleRate = sourceSampleRate
+        self.sourceNumSamples = sourceNumSamples
+        self.clipNumSamples = clipNumSamples
+        self.startSample = startSample
+        self.numSamples = numSamples
+        self.patch = patch
+        self.patches = patches
+    }
+}
+
+/// A sound event's span `[onset_sample, offset_sample)` in an example's timeline.
+public struct EventSpan: Sendable, Equatable, Codable {
+    public var label: String
+    public var onsetSample: Int
+    public var offsetSample: Int
+
+    enum CodingKeys: String, CodingKey {
+        case label
+        case onsetSample = "onset_sample"
+        case offsetSample = "offset_sample"
+    }
+
+    public init(label: String, onsetSample: Int, offsetSample: Int) {
+        self.label = label
+        self.onsetSample = onsetSample
+        self.offsetSample = offsetSample
     }
 }
 

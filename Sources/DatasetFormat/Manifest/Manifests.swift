@@ -81,8 +81,24 @@ extension DatasetInfo: DescriptionFile {
     /// `label` and `label_index` against `dataset.json`'s labels, which every stage indexing by class relies on.
     /// - Throws: as `loadAll`, and `DatasetFormatError.invalidRecord` naming the manifest, the id and the field.
     public static func loadManifests(_ dataset: URL) throws -> [ExampleRecord] {
-        let labels = try load(dataset).labels, layout = DatasetLayout(dataset)
+        let info = try load(dataset), labels = info.labels, layout = DatasetLayout(dataset)
         let records = try ExampleRecord.loadAll(dataset: dataset)
+        for r in records {
+            let path = layout.manifest(r.split).path
+            guard info.isMultiLabel == (r.labelIndices != nil) else {
+                throw DatasetFormatError.invalidRecord(
+                    path: path, id: r.id, field: "labels",
+                    detail: info.isMultiLabel
+                        ? "is missing; dataset.json says task multi_label, so every example needs its label set"
+                        : "is present in a single-label dataset; expected no label set")
+            }
+            for (name, index) in zip(r.labels ?? [], r.labelIndices ?? [])
+            where !labels.indices.contains(index) || labels[index] != name {
+                throw DatasetFormatError.invalidRecord(
+                    path: path, id: r.id, field: "label_indices",
+                    detail: "gives \(index) for label '\(name)'; dataset.json's labels do not name it there")
+            }
+        }
         for r in records where !labels.indices.contains(r.labelIndex) || labels[r.labelIndex] != r.label {
             let named = labels.indices.contains(r.labelIndex) ? "'\(labels[r.labelIndex])'" : "nothing"
             throw DatasetFormatError.invalidRecord(

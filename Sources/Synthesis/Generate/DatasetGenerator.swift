@@ -100,20 +100,20 @@ public final class DatasetGenerator: @unchecked Sendable {
             recipe: recipe, variant: variant, corpusRoot: corpusRoot, noise: pool, hasher: hasher)
         try removeStaleTemporaries()
 
-        let journal = try WorkJournal(url: WorkJournal.url(dataset: dataset, shard: options.shard))
-        var finished: [String: WorkJournal.Entry] = [:]
+        let journal = try WorkJournal<GenerationEntry>(url: WorkFiles.journal(dataset: dataset, shard: options.shard))
+        var finished: [String: GenerationEntry] = [:]
         for e in try journal.load() {
             if let r = e.record { finished[r.id] = e } else if let s = e.skipped { finished[s.id] = e }
         }
         // A completed dataset's manifests count as finished work too (re-running is then a check).
         if let records = try? DatasetInfo.loadManifests(dataset) {
-            for r in records where finished[r.id] == nil { finished[r.id] = WorkJournal.Entry(record: r, skipped: nil) }
+            for r in records where finished[r.id] == nil { finished[r.id] = GenerationEntry(record: r, skipped: nil) }
         }
 
         let mine = examples.indices.filter { options.shard.owns($0) }.map { examples[$0] }
         let reporter = ProgressReporter(label: "\(variant.name) examples", total: mine.count, mode: options.progress)
         let counter = Tally()
-        let produced = EntryStore()
+        let produced = EntryStore<GenerationEntry>()
         let dataset = self.dataset, planOnly = options.planOnly, format = recipe.output.format
         let policy = recipe.onBadInput
         let finishedWork = finished
@@ -128,12 +128,12 @@ public final class DatasetGenerator: @unchecked Sendable {
                 var rendered = try planner.plan(spec)
                 rendered.record.audioSHA256 = try Self.writeAudio(
                     rendered, dataset: dataset, format: format, keep: !planOnly)
-                let entry = WorkJournal.Entry(record: rendered.record, skipped: nil)
+                let entry = GenerationEntry(record: rendered.record, skipped: nil)
                 try journal.append(entry)
                 produced.set(spec.id, entry)
                 counter.add(made: 1)
             } catch let error as GenerateError where policy == .skip && Self.skippable(error) {
-                let entry = WorkJournal.Entry(
+                let entry = GenerationEntry(
                     record: nil,
                     skipped: DatasetInfo.Skip(
                         id: spec.id, split: spec.split.rawValue,
@@ -146,7 +146,7 @@ public final class DatasetGenerator: @unchecked Sendable {
         reporter.finish()
         try journal.sync()
         try AtomicFile.write(
-            Data("\(mine.count)\n".utf8), to: WorkJournal.doneMarker(dataset: dataset, shard: options.shard),
+            Data("\(mine.count)\n".utf8), to: WorkFiles.doneMarker(dataset: dataset, shard: options.shard),
             durable: true)
         // What this process knows: earlier work it found plus what it just made (newer wins).
         let known = finished.merging(produced.all) { _, new in new }
@@ -156,7 +156,7 @@ public final class DatasetGenerator: @unchecked Sendable {
     }
 
     /// A journal entry is reused when its audio (unless planning only) is on disk with the recorded hash.
-    static func stillValid(_ entry: WorkJournal.Entry, dataset: URL, planOnly: Bool) -> Bool {
+    static func stillValid(_ entry: GenerationEntry, dataset: URL, planOnly: Bool) -> Bool {
         guard let r = entry.record else { return entry.skipped != nil }
         if planOnly { return true }
         guard let url = try? DatasetLayout(dataset).audio(r) else { return false }
@@ -228,13 +228,13 @@ public final class DatasetGenerator: @unchecked Sendable {
     ///   the other shards' journals are read from disk.
     func mergeIfComplete(
         examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool,
-        known: [String: WorkJournal.Entry]
+        known: [String: GenerationEntry]
     ) throws -> DatasetInfo? {
         let n = options.shard.count
         func allDone() -> Bool {
             (0..<n).allSatisfy {
                 FileManager.default.fileExists(
-                    atPath: WorkJournal.doneMarker(dataset: dataset, shard: Shard(index: $0, count: n)).path)
+                    atPath: WorkFiles.doneMarker(dataset: dataset, shard: Shard(index: $0, count: n)).path)
             }
         }
         guard allDone() else { return nil }
@@ -253,8 +253,10 @@ public final class DatasetGenerator: @unchecked Sendable {
         var skips: [String: DatasetInfo.Skip] = [:]
         var entries = Array(known.values)
         for i in 0..<n where i != options.shard.index {
-            let url = WorkJournal.url(dataset: dataset, shard: Shard(index: i, count: n))
-            if FileManager.default.fileExists(atPath: url.path) { entries += try WorkJournal(url: url).load() }
+            let url = WorkFiles.journal(dataset: dataset, shard: Shard(index: i, count: n))
+            if FileManager.default.fileExists(atPath: url.path) {
+                entries += try WorkJournal<GenerationEntry>(url: url).load()
+            }
         }
         for e in entries {
             if let r = e.record { records[r.id] = r } else if let s = e.skipped { skips[s.id] = s }
@@ -312,15 +314,15 @@ public final class DatasetGenerator: @unchecked Sendable {
             skipped: skipped, noiseUsage: NoiseUsage.measure(records, sampleRate: recipe.corpus.sampleRate))
     }
 
-    final class EntryStore: @unchecked Sendable {
+    final class EntryStore<Entry: Sendable>: @unchecked Sendable {
         private let lock = NSLock()
-        private var entries: [String: WorkJournal.Entry] = [:]
-        func set(_ id: String, _ e: WorkJournal.Entry) {
+        private var entries: [String: Entry] = [:]
+        func set(_ id: String, _ e: Entry) {
             lock.lock()
             entries[id] = e
             lock.unlock()
         }
-        var all: [String: WorkJournal.Entry] {
+        var all: [String: Entry] {
             lock.lock()
             defer { lock.unlock() }
             return entries

@@ -35,7 +35,13 @@ public struct DatasetRenderer: Sendable {
         var info = try DatasetInfo.load(dataset)
         let layout = DatasetLayout(dataset)
         let records = try DatasetInfo.loadManifests(dataset).sorted { ($0.split, $0.id) < ($1.split, $1.id) }
-        let format = info.recipe.output.format
+        guard let recipe = info.recipe else {
+            throw DatasetFormatError.invalidField(
+                path: layout.info.path, field: "recipe",
+                detail: "is absent: a clip dataset (clip_recipe) has no mixtures to render; expected a dataset of a "
+                    + "Speech Commands recipe (tkd generate writes a clip dataset's audio itself)")
+        }
+        let format = recipe.output.format
         // Render writes only the canonical audio paths, so a manifest cannot aim it at another file.
         for r in records where r.audio != DatasetLayout.audioPath(split: r.split, id: r.id, format: format) {
             throw DatasetFormatError.invalidRecord(

@@ -18,6 +18,7 @@ public enum GenerateError: Error, Equatable, Sendable {
     case outputNotADataset(path: String, found: [String])
     case unknownVariant(name: String, available: [String])
     case incomplete(path: String, have: Int, expected: Int)
+    case unsupported(what: String, reason: String)
 }
 
 extension GenerateError: CustomStringConvertible, LocalizedError {
@@ -80,6 +81,8 @@ extension GenerateError: CustomStringConvertible, LocalizedError {
                 + "\(available.joined(separator: ", "))."
         case let .incomplete(path, have, expected):
             return "generate: \(path): merged \(have) records but the plan has \(expected)."
+        case let .unsupported(what, reason):
+            return "generate: \(what) does not apply to a clip recipe: \(reason)."
         }
     }
 

@@ -2,26 +2,30 @@ import DatasetFormat
 import Foundation
 import TKDCore
 
-/// An append-only log of finished examples (`DATASET/.tkd-work/journal-<I>-of-<N>.jsonl`), so that a
-/// killed run resumes where it stopped. One JSON object a line; a line cut off by a kill is dropped
-/// on load (and the file truncated back to its last complete line).
-final class WorkJournal: @unchecked Sendable {
-    struct Entry: Codable, Sendable {
-        var record: ExampleRecord?
-        var skipped: DatasetInfo.Skip?
-    }
+/// A finished example of `tkd generate` (a Speech Commands recipe), or why it was left out.
+struct GenerationEntry: Codable, Sendable {
+    var record: ExampleRecord?
+    var skipped: DatasetInfo.Skip?
+}
 
-    let url: URL
-    private let handle: FileHandle
-    private let lock = NSLock()
-
-    static func url(dataset: URL, shard: Shard) -> URL {
+/// The files of an unfinished `tkd generate` in `DATASET/.tkd-work/`.
+enum WorkFiles {
+    static func journal(dataset: URL, shard: Shard) -> URL {
         DatasetLayout(dataset).workFolder.appendingPathComponent("journal-\(shard.index)-of-\(shard.count).jsonl")
     }
 
     static func doneMarker(dataset: URL, shard: Shard) -> URL {
         DatasetLayout(dataset).workFolder.appendingPathComponent("done-\(shard.index)-of-\(shard.count)")
     }
+}
+
+/// An append-only log of finished work (`DATASET/.tkd-work/journal-<I>-of-<N>.jsonl`), so that a
+/// killed run resumes where it stopped. One JSON object a line; a line cut off by a kill is dropped
+/// on load (and the file truncated back to its last complete line).
+final class WorkJournal<Entry: Codable & Sendable>: @unchecked Sendable {
+    let url: URL
+    private let handle: FileHandle
+    private let lock = NSLock()
 
     /// Opens (creating) the journal and returns the entries already in it.
     init(url: URL) throws {

@@ -121,6 +121,19 @@ public struct YAMLValue: @unchecked Sendable {
         return out
     }
 
+    /// One key's value of a mapping, other keys unchecked (nil when this is not a mapping or lacks the key): for
+    /// peeking at a discriminating key before the full `mapping(allowed:)` check.
+    public func value(forKey key: String) -> YAMLValue? {
+        guard case let .mapping(m)? = node else { return nil }
+        for (k, v) in m {
+            if case let .scalar(ks) = k, ks.string == key {
+                let childPath = path.isEmpty ? key : "\(path).\(key)"
+                return YAMLValue(node: v, file: file, path: childPath, line: k.mark?.line ?? line)
+            }
+        }
+        return nil
+    }
+
     /// Whether this is a mapping (for values that may be a scalar or a mapping).
     public var isMapping: Bool { if case .mapping? = node { return true } else { return false } }
     public var isList: Bool { if case .sequence? = node { return true } else { return false } }

@@ -165,7 +165,14 @@ public struct DatasetVerifier: Sendable {
                 ledger.expect(
                     r.sampleRate == info.sampleRate, "manifest.sample-rate", id: r.id, path: where_,
                     "sample_rate is \(r.sampleRate); dataset.json says \(info.sampleRate)")
-                counts[split.rawValue, default: [:]][r.label, default: 0] += 1
+                for label in r.allLabels { counts[split.rawValue, default: [:]][label, default: 0] += 1 }
+                for (name, i) in zip(r.labels ?? [], r.labelIndices ?? []) {
+                    let index = info.labels.firstIndex(of: name)
+                    ledger.expect(
+                        index == i, "manifest.label-index", id: r.id, path: where_,
+                        "label '\(name)' has label index \(i) in label_indices; dataset.json's labels give "
+                            + "\(index.map(String.init) ?? "none")")
+                }
                 records.append(r)
                 let problems = r.problems
                 if problems.isEmpty {
@@ -283,7 +290,7 @@ public struct DatasetVerifier: Sendable {
             }
         }
         let reporter = ProgressReporter(label: "verify audio", total: records.count, mode: progress)
-        let root = dataset, corpus = self.corpus, format = info.recipe.output.format, info = info
+        let root = dataset, corpus = self.corpus, format = info.audioFormat, info = info
         try WorkPool(jobs: jobs).forEach(records.count) { i in
             defer { reporter.advance() }
             let r = records[i]
@@ -325,6 +332,12 @@ public struct DatasetVerifier: Sendable {
                 }
             }
             guard let corpus, let noise else { return }
+            if let c = r.clip, let clipRecipe = info.clipRecipe, let variant = info.clipVariant {
+                Self.rederiveClip(
+                    r, c, recipe: clipRecipe, pad: variant.clips.pad ?? .zeros, corpus: corpus, format: format,
+                    expected: fileSHA ?? r.audioSHA256, path: url.path, ledger)
+                return
+            }
             // Sources.
             var clip: [Float]?
             if let k = r.keyword {
@@ -413,5 +426,54 @@ public struct DatasetVerifier: Sendable {
             }
         }
         reporter.finish()
+    }
+}
+
+extension DatasetVerifier {
+    /// A clip dataset's example re-derived from its source clip: the clip's SHA-256, then resampled and cut as the
+    /// manifest's `clip` says (`ClipCutter`), encoded, and its SHA-256 against the file's.
+    static func rederiveClip(
+        _ r: ExampleRecord, _ c: ClipExcerpt, recipe: ClipRecipe, pad: ClipRecipe.ClipHandling.Pad, corpus: URL,
+        format: AudioFormat, expected: String, path: String, _ ledger: Ledger
+    ) {
+        let src: URL
+        do {
+            src = try ContainedPath.resolve(
+                c.source, under: corpus, field: "example '\(r.id)': clip.source", regularFile: true)
+        } catch {
+            ledger.fail("source.clip-sha256", id: r.id, "\(error)")
+            return
+        }
+        let found = try? SHA256.hex(fileAt: src)
+        guard found == c.sourceSHA256 else {
+            ledger.fail(
+                "source.clip-sha256", id: r.id, path: src.path,
+                found == nil
+                    ? "the source clip is missing"
+                    : "SHA-256 is \(found!.prefix(12))…; the manifest records \(c.sourceSHA256.prefix(12))…")
+            return
+        }
+        ledger.pass("source.clip-sha256")
+        do {
+            let audio = try AudioReader.read(src, options: AudioReadOptions(sampleRate: nil))
+            let quality = ResampleQuality(rawValue: recipe.output.resampleQuality.rawValue)!
+            let clip = try Resampler.resample(audio.samples, from: audio.sampleRate, to: r.sampleRate, quality: quality)
+            guard clip.count == c.clipNumSamples, c.startSample + c.numSamples <= clip.count else {
+                ledger.fail(
+                    "audio.rerender", id: r.id, path: path,
+                    "the resampled clip has \(clip.count) samples; the manifest's clip says \(c.clipNumSamples)")
+                return
+            }
+            let cut = ClipCutter.Excerpt(start: c.startSample, count: c.numSamples, length: r.numSamples)
+            let encoded = try AudioWriter.encode(
+                ClipCutter.render(clip, cut, pad: pad), sampleRate: r.sampleRate, format: format, path: path)
+            let sha = SHA256.hex(encoded.data)
+            ledger.expect(
+                sha == expected, "audio.rerender", id: r.id, path: path,
+                "re-deriving the example from its clip gives SHA-256 \(sha.prefix(12))…; expected \(expected.prefix(12))…"
+            )
+        } catch {
+            ledger.fail("audio.rerender", id: r.id, path: path, "\(error)")
+        }
     }
 }

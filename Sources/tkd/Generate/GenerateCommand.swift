@@ -9,8 +9,8 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract:
-            "Generate a Noisy Speech Commands dataset from a recipe: keywords placed in variable-length noise, "
-            + "positions recorded.",
+            "Generate a dataset from a recipe: Noisy Speech Commands (keywords placed in variable-length noise, "
+            + "positions recorded) or, from a clip recipe (kind: fsd50k), FSD50K clips resampled and cut.",
         discussion: """
             Writes DIR/dataset.json, DIR/manifests/<split>.jsonl and DIR/audio/<split>/<id>.wav — one such \
             folder per \
@@ -19,12 +19,16 @@ struct GenerateCommand: ParsableCommand {
             command after an interruption) and shardable: with --shard I/N (or a Slurm job array) each task makes \
             every \
             N-th example and the last to finish writes the merged manifests.
+
+            A clip recipe (`kind: fsd50k`, Recipes/fsd50k.yaml) takes an FSD50K corpus folder: each clip is \
+            resampled to output.sample_rate (libsamplerate, output.resample_quality) and cut by the variant's clip \
+            handling (crop_pad, patches or full) into a multi-label dataset of the same layout.
             """)
 
     @Option(help: "The recipe (YAML; see Recipes/README.md).")
     var recipe: String
 
-    @Option(help: "The Speech Commands corpus folder.")
+    @Option(help: "The corpus folder: Speech Commands, or FSD50K for a clip recipe.")
     var corpus: String
 
     @Option(help: "Output folder.")
@@ -44,6 +48,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let recipeURL = URL(fileURLWithPath: recipe)
+        if try ClipRecipe.kind(of: recipeURL) != nil { return try runClips(recipeURL) }
         let r = try Recipe.load(recipeURL)
         let shardSpec = try Shard.resolve(shard)
         var variants = r.variants
@@ -82,6 +87,45 @@ struct GenerateCommand: ParsableCommand {
     }
 }
 
+extension GenerateCommand {
+    /// A clip recipe: one dataset per variant (as for Speech Commands recipes).
+    func runClips(_ recipeURL: URL) throws {
+        let r = try ClipRecipe.load(recipeURL)
+        let shardSpec = try Shard.resolve(shard)
+        var variants = r.variants
+        if let variant {
+            guard let v = r.variant(variant) else {
+                throw GenerateError.unknownVariant(name: variant, available: r.variants.map(\.name))
+            }
+            variants = [v]
+        }
+        let corpusURL = URL(fileURLWithPath: corpus)
+        let index = try ClipDatasetGenerator.scanCorpus(corpusURL, recipe: r, jobs: runOptions.jobs)
+        let outURL = URL(fileURLWithPath: out)
+        for v in variants {
+            let dir =
+                variants.count == 1 && (variant != nil || r.variants.count == 1)
+                ? outURL : outURL.appendingPathComponent(v.name)
+            var options = GenerateOptions()
+            options.jobs = runOptions.jobs
+            options.shard = shardSpec
+            options.planOnly = planOnly
+            options.progress = runOptions.progressMode
+            let summary = try ClipDatasetGenerator(
+                recipe: r, variant: v, corpusRoot: corpusURL, dataset: dir, options: options
+            ).run(index: index)
+            var line = "\(dir.path): shard \(shardSpec): \(summary.made) clips made, \(summary.reused) already done"
+            if summary.skipped > 0 { line += ", \(summary.skipped) skipped (see dataset.json)" }
+            say(line)
+            if let info = summary.info {
+                say(DatasetTable.render(info))
+            } else {
+                say("  waiting for the other shards; the last one to finish writes the manifests and dataset.json")
+            }
+        }
+    }
+}
+
 /// Counts per split and class, as printed after generation.
 enum DatasetTable {
     static func render(_ info: DatasetInfo) -> String {
@@ -101,8 +145,10 @@ enum DatasetTable {
             rows.append(row("looped") { String(format: "%.1f %%", 100 * $0.loopedShare) })
             rows.append(row("max share") { String($0.maxExamplesPerSample) })
         }
+        let multi =
+            info.isMultiLabel ? " (multi-label: an example is counted under each of its labels)" : ""
         return
-            "\(info.name)/\(info.variant.name): \(info.labels.count) classes, "
+            "\(info.name)/\(info.variantName): \(info.labels.count) classes\(multi), "
             + "\(info.audioRendered ? "audio rendered" : "plan only (no audio yet)"), corpus fingerprint "
             + "\(info.corpus.fingerprint.prefix(12))\n"
             + CorpusIndexTable.table(rows)
