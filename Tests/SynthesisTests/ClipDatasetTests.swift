@@ -117,7 +117,7 @@ struct ClipDatasetTests {
     }
 
     @Test(
-        "a stand-in becomes 16-kHz multi-label datasets: labels from the CSVs, clips recorded, same bytes for any jobs/shards"
+        "a stand-in becomes 16-kHz multi-label datasets: CSV labels, clips recorded, same bytes for any jobs/shards"
     )
     func generateDatasets() throws {
         let root = try Self.corpus()

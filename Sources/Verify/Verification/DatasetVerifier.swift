@@ -470,8 +470,8 @@ extension DatasetVerifier {
             let sha = SHA256.hex(encoded.data)
             ledger.expect(
                 sha == expected, "audio.rerender", id: r.id, path: path,
-                "re-deriving the example from its clip gives SHA-256 \(sha.prefix(12))…; expected \(expected.prefix(12))…"
-            )
+                "re-deriving the example from its clip gives SHA-256 \(sha.prefix(12))…; expected "
+                    + "\(expected.prefix(12))…")
         } catch {
             ledger.fail("audio.rerender", id: r.id, path: path, "\(error)")
         }
