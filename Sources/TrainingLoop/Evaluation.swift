@@ -28,4 +28,19 @@ public enum Evaluation {
             split: split.rawValue, labels: labels, scores: scores, truth: truth,
             loss: ids.isEmpty ? 0 : loss / Double(ids.count))
     }
+
+    /// The logits [ids.count, classes] of `ids` in inference mode, in batches of `batchSize`.
+    public static func logits<M: TrainableModel>(
+        _ model: M, ids: [String], classes: Int, batchSize: Int, jobs: Int, chunk: Int,
+        input: ([String]) throws -> Tensor
+    ) throws -> [Float] {
+        var out = [Float]()
+        out.reserveCapacity(ids.count * classes)
+        let run = RunContext(mode: .inference, jobs: jobs, chunkSize: chunk)
+        for start in stride(from: 0, to: ids.count, by: batchSize) {
+            let group = Array(ids[start..<min(ids.count, start + batchSize)])
+            out += try model.forward(try input(group), run).logits.data
+        }
+        return out
+    }
 }

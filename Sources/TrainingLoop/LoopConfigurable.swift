@@ -14,12 +14,14 @@ public protocol LoopConfigurable {
     /// Global gradient-norm clipping (nil = off).
     var clipNorm: Float? { get set }
     var schedule: LearningRateSchedule { get set }
+    /// `sampling`: how minibatches are drawn (nil: `shuffle`, and the key is left out of `config.json`).
+    var sampling: Sampling? { get set }
 }
 
 extension LoopConfigurable {
     /// The YAML keys `readLoopKeys` reads.
     public static var loopKeys: [String] {
-        ["seed", "batch_size", "steps", "eval_every", "chunk", "clip_norm", "schedule"]
+        ["seed", "batch_size", "steps", "eval_every", "chunk", "clip_norm", "schedule", "sampling"]
     }
 
     /// Reads the loop's keys from a config mapping (null keeps the default; `clip_norm: null` turns clipping
@@ -31,6 +33,10 @@ extension LoopConfigurable {
         if let v = m["steps"], !v.isNull { steps = try v.int(in: 1...100_000_000) }
         if let v = m["eval_every"], !v.isNull { evalEvery = try v.int(in: 1...100_000_000) }
         if let v = m["chunk"], !v.isNull { chunk = try v.int(in: 1...100_000) }
+        if let v = m["sampling"] {
+            let choice = v.isNull ? Sampling.shuffle : try v.option(Sampling.self)
+            sampling = choice == .shuffle ? nil : choice
+        }
         if let v = m["clip_norm"] { clipNorm = v.isNull ? nil : Float(try v.double(in: 1e-12...1e12)) }
         if let v = m["schedule"] {
             schedule = try LearningRateSchedule.read(v, steps: steps)

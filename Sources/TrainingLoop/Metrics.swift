@@ -14,6 +14,14 @@ public struct Metrics: Sendable, Equatable, Codable {
     /// Mean over classes with examples of the one-vs-rest average precision of the softmax scores
     /// (`MultiLabelMetrics.averagePrecision`: for single-label data it ranks examples per class).
     public var meanAveragePrecision: Double
+    /// Multi-label runs (`task: multi_label`): macro/micro mAP, d′, lwlrap and per-class AP over clips. Then
+    /// `examples` counts clips, `accuracy` is the share whose top class is one of theirs, `loss` the mean binary
+    /// cross-entropy, `per_class` precision and recall at a sigmoid score of 0.5, `confusion` empty, and
+    /// `mean_average_precision` the macro mAP.
+    public var multiLabel: MultiLabelMetrics?
+
+    /// What "best by validation" maximises: the macro mAP of a multi-label run, else accuracy.
+    public var selectionScore: Double { multiLabel?.macroAveragePrecision ?? accuracy }
 
     public struct ClassMetrics: Sendable, Equatable, Codable {
         public var label: String
@@ -31,6 +39,35 @@ public struct Metrics: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case split, examples, accuracy, loss, confusion
         case perClass = "per_class", meanAveragePrecision = "mean_average_precision"
+        case multiLabel = "multi_label"
+    }
+
+    /// A multi-label split from clip-level scores [clips, K] (averaged sigmoid outputs) and 0/1 targets.
+    public init(
+        split: String, labels names: [String], clipScores: [Float], targets: [UInt8], accuracy: Double, loss: Double
+    ) {
+        let k = names.count, n = k == 0 ? 0 : clipScores.count / k
+        let ml = MultiLabelMetrics(split: split, labels: names, scores: clipScores, targets: targets)
+        self.split = split
+        examples = n
+        self.accuracy = accuracy
+        self.loss = loss
+        confusion = []
+        perClass = (0..<k).map { c in
+            var tp = 0, predicted = 0, support = 0
+            for i in 0..<n {
+                let positive = targets[i * k + c] != 0, said = clipScores[i * k + c] >= 0.5
+                if positive { support += 1 }
+                if said { predicted += 1 }
+                if positive && said { tp += 1 }
+            }
+            return ClassMetrics(
+                label: names[c], support: support, precision: predicted > 0 ? Double(tp) / Double(predicted) : 0,
+                recall: support > 0 ? Double(tp) / Double(support) : 0,
+                averagePrecision: ml.perClass[c].averagePrecision)
+        }
+        meanAveragePrecision = ml.macroAveragePrecision
+        multiLabel = ml
     }
 
     /// Softmax scores [rows, K] of logits and the summed cross-entropy against `truth` (one label per row):
@@ -82,13 +119,35 @@ public struct Metrics: Sendable, Equatable, Codable {
         meanAveragePrecision = aps.isEmpty ? 0 : aps.reduce(0, +) / Double(aps.count)
     }
 
+    /// The one-line result of a run: validation and test accuracy (and test mAP), or for a multi-label run the
+    /// validation and test macro mAP with the test's d′ and lwlrap.
+    public static func headline(validation v: Metrics, test t: Metrics) -> String {
+        if let tv = t.multiLabel {
+            return String(
+                format: "validation mAP %.4f, test mAP %.4f (test d′ %.3f, lwlrap %.4f, %d clips)",
+                v.meanAveragePrecision, tv.macroAveragePrecision, tv.dPrime, tv.lwlrap, t.examples)
+        }
+        return String(
+            format: "validation accuracy %.2f %%, test accuracy %.2f %% (test mAP %.4f)", 100 * v.accuracy,
+            100 * t.accuracy, t.meanAveragePrecision)
+    }
+
     /// A readable table: accuracy, mAP, then one row per class.
     public var report: String {
-        var lines = [
-            String(
-                format: "%@: %d examples, accuracy %.2f %%, mAP %.4f, loss %.4f",
-                split, examples, 100 * accuracy, meanAveragePrecision, loss)
-        ]
+        var lines =
+            multiLabel.map { m in
+                [
+                    String(
+                        format: "%@: %d clips, mAP %.4f (micro %.4f), d′ %.3f, lwlrap %.4f, top-1 in labels %.2f %%, "
+                            + "BCE %.4f",
+                        split, examples, m.macroAveragePrecision, m.microAveragePrecision, m.dPrime, m.lwlrap,
+                        100 * accuracy, loss)
+                ]
+            } ?? [
+                String(
+                    format: "%@: %d examples, accuracy %.2f %%, mAP %.4f, loss %.4f",
+                    split, examples, 100 * accuracy, meanAveragePrecision, loss)
+            ]
         let width = max(5, perClass.map(\.label.count).max() ?? 5)
         lines.append(
             "  " + "class".padding(toLength: width, withPad: " ", startingAt: 0) + "  support  precision  recall")

@@ -85,13 +85,16 @@ public final class TrainingSession<Task: TrainingTask> {
             pending = info.pendingSums
             log("resuming \(task.displayName) from step \(start) (\(stateURL.path))")
         }
-        var bestAccuracy = history.filter(\.best).map(\.validationAccuracy).max() ?? -1
+        var bestScore = history.filter(\.best).map(\.selectionScore).max() ?? -1
 
         let reporter = ProgressReporter(label: "\(task.displayName) steps", total: s.steps, mode: progress)
         reporter.advance(by: start)
         var sums = (loss: 0.0, ce: 0.0, kd: 0.0, correct: 0, seen: 0)
         if let p = pending { sums = (p[0], p[1], p[2], Int(p[3]), Int(p[4])) }  // five, checked on open
         let trainingIDs = task.ids(.training)
+        let balanced =
+            task.sampling == .classBalanced
+            ? ClassBalancedSampler(ids: trainingIDs, labelSets: { task.labelSet($0) }) : nil
         var step = start
         let began = Date()
         while step < s.steps {
@@ -113,13 +116,17 @@ public final class TrainingSession<Task: TrainingTask> {
                 return Outcome(result: nil, resumedFrom: start, stoppedAt: step)
             }
             step += 1
-            let ids = EpochShuffle.batch(trainingIDs, batchSize: s.batchSize, seed: s.seed, step: step)
-            let batch = try task.trainingBatch(ids, step: step)
+            let ids =
+                balanced?.batch(batchSize: s.batchSize, seed: s.seed, step: step)
+                ?? EpochShuffle.batch(trainingIDs, batchSize: s.batchSize, seed: s.seed, step: step)
+            var batch = try task.trainingBatch(ids, step: step)
+            if let ml = task.multiLabel { batch.multiLabelTargets = ml.targets(ids) }
             let run = RunContext(mode: .training, jobs: jobs, chunkSize: s.chunk, seed: s.seed, step: step)
             let lr = s.schedule.rate(step: step)
             let r = try TrainingStep.run(
                 model, optimizer: &optimizer, input: batch.input, labels: batch.labels,
-                targets: batch.targets, teacherLogits: batch.teacherLogits, objective: s.objective,
+                targets: batch.targets, teacherLogits: batch.teacherLogits,
+                multiLabelTargets: batch.multiLabelTargets, objective: s.objective,
                 learningRate: lr, clipNorm: s.clipNorm, run: run)
             guard r.loss.isFinite else { throw TrainingLoopError.diverged(path: folder.path, step: step, loss: r.loss) }
             sums.loss += r.loss
@@ -136,20 +143,21 @@ public final class TrainingSession<Task: TrainingTask> {
             if step % s.evalEvery == 0 || step == s.steps {
                 let v = try evaluate(model, split: .validation)
                 let n = Double(max(1, step - (history.last?.step ?? 0)))
-                let isBest = v.accuracy >= bestAccuracy
+                let isBest = v.selectionScore >= bestScore
                 history.append(
                     HistoryEntry(
                         step: step, learningRate: lr, trainLoss: sums.loss / n, trainCrossEntropy: sums.ce / n,
                         trainAttentionKD: sums.kd / n,
                         trainAccuracy: Double(sums.correct) / Double(max(1, sums.seen)),
-                        validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest))
+                        validationAccuracy: v.accuracy, validationLoss: v.loss, best: isBest,
+                        validationMAP: v.multiLabel?.macroAveragePrecision))
                 sums = (0, 0, 0, 0, 0)
                 // Best, then history, then the state: a kill between any two resumes from the previous state,
                 // which redoes these steps exactly and writes the same best and history again (history lines
                 // after the state's step are dropped on resume). The state last means it never runs ahead of the
                 // history that decides the best.
                 if isBest {
-                    bestAccuracy = v.accuracy
+                    bestScore = v.selectionScore
                     try task.saveBest(model, step: step, validationAccuracy: v.accuracy)
                 }
                 try AtomicFile.write(try CanonicalJSON.encodeLines(history), to: historyURL, durable: true)
@@ -175,6 +183,13 @@ public final class TrainingSession<Task: TrainingTask> {
     /// The model's metrics on a split, in batches of the run's batch size.
     public func evaluate(_ model: Task.Model, split: Split) throws -> Metrics {
         let s = task.settings
+        if let ml = task.multiLabel {
+            let ids = task.ids(split)
+            let logits = try Evaluation.logits(
+                model, ids: ids, classes: ml.classes, batchSize: s.batchSize, jobs: jobs, chunk: s.chunk
+            ) { try task.evaluationInput($0).input }
+            return ml.metrics(split: split.rawValue, labels: task.labels, ids: ids, logits: logits)
+        }
         return try Evaluation.metrics(
             model, split: split, ids: task.ids(split), labels: task.labels, batchSize: s.batchSize,
             jobs: jobs, chunk: s.chunk

@@ -41,6 +41,14 @@ public protocol TrainingTask: AnyObject {
         -> TrainingStateDescription<StateDetails>
     /// The task's own keys in `metrics.json`.
     func resultDetails() -> ResultDetails
+    /// A multi-label dataset's label sets and clips (nil: single-label, softmax and accuracy). When set, the loop
+    /// trains with sigmoid + binary cross-entropy, scores clips by mAP (`MultiLabelTask.metrics`) and keeps the
+    /// best model by validation mAP.
+    var multiLabel: MultiLabelTask? { get }
+    /// How minibatches are drawn.
+    var sampling: Sampling { get }
+    /// An example's label indices (one in a single-label dataset), for class-balanced sampling.
+    func labelSet(_ id: String) -> [Int]
     /// Keeps `model` as the best so far.
     func saveBest(_ model: Model, step: Int, validationAccuracy: Double) throws
     /// The best model saved, and its step when the saved form records it.

@@ -15,9 +15,16 @@ public struct RolloutLocalisation: Sendable, Equatable {
     /// Adds one example: its rollout `vector` [T], the frames' centres in samples and the speech span
     /// `[onset, offset)` in samples. Empty vectors are ignored.
     public mutating func add(_ vector: [Float], centres: [Double], speechOnset: Int, speechOffset: Int) {
-        guard !vector.isEmpty, centres.count == vector.count else { return }
-        let on = Double(speechOnset), off = Double(speechOffset)
-        let inside = centres.indices.filter { centres[$0] >= on && centres[$0] < off }
+        add(vector, centres: centres, spans: [(speechOnset, speechOffset)])
+    }
+
+    /// Adds one example whose evidence lies in several spans `[onset, offset)` (a clip's sound events): a frame
+    /// is inside when its centre is inside any of them.
+    public mutating func add(_ vector: [Float], centres: [Double], spans: [(Int, Int)]) {
+        guard !vector.isEmpty, centres.count == vector.count, !spans.isEmpty else { return }
+        let inside = centres.indices.filter { j in
+            spans.contains { centres[j] >= Double($0.0) && centres[j] < Double($0.1) }
+        }
         examples += 1
         massSum += inside.reduce(0.0) { $0 + Double(vector[$1]) }
         shareSum += Double(inside.count) / Double(vector.count)

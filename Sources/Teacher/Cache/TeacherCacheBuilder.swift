@@ -284,17 +284,16 @@ public struct TeacherCacheBuilder: Sendable {
                 let z = try reader.tensor(TeacherCacheInfo.logitsKey(r.id)).values
                 let best = z.indices.max { z[$0] < z[$1] }!
                 seen[r.split, default: 0] += 1
-                if map[best] == r.labelIndex { correct[r.split, default: 0] += 1 }
+                // Multi-label examples: the top class is one of the example's labels.
+                if let m = map[best], r.allLabelIndices.contains(m) { correct[r.split, default: 0] += 1 }
             }
-            guard let k = r.keyword else { continue }
-            localisation.add(
-                v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample,
-                speechOffset: k.speechOffsetSample)
-            if r.split == .validation {
-                validation.add(
-                    v, centres: info.frameCentres(v.count), speechOnset: k.speechOnsetSample,
-                    speechOffset: k.speechOffsetSample)
-            }
+            // The keyword's speech span, or a clip's recorded events (the stand-in's).
+            let spans =
+                r.keyword.map { [($0.speechOnsetSample, $0.speechOffsetSample)] }
+                ?? (r.events ?? []).map { ($0.onsetSample, $0.offsetSample) }
+            guard !spans.isEmpty else { continue }
+            localisation.add(v, centres: info.frameCentres(v.count), spans: spans)
+            if r.split == .validation { validation.add(v, centres: info.frameCentres(v.count), spans: spans) }
         }
         func accuracy(_ s: Split) -> Double? {
             map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) }

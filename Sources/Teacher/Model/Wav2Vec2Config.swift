@@ -29,6 +29,15 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     /// `use_weighted_layer_sum`: the head reads a learned softmax-weighted sum of every hidden state (the
     /// encoder input and each layer's output; `layer_weights` [layers + 1]) instead of the last one.
     public var useWeightedLayerSum = false
+    /// transformers' `problem_type`: nil (absent: single-label, softmax), or `multi_label_classification`
+    /// (one sigmoid per class, binary cross-entropy) — written by `tkd teacher train` on a multi-label dataset.
+    public var problemType: ProblemType?
+
+    /// `problem_type` (transformers' names; `regression` is not a classifier and is refused).
+    public enum ProblemType: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
+        case singleLabel = "single_label_classification"
+        case multiLabel = "multi_label_classification"
+    }
 
     /// `feat_extract_norm`.
     public enum FeatureExtractorNorm: String, Sendable, Equatable, Codable, CaseIterable, ChoiceOption {
@@ -93,6 +102,7 @@ public struct Wav2Vec2Config: Sendable, Equatable {
             "id2label": Dictionary(uniqueKeysWithValues: id2label.map { (String($0.key), $0.value) }),
             "label2id": Dictionary(uniqueKeysWithValues: id2label.map { ($0.value, $0.key) }),
         ]
+        if let problemType { o["problem_type"] = problemType.rawValue }
         for (k, v) in extra { o[k] = v }
         return o
     }
@@ -224,6 +234,9 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         }
         labels = classes
         pooling = try choice("tkd_pooling", Pooling.mean)
+        if o["problem_type"] != nil && !(o["problem_type"] is NSNull) {
+            problemType = try choice("problem_type", ProblemType.singleLabel)
+        }
     }
 
     /// Samples between consecutive frames: the feature encoder's total stride (320 for wav2vec 2.0).

@@ -17,6 +17,8 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
     public var clipNorm: Float? = 1
     /// Examples per parallel chunk (fixes the summation order, not `--jobs`).
     public var chunk = 4
+    /// `class_balanced` minibatches (nil: the per-epoch shuffle).
+    public var sampling: Sampling?
     /// Dropout after the feature projection, the encoder's input norm, attention and feed-forward outputs.
     public var dropout: Float = 0.1
     /// Random time shift of each waveform by up to ± this many samples, zero-filled, keyed by (seed, step).
@@ -100,7 +102,7 @@ public struct TeacherTrainConfig: Sendable, Equatable, Codable, LoopConfigurable
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, seed, steps, schedule, chunk, dropout, model
+        case name, seed, steps, schedule, chunk, dropout, model, sampling
         case batchSize = "batch_size", evalEvery = "eval_every", adamEpsilon = "adam_epsilon", clipNorm = "clip_norm"
         case timeShiftSamples = "time_shift_samples", normalizeInput = "normalize_input", finetune
     }

@@ -89,7 +89,8 @@ public final class TeacherTrainer: TrainingTask {
         guard let length, !(splits[.training] ?? []).isEmpty else {
             throw TeacherError.input(path: dataset.path, reason: "the training manifest holds no examples")
         }
-        let c = Self.modelConfig(config, pretrained: pretrained?.config, labels: info.labels)
+        let c = Self.modelConfig(
+            config, pretrained: pretrained?.config, labels: info.labels, multiLabel: info.isMultiLabel)
         guard c.frames(samples: length) > 0 else {
             throw TeacherError.input(
                 path: dataset.path, reason: "examples of \(length) samples are too short for conv_kernel/conv_stride")
@@ -98,12 +99,27 @@ public final class TeacherTrainer: TrainingTask {
         self.audio = audio
         self.splits = splits
         samples = length
+        multiLabel = MultiLabelTask(info: info, records: all)
     }
+
+    /// The label sets and clips of a multi-label dataset: sigmoid + BCE, best by validation mAP, and the model
+    /// folder's config says `problem_type: multi_label_classification`.
+    public let multiLabel: MultiLabelTask?
+    public var sampling: Sampling { config.sampling ?? .shuffle }
+    public func labelSet(_ id: String) -> [Int] { records[id]!.allLabelIndices }
 
     public var stateURL: URL { runFolder.checkpoint(RunLayout.state) }
 
     /// The model's configuration: the bundled teacher's from `model`, or the checkpoint's with a fresh head.
     static func modelConfig(
+        _ config: TeacherTrainConfig, pretrained: Wav2Vec2Config?, labels: [String], multiLabel: Bool
+    ) -> Wav2Vec2Config {
+        var c = headConfig(config, pretrained: pretrained, labels: labels)
+        c.problemType = multiLabel ? .multiLabel : nil
+        return c
+    }
+
+    static func headConfig(
         _ config: TeacherTrainConfig, pretrained: Wav2Vec2Config?, labels: [String]
     ) -> Wav2Vec2Config {
         guard var c = pretrained, let f = config.finetune else { return config.wav2vec2Config(labels: labels) }
@@ -187,7 +203,8 @@ public final class TeacherTrainer: TrainingTask {
     public func ids(_ split: Split) -> [String] { splits[split] ?? [] }
 
     public func makeModel() throws -> TrainableWav2Vec2 {
-        let c = Self.modelConfig(config, pretrained: pretrained?.config, labels: info.labels)
+        let c = Self.modelConfig(
+            config, pretrained: pretrained?.config, labels: info.labels, multiLabel: info.isMultiLabel)
         if let (folder, _) = pretrained, let f = config.finetune {
             // Every encoder weight of the checkpoint, a fresh head; do_normalize as its preprocessor says.
             let model = TrainableWav2Vec2(config: c, dropout: config.dropout, seed: config.seed)
@@ -229,7 +246,9 @@ public final class TeacherTrainer: TrainingTask {
 
     public func loadBest() throws -> (model: TrainableWav2Vec2, step: Int?) {
         let best = TrainableWav2Vec2(
-            config: Self.modelConfig(config, pretrained: pretrained?.config, labels: info.labels), seed: config.seed)
+            config: Self.modelConfig(
+                config, pretrained: pretrained?.config, labels: info.labels, multiLabel: info.isMultiLabel),
+            seed: config.seed)
         try best.load(out)
         return (best, nil)
     }

@@ -48,15 +48,24 @@ public enum AttentionTargets {
     /// recorded speech-active span [speech_onset, speech_offset) (the nearest step when none does);
     /// uniform over every step for examples without a keyword (`_silence_`). `centres` are the context
     /// steps' centres in samples (`Student.contextCentres`); `shift` moves the span by that many samples
-    /// (the features were shifted by the same amount).
+    /// (the features were shifted by the same amount). In a clip dataset the spans are the example's recorded
+    /// `events` (the stand-in's): uniform over the steps inside any of them, the step nearest the middle of the
+    /// first when none is; uniform over every step without events (the real FSD50K records none).
     public static func oracle(_ record: ExampleRecord, centres: [Double], shift: Int = 0) -> [Float] {
         let steps = centres.count
         guard steps > 0 else { return [] }
-        guard let k = record.keyword else { return [Float](repeating: 1 / Float(steps), count: steps) }
-        let on = Double(k.speechOnsetSample + shift), off = Double(k.speechOffsetSample + shift)
-        var inside = centres.indices.filter { centres[$0] >= on && centres[$0] < off }
+        let spans: [(Int, Int)]
+        if let k = record.keyword {
+            spans = [(k.speechOnsetSample, k.speechOffsetSample)]
+        } else {
+            spans = (record.events ?? []).map { ($0.onsetSample, $0.offsetSample) }
+        }
+        guard let first = spans.first else { return [Float](repeating: 1 / Float(steps), count: steps) }
+        var inside = centres.indices.filter { j in
+            spans.contains { centres[j] >= Double($0.0 + shift) && centres[j] < Double($0.1 + shift) }
+        }
         if inside.isEmpty {
-            let mid = (on + off) / 2
+            let mid = Double(first.0 + first.1) / 2 + Double(shift)
             inside = [centres.indices.min { abs(centres[$0] - mid) < abs(centres[$1] - mid) }!]
         }
         var a = [Float](repeating: 0, count: steps)

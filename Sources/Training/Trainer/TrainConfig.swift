@@ -27,6 +27,8 @@ public struct TrainConfig: Sendable, Equatable, Codable, LoopConfigurable {
     public var kd = KDConfig()
     /// Examples per parallel chunk; fixes the floating-point summation order (not `--jobs`).
     public var chunk = 25
+    /// `class_balanced` minibatches (nil: the per-epoch shuffle).
+    public var sampling: Sampling?
     /// Overrides the students' batch-norm momentum (0.99; 0.997 for TC-ResNet) — nil keeps them.
     public var batchNormMomentum: Float?
 
@@ -56,7 +58,7 @@ public struct TrainConfig: Sendable, Equatable, Codable, LoopConfigurable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, student, features, seed, steps, optimizer, schedule, kd, chunk
+        case name, student, features, seed, steps, optimizer, schedule, kd, chunk, sampling
         case batchSize = "batch_size", evalEvery = "eval_every", clipNorm = "clip_norm"
         case specAugment = "spec_augment", timeShiftFrames = "time_shift_frames"
         case batchNormMomentum = "batch_norm_momentum"

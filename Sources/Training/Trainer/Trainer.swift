@@ -46,7 +46,19 @@ public final class Trainer: TrainingTask {
             }
         }
         centres = config.student.contextCentres(frames: data.frames, frameCentre: data.frameCentre)
+        multiLabel = MultiLabelTask(info: data.info, records: Array(data.records.values))
+        if multiLabel != nil && config.kd.logitWeight > 0 {
+            throw TrainingError.config(
+                field: "kd.logit_weight",
+                reason: "logit distillation is softmax KL, which a multi-label dataset's sigmoid head does not use; "
+                    + "expected 0 (temporal KD works as for single-label data)")
+        }
     }
+
+    /// The label sets and clips of a multi-label dataset (`task: multi_label`): sigmoid + BCE, clip mAP.
+    public let multiLabel: MultiLabelTask?
+    public var sampling: Sampling { config.sampling ?? .shuffle }
+    public func labelSet(_ id: String) -> [Int] { data.records[id]!.allLabelIndices }
 
     /// The teacher cache when `kd.target` is `teacher:<fingerprint>`.
     public let teacher: TeacherTargets?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import TKDCore
 import Teacher
@@ -69,12 +70,16 @@ struct TeacherCacheCommand: ParsableCommand {
             say("other shards are still missing; the index and summary are written when the last one finishes")
             return
         }
+        let multi = (try? DatasetInfo.load(URL(fileURLWithPath: dataset)).isMultiLabel) == true
         let pct = { (v: Double?) in v.map { String(format: "%.1f %%", 100 * $0) } ?? "n/a (labels differ)" }
-        say("teacher accuracy: validation \(pct(s.validationAccuracy)), test \(pct(s.testAccuracy))")
+        say(
+            "teacher accuracy\(multi ? " (top class among the labels)" : ""): validation "
+                + "\(pct(s.validationAccuracy)), test \(pct(s.testAccuracy))")
         say(
             String(
                 format:
-                    "rollout localisation over %d keyword examples: %.1f %% of the mass inside the speech span "
+                    "rollout localisation over %d examples with a keyword or events: %.1f %% of the mass inside "
+                    + "the span "
                     + "(uniform: %.1f %%), peak inside it in %.1f %%",
                 s.examplesWithKeyword, 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
         say(

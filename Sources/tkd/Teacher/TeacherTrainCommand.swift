@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Teacher
+import TrainingLoop
 
 /// `tkd teacher train --dataset D --config C --out DIR`: the bundled teacher.
 struct TeacherTrainCommand: ParsableCommand {
@@ -9,8 +10,9 @@ struct TeacherTrainCommand: ParsableCommand {
         abstract:
             "Train the bundled compact wav2vec 2.0 teacher on a dataset's audio; writes a Hugging Face model folder.",
         discussion: """
-            DIR receives config.json, model.safetensors (the best weights by validation accuracy) and \
-            preprocessor_config.json — loadable by `tkd teacher cache --teacher DIR` and by transformers' \
+            DIR receives config.json, model.safetensors (the best weights by validation accuracy; mAP on \
+            multi-label data, with problem_type multi_label_classification) and preprocessor_config.json — \
+            loadable by `tkd teacher cache --teacher DIR` and by transformers' \
             Wav2Vec2ForSequenceClassification — and DIR/training/ (config, resumable state, history, metrics). \
             Running the same command again resumes an interrupted run.
             """)
@@ -60,10 +62,7 @@ struct TeacherTrainCommand: ParsableCommand {
             return
         }
         say("teacher \(c.name): best step \(result.bestStep) of \(c.steps)")
-        say(
-            String(
-                format: "validation accuracy %.2f %%, test accuracy %.2f %%", 100 * result.validation.accuracy,
-                100 * result.test.accuracy))
+        say(Metrics.headline(validation: result.validation, test: result.test))
         say("model folder: \(out)")
     }
 }

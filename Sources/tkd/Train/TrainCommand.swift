@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Training
+import TrainingLoop
 
 /// `tkd train --dataset D --config C [--kd-lambda L] [--kd-target oracle|teacher:<fp>] [--jobs N]`
 struct TrainCommand: ParsableCommand {
@@ -87,10 +88,7 @@ struct TrainCommand: ParsableCommand {
             "\(c.name): \(c.student.rawValue), λ = \(Self.short(Double(c.kd.lambda)))"
                 + (c.kd.lambda > 0 ? " (\(c.kd.target))" : "") + ", best step \(m.bestStep) of \(m.steps)"
         )
-        say(
-            String(
-                format: "validation accuracy %.2f %%, test accuracy %.2f %% (test mAP %.4f)",
-                100 * m.validation.accuracy, 100 * m.test.accuracy, m.test.meanAveragePrecision))
+        say(Metrics.headline(validation: m.validation, test: m.test))
         say("run folder: \(outcome.folder.path)")
     }
 
