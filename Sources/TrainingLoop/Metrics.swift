@@ -125,7 +125,7 @@ public struct Metrics: Sendable, Equatable, Codable {
         if let tv = t.multiLabel {
             return String(
                 format: "validation mAP %.4f, test mAP %.4f (test d′ %.3f, lwlrap %.4f, %d clips)",
-                v.meanAveragePrecision, tv.macroAveragePrecision, tv.dPrime, tv.lwlrap, t.examples)
+                v.meanAveragePrecision, tv.macroAveragePrecision, tv.dPrime ?? .infinity, tv.lwlrap, t.examples)
         }
         return String(
             format: "validation accuracy %.2f %%, test accuracy %.2f %% (test mAP %.4f)", 100 * v.accuracy,
@@ -140,7 +140,8 @@ public struct Metrics: Sendable, Equatable, Codable {
                     String(
                         format: "%@: %d clips, mAP %.4f (micro %.4f), d′ %.3f, lwlrap %.4f, top-1 in labels %.2f %%, "
                             + "BCE %.4f",
-                        split, examples, m.macroAveragePrecision, m.microAveragePrecision, m.dPrime, m.lwlrap,
+                        split, examples, m.macroAveragePrecision, m.microAveragePrecision, m.dPrime ?? .infinity,
+                        m.lwlrap,
                         100 * accuracy, loss)
                 ]
             } ?? [

@@ -14,8 +14,8 @@ public struct MultiLabelMetrics: Sendable, Equatable, Codable {
     public var microAveragePrecision: Double
     /// Mean over classes with positives and negatives of the per-class ROC AUC.
     public var macroAUC: Double
-    /// √2 · Φ⁻¹(macro AUC), the AudioSet convention.
-    public var dPrime: Double
+    /// √2 · Φ⁻¹(macro AUC), the AudioSet convention; nil (JSON null) when the AUC is 0 or 1, where it is infinite.
+    public var dPrime: Double?
     /// Label-weighted label-ranking average precision (DCASE 2019 task 2).
     public var lwlrap: Double
     public var perClass: [ClassMetrics]
@@ -55,7 +55,7 @@ public struct MultiLabelMetrics: Sendable, Equatable, Codable {
                 ClassMetrics(
                     label: labels[c], positives: t.filter { $0 }.count,
                     averagePrecision: Self.averagePrecision(scores: s, truth: t), auc: auc,
-                    dPrime: auc.map(Self.dPrime)))
+                    dPrime: auc.map(Self.dPrime).flatMap { $0.isFinite ? $0 : nil }))
         }
         let aps = perClass.compactMap(\.averagePrecision), aucs = perClass.compactMap(\.auc)
         self.split = split
@@ -63,7 +63,8 @@ public struct MultiLabelMetrics: Sendable, Equatable, Codable {
         macroAveragePrecision = aps.isEmpty ? 0 : aps.reduce(0, +) / Double(aps.count)
         microAveragePrecision = Self.averagePrecision(scores: scores, truth: targets.map { $0 != 0 }) ?? 0
         macroAUC = aucs.isEmpty ? 0.5 : aucs.reduce(0, +) / Double(aucs.count)
-        dPrime = Self.dPrime(macroAUC)
+        let d = Self.dPrime(macroAUC)
+        dPrime = d.isFinite ? d : nil
         lwlrap = Self.lwlrap(scores: scores, targets: targets, classes: k)
         self.perClass = perClass
     }

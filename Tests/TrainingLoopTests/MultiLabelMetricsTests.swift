@@ -51,7 +51,7 @@ struct MultiLabelMetricsTests {
         #expect(abs(m.macroAveragePrecision - c.macro_ap) < tol, "\(m.macroAveragePrecision) vs \(c.macro_ap)")
         #expect(abs(m.microAveragePrecision - c.micro_ap) < tol, "\(m.microAveragePrecision) vs \(c.micro_ap)")
         #expect(abs(m.macroAUC - c.macro_auc) < tol)
-        #expect(abs(m.dPrime - c.macro_d_prime) < 1e-9, "\(m.dPrime) vs \(c.macro_d_prime)")
+        #expect(abs(m.dPrime! - c.macro_d_prime) < 1e-9, "\(String(describing: m.dPrime)) vs \(c.macro_d_prime)")
         #expect(abs(m.lwlrap - c.lwlrap) < tol, "\(m.lwlrap) vs \(c.lwlrap)")
     }
 
@@ -85,5 +85,9 @@ struct MultiLabelMetricsTests {
             #expect(abs(got - x) <= 1e-12 * max(1, abs(x)), "Φ⁻¹(\(p)) = \(got), expected \(x)")
         }
         #expect(MultiLabelMetrics.dPrime(0.5) == 0)
+        // A perfectly separated class has AUC 1 and an infinite d′: recorded as null (JSON has no infinity).
+        let perfect = MultiLabelMetrics(split: "t", labels: ["a"], scores: [0.9, 0.1], targets: [1, 0])
+        #expect(perfect.perClass[0].auc == 1 && perfect.perClass[0].dPrime == nil && perfect.dPrime == nil)
+        #expect(throws: Never.self) { try JSONEncoder().encode(perfect) }
     }
 }
