@@ -14,7 +14,7 @@ public struct MultiLabelMetrics: Sendable, Equatable, Codable {
     public var microAveragePrecision: Double
     /// Mean over classes with positives and negatives of the per-class ROC AUC.
     public var macroAUC: Double
-    /// √2 · Φ⁻¹(macro AUC), the AudioSet convention; nil (JSON null) when the AUC is 0 or 1, where it is infinite.
+    /// √2 · Φ⁻¹(macro AUC), the AudioSet convention; nil (JSON null) when the AUC is 0 or 1 (d′ infinite).
     public var dPrime: Double?
     /// Label-weighted label-ranking average precision (DCASE 2019 task 2).
     public var lwlrap: Double

@@ -45,7 +45,7 @@ struct FSD50KCLITests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
-    @Test("corpus → generate (crop, patches, full) → verify → features → teacher → cache → student, multi-label")
+    @Test("corpus → generate → verify → features → teacher → cache → student, multi-label throughout")
     func pipeline() throws {
         let dir = try TestFolder.make("fsd50k-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
