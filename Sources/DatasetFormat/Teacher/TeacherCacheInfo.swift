@@ -50,6 +50,10 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
         public var validationPeakInSpeech: Double?
         public var validationSpanShare: Double?
         public var validationExamplesWithKeyword: Int?
+        /// Multi-label datasets: the teacher's macro mAP over clips (sigmoid of the cached logits, averaged over a
+        /// clip's examples), validation and test; absent otherwise.
+        public var validationMAP: Double?
+        public var testMAP: Double?
 
         enum CodingKeys: String, CodingKey {
             case validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy"
@@ -59,6 +63,7 @@ public struct TeacherCacheInfo: Sendable, Equatable, Codable, DescriptionFile {
             case validationPeakInSpeech = "validation_peak_in_speech"
             case validationSpanShare = "validation_span_share"
             case validationExamplesWithKeyword = "validation_examples_with_keyword"
+            case validationMAP = "validation_map", testMAP = "test_map"
         }
 
         public init(

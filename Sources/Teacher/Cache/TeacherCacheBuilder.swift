@@ -252,9 +252,10 @@ public struct TeacherCacheBuilder: Sendable {
             return t
         }
         if let index = outcome.index {
+            let datasetInfo = try DatasetInfo.load(dataset)
             info.summary = try Self.summarize(
-                records: records, index: index, folder: folder, info: info,
-                datasetLabels: try DatasetInfo.load(dataset).labels)
+                records: records, index: index, folder: folder, info: info, datasetLabels: datasetInfo.labels,
+                multiLabel: datasetInfo.isMultiLabel)
             try writer.writeDescription(info, file: TeacherCacheInfo.fileName)
         }
         return Result(
@@ -265,7 +266,7 @@ public struct TeacherCacheBuilder: Sendable {
     /// Teacher accuracy on validation and test (when its labels are the dataset's) and rollout localisation.
     static func summarize(
         records: [ExampleRecord], index: StoreIndex, folder: URL, info: TeacherCacheInfo,
-        datasetLabels: [String]
+        datasetLabels: [String], multiLabel: Bool = false
     ) throws -> TeacherCacheInfo.Summary {
         let reader = try ShardedStoreReader(folder)
         // Teacher class → dataset class (the trainer's rule).
@@ -298,8 +299,25 @@ public struct TeacherCacheBuilder: Sendable {
         func accuracy(_ s: Split) -> Double? {
             map.isEmpty ? nil : seen[s].map { Double(correct[s] ?? 0) / Double($0) }
         }
-        return .init(
+        var summary = TeacherCacheInfo.Summary(
             validationAccuracy: accuracy(.validation), testAccuracy: accuracy(.testing), localisation: localisation,
             validation: validation)
+        // A multi-label dataset's teacher row is its clip-level mAP (the teacher's classes must be the dataset's).
+        if multiLabel, map.count == datasetLabels.count, map.allSatisfy({ $0.key == $0.value }) {
+            let task = MultiLabelTask(records: records, classes: datasetLabels.count)
+            func meanAP(_ split: Split) throws -> Double? {
+                let ids = records.filter { $0.split == split }.map(\.id)
+                guard !ids.isEmpty, ids.allSatisfy({ index.entries[TeacherCacheInfo.logitsKey($0)] != nil }) else {
+                    return nil
+                }
+                let logits = try ids.flatMap { try reader.tensor(TeacherCacheInfo.logitsKey($0)).values }
+                guard logits.count == ids.count * datasetLabels.count else { return nil }
+                return task.metrics(split: split.rawValue, labels: datasetLabels, ids: ids, logits: logits)
+                    .meanAveragePrecision
+            }
+            summary.validationMAP = try meanAP(.validation)
+            summary.testMAP = try meanAP(.testing)
+        }
+        return summary
     }
 }

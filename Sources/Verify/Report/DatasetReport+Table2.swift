@@ -113,12 +113,13 @@ extension DatasetReport {
     /// The Table 2-style table: a teacher row, then student × (λ, target) → test accuracy as mean ± sd and n
     /// over the runs of that cell; with an expected grid, every expected cell is listed and the missing or
     /// incomplete ones are marked.
-    func table2() throws -> String {
+    /// On a multi-label dataset the Table 1 layout: test macro mAP (mean ± sd, 4 decimals) and the teacher's mAP.
+    func table2(multiLabel: Bool = false) throws -> String {
         let cols = columns()
         var students = expected?.students ?? []
         for r in runs where !students.contains(r.student) { students.append(r.student) }
         for r in unfinished where !students.contains(r.student) { students.append(r.student) }
-        var s = "<h2>Test accuracy (Table 2 style)</h2>\n"
+        var s = multiLabel ? "<h2>Test mAP (Table 1 style)</h2>\n" : "<h2>Test accuracy (Table 2 style)</h2>\n"
         if let g = gridStatus() {
             let line =
                 "Expected: \(g.cells) cells (\(g.runsExpected) runs), \(g.complete) complete, \(g.incomplete) "
@@ -128,7 +129,7 @@ extension DatasetReport {
             s += g.problems.isEmpty ? "" : "</ul>\n"
         }
         s += "<table><tr><th>model</th>" + cols.map { "<th>\(esc($0.title))</th>" }.joined() + "</tr>"
-        s += try teacherRows(columns: cols.count)
+        s += try teacherRows(columns: cols.count, multiLabel: multiLabel)
         for student in students {
             s += "<tr><td>\(esc(student))</td>"
             for c in cols {
@@ -138,7 +139,7 @@ extension DatasetReport {
                 let open = unfinished.filter {
                     $0.student == student && c.holds(lambda: $0.kdLambda, target: $0.kdTarget)
                 }
-                let acc = cell.map(\.testAccuracy)
+                let acc = cell.map(\.testScore)
                 var expectedRuns: Int?
                 if let e = expected, e.students.contains(student), e.lambdas.contains(c.lambda),
                     Self.matches(c, lambda: c.lambda, kind: e.target)
@@ -153,7 +154,10 @@ extension DatasetReport {
                     let sd =
                         acc.count > 1
                         ? (acc.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(acc.count - 1)).squareRoot() : 0
-                    text = String(format: "%.1f ± %.1f %%", 100 * mean, 100 * sd)
+                    text =
+                        multiLabel
+                        ? String(format: "%.4f ± %.4f", mean, sd)
+                        : String(format: "%.1f ± %.1f %%", 100 * mean, 100 * sd)
                     text += expectedRuns.map { " (n = \(acc.count) of \($0))" } ?? " (n = \(acc.count))"
                 }
                 if !open.isEmpty { text += ", \(open.count) unfinished" }
@@ -171,7 +175,7 @@ extension DatasetReport {
 
     /// One row per teacher cache the runs distil (or, when none does, per complete cache of the dataset): its
     /// accuracy and how well its rollout finds the keyword, from `cache.json`.
-    func teacherRows(columns: Int) throws -> String {
+    func teacherRows(columns: Int, multiLabel: Bool = false) throws -> String {
         let caches = DatasetLayout(dataset).teacherCaches.compactMap { folder -> TeacherCacheInfo? in
             try? TeacherCacheInfo.load(folder)
         }
@@ -181,10 +185,15 @@ extension DatasetReport {
             ? caches.filter { used.contains("teacher:\($0.fingerprint)") } : caches
         return shown.map { c in
             let pct = { (v: Double?) in v.map { String(format: "%.1f %%", 100 * $0) } ?? "n/a" }
-            var text = "test \(pct(c.summary?.testAccuracy)), validation \(pct(c.summary?.validationAccuracy))"
+            let map = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "n/a" }
+            var text =
+                multiLabel
+                ? "test mAP \(map(c.summary?.testMAP)), validation mAP \(map(c.summary?.validationMAP))"
+                : "test \(pct(c.summary?.testAccuracy)), validation \(pct(c.summary?.validationAccuracy))"
             if let sm = c.summary {
                 text += String(
-                    format: "; rollout peak inside the speech span %.1f %%, mass %.1f %% (uniform %.1f %%)",
+                    format: "; rollout peak inside the \(multiLabel ? "events" : "speech span") %.1f %%, mass %.1f %% "
+                        + "(uniform %.1f %%)",
                     100 * sm.peakInSpeech, 100 * sm.massInSpeech, 100 * sm.spanShare)
             }
             text += "; rollout row: \(c.rolloutRow?.rawValue ?? "unrecorded")"

@@ -19,11 +19,15 @@ public struct ReportRun: Sendable {
     public var attention: [Float]?
     /// The run's seed (from its config.json), for the expected grid.
     public var seed: UInt64?
+    /// Multi-label runs: validation and test macro mAP (the Table 1 figure); nil for single-label runs.
+    public var validationMAP: Double?
+    public var testMAP: Double?
 
     public init(
         name: String, student: String, kdLambda: Double, kdTarget: String, validationAccuracy: Double,
         testAccuracy: Double,
-        history: [(step: Int, validation: Double, loss: Double)], attention: [Float]?, seed: UInt64? = nil
+        history: [(step: Int, validation: Double, loss: Double)], attention: [Float]?, seed: UInt64? = nil,
+        validationMAP: Double? = nil, testMAP: Double? = nil
     ) {
         self.name = name
         self.student = student
@@ -34,7 +38,12 @@ public struct ReportRun: Sendable {
         self.history = history
         self.attention = attention
         self.seed = seed
+        self.validationMAP = validationMAP
+        self.testMAP = testMAP
     }
+
+    /// The table's figure: test mAP for a multi-label run, else test accuracy.
+    var testScore: Double { testMAP ?? testAccuracy }
 }
 
 /// `tkd report`: one self-contained HTML page with inline SVG figures — a Fig. 2-style view of one example
@@ -54,7 +63,13 @@ public struct DatasetReport {
 
     /// The example the report plots.
     public static func defaultExample(_ records: [ExampleRecord]) -> ExampleRecord? {
-        records.first { $0.split == .testing && $0.keyword != nil } ?? records.first { $0.keyword != nil }
+        records.first { $0.split == .testing && !spans($0).isEmpty } ?? records.first { !spans($0).isEmpty }
+    }
+
+    /// Where an example's evidence is: its keyword's speech span, or a clip's recorded events.
+    static func spans(_ r: ExampleRecord) -> [(Int, Int)] {
+        r.keyword.map { [($0.speechOnsetSample, $0.speechOffsetSample)] }
+            ?? (r.events ?? []).map { ($0.onsetSample, $0.offsetSample) }
     }
 
     /// The Fig. 2-style section for one example (the dataset's first teacher cache's rollout and the runs'
@@ -62,9 +77,11 @@ public struct DatasetReport {
     /// and later examples of a page).
     public func figure2HTML(example id: String, heading: Bool = true) throws -> String {
         let info = try DatasetInfo.load(dataset)
-        guard let r = try DatasetInfo.loadManifests(dataset).first(where: { $0.id == id && $0.keyword != nil }) else {
+        guard let r = try DatasetInfo.loadManifests(dataset).first(where: { $0.id == id && !Self.spans($0).isEmpty })
+        else {
             throw CoreError.invalidValue(
-                field: "example", value: id, expected: "the id of an example with a keyword in \(dataset.path)")
+                field: "example", value: id,
+                expected: "the id of an example with a keyword or events in \(dataset.path)")
         }
         return try figure2(r, info: info, heading: heading)
     }
@@ -76,7 +93,7 @@ public struct DatasetReport {
         else {
             throw CoreError.invalidValue(
                 field: "--example", value: exampleID ?? "(none)",
-                expected: "the id of an example with a keyword in \(dataset.path)")
+                expected: "the id of an example with a keyword or events in \(dataset.path)")
         }
         var body = ""
         body += "<h1>TemporalKD report: \(esc(info.name))</h1>\n"
@@ -98,11 +115,11 @@ public struct DatasetReport {
             body += "<h2>Training curves</h2>\n<div class=row>"
             body += Self.lines(
                 runs.map { ($0.name, $0.history.map { (Double($0.step), $0.validation) }) },
-                title: "validation accuracy", x: "step")
+                title: info.isMultiLabel ? "validation mAP" : "validation accuracy", x: "step")
             body += Self.lines(
                 runs.map { ($0.name, $0.history.map { (Double($0.step), $0.loss) }) }, title: "train loss", x: "step")
             body += "</div>\n"
-            body += try table2()
+            body += try table2(multiLabel: info.isMultiLabel)
         }
         return """
             <!DOCTYPE html>
@@ -144,9 +161,8 @@ public struct DatasetReport {
                     left + Double(t) * cw, Double(bands - 1 - b) * ch, cw + 0.3, ch + 0.3, Self.colour(v))
             }
         }
-        if let k = r.keyword {
-            let x0 = left + w * Double(k.speechOnsetSample) / Double(r.numSamples),
-                x1 = left + w * Double(k.speechOffsetSample) / Double(r.numSamples)
+        for (on, off) in Self.spans(r) {
+            let x0 = left + w * Double(on) / Double(r.numSamples), x1 = left + w * Double(off) / Double(r.numSamples)
             svg += String(
                 format:
                     "<rect x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"%.0f\" fill=\"#ffffff\" fill-opacity=\"0.25\" "
@@ -164,9 +180,8 @@ public struct DatasetReport {
         var curves =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w + left + 20))\" "
             + "height=\"\(Int(h + 30 + 14 * Double(series.count)))\">"
-        if let k = r.keyword {
-            let x0 = left + w * Double(k.speechOnsetSample) / Double(r.numSamples),
-                x1 = left + w * Double(k.speechOffsetSample) / Double(r.numSamples)
+        for (on, off) in Self.spans(r) {
+            let x0 = left + w * Double(on) / Double(r.numSamples), x1 = left + w * Double(off) / Double(r.numSamples)
             curves += String(
                 format:
                     "<rect x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"%.0f\" fill=\"#f3c969\" fill-opacity=\"0.35\"/>",
@@ -193,11 +208,16 @@ public struct DatasetReport {
                 let span = String(
                     format: "%.3f–%.3f s", Double($0.speechOnsetSample) / rate, Double($0.speechOffsetSample) / rate)
                 return "“\(esc($0.word))”, speech span \(span)"
-            } ?? ""
+            }
+            ?? (r.events ?? []).map {
+                String(
+                    format: "%@ %.2f–%.2f s", esc($0.label), Double($0.onsetSample) / rate,
+                    Double($0.offsetSample) / rate)
+            }.joined(separator: ", ")
         let snr = r.snrDBAchieved.map { String(format: "%.1f dB", $0) } ?? "–"
         return (heading ? "<h2>Where the evidence is (Fig. 2 style)</h2>\n" : "") + """
             <figure>\(svg)<br>\(curves)<figcaption>Example \(esc(r.id)) (\(esc(r.split.rawValue)), \(kw), SNR \(snr)): \
-            log-mel (40 bands, 25 ms / 10 ms) with the recorded speech-active span shaded; below, the teacher's \
+            log-mel (40 bands, 25 ms / 10 ms) with the recorded speech-active span (or the clip's events) shaded; below, the teacher's \
             attention rollout and each student's attention over time.</figcaption></figure>
 
             """

@@ -151,7 +151,7 @@ struct ReportCommand: ParsableCommand {
             var history: [(step: Int, validation: Double, loss: Double)] = []
             if let h = try RegularFile.contents(run.history) {
                 history = try CanonicalJSON.decodeLines(HistoryEntry.self, from: h, path: run.history.path)
-                    .map { ($0.step, $0.validationAccuracy, $0.trainLoss) }
+                    .map { ($0.step, $0.selectionScore, $0.trainLoss) }
             }
             var attention: [Float]?
             if metrics.kdLambda > 0 {
@@ -171,7 +171,9 @@ struct ReportCommand: ParsableCommand {
                     name: folder.lastPathComponent, student: metrics.student.rawValue,
                     kdLambda: Double(metrics.kdLambda),
                     kdTarget: metrics.kdTarget.description, validationAccuracy: metrics.validation.accuracy,
-                    testAccuracy: metrics.test.accuracy, history: history, attention: attention, seed: seed))
+                    testAccuracy: metrics.test.accuracy, history: history, attention: attention, seed: seed,
+                    validationMAP: metrics.validation.multiLabel?.macroAveragePrecision,
+                    testMAP: metrics.test.multiLabel?.macroAveragePrecision))
         }
         return out
     }
