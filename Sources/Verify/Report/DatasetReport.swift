@@ -217,7 +217,8 @@ public struct DatasetReport {
         let snr = r.snrDBAchieved.map { String(format: "%.1f dB", $0) } ?? "–"
         return (heading ? "<h2>Where the evidence is (Fig. 2 style)</h2>\n" : "") + """
             <figure>\(svg)<br>\(curves)<figcaption>Example \(esc(r.id)) (\(esc(r.split.rawValue)), \(kw), SNR \(snr)): \
-            log-mel (40 bands, 25 ms / 10 ms) with the recorded speech-active span (or the clip's events) shaded; below, the teacher's \
+            log-mel (40 bands, 25 ms / 10 ms) with the recorded speech-active span (or the clip's events) \
+            shaded; below, the teacher's \
             attention rollout and each student's attention over time.</figcaption></figure>
 
             """

@@ -33,6 +33,17 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Worker threads.")
     var jobs: Int = 2
 
+    @Option(
+        help: ArgumentHelp(
+            "Which task: speech-commands (the paper's Table 2 on the espeak-ng corpus) or fsd50k (Table 1 on the "
+                + "FSD50K stand-in: multi-label, mAP)."))
+    var kind: DemoKind = .speechCommands
+
+    enum DemoKind: String, ExpressibleByArgument, CaseIterable {
+        case speechCommands = "speech-commands"
+        case fsd50k
+    }
+
     /// The five students, in the table's order, and their feature presets (each once).
     static let students = Student.allCases.map(\.rawValue)
     static let presets = Student.allCases.map(\.preset).reduce(into: [String]()) {
@@ -42,7 +53,8 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be positive; got \(jobs).") }
         guard lambda > 0 else { throw ValidationError("--lambda must be positive; got \(lambda).") }
-        for file in ["demo.yaml", "teacher/demo.yaml"] + Self.students.map({ "train/demo/\($0).yaml" }) {
+        let own = kind == .fsd50k ? ["fsd50k-demo.yaml", "teacher/fsd50k-demo.yaml"] : ["demo.yaml", "teacher/demo.yaml"]
+        for file in own + Self.students.map({ "train/demo/\($0).yaml" }) {
             let path = URL(fileURLWithPath: recipes).appendingPathComponent(file).path
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ValidationError("\(path) is missing; run from the repository root or pass --recipes DIR.")
@@ -50,15 +62,18 @@ struct DemoCommand: ParsableCommand {
         }
     }
 
+    /// One pipeline step: the tkd command of that name, timed.
+    func step(_ args: [String]) throws {
+        let t0 = Date()
+        try ChildTKD.run(args, resuming: "tkd demo")
+        say(String(format: "  (%.0f s)", Date().timeIntervalSince(t0)))
+    }
+
     func run() throws {
+        if kind == .fsd50k { return try runFSD50K() }
         let started = Date()
         let root = URL(fileURLWithPath: out), r = URL(fileURLWithPath: recipes)
         let j = String(jobs)
-        func step(_ args: [String]) throws {
-            let t0 = Date()
-            try ChildTKD.run(args, resuming: "tkd demo")
-            say(String(format: "  (%.0f s)", Date().timeIntervalSince(t0)))
-        }
         let corpus = root.appendingPathComponent("corpus").path, noisy = root.appendingPathComponent("noisy")
         let two = noisy.appendingPathComponent("2s").path, eight = noisy.appendingPathComponent("8s").path
         let teacher = root.appendingPathComponent("teacher").path, runs = root.appendingPathComponent("runs").path
