@@ -114,6 +114,15 @@ struct FSD50KCLITests {
         let maps = history.map { $0["validation_map"] as! Double }
         let bestStep = history.last { ($0["validation_map"] as! Double) == maps.max()! }!["step"] as! Int
         #expect(m["best_step"] as? Int == bestStep)
+        // tkd evaluate scores the best checkpoint's clips as the run did.
+        let evaluated = dir.appendingPathComponent("evaluate.json")
+        _ = try run([
+            "evaluate", "--checkpoint", folder.appendingPathComponent("best.safetensors").path, "--dataset",
+            crop.path, "--split", "testing", "--json", "--out", evaluated.path,
+        ])
+        let e = try json(evaluated)
+        #expect(e["mean_average_precision"] as? Double == test["mean_average_precision"] as? Double)
+        #expect((e["multi_label"] as? [String: Any])?["lwlrap"] as? Double == ml["lwlrap"] as? Double)
 
         // Patches: trained on 1-s patches with the stand-in's events as the oracle target, scored per clip (the
         // test split's clips, not its patches).

@@ -12,21 +12,29 @@ struct ProtocolCLITests {
         let output: String
     }
 
-    /// `bash table2.sbatch STAGE` with the grid overrides and `extra` in its environment; output in a file.
-    static func stage(_ stage: String, data: URL, task: Int? = nil, extra: [String: String] = [:]) throws -> Run {
+    /// The grid overrides of the Table 2 rehearsal.
+    static let table2Grid = [
+        "LENGTHS": "2s", "STUDENTS": "tc-resnet", "LAMBDAS": "0 0.25", "SEEDS": "1 2", "TARGET": "oracle", "STEPS": "4",
+    ]
+
+    /// `bash SCRIPT STAGE` (default table2.sbatch) with the grid overrides and `extra` in its environment; output
+    /// in a file.
+    static func stage(
+        _ stage: String, data: URL, task: Int? = nil, extra: [String: String] = [:],
+        script: String = "Recipes/experiments/table2.sbatch", grid: [String: String] = table2Grid
+    ) throws -> Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [TKDBinary.repo.appendingPathComponent("Recipes/experiments/table2.sbatch").path, stage]
+        p.arguments = [TKDBinary.repo.appendingPathComponent(script).path, stage]
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("SLURM_") { env[key] = nil }
         env.merge(
             [
                 "DATA": data.path, "TKD": TKDBinary.url.path,
-                "RECIPES": TKDBinary.repo.appendingPathComponent("Recipes").path,
-                "LENGTHS": "2s", "STUDENTS": "tc-resnet", "LAMBDAS": "0 0.25", "SEEDS": "1 2", "TARGET": "oracle",
-                "STEPS": "4", "SLURM_CPUS_PER_TASK": "2",
+                "RECIPES": TKDBinary.repo.appendingPathComponent("Recipes").path, "SLURM_CPUS_PER_TASK": "2",
             ]
         ) { $1 }
+        env.merge(grid) { $1 }
         if let task { env["SLURM_ARRAY_TASK_ID"] = String(task) }
         env.merge(extra) { $1 }
         p.environment = env

@@ -85,4 +85,16 @@ struct MultiLabelTaskTests {
         #expect(sampler.batch(batchSize: 16, seed: 7, step: 42) == sampler.batch(batchSize: 16, seed: 7, step: 42))
         #expect(sampler.batch(batchSize: 16, seed: 7, step: 42) != sampler.batch(batchSize: 16, seed: 8, step: 42))
     }
+
+    @Test("a sigmoid head's starting biases are the training set's log prior odds, clamped away from 0 and 1")
+    func priors() {
+        let records = [
+            Self.record("a", clip: "a", labels: [0, 1]), Self.record("b", clip: "b", labels: [0]),
+            Self.record("c", clip: "c", labels: [0]), Self.record("d", clip: "d", labels: [2]),
+        ]
+        let b = MultiLabelTask(records: records, classes: 4).priorLogOdds(records.map(\.id))
+        // Class 0 in 3 of 4 (log 3), class 1 and 2 in 1 of 4 (−log 3), class 3 in none: p = 1/8, log(1/7).
+        let expected = [log(3.0), -log(3.0), -log(3.0), log(1.0 / 7)]
+        for (x, y) in zip(b, expected) { #expect(abs(Double(x) - y) < 1e-6, "\(b)") }
+    }
 }

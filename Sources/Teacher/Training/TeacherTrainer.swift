@@ -203,6 +203,13 @@ public final class TeacherTrainer: TrainingTask {
     public func ids(_ split: Split) -> [String] { splits[split] ?? [] }
 
     public func makeModel() throws -> TrainableWav2Vec2 {
+        let model = try makeBaseModel()
+        // A sigmoid head starts at the training set's log prior odds (`MultiLabelTask.priorLogOdds`).
+        if let ml = multiLabel { model.classifier.bias.value = ml.priorLogOdds(ids(.training)) }
+        return model
+    }
+
+    func makeBaseModel() throws -> TrainableWav2Vec2 {
         let c = Self.modelConfig(
             config, pretrained: pretrained?.config, labels: info.labels, multiLabel: info.isMultiLabel)
         if let (folder, _) = pretrained, let f = config.finetune {

@@ -53,7 +53,8 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be positive; got \(jobs).") }
         guard lambda > 0 else { throw ValidationError("--lambda must be positive; got \(lambda).") }
-        let own = kind == .fsd50k ? ["fsd50k-demo.yaml", "teacher/fsd50k-demo.yaml"] : ["demo.yaml", "teacher/demo.yaml"]
+        let own =
+            kind == .fsd50k ? ["fsd50k-demo.yaml", "teacher/fsd50k-demo.yaml"] : ["demo.yaml", "teacher/demo.yaml"]
         for file in own + Self.students.map({ "train/demo/\($0).yaml" }) {
             let path = URL(fileURLWithPath: recipes).appendingPathComponent(file).path
             guard FileManager.default.fileExists(atPath: path) else {
