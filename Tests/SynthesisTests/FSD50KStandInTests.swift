@@ -1,3 +1,4 @@
+import AudioIO
 import Foundation
 import TKDCore
 import Testing
@@ -26,7 +27,7 @@ struct FSD50KStandInTests {
         return out
     }
 
-    @Test("its scanner accepts it: 12 classes, multi-label clips of 0.5-8 s, events inside their clips")
+    @Test("its scanner accepts it: 13 classes, multi-label clips of 0.5-8 s, events inside their clips")
     func layout() throws {
         let (root, made) = try Self.build(2)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -34,7 +35,7 @@ struct FSD50KStandInTests {
         scanner.jobs = 2
         let index = try scanner.scan(root)
         #expect(index.problems.isEmpty, "\(index.problems.prefix(3))")
-        #expect(index.vocabulary.count == 12 && index.clips.count == 40)
+        #expect(index.vocabulary.count == 13 && index.clips.count == 40)
         #expect(Set(index.clips.map(\.subset)) == [.train, .val, .eval])
         #expect(index.clips.filter { $0.subset == .eval }.count == 8)
         #expect(index.clips.contains { $0.classes.count > 1 } && index.clips.allSatisfy { !$0.classes.isEmpty })
@@ -75,5 +76,26 @@ struct FSD50KStandInTests {
             #expect("\(e)".contains("seed 3, 40 clips") && "\(e)".contains("now seed 4"), "\(e)")
         }
         #expect(try Self.digest(a) == da)
+    }
+
+    @Test("Speech events are espeak-ng words: voiced energy over their span, far above the noise floor")
+    func speech() throws {
+        let (root, made) = try Self.build(2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var checked = 0
+        for clip in made {
+            for e in clip.events where e.label == StandInEvent.speech.rawValue {
+                let url = root.appendingPathComponent(
+                    "\(FSD50KGroundTruth.audioFolder(clip.subset))/\(clip.fname).wav")
+                let x = try AudioReader.read(url).samples[e.onsetSample..<e.offsetSample]
+                let rms = (x.reduce(0.0) { $0 + Double($1 * $1) } / Double(x.count)).squareRoot()
+                #expect(rms > 0.02, "clip \(clip.fname): speech RMS \(rms)")
+                checked += 1
+            }
+        }
+        #expect(checked > 0)
+        // The words themselves: 30 (ten words, three voices), each a peak-normalised utterance.
+        let bank = try StandInSpeech.make(rate: 44100, scratch: FileManager.default.temporaryDirectory)
+        #expect(bank.words.count == 30 && bank.words.allSatisfy { $0.count > 4410 && $0.map(abs).max() == 1 })
     }
 }

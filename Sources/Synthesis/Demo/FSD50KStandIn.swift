@@ -2,7 +2,8 @@ import AudioIO
 import Foundation
 import TKDCore
 
-/// The event classes of the offline FSD50K stand-in, each synthesised from a formula (no recordings).
+/// The event classes of the offline FSD50K stand-in: twelve synthesised from formulas and `Speech`, words spoken by
+/// espeak-ng (no recordings).
 public enum StandInEvent: String, Sendable, CaseIterable, Codable {
     case sineTone = "Sine_tone"
     case chirpUp = "Rising_chirp"
@@ -16,12 +17,14 @@ public enum StandInEvent: String, Sendable, CaseIterable, Codable {
     case hiss = "Hiss"
     case rumble = "Rumble"
     case rain = "Rain"
+    case speech = "Speech"
 
     /// A well-formed ontology id of the stand-in's own (`/tkd/<index>`): the real corpus uses AudioSet's.
     public var mid: String { "/tkd/\(String(format: "%02d", Self.allCases.firstIndex(of: self)!))" }
 
-    /// `n` samples of the event at `rate`, peak about 1, with its own random parameters.
-    func render(_ n: Int, rate: Int, rng: inout CounterRNG) -> [Float] {
+    /// `n` samples of the event at `rate`, peak about 1, with its own random parameters; `Speech` strings words
+    /// of `speech` together with pauses of 50-300 ms.
+    func render(_ n: Int, rate: Int, rng: inout CounterRNG, speech: StandInSpeech) -> [Float] {
         let r = Double(rate)
         var x = [Double](repeating: 0, count: n)
         switch self {
@@ -84,6 +87,13 @@ public enum StandInEvent: String, Sendable, CaseIterable, Codable {
                 y = 0.995 * y + rng.normal()
                 x[i] = y
             }
+        case .speech:
+            var i = Int(rng.uniform(0, 0.1) * r)
+            while i < n, !speech.words.isEmpty {
+                let word = speech.words[rng.uniformInt(0..<speech.words.count)]
+                for (j, v) in word.enumerated() where i + j < n { x[i + j] = Double(v) }
+                i += word.count + Int(rng.uniform(0.05, 0.3) * r)
+            }
         case .rain:
             for i in 0..<n where rng.uniform() < 0.002 {
                 let amp = rng.uniform(0.3, 1)
@@ -138,7 +148,7 @@ public struct FSD50KStandIn: Sendable {
     }
 
     /// The clip's plan (subset, length, events) and its samples.
-    func make(_ index: Int) -> (Clip, [Float]) {
+    func make(_ index: Int, speech: StandInSpeech) -> (Clip, [Float]) {
         var rng = CounterRNG(seed: seed, key: ["fsd50k-demo", String(index)])
         let evalCount = Int((Double(clips) * evalShare).rounded())
         let subset: FSD50KGroundTruth.Subset =
@@ -153,7 +163,7 @@ public struct FSD50KStandIn: Sendable {
             let length = min(frames, Int(rng.uniform(0.3, 3) * Double(sampleRate)))
             let onset = rng.uniformInt(0...(frames - length))
             let gain = Float(rng.uniform(0.15, 0.45))
-            let x = event.render(length, rate: sampleRate, rng: &rng)
+            let x = event.render(length, rate: sampleRate, rng: &rng, speech: speech)
             for i in 0..<length { samples[onset + i] += gain * x[i] }
             events.append(StandInEventSpan(label: event.rawValue, onsetSample: onset, offsetSample: onset + length))
         }
@@ -188,8 +198,9 @@ public struct FSD50KStandIn: Sendable {
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         let root = output, rate = sampleRate
+        let speech = try StandInSpeech.make(rate: rate, scratch: gt)
         let made: [Clip] = try WorkPool(jobs: jobs).map(clips) { i in
-            let (clip, samples) = make(i)
+            let (clip, samples) = make(i, speech: speech)
             let url = root.appendingPathComponent(
                 "\(FSD50KGroundTruth.audioFolder(clip.subset))/\(clip.fname).wav")
             if !FileManager.default.fileExists(atPath: url.path) {
@@ -231,5 +242,37 @@ public struct StandInEvents: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case seed, clips, events
         case sampleRate = "sample_rate"
+    }
+}
+
+/// The words of the stand-in's `Speech` class: ten Speech Commands words, each spoken by espeak-ng in three voices
+/// (`en-us+m3`, `en-us+f2`, `en-gb+m1`; pitch 50, 160 words a minute), resampled to the corpus rate with
+/// libsamplerate and peak-normalised. espeak-ng gives the same samples for the same text and voice, so the
+/// stand-in stays deterministic.
+public struct StandInSpeech: Sendable {
+    public let words: [[Float]]
+
+    public init(words: [[Float]]) { self.words = words }
+
+    static let text = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+    static let voices = ["en-us+m3", "en-us+f2", "en-gb+m1"]
+
+    /// Speaks every word in every voice (WAVs under `scratch`, removed afterwards).
+    /// - Throws: `SynthesisError.toolMissing` without espeak-ng, `.toolFailed` when it fails.
+    static func make(rate: Int, scratch: URL) throws -> StandInSpeech {
+        let engines = try SpeechEngines.locate([.espeakNG])
+        var words: [[Float]] = []
+        for voice in voices {
+            for (k, word) in text.enumerated() {
+                let wav = AtomicFile.temporaryURL(for: scratch.appendingPathComponent("speech-\(k).wav"))
+                defer { try? FileManager.default.removeItem(at: wav) }
+                _ = try engines.run(.espeakNG, ["-v", voice, "-p", "50", "-s", "160", "-w", wav.path, "--", word])
+                let audio = try AudioReader.read(wav)
+                let x = try Resampler.resample(audio.samples, from: audio.sampleRate, to: rate, quality: .sincBest)
+                let peak = x.reduce(0) { max($0, abs($1)) }
+                words.append(x.map { peak > 0 ? $0 / peak : 0 })
+            }
+        }
+        return StandInSpeech(words: words)
     }
 }
