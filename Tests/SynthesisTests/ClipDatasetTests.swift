@@ -196,4 +196,20 @@ struct ClipDatasetTests {
         let other = try Self.recipe(Self.base + "variants:\n  - name: c\n    clips: {mode: crop_pad, seconds: 2}\n")
         #expect(throws: GenerateError.outputFromOtherRecipe(path: ds.path)) { try Self.generate(root, other, out: "a") }
     }
+
+    @Test("a corrupt clip: on_bad_input fail names it; skip leaves it out and records why in dataset.json")
+    func badClip() throws {
+        let root = try Self.corpus(12)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let corpus = root.appendingPathComponent("corpus")
+        let gt = try FSD50KGroundTruth.load(root: corpus)
+        let victim = FSD50KGroundTruth.audioPath(gt.clips[2])
+        try Data("not a wav file".utf8).write(to: corpus.appendingPathComponent(victim))
+        let text = Self.base + "variants:\n  - name: c\n    clips: {mode: crop_pad, seconds: 1}\n"
+        let e = #expect(throws: GenerateError.self) { try Self.generate(root, try Self.recipe(text), out: "f") }
+        #expect(e.map { "\($0)".contains(victim) } == true, "\(String(describing: e))")
+        let skip = try Self.generate(root, try Self.recipe(text + "on_bad_input: skip\n"), out: "s")
+        #expect(skip.info?.totals.values.reduce(0, +) == 11)
+        #expect(skip.info?.skipped.contains { $0.id == victim && $0.reason.hasPrefix("unreadable") } == true)
+    }
 }

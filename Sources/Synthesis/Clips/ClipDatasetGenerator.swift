@@ -148,7 +148,7 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
             do {
                 entry = try self.make(clip, index: index, events: events)
                 counter.add(made: 1)
-            } catch let error where self.recipe.onBadInput == .skip && !(error is CancellationError) {
+            } catch let error as GenerateError where self.recipe.onBadInput == .skip && Self.skippable(error) {
                 entry = ClipEntry(
                     clip: clip.path, records: [], sourceSHA256: nil,
                     skipped: DatasetInfo.Skip(
@@ -169,6 +169,13 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
             dataset: dataset, made: counter.made, reused: counter.reused, skipped: counter.skipped, info: info)
     }
 
+    /// Under `on_bad_input: skip`, only a source clip that cannot be used is skipped; a failure to write the
+    /// dataset stops the run.
+    static func skippable(_ error: GenerateError) -> Bool {
+        if case .badCorpusFile = error { return true }
+        return false
+    }
+
     /// A finished clip is reused when each of its examples' audio is on disk with the recorded hash.
     func stillValid(_ e: ClipEntry) -> Bool {
         if e.skipped != nil { return true }
@@ -186,7 +193,10 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
             throw GenerateError.badCorpusFile(path: clip.path, kind: "missing_listed_file", detail: "vanished")
         }
         let sha = SHA256.hex(bytes)
-        let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: nil))
+        let audio: AudioBuffer
+        do { audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: nil)) } catch {
+            throw GenerateError.badCorpusFile(path: clip.path, kind: "unreadable", detail: "\(error)")
+        }
         guard audio.sampleRate == recipe.corpus.sampleRate else {
             throw GenerateError.badCorpusFile(
                 path: clip.path, kind: "wrong_sample_rate",
