@@ -57,5 +57,7 @@ struct Table1ProtocolTests {
         #expect(
             html.contains("Test mAP (Table 1 style)") && html.contains("test mAP 0.") && !html.contains("class=missing")
         )
+        // The column names the teacher by the 16 digits that name its cache, not the whole fingerprint.
+        #expect(html.range(of: "λ = 0.25 \\(teacher:[0-9a-f]{16}\\)</th>", options: .regularExpression) != nil)
     }
 }

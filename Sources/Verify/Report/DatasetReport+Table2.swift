@@ -45,8 +45,12 @@ extension DatasetReport {
         static func < (a: Column, b: Column) -> Bool {
             a.lambda != b.lambda ? a.lambda < b.lambda : a.target < b.target
         }
+        /// The heading: λ, and the target with a teacher's fingerprint cut to the 16 digits that name its cache.
         var title: String {
-            target.isEmpty ? "λ = \(DatasetReport.short(lambda))" : "λ = \(DatasetReport.short(lambda)) (\(target))"
+            let shown =
+                target.hasPrefix("teacher:") ? String(target.prefix(8 + DatasetLayout.teacherFolderDigits)) : target
+            return shown.isEmpty
+                ? "λ = \(DatasetReport.short(lambda))" : "λ = \(DatasetReport.short(lambda)) (\(shown))"
         }
         func holds(lambda l: Double, target t: String) -> Bool {
             l == lambda && (lambda == 0 || t == target)
