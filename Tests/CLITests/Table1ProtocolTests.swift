@@ -57,6 +57,9 @@ struct Table1ProtocolTests {
         #expect(
             html.contains("Test mAP (Table 1 style)") && html.contains("test mAP 0.") && !html.contains("class=missing")
         )
+        // A clip dataset's page: label-count and event-onset histograms, validation mAP curves, the example's labels.
+        #expect(html.contains("labels per example") && html.contains("event onset (s)") && !html.contains("SNR (dB)"))
+        #expect(html.contains("validation mAP") && html.contains(", labels "))
         // The column names the teacher by the 16 digits that name its cache, not the whole fingerprint.
         #expect(html.range(of: "λ = 0.25 \\(teacher:[0-9a-f]{16}\\)</th>", options: .regularExpression) != nil)
     }

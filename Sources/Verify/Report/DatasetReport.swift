@@ -102,11 +102,19 @@ public struct DatasetReport {
             + "\(info.sampleRate) Hz · \(esc(TKDVersion.current))</p>\n"
         body += try figure2(example, info: info)
         body += "<h2>Distributions</h2>\n<div class=row>"
-        let snr = records.compactMap(\.snrDBAchieved)
-        body += Self.histogram(snr, title: "achieved SNR (dB)", bins: 20)
-        body += Self.histogram(
-            records.compactMap { r in r.keyword.map { Double($0.onsetSample) / Double(r.sampleRate) } },
-            title: "keyword onset (s)", bins: 20)
+        if info.isMultiLabel {
+            // A clip dataset: how many labels an example carries and where its recorded events start.
+            body += Self.histogram(records.map { Double($0.allLabels.count) }, title: "labels per example", bins: 5)
+            body += Self.histogram(
+                records.flatMap { r in (r.events ?? []).map { Double($0.onsetSample) / Double(r.sampleRate) } },
+                title: "event onset (s)", bins: 20)
+        } else {
+            let snr = records.compactMap(\.snrDBAchieved)
+            body += Self.histogram(snr, title: "achieved SNR (dB)", bins: 20)
+            body += Self.histogram(
+                records.compactMap { r in r.keyword.map { Double($0.onsetSample) / Double(r.sampleRate) } },
+                title: "keyword onset (s)", bins: 20)
+        }
         body += Self.histogram(
             records.map { Double($0.numSamples) / Double(info.sampleRate) }, title: "example length (s)", bins: 10)
         body += "</div>\n"
@@ -214,9 +222,12 @@ public struct DatasetReport {
                     format: "%@ %.2f–%.2f s", esc($0.label), Double($0.onsetSample) / rate,
                     Double($0.offsetSample) / rate)
             }.joined(separator: ", ")
-        let snr = r.snrDBAchieved.map { String(format: "%.1f dB", $0) } ?? "–"
+        // A mixture's SNR, or a clip's labels.
+        let detail =
+            r.labels.map { "labels " + esc($0.joined(separator: ", ")) }
+            ?? "SNR " + (r.snrDBAchieved.map { String(format: "%.1f dB", $0) } ?? "–")
         return (heading ? "<h2>Where the evidence is (Fig. 2 style)</h2>\n" : "") + """
-            <figure>\(svg)<br>\(curves)<figcaption>Example \(esc(r.id)) (\(esc(r.split.rawValue)), \(kw), SNR \(snr)): \
+            <figure>\(svg)<br>\(curves)<figcaption>Example \(esc(r.id)) (\(esc(r.split.rawValue)), \(kw), \(detail)): \
             log-mel (40 bands, 25 ms / 10 ms) with the recorded speech-active span (or the clip's events) \
             shaded; below, the teacher's \
             attention rollout and each student's attention over time.</figcaption></figure>
