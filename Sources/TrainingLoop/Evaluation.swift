@@ -29,6 +29,16 @@ public enum Evaluation {
             loss: ids.isEmpty ? 0 : loss / Double(ids.count))
     }
 
+    /// Multi-label metrics of `ids` (one split): the logits in inference mode, scored per clip by `task`.
+    public static func metrics<M: TrainableModel>(
+        _ model: M, task: MultiLabelTask, split: Split, ids: [String], labels: [String], batchSize: Int,
+        jobs: Int, chunk: Int, input: ([String]) throws -> Tensor
+    ) throws -> Metrics {
+        let z = try logits(
+            model, ids: ids, classes: task.classes, batchSize: batchSize, jobs: jobs, chunk: chunk, input: input)
+        return task.metrics(split: split.rawValue, labels: labels, ids: ids, logits: z)
+    }
+
     /// The logits [ids.count, classes] of `ids` in inference mode, in batches of `batchSize`.
     public static func logits<M: TrainableModel>(
         _ model: M, ids: [String], classes: Int, batchSize: Int, jobs: Int, chunk: Int,

@@ -42,15 +42,20 @@ public struct Metrics: Sendable, Equatable, Codable {
         case multiLabel = "multi_label"
     }
 
-    /// A multi-label split from clip-level scores [clips, K] (averaged sigmoid outputs) and 0/1 targets.
-    public init(
-        split: String, labels names: [String], clipScores: [Float], targets: [UInt8], accuracy: Double, loss: Double
-    ) {
+    /// A multi-label split from clip-level scores [clips, K] (averaged sigmoid outputs) and 0/1 targets; accuracy is
+    /// the share of clips whose top-scoring class is one of theirs.
+    public init(split: String, labels names: [String], clipScores: [Float], targets: [UInt8], loss: Double) {
         let k = names.count, n = k == 0 ? 0 : clipScores.count / k
         let ml = MultiLabelMetrics(split: split, labels: names, scores: clipScores, targets: targets)
         self.split = split
         examples = n
-        self.accuracy = accuracy
+        var correct = 0
+        for i in 0..<n {
+            var best = 0
+            for c in 1..<max(k, 1) where clipScores[i * k + c] > clipScores[i * k + best] { best = c }
+            if targets[i * k + best] != 0 { correct += 1 }
+        }
+        accuracy = n > 0 ? Double(correct) / Double(n) : 0
         self.loss = loss
         confusion = []
         perClass = (0..<k).map { c in

@@ -60,38 +60,26 @@ public struct MultiLabelTask: Sendable {
         let k = classes
         precondition(logits.count == ids.count * k)
         let bce = ids.isEmpty ? 0 : BinaryCrossEntropy.withLogits(logits, targets: targets(ids)).loss
-        var order: [String] = [], rows: [String: (sum: [Double], n: Int)] = [:]
+        // Per clip, in order of first appearance: the summed sigmoid scores, the examples, the label set (the
+        // first example's: every example of a clip carries the clip's labels).
+        var order: [String] = [], rows: [String: (sum: [Double], n: Int, labels: [Int])] = [:]
         for (i, id) in ids.enumerated() {
             let clip = clipOf[id] ?? id
             if rows[clip] == nil {
                 order.append(clip)
-                rows[clip] = ([Double](repeating: 0, count: k), 0)
+                rows[clip] = ([Double](repeating: 0, count: k), 0, labelSets[id] ?? [])
             }
-            for c in 0..<k {
-                let z = Double(logits[i * k + c])
-                rows[clip]!.sum[c] += 1 / (1 + exp(-z))
-            }
+            for c in 0..<k { rows[clip]!.sum[c] += 1 / (1 + exp(-Double(logits[i * k + c]))) }
             rows[clip]!.n += 1
         }
-        // A clip's label set: its first example's (every example of a clip carries the clip's labels).
-        var firstID: [String: String] = [:]
-        for id in ids where firstID[clipOf[id] ?? id] == nil { firstID[clipOf[id] ?? id] = id }
         var scores = [Float](), truth = [UInt8](repeating: 0, count: order.count * k)
         scores.reserveCapacity(order.count * k)
-        var correct = 0
         for (j, clip) in order.enumerated() {
             let row = rows[clip]!
-            let mean = row.sum.map { Float($0 / Double(row.n)) }
-            scores += mean
-            let set = labelSets[firstID[clip]!] ?? []
-            for c in set { truth[j * k + c] = 1 }
-            var best = 0
-            for c in 1..<max(k, 1) where mean[c] > mean[best] { best = c }
-            if set.contains(best) { correct += 1 }
+            scores += row.sum.map { Float($0 / Double(row.n)) }
+            for c in row.labels { truth[j * k + c] = 1 }
         }
-        return Metrics(
-            split: split, labels: labels, clipScores: scores, targets: truth,
-            accuracy: order.isEmpty ? 0 : Double(correct) / Double(order.count), loss: bce)
+        return Metrics(split: split, labels: labels, clipScores: scores, targets: truth, loss: bce)
     }
 }
 

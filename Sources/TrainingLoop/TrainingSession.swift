@@ -184,11 +184,10 @@ public final class TrainingSession<Task: TrainingTask> {
     public func evaluate(_ model: Task.Model, split: Split) throws -> Metrics {
         let s = task.settings
         if let ml = task.multiLabel {
-            let ids = task.ids(split)
-            let logits = try Evaluation.logits(
-                model, ids: ids, classes: ml.classes, batchSize: s.batchSize, jobs: jobs, chunk: s.chunk
+            return try Evaluation.metrics(
+                model, task: ml, split: split, ids: task.ids(split), labels: task.labels, batchSize: s.batchSize,
+                jobs: jobs, chunk: s.chunk
             ) { try task.evaluationInput($0).input }
-            return ml.metrics(split: split.rawValue, labels: task.labels, ids: ids, logits: logits)
         }
         return try Evaluation.metrics(
             model, split: split, ids: task.ids(split), labels: task.labels, batchSize: s.batchSize,

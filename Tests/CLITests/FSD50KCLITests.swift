@@ -140,5 +140,18 @@ struct FSD50KCLITests {
         ).split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let clips = Set(testClips.map { ($0["clip"] as! [String: Any])["id"] as! String })
         #expect((pm["test"] as! [String: Any])["examples"] as? Int == clips.count && testClips.count > clips.count)
+
+        // A changed source clip fails verify for every patch cut from it, each named (the clip is hashed once).
+        let victim = testClips[0]["clip"] as! [String: Any]
+        let patchesOfVictim = testClips.filter {
+            ($0["clip"] as! [String: Any])["id"] as? String == victim["id"] as? String
+        }
+        try Data("changed".utf8).write(to: corpus.appendingPathComponent(victim["source"] as! String))
+        let bad = try TKDBinary.run(["verify", "--dataset", patches.path, "--corpus", corpus.path, "-q"])
+        #expect(bad.status != 0)
+        let named = bad.stdout.split(separator: "\n").filter {
+            $0.contains("source.clip-sha256") && $0.contains("\(victim["id"] as! String)-p")
+        }
+        #expect(named.count == patchesOfVictim.count && named.count > 1, "\(bad.stdout.prefix(2000))")
     }
 }

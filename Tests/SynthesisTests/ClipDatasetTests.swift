@@ -195,6 +195,12 @@ struct ClipDatasetTests {
         #expect(try Self.files(ds) == before)
         let other = try Self.recipe(Self.base + "variants:\n  - name: c\n    clips: {mode: crop_pad, seconds: 2}\n")
         #expect(throws: GenerateError.outputFromOtherRecipe(path: ds.path)) { try Self.generate(root, other, out: "a") }
+        // Shards of two recipes never meet in one folder: the second plan is refused before any work.
+        _ = try Self.generate(root, r, out: "m", shard: Shard(index: 0, count: 2))
+        let m = root.appendingPathComponent("m")
+        #expect(throws: GenerateError.outputFromOtherRecipe(path: m.path)) {
+            try Self.generate(root, other, out: "m", shard: Shard(index: 1, count: 2))
+        }
     }
 
     @Test("a corrupt clip: on_bad_input fail names it; skip leaves it out and records why in dataset.json")

@@ -133,6 +133,14 @@ public struct ExampleRecord: Sendable, Equatable, Codable {
     /// The example's label indices: `label_indices` in a multi-label dataset, else `[label_index]`.
     public var allLabelIndices: [Int] { labelIndices ?? [labelIndex] }
 
+    /// Where the example's evidence lies, `[onset, offset)` spans in samples: the keyword's speech-active span, or
+    /// a clip's recorded events (the FSD50K stand-in's); empty when neither is known (`_silence_`, the real
+    /// FSD50K). The oracle target, rollout localisation and the report's shading all read it.
+    public var evidenceSpans: [(onset: Int, offset: Int)] {
+        if let k = keyword { return [(k.speechOnsetSample, k.speechOffsetSample)] }
+        return (events ?? []).map { ($0.onsetSample, $0.offsetSample) }
+    }
+
     /// The example's labels: `labels` in a multi-label dataset, else `[label]`.
     public var allLabels: [String] { labels ?? [label] }
 }

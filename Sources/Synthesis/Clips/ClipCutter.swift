@@ -20,6 +20,13 @@ public enum ClipCutter {
         }
     }
 
+    /// A source clip at the dataset's rate: libsamplerate with the recipe's converter (`output.resample_quality`).
+    public static func resample(
+        _ samples: [Float], from: Int, to: Int, quality: ClipRecipe.ResampleQualityName
+    ) throws -> [Float] {
+        try Resampler.resample(samples, from: from, to: to, quality: ResampleQuality(rawValue: quality.rawValue)!)
+    }
+
     /// Samples of `seconds` at `rate`, rounded to nearest.
     static func samples(_ seconds: Double, rate: Int) -> Int { max(1, Int((seconds * Double(rate)).rounded())) }
 

@@ -117,6 +117,7 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
                 what: "--plan-only", reason: "a clip recipe's audio is the resampled clip, written as it is made")
         }
         try checkExistingDataset()
+        try pinPlan()
         let clips = selectedClips(index)
         let events = try loadEvents(index)
         for split in Split.allCases { AtomicFile.removeStaleTemporaries(in: DatasetLayout(dataset).audioFolder(split)) }
@@ -189,12 +190,11 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
     /// Reads, resamples and cuts one clip; writes its examples' audio.
     func make(_ clip: FSD50KClipInfo, index: FSD50KIndex, events: [String: [EventSpan]]) throws -> ClipEntry {
         let url = try ContainedPath.resolve(clip.path, under: corpusRoot, field: "clip", regularFile: true)
-        guard let bytes = try RegularFile.contents(url) else {
-            throw GenerateError.badCorpusFile(path: clip.path, kind: "missing_listed_file", detail: "vanished")
-        }
-        let sha = SHA256.hex(bytes)
-        let audio: AudioBuffer
-        do { audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: nil)) } catch {
+        let sha: String, audio: AudioBuffer
+        do {
+            sha = try SHA256.hex(fileAt: url)
+            audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: nil))
+        } catch {
             throw GenerateError.badCorpusFile(path: clip.path, kind: "unreadable", detail: "\(error)")
         }
         guard audio.sampleRate == recipe.corpus.sampleRate else {
@@ -203,8 +203,8 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
                 detail: "\(audio.sampleRate) Hz; the recipe's corpus.sample_rate is \(recipe.corpus.sampleRate)")
         }
         let rate = recipe.output.sampleRate
-        let quality = ResampleQuality(rawValue: recipe.output.resampleQuality.rawValue)!
-        let resampled = try Resampler.resample(audio.samples, from: audio.sampleRate, to: rate, quality: quality)
+        let resampled = try ClipCutter.resample(
+            audio.samples, from: audio.sampleRate, to: rate, quality: recipe.output.resampleQuality)
         let id = Self.clipID(clip)
         let fname = String(id.drop { $0 != "-" }.dropFirst())
         let cuts = ClipCutter.excerpts(
@@ -244,47 +244,29 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
 
     /// Refuses a folder holding a dataset of another recipe or variant, and a non-empty folder that is not one.
     func checkExistingDataset() throws {
-        let layout = DatasetLayout(dataset)
-        guard FileManager.default.fileExists(atPath: layout.info.path) else {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dataset.path)) ?? []).sorted()
-            let unfinished = names.contains(layout.workFolder.lastPathComponent)
-            let foreign = names.filter { !unfinished || !["audio", "manifests", ".tkd-work"].contains($0) }
-            guard foreign.isEmpty else { throw GenerateError.outputNotADataset(path: dataset.path, found: foreign) }
-            return
-        }
-        let info = try DatasetInfo.load(dataset)
-        if info.clipRecipe != recipe || info.clipVariant != variant {
+        if let info = try WorkFiles.existingDataset(dataset), info.clipRecipe != recipe || info.clipVariant != variant {
             throw GenerateError.outputFromOtherRecipe(path: dataset.path)
         }
+    }
+
+    /// The clip recipe and variant of the unfinished work (`WorkFiles.pin`).
+    func pinPlan() throws {
+        struct Plan: Codable, Equatable {
+            var clipRecipe: ClipRecipe
+            var clipVariant: ClipRecipe.Variant
+        }
+        try WorkFiles.pin(Plan(clipRecipe: recipe, clipVariant: variant), dataset: dataset)
     }
 
     /// When every shard has its done marker: the canonical manifests and dataset.json.
     func mergeIfComplete(
         clips: [FSD50KClipInfo], index: FSD50KIndex, known: [String: ClipEntry]
     ) throws -> DatasetInfo? {
-        let n = options.shard.count
-        let work = DatasetLayout(dataset).workFolder
-        func allDone() -> Bool {
-            (0..<n).allSatisfy {
-                FileManager.default.fileExists(
-                    atPath: WorkFiles.doneMarker(dataset: dataset, shard: Shard(index: $0, count: n)).path)
-            }
-        }
-        guard allDone() else { return nil }
-        let lock: FileLock?
-        do { lock = try FileLock.acquire(work.appendingPathComponent("merge.lock")) } catch {
-            if !FileManager.default.fileExists(atPath: work.path) { return nil }
-            throw error
-        }
-        guard let lock else { return nil }
+        guard let lock = try WorkFiles.mergeLock(dataset: dataset, shard: options.shard) else { return nil }
         defer { lock.release() }
-        guard allDone() else { return nil }
         var entries = known
-        for i in 0..<n where i != options.shard.index {
-            let url = WorkFiles.journal(dataset: dataset, shard: Shard(index: i, count: n))
-            if FileManager.default.fileExists(atPath: url.path) {
-                for e in try WorkJournal<ClipEntry>(url: url).load() { entries[e.clip] = e }
-            }
+        for e in try WorkFiles.otherShardsEntries(ClipEntry.self, dataset: dataset, shard: options.shard) {
+            entries[e.clip] = e
         }
         let have = clips.filter { entries[$0.path] != nil }.count
         guard have == clips.count else {
@@ -302,7 +284,7 @@ public final class ClipDatasetGenerator: @unchecked Sendable {
         let info = datasetInfo(
             records: records, sources: used, skipped: corpusSkips + used.compactMap(\.skipped), index: index)
         try AtomicFile.write(try CanonicalJSON.encodePretty(info), to: DatasetLayout(dataset).info, durable: true)
-        try? FileManager.default.removeItem(at: work)
+        try? FileManager.default.removeItem(at: DatasetLayout(dataset).workFolder)
         return info
     }
 

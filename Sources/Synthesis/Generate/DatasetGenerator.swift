@@ -185,36 +185,18 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// Refuses a folder holding a dataset of another recipe or variant, and a non-empty folder that is not a
     /// dataset (nor the unfinished work of one), naming what is there.
     func checkExistingDataset() throws {
-        let layout = DatasetLayout(dataset)
-        guard FileManager.default.fileExists(atPath: layout.info.path) else {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dataset.path)) ?? []).sorted()
-            let unfinished = names.contains(layout.workFolder.lastPathComponent)
-            let foreign = names.filter { !unfinished || !["audio", "manifests", ".tkd-work"].contains($0) }
-            guard foreign.isEmpty else { throw GenerateError.outputNotADataset(path: dataset.path, found: foreign) }
-            return
-        }
-        let info = try DatasetInfo.load(dataset)
-        if info.recipe != recipe || info.variant != variant {
+        if let info = try WorkFiles.existingDataset(dataset), info.recipe != recipe || info.variant != variant {
             throw GenerateError.outputFromOtherRecipe(path: dataset.path)
         }
     }
 
-    /// Records the recipe and variant of the unfinished work in `.tkd-work/plan.json`, or refuses when
-    /// journals there come from another recipe or variant (shards must not mix plans before the merge).
+    /// The recipe and variant of the unfinished work (`WorkFiles.pin`).
     func pinPlan() throws {
         struct Plan: Codable, Equatable {
             var recipe: Recipe
             var variant: Recipe.VariantSpec
         }
-        let url = DatasetLayout(dataset).workFolder.appendingPathComponent("plan.json")
-        let plan = Plan(recipe: recipe, variant: variant)
-        if let data = try RegularFile.contents(url) {
-            guard let old = try? JSONDecoder().decode(Plan.self, from: data), old == plan else {
-                throw GenerateError.outputFromOtherRecipe(path: dataset.path)
-            }
-            return
-        }
-        try AtomicFile.write(try CanonicalJSON.encodePretty(plan), to: url, durable: true)
+        try WorkFiles.pin(Plan(recipe: recipe, variant: variant), dataset: dataset)
     }
 
     /// Temporary files of a killed run never carry a final name; remove this host's dead processes' ones
@@ -230,34 +212,13 @@ public final class DatasetGenerator: @unchecked Sendable {
         examples: [ExampleSpec], index: CorpusIndex, pool: NoisePool,
         known: [String: GenerationEntry]
     ) throws -> DatasetInfo? {
-        let n = options.shard.count
-        func allDone() -> Bool {
-            (0..<n).allSatisfy {
-                FileManager.default.fileExists(
-                    atPath: WorkFiles.doneMarker(dataset: dataset, shard: Shard(index: $0, count: n)).path)
-            }
-        }
-        guard allDone() else { return nil }
-        // Shards that finish together: one merges under the lock, the others leave it to it. A shard that takes
-        // the lock after another merged finds the work folder (and its done-markers) gone.
-        let work = DatasetLayout(dataset).workFolder
-        let lock: FileLock?
-        do { lock = try FileLock.acquire(work.appendingPathComponent("merge.lock")) } catch {
-            if !FileManager.default.fileExists(atPath: work.path) { return nil }
-            throw error
-        }
-        guard let lock else { return nil }
+        guard let lock = try WorkFiles.mergeLock(dataset: dataset, shard: options.shard) else { return nil }
         defer { lock.release() }
-        guard allDone() else { return nil }
         var records: [String: ExampleRecord] = [:]
         var skips: [String: DatasetInfo.Skip] = [:]
-        var entries = Array(known.values)
-        for i in 0..<n where i != options.shard.index {
-            let url = WorkFiles.journal(dataset: dataset, shard: Shard(index: i, count: n))
-            if FileManager.default.fileExists(atPath: url.path) {
-                entries += try WorkJournal<GenerationEntry>(url: url).load()
-            }
-        }
+        let entries =
+            Array(known.values)
+            + (try WorkFiles.otherShardsEntries(GenerationEntry.self, dataset: dataset, shard: options.shard))
         for e in entries {
             if let r = e.record { records[r.id] = r } else if let s = e.skipped { skips[s.id] = s }
         }

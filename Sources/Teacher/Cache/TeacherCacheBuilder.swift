@@ -288,10 +288,7 @@ public struct TeacherCacheBuilder: Sendable {
                 // Multi-label examples: the top class is one of the example's labels.
                 if let m = map[best], r.allLabelIndices.contains(m) { correct[r.split, default: 0] += 1 }
             }
-            // The keyword's speech span, or a clip's recorded events (the stand-in's).
-            let spans =
-                r.keyword.map { [($0.speechOnsetSample, $0.speechOffsetSample)] }
-                ?? (r.events ?? []).map { ($0.onsetSample, $0.offsetSample) }
+            let spans = r.evidenceSpans.map { ($0.onset, $0.offset) }
             guard !spans.isEmpty else { continue }
             localisation.add(v, centres: info.frameCentres(v.count), spans: spans)
             if r.split == .validation { validation.add(v, centres: info.frameCentres(v.count), spans: spans) }

@@ -54,12 +54,7 @@ public enum AttentionTargets {
     public static func oracle(_ record: ExampleRecord, centres: [Double], shift: Int = 0) -> [Float] {
         let steps = centres.count
         guard steps > 0 else { return [] }
-        let spans: [(Int, Int)]
-        if let k = record.keyword {
-            spans = [(k.speechOnsetSample, k.speechOffsetSample)]
-        } else {
-            spans = (record.events ?? []).map { ($0.onsetSample, $0.offsetSample) }
-        }
+        let spans = record.evidenceSpans
         guard let first = spans.first else { return [Float](repeating: 1 / Float(steps), count: steps) }
         var inside = centres.indices.filter { j in
             spans.contains { centres[j] >= Double($0.0 + shift) && centres[j] < Double($0.1 + shift) }

@@ -12,10 +12,9 @@ public enum Evaluator {
     ) throws -> Metrics {
         let ids = data.splits[split] ?? []
         if let ml = MultiLabelTask(info: data.info, records: ids.map { data.records[$0]! }) {
-            let logits = try Evaluation.logits(
-                model, ids: ids, classes: ml.classes, batchSize: batchSize, jobs: jobs, chunk: chunk,
-                input: data.batch)
-            return ml.metrics(split: split.rawValue, labels: data.labels, ids: ids, logits: logits)
+            return try Evaluation.metrics(
+                model, task: ml, split: split, ids: ids, labels: data.labels, batchSize: batchSize, jobs: jobs,
+                chunk: chunk, input: data.batch)
         }
         return try Evaluation.metrics(
             model, split: split, ids: data.splits[split] ?? [], labels: data.labels, batchSize: batchSize,

@@ -63,13 +63,8 @@ public struct DatasetReport {
 
     /// The example the report plots.
     public static func defaultExample(_ records: [ExampleRecord]) -> ExampleRecord? {
-        records.first { $0.split == .testing && !spans($0).isEmpty } ?? records.first { !spans($0).isEmpty }
-    }
-
-    /// Where an example's evidence is: its keyword's speech span, or a clip's recorded events.
-    static func spans(_ r: ExampleRecord) -> [(Int, Int)] {
-        r.keyword.map { [($0.speechOnsetSample, $0.speechOffsetSample)] }
-            ?? (r.events ?? []).map { ($0.onsetSample, $0.offsetSample) }
+        records.first { $0.split == .testing && !$0.evidenceSpans.isEmpty }
+            ?? records.first { !$0.evidenceSpans.isEmpty }
     }
 
     /// The Fig. 2-style section for one example (the dataset's first teacher cache's rollout and the runs'
@@ -77,7 +72,7 @@ public struct DatasetReport {
     /// and later examples of a page).
     public func figure2HTML(example id: String, heading: Bool = true) throws -> String {
         let info = try DatasetInfo.load(dataset)
-        guard let r = try DatasetInfo.loadManifests(dataset).first(where: { $0.id == id && !Self.spans($0).isEmpty })
+        guard let r = try DatasetInfo.loadManifests(dataset).first(where: { $0.id == id && !$0.evidenceSpans.isEmpty })
         else {
             throw CoreError.invalidValue(
                 field: "example", value: id,
@@ -169,7 +164,7 @@ public struct DatasetReport {
                     left + Double(t) * cw, Double(bands - 1 - b) * ch, cw + 0.3, ch + 0.3, Self.colour(v))
             }
         }
-        for (on, off) in Self.spans(r) {
+        for (on, off) in r.evidenceSpans {
             let x0 = left + w * Double(on) / Double(r.numSamples), x1 = left + w * Double(off) / Double(r.numSamples)
             svg += String(
                 format:
@@ -188,7 +183,7 @@ public struct DatasetReport {
         var curves =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w + left + 20))\" "
             + "height=\"\(Int(h + 30 + 14 * Double(series.count)))\">"
-        for (on, off) in Self.spans(r) {
+        for (on, off) in r.evidenceSpans {
             let x0 = left + w * Double(on) / Double(r.numSamples), x1 = left + w * Double(off) / Double(r.numSamples)
             curves += String(
                 format:

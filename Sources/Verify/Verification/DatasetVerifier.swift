@@ -291,6 +291,7 @@ public struct DatasetVerifier: Sendable {
         }
         let reporter = ProgressReporter(label: "verify audio", total: records.count, mode: progress)
         let root = dataset, corpus = self.corpus, format = info.audioFormat, info = info
+        let sources = ClipSources(capacity: 4 * max(1, jobs))
         try WorkPool(jobs: jobs).forEach(records.count) { i in
             defer { reporter.advance() }
             let r = records[i]
@@ -335,29 +336,21 @@ public struct DatasetVerifier: Sendable {
             if let c = r.clip, let clipRecipe = info.clipRecipe, let variant = info.clipVariant {
                 Self.rederiveClip(
                     r, c, recipe: clipRecipe, pad: variant.clips.pad ?? .zeros, corpus: corpus, format: format,
-                    expected: fileSHA ?? r.audioSHA256, path: url.path, ledger)
+                    expected: fileSHA ?? r.audioSHA256, path: url.path, sources: sources, ledger)
                 return
             }
             // Sources.
             var clip: [Float]?
             if let k = r.keyword {
                 let src: URL
-                do {
-                    src = try ContainedPath.resolve(
-                        k.source, under: corpus, field: "example '\(r.id)': keyword.source", regularFile: true)
-                } catch {
-                    ledger.fail("source.keyword-sha256", id: r.id, "\(error)")
+                switch Self.verifiedSource(
+                    k.source, sha256: k.sourceSHA256, corpus: corpus, field: "example '\(r.id)': keyword.source",
+                    what: "the keyword clip")
+                {
+                case let .failure(f):
+                    ledger.fail("source.keyword-sha256", id: r.id, path: f.path, f.detail)
                     return
-                }
-                let found = try? SHA256.hex(fileAt: src)
-                guard found == k.sourceSHA256 else {
-                    ledger.fail(
-                        "source.keyword-sha256", id: r.id, path: src.path,
-                        found == nil
-                            ? "the keyword clip is missing"
-                            : "SHA-256 is \(found!.prefix(12))…; the manifest records "
-                                + "\(k.sourceSHA256.prefix(12))…")
-                    return
+                case let .success(url): src = url
                 }
                 ledger.pass("source.keyword-sha256")
                 clip = Mixer.oneSecond(
@@ -429,41 +422,92 @@ public struct DatasetVerifier: Sendable {
     }
 }
 
+/// Why a manifest's source file cannot be used: where it is (when it resolved) and what is wrong with it.
+struct SourceFailure: Error, Sendable {
+    var path: String?
+    var detail: String
+}
+
+/// The resampled source clips of the last few clips verified: the patches of one clip (consecutive in id order)
+/// read, hash and resample it once, not once a patch.
+final class ClipSources: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: Result<[Float], SourceFailure>] = [:]
+    private var order: [String] = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// The entry for `key`, made by `make` when absent (outside the lock; two threads may both make one).
+    func value(_ key: String, make: () -> Result<[Float], SourceFailure>) -> Result<[Float], SourceFailure> {
+        if let hit = lock.withLock({ entries[key] }) { return hit }
+        let made = make()
+        lock.withLock {
+            if entries[key] == nil {
+                entries[key] = made
+                order.append(key)
+                if order.count > capacity { entries[order.removeFirst()] = nil }
+            }
+        }
+        return made
+    }
+}
+
 extension DatasetVerifier {
+    /// A source file a manifest names, resolved inside the corpus (a regular file, no way out) and checked against
+    /// the SHA-256 the manifest records.
+    static func verifiedSource(
+        _ relative: String, sha256: String, corpus: URL, field: String, what: String
+    ) -> Result<URL, SourceFailure> {
+        let src: URL
+        do { src = try ContainedPath.resolve(relative, under: corpus, field: field, regularFile: true) } catch {
+            return .failure(SourceFailure(path: nil, detail: "\(error)"))
+        }
+        let found = try? SHA256.hex(fileAt: src)
+        guard found == sha256 else {
+            return .failure(
+                SourceFailure(
+                    path: src.path,
+                    detail: found == nil
+                        ? "\(what) is missing"
+                        : "SHA-256 is \(found!.prefix(12))…; the manifest records \(sha256.prefix(12))…"))
+        }
+        return .success(src)
+    }
+
     /// A clip dataset's example re-derived from its source clip: the clip's SHA-256, then resampled and cut as the
     /// manifest's `clip` says (`ClipCutter`), encoded, and its SHA-256 against the file's.
     static func rederiveClip(
         _ r: ExampleRecord, _ c: ClipExcerpt, recipe: ClipRecipe, pad: ClipRecipe.ClipHandling.Pad, corpus: URL,
-        format: AudioFormat, expected: String, path: String, _ ledger: Ledger
+        format: AudioFormat, expected: String, path: String, sources: ClipSources, _ ledger: Ledger
     ) {
-        let src: URL
-        do {
-            src = try ContainedPath.resolve(
-                c.source, under: corpus, field: "example '\(r.id)': clip.source", regularFile: true)
-        } catch {
-            ledger.fail("source.clip-sha256", id: r.id, "\(error)")
-            return
+        let source = sources.value("\(c.source)\t\(c.sourceSHA256)\t\(r.sampleRate)") {
+            verifiedSource(
+                c.source, sha256: c.sourceSHA256, corpus: corpus, field: "example '\(r.id)': clip.source",
+                what: "the source clip"
+            ).flatMap { src in
+                Result {
+                    let audio = try AudioReader.read(src, options: AudioReadOptions(sampleRate: nil))
+                    return try ClipCutter.resample(
+                        audio.samples, from: audio.sampleRate, to: r.sampleRate, quality: recipe.output.resampleQuality)
+                }.mapError { SourceFailure(path: src.path, detail: "\($0)") }
+            }
         }
-        let found = try? SHA256.hex(fileAt: src)
-        guard found == c.sourceSHA256 else {
-            ledger.fail(
-                "source.clip-sha256", id: r.id, path: src.path,
-                found == nil
-                    ? "the source clip is missing"
-                    : "SHA-256 is \(found!.prefix(12))…; the manifest records \(c.sourceSHA256.prefix(12))…")
+        let clip: [Float]
+        switch source {
+        case let .failure(f):
+            ledger.fail("source.clip-sha256", id: r.id, path: f.path, f.detail)
             return
+        case let .success(samples): clip = samples
         }
         ledger.pass("source.clip-sha256")
+        guard clip.count == c.clipNumSamples, c.startSample + c.numSamples <= clip.count else {
+            ledger.fail(
+                "audio.rerender", id: r.id, path: path,
+                "the resampled clip has \(clip.count) samples; the manifest's clip says \(c.clipNumSamples)")
+            return
+        }
         do {
-            let audio = try AudioReader.read(src, options: AudioReadOptions(sampleRate: nil))
-            let quality = ResampleQuality(rawValue: recipe.output.resampleQuality.rawValue)!
-            let clip = try Resampler.resample(audio.samples, from: audio.sampleRate, to: r.sampleRate, quality: quality)
-            guard clip.count == c.clipNumSamples, c.startSample + c.numSamples <= clip.count else {
-                ledger.fail(
-                    "audio.rerender", id: r.id, path: path,
-                    "the resampled clip has \(clip.count) samples; the manifest's clip says \(c.clipNumSamples)")
-                return
-            }
             let cut = ClipCutter.Excerpt(start: c.startSample, count: c.numSamples, length: r.numSamples)
             let encoded = try AudioWriter.encode(
                 ClipCutter.render(clip, cut, pad: pad), sampleRate: r.sampleRate, format: format, path: path)

@@ -48,73 +48,59 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let recipeURL = URL(fileURLWithPath: recipe)
-        if try ClipRecipe.kind(of: recipeURL) != nil { return try runClips(recipeURL) }
-        let r = try Recipe.load(recipeURL)
-        let shardSpec = try Shard.resolve(shard)
-        var variants = r.variants
-        if let variant {
-            guard let v = r.variant(variant) else {
-                throw GenerateError.unknownVariant(name: variant, available: r.variants.map(\.name))
-            }
-            variants = [v]
-        }
         let corpusURL = URL(fileURLWithPath: corpus)
+        let shardSpec = try Shard.resolve(shard)  // before the corpus scan: a bad --shard fails at once
+        if try ClipRecipe.kind(of: recipeURL) != nil {
+            let r = try ClipRecipe.load(recipeURL)
+            _ = try selected(r.variants.map { ($0.name, $0) })  // before the corpus scan, like --shard
+            let index = try ClipDatasetGenerator.scanCorpus(corpusURL, recipe: r, jobs: runOptions.jobs)
+            try forEachVariant(r.variants.map { ($0.name, $0) }, shard: shardSpec, unit: "clips ") { v, dir, options in
+                try ClipDatasetGenerator(recipe: r, variant: v, corpusRoot: corpusURL, dataset: dir, options: options)
+                    .run(index: index)
+            }
+            return
+        }
+        let r = try Recipe.load(recipeURL)
+        _ = try selected(r.variants.map { ($0.name, $0) })
         let index = try DatasetGenerator.scanCorpus(corpusURL, recipe: r, jobs: runOptions.jobs)
         let hasher = SourceHasher()
-        let outURL = URL(fileURLWithPath: out)
-        for v in variants {
-            let dir =
-                variants.count == 1 && (variant != nil || r.variants.count == 1)
-                ? outURL : outURL.appendingPathComponent(v.name)
-            var options = GenerateOptions()
-            options.jobs = runOptions.jobs
-            options.shard = shardSpec
-            options.planOnly = planOnly
-            options.progress = runOptions.progressMode
-            let generator = DatasetGenerator(
-                recipe: r, variant: v, corpusRoot: corpusURL,
-                recipeDirectory: recipeURL.deletingLastPathComponent(), dataset: dir, options: options)
-            let summary = try generator.run(index: index, hasher: hasher)
-            var line = "\(dir.path): shard \(shardSpec): \(summary.made) made, \(summary.reused) already done"
-            if summary.skipped > 0 { line += ", \(summary.skipped) skipped (see dataset.json)" }
-            say(line)
-            if let info = summary.info {
-                say(DatasetTable.render(info))
-            } else {
-                say("  waiting for the other shards; the last one to finish writes the manifests and dataset.json")
-            }
+        try forEachVariant(r.variants.map { ($0.name, $0) }, shard: shardSpec, unit: "") { v, dir, options in
+            try DatasetGenerator(
+                recipe: r, variant: v, corpusRoot: corpusURL, recipeDirectory: recipeURL.deletingLastPathComponent(),
+                dataset: dir, options: options
+            ).run(index: index, hasher: hasher)
         }
     }
-}
 
-extension GenerateCommand {
-    /// A clip recipe: one dataset per variant (as for Speech Commands recipes).
-    func runClips(_ recipeURL: URL) throws {
-        let r = try ClipRecipe.load(recipeURL)
-        let shardSpec = try Shard.resolve(shard)
-        var variants = r.variants
-        if let variant {
-            guard let v = r.variant(variant) else {
-                throw GenerateError.unknownVariant(name: variant, available: r.variants.map(\.name))
-            }
-            variants = [v]
+    /// The recipe's variants, or the one `--variant` names.
+    /// - Throws: `GenerateError.unknownVariant` listing the recipe's variants.
+    func selected<Variant>(_ all: [(name: String, variant: Variant)]) throws -> [(name: String, variant: Variant)] {
+        guard let variant else { return all }
+        guard let v = all.first(where: { $0.name == variant }) else {
+            throw GenerateError.unknownVariant(name: variant, available: all.map(\.name))
         }
-        let corpusURL = URL(fileURLWithPath: corpus)
-        let index = try ClipDatasetGenerator.scanCorpus(corpusURL, recipe: r, jobs: runOptions.jobs)
+        return [v]
+    }
+
+    /// Makes each variant of a recipe (or `--variant`'s) into its folder — `--out` itself when there is one
+    /// variant, else `--out/<variant>/` — and prints what each run did.
+    func forEachVariant<Variant>(
+        _ all: [(name: String, variant: Variant)], shard shardSpec: Shard, unit: String,
+        make: (Variant, URL, GenerateOptions) throws -> GenerateSummary
+    ) throws {
+        let variants = try selected(all)
         let outURL = URL(fileURLWithPath: out)
         for v in variants {
             let dir =
-                variants.count == 1 && (variant != nil || r.variants.count == 1)
+                variants.count == 1 && (variant != nil || all.count == 1)
                 ? outURL : outURL.appendingPathComponent(v.name)
             var options = GenerateOptions()
             options.jobs = runOptions.jobs
             options.shard = shardSpec
             options.planOnly = planOnly
             options.progress = runOptions.progressMode
-            let summary = try ClipDatasetGenerator(
-                recipe: r, variant: v, corpusRoot: corpusURL, dataset: dir, options: options
-            ).run(index: index)
-            var line = "\(dir.path): shard \(shardSpec): \(summary.made) clips made, \(summary.reused) already done"
+            let summary = try make(v.variant, dir, options)
+            var line = "\(dir.path): shard \(shardSpec): \(summary.made) \(unit)made, \(summary.reused) already done"
             if summary.skipped > 0 { line += ", \(summary.skipped) skipped (see dataset.json)" }
             say(line)
             if let info = summary.info {
