@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Teacher", targets: ["Teacher"]),
         .library(name: "Verify", targets: ["Verify"]),
+        .library(name: "Deploy", targets: ["Deploy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -106,11 +107,19 @@ let package = Package(
             name: "Features",
             dependencies: ["TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "CFFTW"],
             swiftSettings: hot),
+        // The way out: ONNX export (writer, batch-norm folding, int8), tkd's runner for its graphs, the detector.
+        .target(
+            name: "Deploy",
+            dependencies: [
+                "TKDCore", "DatasetFormat", "AudioIO", "TensorStore", "Numerics", "Layers", "TrainingLoop", "Training",
+                "Features",
+            ],
+            swiftSettings: hot),
         .executableTarget(
             name: "tkd",
             dependencies: [
                 "TKDCore", "DatasetFormat", "AudioIO", "Synthesis", "TensorStore", "Features", "Numerics", "Layers",
-                "TrainingLoop", "Training", "Teacher", "Verify", "Study", "COpenBLAS",
+                "TrainingLoop", "Training", "Teacher", "Verify", "Study", "Deploy", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -155,6 +164,13 @@ let package = Package(
             ],
             exclude: ["Fixtures"]),
         .testTarget(name: "VerifyTests", dependencies: ["Verify", "DatasetFormat", "TKDCore", "TestSupport"]),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "Deploy", "Training", "TrainingLoop", "Features", "DatasetFormat", "Layers", "Numerics", "AudioIO",
+                "TKDCore", "TestSupport",
+            ],
+            exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore", "TestSupport"]),
         // The dependency rule: every import in Sources/ against the README's layer table.
         .testTarget(name: "ArchitectureTests", dependencies: []),

@@ -10,9 +10,10 @@ final class SndFile {
     let info: SF_INFO
     let path: String
 
-    /// Opens `path` for reading.
+    /// Opens `path` for reading. `limitSamples` refuses files longer than `maxSamples` (reads that decode the
+    /// whole file); a stream read block by block (`AudioStream`) has no such limit.
     /// - Throws: `AudioError.missing`, `.notAudio`, `.truncated`, `.empty`.
-    init(readingFrom path: String) throws {
+    init(readingFrom path: String, limitSamples: Bool = true) throws {
         // Only regular files: a folder, a device or a FIFO (which would block the open) is refused.
         switch RegularFile.kind(URL(fileURLWithPath: path)) {
         case .regular: break
@@ -36,7 +37,7 @@ final class SndFile {
             throw AudioError.corrupt(path: path, reason: "\(info.channels) channel(s) at \(info.samplerate) Hz")
         }
         guard case let (samples, false) = Int(info.frames).multipliedReportingOverflow(by: Int(info.channels)),
-            samples <= Self.maxSamples
+            samples <= Self.maxSamples || !limitSamples
         else {
             throw AudioError.tooLong(
                 path: path, frames: Int(info.frames), channels: Int(info.channels), maxSamples: Self.maxSamples)

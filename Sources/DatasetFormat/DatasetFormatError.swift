@@ -13,6 +13,9 @@ public enum DatasetFormatError: Error, Equatable, Sendable {
     case invalidRecord(path: String, id: String, field: String, detail: String)
     /// A field of a description file (`dataset.json`, a store's or cache's JSON) that cannot be used.
     case invalidField(path: String, field: String, detail: String)
+    /// A description file whose values cannot be used together (`reason` names the field, the value and what
+    /// was expected).
+    case invalidFile(path: String, reason: String)
 }
 
 extension DatasetFormatError: CustomStringConvertible, LocalizedError {
@@ -28,6 +31,8 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
             return "\(path): example '\(id)': '\(field)' \(detail)."
         case let .invalidField(path, field, detail):
             return "\(path): '\(field)' \(detail)."
+        case let .invalidFile(path, reason):
+            return "\(path): \(reason)."
         }
     }
 
@@ -37,7 +42,7 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
     public var path: String {
         switch self {
         case let .missing(path, _), let .unreadable(path, _), let .teacherCache(path, _),
-            let .invalidRecord(path, _, _, _), let .invalidField(path, _, _):
+            let .invalidRecord(path, _, _, _), let .invalidField(path, _, _), let .invalidFile(path, _):
             return path
         }
     }
@@ -50,6 +55,7 @@ extension DatasetFormatError: CustomStringConvertible, LocalizedError {
         case let .teacherCache(_, reason): return reason
         case let .invalidRecord(_, id, field, detail): return "example '\(id)': '\(field)' \(detail)"
         case let .invalidField(_, field, detail): return "'\(field)' \(detail)"
+        case let .invalidFile(_, reason): return reason
         }
     }
 }

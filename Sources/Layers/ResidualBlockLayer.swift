@@ -6,8 +6,9 @@ import Numerics
 /// count changes — then ReLU.
 public final class ResidualBlockLayer: Layer {
     public let name: String
-    let conv1: ConvLayer, bn1: BatchNormLayer, relu1: ActivationLayer, conv2: ConvLayer, bn2: BatchNormLayer
-    let shortcut: (conv: ConvLayer, bn: BatchNormLayer, relu: ActivationLayer)?
+    public let conv1: ConvLayer, bn1: BatchNormLayer, relu1: ActivationLayer, conv2: ConvLayer, bn2: BatchNormLayer
+    /// The projection shortcut (when the channels change); nil for the identity.
+    public let shortcut: (conv: ConvLayer, bn: BatchNormLayer, relu: ActivationLayer)?
     public var needsInputGradient = true
     private var output: [Float] = []
 

@@ -15,8 +15,10 @@ public protocol FeatureExtracting: Sendable {
 public struct FrontEnd: FeatureExtracting {
     public let config: FrontEndConfig
     public let filterbank: MelFilterbank
-    let window: [Double]  // frameLength: the window centred, zeros around it
-    let dctMatrix: [Double]?  // coefficients × bands
+    /// The window over `frameLength` samples: the configured window centred, zeros around it.
+    public let window: [Double]
+    /// The DCT-II matrix, coefficients × bands, row-major (nil for log-mel presets).
+    public let dctMatrix: [Double]?
     /// The plan in the configured precision, built once here rather than on every call.
     private let pipeline: Prepared
 

@@ -1,3 +1,4 @@
+import DatasetFormat
 import Foundation
 import TensorStore
 import TrainingLoop
@@ -25,11 +26,19 @@ public struct StudentCheckpoint: TrainingStateDetails {
     public var teacherFingerprint: String?
     /// Tensors that belong to training only (the KD query): never used by inference or evaluation.
     public var trainingOnly: [String]
+    /// What a deployment needs besides the weights (`tkd export`, `tkd detect`): the training examples' rate and
+    /// length in samples, the dataset's task (softmax or sigmoid outputs) and the resolved front end. Nil in
+    /// checkpoints written before these keys existed; `tkd export --dataset` then reads them from the dataset.
+    public var sampleRate: Int?
+    public var windowSamples: Int?
+    public var task: DatasetTask?
+    public var frontEnd: FrontEndConfig?
 
     enum CodingKeys: String, CodingKey {
-        case student, classes, labels, frames, config
+        case student, classes, labels, frames, config, task
         case featurePreset = "feature_preset", kdLambda = "kd_lambda", kdTemperature = "kd_temperature"
         case kdTarget = "kd_target", teacherFingerprint = "teacher_fingerprint", trainingOnly = "training_only"
+        case sampleRate = "sample_rate", windowSamples = "window_samples", frontEnd = "front_end"
     }
 }
 
@@ -49,6 +58,21 @@ extension StudentCheckpoint {
             return "'kd_temperature' is \(kdTemperature); expected a finite τ > 0"
         }
         if config.chunk < 1 { return "'config.chunk' is \(config.chunk); expected ≥ 1" }
+        if let r = sampleRate, !(1...384_000).contains(r) { return "'sample_rate' is \(r); expected 1…384000" }
+        if let n = windowSamples, !(1...(1 << 26)).contains(n) {
+            return "'window_samples' is \(n); expected 1…\(1 << 26)"
+        }
+        if let f = frontEnd {
+            if let r = sampleRate, f.sampleRate != r {
+                return "'front_end.sample_rate' is \(f.sampleRate); 'sample_rate' is \(r)"
+            }
+            if f.featureCount != student.featureCount {
+                return "'front_end' gives \(f.featureCount) coefficients; \(student.rawValue) reads \(student.featureCount)"
+            }
+            if let n = windowSamples, f.hopLength > 0, f.frameLength > 0, f.frameCount(samples: n) != frames {
+                return "'window_samples' \(n) gives \(f.frameCount(samples: n)) frames; 'frames' is \(frames)"
+            }
+        }
         return nil
     }
 }
@@ -83,5 +107,39 @@ public enum Checkpoint {
             student: info.student, classes: info.classes, batchNormMomentum: info.config.batchNormMomentum)
         try TrainingState.load(model.parameters + (includeTrainingOnly ? [model.kdQuery] : []), from: file)
         return model
+    }
+}
+
+extension Checkpoint {
+    /// An untrained student as `tkd train` starts it (Keras's initialisers, keyed by `seed`) with a complete
+    /// deployment description (`tkd model init`): for benchmarks, export checks and parity fixtures, where
+    /// the weights need not have learned anything.
+    /// - Parameters:
+    ///   - preset: the front end (default: the student's).
+    ///   - windowSamples: the input window in samples at `sampleRate`.
+    public static func untrained(
+        student: Student, labels: [String], preset: FrontEndPreset? = nil, sampleRate: Int = 16000,
+        windowSamples: Int, task: DatasetTask = .singleLabel, seed: UInt64 = 0
+    ) throws -> (model: StudentModel, info: CheckpointInfo) {
+        let preset = preset ?? FrontEndPreset(rawValue: student.preset)!
+        let frontEnd = preset.config(sampleRate: sampleRate)
+        let frames = frontEnd.frameCount(samples: windowSamples)
+        let model = StudentModel(student: student, classes: labels.count)
+        model.initialize(seed: seed)
+        var config = TrainConfig(name: "untrained-\(student.rawValue)", student: student)
+        config.features = preset.rawValue
+        config.seed = seed
+        let details = StudentCheckpoint(
+            student: student, classes: labels.count, labels: labels, featurePreset: preset.rawValue, frames: frames,
+            config: config, kdLambda: 0, kdTemperature: 1, kdTarget: .oracle, teacherFingerprint: nil,
+            trainingOnly: ["kd.query"], sampleRate: sampleRate, windowSamples: windowSamples, task: task,
+            frontEnd: frontEnd)
+        if let problem = details.problem {
+            throw TrainingError.config(field: "model init", reason: problem)
+        }
+        let info = CheckpointInfo(
+            step: 0, optimizer: nil, validationAccuracy: nil, datasetName: "untrained", manifestsSHA256: "",
+            pendingSums: nil, details: details)
+        return (model, info)
     }
 }

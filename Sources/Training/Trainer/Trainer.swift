@@ -154,7 +154,9 @@ public final class Trainer: TrainingTask {
         let details = StudentCheckpoint(
             student: config.student, classes: data.labels.count, labels: data.labels, featurePreset: config.features,
             frames: data.frames, config: config, kdLambda: config.kd.lambda, kdTemperature: config.kd.temperature,
-            kdTarget: config.kd.target, teacherFingerprint: teacher?.fingerprint, trainingOnly: ["kd.query"])
+            kdTarget: config.kd.target, teacherFingerprint: teacher?.fingerprint, trainingOnly: ["kd.query"],
+            sampleRate: data.storeConfig.frontEnd.sampleRate, windowSamples: data.windowSamples,
+            task: data.info.task ?? .singleLabel, frontEnd: data.storeConfig.frontEnd)
         return CheckpointInfo(
             step: step, optimizer: optimizer, validationAccuracy: validationAccuracy, datasetName: data.info.name,
             manifestsSHA256: data.manifestsSHA256, pendingSums: pendingSums, details: details)

@@ -19,11 +19,16 @@ public final class TrainingData: @unchecked Sendable {
     public let featureCount: Int
     /// SHA-256 of the three manifests (the dataset's fingerprint, as the feature store records it).
     public let manifestsSHA256: String
+    /// The examples' common length in samples (nil when they differ).
+    public let windowSamples: Int?
 
-    /// - Parameter minimumFrames: the fewest input frames the student accepts (`Student.minimumFrames`).
+    /// - Parameters:
+    ///   - minimumFrames: the fewest input frames the student accepts (`Student.minimumFrames`).
+    ///   - required: the splits that must hold examples (training needs all three; scoring one split, or
+    ///     calibrating on the training split, needs only that one).
     public init(
         dataset: URL, preset: String, featureCount expected: Int? = nil, student: String = "the model",
-        minimumFrames: Int = 1
+        minimumFrames: Int = 1, required: Set<Split> = Set(Split.allCases)
     ) throws {
         self.dataset = dataset
         self.preset = preset
@@ -82,10 +87,12 @@ public final class TrainingData: @unchecked Sendable {
             byID[r.id] = r
             splits[r.split, default: []].append(r.id)
         }
-        for split in Split.allCases where (splits[split] ?? []).isEmpty {
+        for split in Split.allCases where required.contains(split) && (splits[split] ?? []).isEmpty {
             throw TrainingError.emptySplit(path: DatasetLayout(dataset).manifest(split).path, split: split.rawValue)
         }
         records = byID
+        let lengths = Set(all.map(\.numSamples))
+        windowSamples = lengths.count == 1 ? lengths.first : nil
         self.splits = splits
         self.frames = frames ?? 0
         featureCount = width ?? 0

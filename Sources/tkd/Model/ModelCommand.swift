@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatasetFormat
 import Foundation
 import Training
 
@@ -9,7 +10,7 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "The paper's five students (LSTM-P, TC-ResNet, CRNN, Att-RNN, MHAtt-RNN).",
-        subcommands: [ModelSummaryCommand.self])
+        subcommands: [ModelSummaryCommand.self, ModelInitCommand.self])
 }
 
 /// `tkd model summary STUDENT [--classes N] [--frames T]`
@@ -50,5 +51,76 @@ struct ModelSummaryCommand: ParsableCommand {
                 + "\(student.contextLayerName)"
         )
         say(CorpusIndexTable.table(table))
+    }
+}
+
+/// `tkd model init STUDENT --out CK [--seconds S] [--labels a,b,…] [--preset P] [--sample-rate R] [--multi-label]`
+struct ModelInitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Write an untrained student checkpoint (Keras's initialisers, as tkd train starts it).",
+        discussion: """
+            For benchmarks (tkd bench infer), export checks and the ONNX parity fixtures: a checkpoint with every \
+            deployment fact (rate, window, front end, labels) and weights that have learned nothing. Writes CK and \
+            its .json twin.
+            """)
+
+    @Argument(help: "lstm-p, tc-resnet, crnn, att-rnn or mhatt-rnn.")
+    var student: Student
+
+    @Option(help: "The checkpoint to write (.safetensors).")
+    var out: String
+
+    @Option(help: "Window length in seconds.")
+    var seconds: Double = 1
+
+    @Option(help: "Comma-separated labels (default: _silence_, _unknown_ and the ten Speech Commands keywords).")
+    var labels: String?
+
+    @Option(help: "Feature preset (default: the student's).")
+    var preset: String?
+
+    @Option(help: "Sample rate in Hz.")
+    var sampleRate: Int = 16000
+
+    @Flag(help: "A multi-label model (sigmoid outputs).")
+    var multiLabel = false
+
+    @Option(help: "Initialisation seed.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard seconds > 0, seconds <= 3600, (seconds * Double(sampleRate)).rounded() >= 1 else {
+            throw ValidationError("--seconds must be in (0, 3600]; got \(seconds).")
+        }
+        guard (1...384_000).contains(sampleRate) else {
+            throw ValidationError("--sample-rate must be 1…384000; got \(sampleRate).")
+        }
+        if let labels {
+            let names = labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard names.count >= 2, !names.contains(""), Set(names).count == names.count else {
+                throw ValidationError("--labels must name at least two distinct, non-empty labels; got '\(labels)'.")
+            }
+        }
+        if let preset, FrontEndPreset(rawValue: preset) == nil {
+            throw ValidationError(
+                "--preset '\(preset)' is not a preset; expected one of "
+                    + FrontEndPreset.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+        }
+    }
+
+    func run() throws {
+        let names =
+            labels.map { $0.split(separator: ",").map(String.init) }
+            ?? ["_silence_", "_unknown_"] + Recipe.speechCommands12
+        let (model, info) = try Checkpoint.untrained(
+            student: student, labels: names, preset: preset.flatMap(FrontEndPreset.init(rawValue:)),
+            sampleRate: sampleRate, windowSamples: Int((seconds * Double(sampleRate)).rounded()),
+            task: multiLabel ? .multiLabel : .singleLabel, seed: seed)
+        let url = URL(fileURLWithPath: out)
+        try Checkpoint.save(model, info: info, optimizer: nil, to: url)
+        say(
+            "\(student.rawValue): \(names.count) labels, \(info.details.frames) frames of \(info.details.featurePreset) "
+                + "(\(seconds) s at \(sampleRate) Hz), untrained → \(url.path)")
     }
 }

@@ -1,0 +1,212 @@
+import AudioIO
+import DatasetFormat
+import Foundation
+import TKDCore
+
+/// What scores a batch of windows for the detector: a checkpoint run natively, or an exported model.
+public protocol WindowScoring: AnyObject {
+    var labels: [String] { get }
+    var sampleRate: Int { get }
+    var windowSamples: Int { get }
+    /// Each context step's centre from the window's start, in seconds, when the model localises.
+    var stepCentresSeconds: [Double]? { get }
+    /// Probabilities [B, labels] and, when localising, attention [B, steps], row-major.
+    func score(_ windows: [[Float]]) throws -> (probabilities: [Float], attention: [Float]?)
+}
+
+/// A checkpoint as a detector's model: tkd's own inference, its KD head (or own attention) as localisation
+/// when the run trained one.
+public final class CheckpointScorer: WindowScoring {
+    public let checkpoint: DeployableCheckpoint
+    let localisation: Bool
+    let jobs: Int
+
+    public init(_ checkpoint: DeployableCheckpoint, jobs: Int = 1) {
+        self.checkpoint = checkpoint
+        localisation = checkpoint.localisationProblem == nil
+        self.jobs = jobs
+    }
+
+    public var labels: [String] { checkpoint.facts.labels }
+    public var sampleRate: Int { checkpoint.facts.sampleRate }
+    public var windowSamples: Int { checkpoint.facts.windowSamples }
+    public var stepCentresSeconds: [Double]? { localisation ? checkpoint.stepCentresSeconds : nil }
+
+    public func score(_ windows: [[Float]]) throws -> (probabilities: [Float], attention: [Float]?) {
+        let s = try checkpoint.scores(checkpoint.features(windows), localisation: localisation, jobs: jobs)
+        return (s.probabilities, s.attention)
+    }
+}
+
+extension ExportedModel: WindowScoring {
+    public var labels: [String] { manifest.labels }
+    public var sampleRate: Int { manifest.sampleRate }
+    public var windowSamples: Int { manifest.window.samples }
+    public var stepCentresSeconds: [Double]? { manifest.localisation?.stepCentresSeconds }
+    public func score(_ windows: [[Float]]) throws -> (probabilities: [Float], attention: [Float]?) {
+        try scores(windows)
+    }
+}
+
+/// One detection: `tkd detect`'s output line.
+public struct Detection: Codable, Equatable, Sendable {
+    public var file: String
+    public var label: String
+    /// The end of the window that fired, in seconds from the recording's start.
+    public var timeSeconds: Double
+    /// The smoothed probability that crossed the threshold.
+    public var score: Double
+    /// Where the model's attention peaked in that window, in seconds from the recording's start.
+    public var peakSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case file, label, score
+        case timeSeconds = "time_seconds", peakSeconds = "peak_seconds"
+    }
+}
+
+/// Every window's scores (`tkd detect --scores`).
+public struct WindowScores: Codable, Equatable, Sendable {
+    public var file: String
+    public var timeSeconds: Double
+    public var probabilities: [Float]
+    public var smoothed: [Float]
+
+    enum CodingKeys: String, CodingKey {
+        case file, probabilities, smoothed
+        case timeSeconds = "time_seconds"
+    }
+}
+
+/// The sliding-window keyword detector (`tkd detect`, and `Scripts/detect_onnx.py` line for line): windows
+/// of the model's length end every `hop_ms`, from the first full window on; each label's probability is
+/// averaged over the last `smoothing_windows` windows (fewer at the start); a label fires when that average is
+/// at least `threshold` and its previous detection ended at least `cooldown_ms` earlier. A recording shorter
+/// than one window is zero-padded at its end to one window (and the summary says so). Audio is read block by
+/// block, so memory stays flat for any length.
+public final class Detector {
+    public let scorer: WindowScoring
+    public let settings: DeployManifest.DetectorSettings
+    /// Windows scored together.
+    public let batch: Int
+
+    public init(scorer: WindowScoring, settings: DeployManifest.DetectorSettings, batch: Int = 16) throws {
+        if let p = settings.problem(modelLabels: scorer.labels, sampleRate: scorer.sampleRate) {
+            throw DeployError.export(field: "detector", reason: p)
+        }
+        self.scorer = scorer
+        self.settings = settings
+        self.batch = max(1, batch)
+    }
+
+    /// The settings `tkd export` records unless told otherwise: a 100-ms hop (the nearest of 100, 80, 50, 40,
+    /// 20, 10 ms that is a whole number of samples), smoothing over 3 windows, a cooldown of one window (at
+    /// least a second: a keyword stays in view for about a window's length), threshold 0.5, and every label
+    /// that does not start with `_` (single-label models: not `_silence_`, `_unknown_`). Derived from the
+    /// window, not tuned on data.
+    public static func recommended(for f: DeploymentFacts) -> DeployManifest.DetectorSettings {
+        let hop = [100, 80, 50, 40, 20, 10].first { ($0 * f.sampleRate) % 1000 == 0 } ?? 1000
+        let windowMs = Int((f.windowSeconds * 1000).rounded())
+        var labels = f.task == .multiLabel ? f.labels : f.labels.filter { !$0.hasPrefix("_") }
+        if labels.isEmpty { labels = f.labels }
+        return .init(hopMs: hop, smoothingWindows: 3, cooldownMs: max(1000, windowMs), threshold: 0.5, labels: labels)
+    }
+
+    public struct Summary: Sendable {
+        public var file: String
+        public var seconds: Double
+        public var windows: Int
+        public var detections: Int
+        /// The recording was shorter than a window and was zero-padded.
+        public var padded: Bool
+        public var fileSampleRate: Int
+        public var channels: Int
+    }
+
+    /// Scores one recording. `onDetection` and `onWindow` are called in time order; `progress` with the file
+    /// frames read so far.
+    /// - Throws: `AudioError` for the file, `DeployError` for the model.
+    public func run(
+        _ url: URL, name: String? = nil, onDetection: (Detection) throws -> Void,
+        onWindow: ((WindowScores) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Summary {
+        let rate = scorer.sampleRate, w = scorer.windowSamples
+        let hop = settings.hopMs * rate / 1000, cooldown = settings.cooldownMs * rate / 1000
+        let file = name ?? url.path
+        let stream = try AudioStream(url, sampleRate: rate)
+        let labels = scorer.labels, k = labels.count
+        let watch = settings.labels.compactMap { labels.firstIndex(of: $0) }
+        var buffer: [Float] = []
+        var bufferStart = 0  // stream sample index of buffer[0]
+        var nextStart = 0
+        var total = 0
+        var windows = 0, fired = 0
+        var history: [[Float]] = []
+        var lastFire = [Int: Int]()
+        var pending: [(start: Int, samples: [Float])] = []
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let (p, a) = try scorer.score(pending.map(\.samples))
+            let steps = scorer.stepCentresSeconds
+            for (i, win) in pending.enumerated() {
+                let probs = Array(p[(i * k)..<((i + 1) * k)])
+                history.append(probs)
+                if history.count > settings.smoothingWindows { history.removeFirst() }
+                var smoothed = [Float](repeating: 0, count: k)
+                for h in history { for c in 0..<k { smoothed[c] += h[c] } }
+                for c in 0..<k { smoothed[c] /= Float(history.count) }
+                let end = win.start + w
+                let endSeconds = Double(end) / Double(rate)
+                try onWindow?(WindowScores(file: file, timeSeconds: endSeconds, probabilities: probs, smoothed: smoothed))
+                var peak: Double?
+                if let a, let steps, !steps.isEmpty, a.count == pending.count * steps.count {
+                    let row = a[(i * steps.count)..<((i + 1) * steps.count)]
+                    let j = row.indices.max { row[$0] < row[$1] }! - i * steps.count
+                    peak = Double(win.start) / Double(rate) + steps[j]
+                }
+                for c in watch where Double(smoothed[c]) >= settings.threshold {
+                    if let last = lastFire[c], end - last < cooldown { continue }
+                    lastFire[c] = end
+                    fired += 1
+                    try onDetection(
+                        Detection(
+                            file: file, label: labels[c], timeSeconds: endSeconds, score: Double(smoothed[c]),
+                            peakSeconds: peak))
+                }
+                windows += 1
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        while true {
+            let block = try stream.read()
+            if block.isEmpty { break }
+            buffer += block
+            total += block.count
+            progress?(stream.framesRead, stream.frames)
+            while nextStart + w <= bufferStart + buffer.count {
+                let from = nextStart - bufferStart
+                pending.append((nextStart, Array(buffer[from..<(from + w)])))
+                nextStart += hop
+                if pending.count == batch { try flush() }
+            }
+            // Keep only what later windows need.
+            let drop = min(max(nextStart - bufferStart, 0), buffer.count)
+            if drop > 0 {
+                buffer.removeFirst(drop)
+                bufferStart += drop
+            }
+        }
+        var padded = false
+        if total < w && windows == 0 && pending.isEmpty {
+            guard total > 0 else { throw DeployError.input(path: url.path, reason: "no samples; expected audio") }
+            padded = true
+            pending.append((0, buffer + [Float](repeating: 0, count: w - buffer.count)))
+        }
+        try flush()
+        return Summary(
+            file: file, seconds: Double(total) / Double(rate), windows: windows, detections: fired, padded: padded,
+            fileSampleRate: stream.fileSampleRate, channels: stream.channels)
+    }
+}

@@ -1,0 +1,161 @@
+import DatasetFormat
+import Features
+import Foundation
+
+/// The feature preset as ONNX nodes, audio [B, samples] → features [B, frames, coefficients], computing what
+/// `Features.FrontEnd` computes.
+///
+/// Framing, window and DFT are one `Conv` whose filters are the windowed DFT basis (cosine and sine rows of
+/// the bins the mel filterbank uses, interleaved), with the hop as its stride. Chosen over the `DFT` / `STFT`
+/// operators because: the kws_streaming presets zero-pad a 640-sample frame to a 1024-point DFT, which
+/// `STFT` cannot express (its DFT size is the frame length); `Conv` exists in every opset and every runtime
+/// and converter (TFLite, NPUs), runs on the same GEMM kernels as the model; and the linear parts of Kaldi's
+/// framing — removing each frame's mean and pre-emphasis — fold into the same basis, so every preset is one
+/// convolution. The cost is multiply-accumulates: 2·bins·frame per frame, against the FFT's
+/// O(N log N) (`deploy.json` `size.front_end_macs_per_window` counts them).
+///
+/// Then: the squares summed per bin (power), `Sqrt` for magnitude presets, the mel matrix as a `MatMul`, the
+/// log compression (`Max` + `Log`, or `Add` + `Log`, dB scaling and the top-dB floor), the DCT as a `MatMul`
+/// for MFCC presets, and a transpose to frames × coefficients. Everything is float32 (the MFCC presets run in
+/// float64 in tkd; README, "Deploying a student", gives what that costs).
+enum FrontEndGraph {
+    /// Emits the front end on `audio` ([B, samples]); returns the features value [B, frames, F].
+    static func emit(
+        _ b: GraphBuilder, config c: FrontEndConfig, samples: Int, audio: String, output: String
+    ) throws -> String {
+        let frontEnd = try FrontEnd(c)
+        let frames = c.frameCount(samples: samples)
+        guard frames > 0 else {
+            throw DeployError.export(
+                field: "window", reason: "\(samples) samples give no frame of \(c.frameLength); expected more")
+        }
+        let saved = b.scope
+        b.scope = "front_end"
+        defer { b.scope = saved }
+
+        // The signal the frames are cut from.
+        var signal = audio
+        var length = samples
+        if case let .center(reflect) = c.padding {
+            let p = c.fftLength / 2
+            guard !reflect || p < samples else {
+                throw DeployError.export(
+                    field: "window", reason: "\(samples) samples are too short for reflection padding by \(p)")
+            }
+            signal = b.node(
+                "Pad", [audio, b.int64s("pads", [0, p, 0, p])], [.string("mode", reflect ? "reflect" : "constant")],
+                shape: [GraphBuilder.batch, samples + 2 * p])
+            length = samples + 2 * p
+        }
+
+        // The windowed DFT basis over one frame, in Double: rows (cos, sin) per bin that a mel band uses.
+        let fb = frontEnd.filterbank
+        var used = Set<Int>()
+        for band in 0..<fb.bands where !fb.weights[band].isEmpty {
+            for k in fb.starts[band]..<(fb.starts[band] + fb.weights[band].count) { used.insert(k) }
+        }
+        let bins = used.sorted()
+        guard !bins.isEmpty else { throw DeployError.export(field: "mel", reason: "the filterbank has no weights") }
+        let basis = dftBasis(c, window: frontEnd.window, bins: bins)
+        let length0 = c.frameLength
+        // Leading and trailing taps that are zero in every row are left out of the convolution.
+        let nonzero = (0..<length0).filter { j in basis.contains { $0[j] != 0 } }
+        let first = nonzero.first ?? 0, last = nonzero.last ?? 0
+        let taps = last - first + 1
+        var weights = [Float](repeating: 0, count: basis.count * taps)
+        for (r, row) in basis.enumerated() {
+            for j in 0..<taps { weights[r * taps + j] = Float(row[first + j]) }
+        }
+        var x = b.unsqueeze(signal, axes: [1])
+        if first > 0 {
+            x = b.node(
+                "Slice", [x, b.int64s("starts", [first]), b.int64s("ends", [length]), b.int64s("axes", [2])],
+                shape: [GraphBuilder.batch, 1, length - first])
+        }
+        let convFrames = (length - first - taps) / c.hopLength + 1
+        let w = b.floats("dft_basis", weights, dims: [basis.count, 1, taps])
+        var spectrum = b.node(
+            "Conv", [x, w], [.ints("kernel_shape", [taps]), .ints("strides", [c.hopLength])],
+            shape: [GraphBuilder.batch, basis.count, convFrames], macs: convFrames * basis.count * taps)
+        if convFrames > frames {
+            spectrum = b.node(
+                "Slice", [spectrum, b.int64s("starts", [0]), b.int64s("ends", [frames]), b.int64s("axes", [2])],
+                shape: [GraphBuilder.batch, basis.count, frames])
+        }
+        precondition(convFrames >= frames, "the convolution gives \(convFrames) frames, fewer than \(frames)")
+
+        // |X|² per bin (re² + im²), then |X| for magnitude presets.
+        let squared = b.binary("Mul", spectrum, spectrum)
+        let pairs = b.reshape(squared, [GraphBuilder.batch, bins.count, 2, frames])
+        var power = b.node(
+            "ReduceSum", [pairs, b.int64s("axes", [2])], [.int("keepdims", 0)],
+            shape: [GraphBuilder.batch, bins.count, frames])
+        if c.spectrum == .magnitude { power = b.unary("Sqrt", power) }
+
+        // Mel: [bands, bins used] · [B, bins used, T].
+        var mel = [Float](repeating: 0, count: fb.bands * bins.count)
+        let column = Dictionary(uniqueKeysWithValues: bins.enumerated().map { ($1, $0) })
+        for band in 0..<fb.bands {
+            for (i, v) in fb.weights[band].enumerated() { mel[band * bins.count + column[fb.starts[band] + i]!] = v }
+        }
+        var y = b.matmul(b.floats("mel_filterbank", mel, dims: [fb.bands, bins.count]), power)
+
+        switch c.log {
+        case let .lnFloor(floor):
+            y = b.unary("Log", b.binary("Max", y, b.floats("log_floor", [Float(floor)], dims: [])))
+        case let .lnOffset(eps):
+            y = b.unary("Log", b.binary("Add", y, b.floats("log_offset", [Float(eps)], dims: [])))
+        case let .decibels(amin, _):
+            let ln = b.unary("Log", b.binary("Max", y, b.floats("amin", [Float(amin)], dims: [])))
+            y = b.binary("Mul", ln, b.floats("db_scale", [Float(10 / M_LN10)], dims: []))
+        case .none:
+            break
+        }
+        if let dct = frontEnd.dctMatrix, let d = c.dct {
+            y = b.matmul(b.floats("dct", dct.map { Float($0) }, dims: [d.coefficients, fb.bands]), y)
+        }
+        var features = b.transpose(y, [0, 2, 1])
+        if case let .decibels(_, topDB?) = c.log {
+            let peak = b.node(
+                "ReduceMax", [features], [.ints("axes", [1, 2]), .int("keepdims", 1)],
+                shape: [GraphBuilder.batch, 1, 1])
+            let floor = b.binary("Sub", peak, b.floats("top_db", [Float(topDB)], dims: []))
+            features = b.binary("Max", features, floor)
+        }
+        return b.node("Identity", [features], shape: b.shape(features), output: output)
+    }
+
+    /// Rows (cos, −sin) for each bin of the `fftLength`-point DFT of one frame after `FrontEnd`'s per-frame
+    /// processing: for Kaldi-style presets the frame's mean removed and pre-emphasis (x[0] against itself),
+    /// then the window — all linear in the frame, so folded into the rows here.
+    static func dftBasis(_ c: FrontEndConfig, window: [Double], bins: [Int]) -> [[Double]] {
+        let l = c.frameLength, n = Double(c.fftLength)
+        let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
+        let k = Double(c.preemphasis)
+        var rows: [[Double]] = []
+        rows.reserveCapacity(2 * bins.count)
+        for bin in bins {
+            for part in 0..<2 {
+                var r = (0..<l).map { i -> Double in
+                    let angle = 2 * Double.pi * Double(i) * Double(bin) / n
+                    return window[i] * (part == 0 ? cos(angle) : -sin(angle))
+                }
+                if kaldiStyle {
+                    // y = P x′ with y₀ = (1 − k) x′₀, yᵢ = x′ᵢ − k x′ᵢ₋₁: r·P.
+                    var q = [Double](repeating: 0, count: l)
+                    for j in 0..<l {
+                        q[j] = (j == 0 ? r[0] * (1 - k) : r[j]) - (j + 1 < l ? k * r[j + 1] : 0)
+                    }
+                    // x′ = x − mean(x): q·(I − 11ᵀ/L).
+                    if c.removeDCOffset {
+                        let mean = q.reduce(0, +) / Double(l)
+                        for j in 0..<l { q[j] -= mean }
+                    }
+                    r = q
+                }
+                rows.append(r)
+            }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+extension Op {
+    func unary() throws -> TensorValue {
+        if node.opType == "Identity" { return try input(0) }
+        let (shape, x) = try floats(0)
+        let y: [Float]
+        switch node.opType {
+        case "Relu": y = x.map { $0 > 0 ? $0 : 0 }
+        case "Sigmoid": y = x.map { 1 / (1 + Foundation.exp(-$0)) }
+        case "Tanh": y = x.map { Foundation.tanh($0) }
+        case "Sqrt": y = x.map { $0.squareRoot() }
+        case "Log": y = x.map { Foundation.log($0) }
+        default: throw fail("not a unary operator")
+        }
+        return TensorValue(shape: shape, floats: y)
+    }
+
+    /// The numpy broadcast of two shapes.
+    func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
+        let n = max(a.count, b.count)
+        let pa = [Int](repeating: 1, count: n - a.count) + a, pb = [Int](repeating: 1, count: n - b.count) + b
+        return try zip(pa, pb).map { x, y in
+            guard x == y || x == 1 || y == 1 else { throw fail("shapes \(a) and \(b) do not broadcast") }
+            return x == 1 ? y : x
+        }
+    }
+
+    func binary() throws -> TensorValue {
+        let (sa, a) = try floats(0), (sb, b) = try floats(1)
+        let f: (Float, Float) -> Float
+        switch node.opType {
+        case "Add": f = (+)
+        case "Sub": f = (-)
+        case "Mul": f = (*)
+        case "Div": f = (/)
+        case "Max": f = { x, y in x.isNaN || y.isNaN ? .nan : Swift.max(x, y) }
+        default: throw fail("not a binary operator")
+        }
+        if sa == sb { return TensorValue(shape: sa, floats: zip(a, b).map(f)) }
+        let shape = try broadcast(sa, sb)
+        let n = try count(shape)
+        if b.count == 1 {
+            let v = b[0]
+            return TensorValue(shape: shape, floats: a.map { f($0, v) })
+        }
+        if a.count == 1 {
+            let v = a[0]
+            return TensorValue(shape: shape, floats: b.map { f(v, $0) })
+        }
+        var out = [Float](repeating: 0, count: n)
+        let rank = shape.count
+        func strides(_ s: [Int]) -> [Int] {
+            let padded = [Int](repeating: 1, count: rank - s.count) + s
+            let dense = TensorValue.strides(padded)
+            return (0..<rank).map { padded[$0] == 1 ? 0 : dense[$0] }
+        }
+        let stA = strides(sa), stB = strides(sb)
+        let inner = shape.last ?? 1
+        let ia = stA.last ?? 0, ib = stB.last ?? 0
+        var index = [Int](repeating: 0, count: Swift.max(rank - 1, 0))
+        var o = 0
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    while o < n {
+                        var offA = 0, offB = 0
+                        for d in 0..<index.count {
+                            offA += index[d] * stA[d]
+                            offB += index[d] * stB[d]
+                        }
+                        for k in 0..<inner { op[o + k] = f(ap[offA + k * ia], bp[offB + k * ib]) }
+                        o += inner
+                        var d = index.count - 1
+                        while d >= 0 {
+                            index[d] += 1
+                            if index[d] < shape[d] { break }
+                            index[d] = 0
+                            d -= 1
+                        }
+                    }
+                }
+            }
+        }
+        return TensorValue(shape: shape, floats: out)
+    }
+
+    /// The per-axis (or per-tensor) scale and zero point of Q/DQ for a tensor of `shape`.
+    private func quantParameters(shape: [Int], scaleInput: Int, zeroInput: Int) throws -> (
+        scale: [Float], zero: [Int], axis: Int?, type: ONNXDataType
+    ) {
+        let (scaleShape, scale) = try floats(scaleInput)
+        guard !scale.isEmpty, scale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw fail("the scale must be finite and positive")
+        }
+        var zero = [Int](repeating: 0, count: scale.count)
+        var type = ONNXDataType.uint8
+        if let z = optionalInput(zeroInput) {
+            guard z.count == scale.count, let ints = z.integers, [.uint8, .int8, .int32].contains(z.elementType) else {
+                throw fail("the zero point has \(z.count) \(z.elementType.name) values; expected \(scale.count)")
+            }
+            zero = ints
+            type = z.elementType
+        }
+        guard scaleShape.count <= 1 else { throw fail("the scale has shape \(scaleShape); expected a scalar or 1-D") }
+        if scale.count == 1 && scaleShape.count == 0 { return (scale, zero, nil, type) }
+        let a = try axis(try int("axis", 1), rank: shape.count)
+        guard shape[a] == scale.count else {
+            throw fail("\(scale.count) scales for axis \(a) of \(shape)")
+        }
+        return (scale, zero, a, type)
+    }
+
+    /// QuantizeLinear: saturate(round_half_even(x / scale) + zero_point) to uint8 or int8.
+    func quantize() throws -> TensorValue {
+        let (shape, x) = try floats(0)
+        let q = try quantParameters(shape: shape, scaleInput: 1, zeroInput: 2)
+        let (lo, hi): (Float, Float) = q.type == .int8 ? (-128, 127) : (0, 255)
+        guard q.type != .int32 else { throw fail("QuantizeLinear to int32 is not supported") }
+        let inner = q.axis.map { TensorValue.strides(shape)[$0] } ?? 1, channels = q.scale.count
+        var out = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count {
+            let c = q.axis == nil ? 0 : (i / inner) % channels
+            let v = (x[i] / q.scale[c]).rounded(.toNearestOrEven) + Float(q.zero[c])
+            out[i] = Swift.min(Swift.max(v, lo), hi)
+        }
+        if q.type == .int8 { return TensorValue(shape: shape, storage: .int8(out.map { Int8($0) })) }
+        return TensorValue(shape: shape, storage: .uint8(out.map { UInt8($0) }))
+    }
+
+    /// DequantizeLinear: (x − zero_point) · scale, per tensor or per axis.
+    func dequantize() throws -> TensorValue {
+        let v = try input(0)
+        guard let x = v.integers, v.elementType != .int64 else {
+            throw fail("input is \(v.elementType.name); expected uint8, int8 or int32")
+        }
+        var q = try quantParameters(shape: v.shape, scaleInput: 1, zeroInput: 2)
+        if optionalInput(2) == nil { q.type = v.elementType }
+        guard q.type == v.elementType else {
+            throw fail("the zero point is \(q.type.name); the input is \(v.elementType.name)")
+        }
+        let inner = q.axis.map { TensorValue.strides(v.shape)[$0] } ?? 1, channels = q.scale.count
+        var out = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count {
+            let c = q.axis == nil ? 0 : (i / inner) % channels
+            out[i] = Float(x[i] - q.zero[c]) * q.scale[c]
+        }
+        return TensorValue(shape: v.shape, floats: out)
+    }
+}
