@@ -60,6 +60,12 @@ public final class ExportedModel: @unchecked Sendable {  // immutable after init
 
     /// Runs a batch of windows (each `window.samples` long) through the graph.
     public func scores(_ windows: [[Float]]) throws -> (probabilities: [Float], attention: [Float]?) {
+        let r = try outputs(windows)
+        return (r.probabilities, r.attention)
+    }
+
+    /// Logits and probabilities [B, labels] and the attention [B, steps] of a batch of windows.
+    public func outputs(_ windows: [[Float]]) throws -> (logits: [Float], probabilities: [Float], attention: [Float]?) {
         let m = manifest
         let input: TensorValue
         if m.model.input == "audio" {
@@ -73,6 +79,7 @@ public final class ExportedModel: @unchecked Sendable {  // immutable after init
         guard let p = out["probabilities"]?.floats, p.count == windows.count * m.labels.count else {
             throw DeployError.model(path: runner.path, reason: "the graph gave no probabilities for the batch")
         }
-        return (p, m.localisation.flatMap { out[$0.output]?.floats })
+        let logits = out["logits"]?.floats ?? []
+        return (logits.count == p.count ? logits : p, p, m.localisation.flatMap { out[$0.output]?.floats })
     }
 }

@@ -15,13 +15,29 @@ public struct EvaluationDetails: Codable, Equatable, Sendable {
     public var idsSHA256: String
     public var labels: [Int]
     public var predicted: [Int]
+    /// Each example's scores in label order: softmax probabilities, or sigmoid for a multi-label dataset (what
+    /// an exported model's `probabilities` output gives, so that any runtime can be compared example by example).
+    public var probabilities: [[Float]]
     /// The attention's localisation over the split's keyword examples, by head: `own` (Att-RNN's and
     /// MHAtt-RNN's α, the mean over heads) and `kd_head` (the training-only head, for runs with λ > 0).
     public var attention: [String: AttentionLocalisation]
 
     enum CodingKeys: String, CodingKey {
-        case split, ids, labels, predicted, attention
+        case split, ids, labels, predicted, attention, probabilities
         case idsSHA256 = "ids_sha256"
+    }
+
+    public init(
+        split: String, ids: [String], idsSHA256: String, labels: [Int], predicted: [Int], probabilities: [[Float]],
+        attention: [String: AttentionLocalisation]
+    ) {
+        self.split = split
+        self.ids = ids
+        self.idsSHA256 = idsSHA256
+        self.labels = labels
+        self.predicted = predicted
+        self.probabilities = probabilities
+        self.attention = attention
     }
 
     public var accuracy: Double {
@@ -96,6 +112,8 @@ extension Evaluator {
         let centres = info.student.contextCentres(frames: data.frames, frameCentre: data.frameCentre)
         let scoreHead = info.kdLambda > 0 && info.config.kd.head != .own  // nil is `separate`
         var predicted: [Int] = [], labels: [Int] = []
+        var probabilities: [[Float]] = []
+        let sigmoid = data.info.isMultiLabel
         var own = RolloutLocalisation(), head = RolloutLocalisation()
         var hasOwn = false
         let run = RunContext(mode: .inference, jobs: jobs, chunkSize: info.config.chunk)
@@ -108,6 +126,7 @@ extension Evaluator {
                 let row = out.logits.data[(i * k)..<((i + 1) * k)]
                 predicted.append(row.indices.max { row[$0] < row[$1] }! - i * k)
                 labels.append(data.records[id]!.labelIndex)
+                probabilities.append(Self.probabilities(Array(row), sigmoid: sigmoid))
             }
             var ownRows: [Float]?
             if let a = out.attention {
@@ -142,6 +161,15 @@ extension Evaluator {
         if scoreHead && head.examples > 0 { attention["kd_head"] = AttentionLocalisation(head) }
         return EvaluationDetails(
             split: split.rawValue, ids: ids, idsSHA256: EvaluationDetails.idsSHA256(ids), labels: labels,
-            predicted: predicted, attention: attention)
+            predicted: predicted, probabilities: probabilities, attention: attention)
+    }
+
+    /// Softmax (or elementwise sigmoid) of one example's logits.
+    public static func probabilities(_ logits: [Float], sigmoid: Bool) -> [Float] {
+        if sigmoid { return logits.map { 1 / (1 + Foundation.exp(-$0)) } }
+        let m = logits.max() ?? 0
+        let e = logits.map { Foundation.exp($0 - m) }
+        let s = e.reduce(0, +)
+        return e.map { $0 / s }
     }
 }
