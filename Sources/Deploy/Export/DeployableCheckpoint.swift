@@ -50,6 +50,9 @@ public final class DeployableCheckpoint: @unchecked Sendable {  // immutable aft
         }
         self.model = model
         let d = info.details
+        guard FrontEndPreset(rawValue: d.featurePreset) != nil else {
+            throw FeaturesError.unknownPreset(name: d.featurePreset, available: FrontEndPreset.allCases.map(\.rawValue))
+        }
         var rate = d.sampleRate, samples = d.windowSamples, task = d.task, frontEnd = d.frontEnd
         if rate == nil || samples == nil || task == nil || frontEnd == nil {
             guard let dataset else {
@@ -77,9 +80,6 @@ public final class DeployableCheckpoint: @unchecked Sendable {  // immutable aft
             samples = samples ?? n
             task = task ?? data.info.task ?? .singleLabel
             frontEnd = frontEnd ?? data.storeConfig.frontEnd
-        }
-        guard FrontEndPreset(rawValue: d.featurePreset) != nil || d.frontEnd != nil else {
-            throw FeaturesError.unknownPreset(name: d.featurePreset, available: FrontEndPreset.allCases.map(\.rawValue))
         }
         let f = frontEnd!
         guard f.frameCount(samples: samples!) == d.frames, f.featureCount == d.student.featureCount else {
