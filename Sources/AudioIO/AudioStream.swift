@@ -22,7 +22,9 @@ public final class AudioStream {
     public static let blockFrames = 1 << 16
 
     /// - Throws: `AudioError` naming the file (missing, not audio, truncated, empty, …).
-    public init(_ url: URL, sampleRate: Int? = nil, quality: ResampleQuality = .sincBest, downMix: DownMix = .mean)
+    public init(
+        _ url: URL, sampleRate: Int? = nil, quality: ResampleQuality = .sincBest, downMix: DownMix = .mean
+    )
         throws
     {
         self.url = url

@@ -17,7 +17,8 @@ struct TKD: ParsableCommand {
         version: TKDVersion.current,
         subcommands: [
             CorpusCommand.self, GenerateCommand.self, RenderCommand.self, FeaturesCommand.self, ModelCommand.self,
-            TrainCommand.self, EvaluateCommand.self, ExportCommand.self, DetectCommand.self, TeacherCommand.self, VerifyCommand.self, ReportCommand.self,
+            TrainCommand.self, EvaluateCommand.self, ExportCommand.self, DetectCommand.self, TeacherCommand.self,
+            VerifyCommand.self, ReportCommand.self,
             DemoCommand.self, StudyCommand.self, BenchCommand.self, VersionCommand.self,
         ]
     )

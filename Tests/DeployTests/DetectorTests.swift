@@ -39,7 +39,9 @@ struct DetectorTests {
     }
 
     /// `seconds` of silence at 1 kHz with full-scale stretches (start, end in seconds); written as float WAV.
-    static func recording(_ dir: URL, seconds: Double, loud: [(Double, Double)], rate: Int = 1000, channels: Int = 1)
+    static func recording(
+        _ dir: URL, seconds: Double, loud: [(Double, Double)], rate: Int = 1000, channels: Int = 1
+    )
         throws -> URL
     {
         let n = Int(seconds * Double(rate))
@@ -80,8 +82,9 @@ struct DetectorTests {
         // Localisation: the step where the attention peaks, from the window's start.
         #expect(all[0].peakSeconds == 0.9 + 0.15)
         // Label b fires during the silence; the threshold 0.99 of a never does.
-        #expect(try detections(url, LevelScorer(window: 200), Self.settings(threshold: 0.99)).map(\.timeSeconds)
-            == [1.2, 1.3])
+        #expect(
+            try detections(url, LevelScorer(window: 200), Self.settings(threshold: 0.99)).map(\.timeSeconds)
+                == [1.2, 1.3])
         #expect(try detections(url, LevelScorer(window: 200), Self.settings(cooldown: 5000, labels: ["b"])).count == 1)
     }
 

@@ -53,7 +53,8 @@ struct ExportTests {
             good, to: bad,
             tensors: {
                 let i = $0.firstIndex { $0.name == "l11.kernel" }!
-                $0[i] = SafeTensors.Tensor(name: "l11.kernel", shape: [64, 33], values: [Float](repeating: 0, count: 2112))
+                $0[i] = SafeTensors.Tensor(
+                    name: "l11.kernel", shape: [64, 33], values: [Float](repeating: 0, count: 2112))
             })
         #expect(export().contains("tensor 'l11.kernel' has shape [64, 33], expected [64, 32]"))
         try Self.tampered(

@@ -41,9 +41,11 @@ struct GraphRunnerTests {
         #expect(out["back"]!.floats == [0, 0.5, 0, 0.5, 31.75])
 
         let perAxis = Self.model(
-            [ONNXNode(
-                name: "dq", opType: "DequantizeLinear", inputs: ["w", "s", "z"], outputs: ["y"],
-                attributes: [.int("axis", 1)])],
+            [
+                ONNXNode(
+                    name: "dq", opType: "DequantizeLinear", inputs: ["w", "s", "z"], outputs: ["y"],
+                    attributes: [.int("axis", 1)])
+            ],
             initializers: [
                 ONNXTensor(name: "w", int8s: [-127, 0, 127, 5, -5, 1], dims: [2, 3]),
                 ONNXTensor(name: "s", floats: [1, 0.5, 0.25], dims: [3]),
@@ -57,9 +59,11 @@ struct GraphRunnerTests {
     @Test("a model round-trips through tkd's protobuf writer and reader")
     func roundTrip() throws {
         let m = Self.model(
-            [ONNXNode(
-                name: "n", opType: "Gemm", inputs: ["x", "w", "b"], outputs: ["y"],
-                attributes: [.float("alpha", 0.5), .ints("dummy_ints", [-3, 0, 1 << 40]), .string("s", "héllo")])],
+            [
+                ONNXNode(
+                    name: "n", opType: "Gemm", inputs: ["x", "w", "b"], outputs: ["y"],
+                    attributes: [.float("alpha", 0.5), .ints("dummy_ints", [-3, 0, 1 << 40]), .string("s", "héllo")])
+            ],
             initializers: [
                 ONNXTensor(name: "w", floats: (0..<15).map { Float($0) - 7.5 }, dims: [5, 3]),
                 ONNXTensor(name: "b", int64s: [Int64.min, -1, Int64.max], dims: [3]),
@@ -87,8 +91,9 @@ struct GraphRunnerTests {
         let loop = ONNXNode(name: "l", opType: "Loop", inputs: ["x"], outputs: ["y"])
         refuse(Self.model([loop], inputs: [Self.x], outputs: ["y"]), "a Loop, which tkd's runner does not run")
         refuse(
-            Self.model([ONNXNode(name: "r", opType: "Relu", inputs: ["x"], outputs: ["y"])], inputs: [Self.x],
-                       outputs: ["y"], opset: 21), "opset 21")
+            Self.model(
+                [ONNXNode(name: "r", opType: "Relu", inputs: ["x"], outputs: ["y"])], inputs: [Self.x],
+                outputs: ["y"], opset: 21), "opset 21")
         refuse(Self.model([], inputs: [Self.x], outputs: ["missing"]), "graph output 'missing' is never computed")
         let reshape = ONNXNode(name: "rs", opType: "Reshape", inputs: ["x", "shape"], outputs: ["y"])
         refuse(
@@ -110,8 +115,9 @@ struct GraphRunnerTests {
                 inputs: [Self.x], outputs: ["y"]),
             "too large", run: ["x": TensorValue(shape: [1, 5], floats: [1, 2, 3, 4, 5])])
         refuse(
-            Self.model([ONNXNode(name: "r", opType: "Relu", inputs: ["x"], outputs: ["y"])], inputs: [Self.x],
-                       outputs: ["y"]),
+            Self.model(
+                [ONNXNode(name: "r", opType: "Relu", inputs: ["x"], outputs: ["y"])], inputs: [Self.x],
+                outputs: ["y"]),
             "input 'x' has shape [1, 4]", run: ["x": TensorValue(shape: [1, 4], floats: [1, 2, 3, 4])])
     }
 

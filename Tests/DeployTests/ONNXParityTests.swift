@@ -28,7 +28,8 @@ struct ONNXParityTests {
 
     @Test("every student: graphs as fixtured, ONNX Runtime's outputs reproduced by tkd", arguments: Student.allCases)
     func parity(student: Student) throws {
-        let fixture = try SafeTensorsFile(DeployFixtures.folder.appendingPathComponent("\(student.rawValue).safetensors"))
+        let fixture = try SafeTensorsFile(
+            DeployFixtures.folder.appendingPathComponent("\(student.rawValue).safetensors"))
         func want(_ name: String) throws -> [Float] { try fixture.values(name) }
         let dir = try TestFolder.make("onnx-parity")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -53,7 +54,8 @@ struct ONNXParityTests {
         expectClose(
             native.probabilities, try want("audio.probabilities"), tolerance: Self.audioGraphTolerance,
             "audio graph probabilities")
-        expectClose(native.attention ?? [], try want("audio.attention"), tolerance: Self.audioGraphTolerance, "attention")
+        expectClose(
+            native.attention ?? [], try want("audio.attention"), tolerance: Self.audioGraphTolerance, "attention")
         // The features graph read tkd's features of the probe, written by `tkd features extract`.
         let input = try want("features.input")
         let same = try model.scores(Tensor(shape: nativeFeatures.shape, data: input))
@@ -68,7 +70,8 @@ struct ONNXParityTests {
         expectClose(
             out["probabilities"]!.floats, try want("audio.probabilities"), tolerance: Self.runnerTolerance,
             "runner, audio graph")
-        expectClose(out["attention"]!.floats, try want("audio.attention"), tolerance: Self.runnerTolerance, "runner attention")
+        expectClose(
+            out["attention"]!.floats, try want("audio.attention"), tolerance: Self.runnerTolerance, "runner attention")
         let fRunner = try GraphRunner.load(features.modelURL)
         let fOut = try fRunner.run(["features": TensorValue(shape: nativeFeatures.shape, floats: input)])
         expectClose(

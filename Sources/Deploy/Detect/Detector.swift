@@ -158,7 +158,8 @@ public final class Detector {
                 for c in 0..<k { smoothed[c] /= Float(history.count) }
                 let end = win.start + w
                 let endSeconds = Double(end) / Double(rate)
-                try onWindow?(WindowScores(file: file, timeSeconds: endSeconds, probabilities: probs, smoothed: smoothed))
+                try onWindow?(
+                    WindowScores(file: file, timeSeconds: endSeconds, probabilities: probs, smoothed: smoothed))
                 var peak: Double?
                 if let a, let steps, !steps.isEmpty, a.count == pending.count * steps.count {
                     let row = a[(i * steps.count)..<((i + 1) * steps.count)]

@@ -10,7 +10,9 @@ extension ExportedModel {
     /// audio for an `audio` model, or its stored features for a `features` model; the metrics `tkd evaluate`
     /// writes, and the per-example predictions and probabilities of `--details`.
     /// - Throws: `DeployError.input` when the dataset does not fit the model (labels, rate, window, audio).
-    public func evaluate(dataset: URL, split: Split, batchSize: Int = 32) throws -> (
+    public func evaluate(
+        dataset: URL, split: Split, batchSize: Int = 32
+    ) throws -> (
         metrics: Metrics, details: EvaluationDetails
     ) {
         let m = manifest
@@ -30,7 +32,8 @@ extension ExportedModel {
                 required: [split])
             guard data.frames == m.window.frames else {
                 throw DeployError.input(
-                    path: dataset.path, reason: "examples have \(data.frames) frames; the model reads \(m.window.frames)")
+                    path: dataset.path,
+                    reason: "examples have \(data.frames) frames; the model reads \(m.window.frames)")
             }
             features = data
             records = (data.splits[split] ?? []).map { data.records[$0]! }
@@ -55,7 +58,8 @@ extension ExportedModel {
             } else {
                 let windows = try group.map { r -> [Float] in
                     let url = try layout.audio(r)
-                    let audio = try AudioReader.read(url, options: AudioReadOptions(sampleRate: m.sampleRate, allowResample: false))
+                    let audio = try AudioReader.read(
+                        url, options: AudioReadOptions(sampleRate: m.sampleRate, allowResample: false))
                     guard audio.samples.count == m.window.samples else {
                         throw DeployError.input(
                             path: url.path,

@@ -53,7 +53,8 @@ public final class ExportedModel: @unchecked Sendable {  // immutable after init
         if let l = m.localisation {
             guard let a = outputs[l.output], a.shape.last == .value(l.steps) else {
                 throw DeployError.model(
-                    path: url.path, reason: "no output '\(l.output)' [batch, \(l.steps)] as deploy.json's localisation says")
+                    path: url.path,
+                    reason: "no output '\(l.output)' [batch, \(l.steps)] as deploy.json's localisation says")
             }
         }
     }

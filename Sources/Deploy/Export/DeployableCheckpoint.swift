@@ -4,8 +4,8 @@ import Foundation
 import Layers
 import Numerics
 import TKDCore
-import TrainingLoop
 import Training
+import TrainingLoop
 
 /// What a model needs at deployment besides its weights: rate, window, task and front end.
 public struct DeploymentFacts: Sendable, Equatable {
@@ -45,7 +45,8 @@ public final class DeployableCheckpoint: @unchecked Sendable {  // immutable aft
         for p in model.stateParameters {
             if let i = p.value.firstIndex(where: { !$0.isFinite }) {
                 throw DeployError.checkpoint(
-                    path: url.path, reason: "tensor '\(p.name)' holds \(p.value[i]) at index \(i); expected finite values")
+                    path: url.path,
+                    reason: "tensor '\(p.name)' holds \(p.value[i]) at index \(i); expected finite values")
             }
         }
         self.model = model

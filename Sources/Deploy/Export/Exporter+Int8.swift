@@ -82,7 +82,8 @@ extension Exporter {
         let missing = watch.subtracting(ranges.values.keys)
         guard missing.isEmpty else {
             throw DeployError.export(
-                field: "int8", reason: "no calibration range for \(missing.sorted().first!) (a tkd bug: please report it)")
+                field: "int8",
+                reason: "no calibration range for \(missing.sorted().first!) (a tkd bug: please report it)")
         }
         let q = Quantizer.rewrite(graph, targets: targets, ranges: ranges.values)
         let description = DeployManifest.Quantization(

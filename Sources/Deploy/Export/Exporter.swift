@@ -60,7 +60,9 @@ public enum Exporter {
         let ck = try DeployableCheckpoint(url, dataset: options.dataset)
         var localisation: StudentGraph.Localisation?
         if options.withLocalisation {
-            if let problem = ck.localisationProblem { throw DeployError.export(field: "with-localisation", reason: problem) }
+            if let problem = ck.localisationProblem {
+                throw DeployError.export(field: "with-localisation", reason: problem)
+            }
             localisation =
                 ck.localisationHead == .own
                 ? .own : .kdHead(query: ck.model.kdQuery.value, temperature: ck.info.details.kdTemperature)
@@ -71,15 +73,17 @@ public enum Exporter {
             guard let calibration = options.calibration else {
                 throw DeployError.export(field: "calibration", reason: "int8 needs --calibration DATASET")
             }
-            let q = try quantize(built.graph, checkpoint: ck, localisation: localisation, calibration: calibration,
-                                 examples: options.calibrationExamples, jobs: options.jobs)
+            let q = try quantize(
+                built.graph, checkpoint: ck, localisation: localisation, calibration: calibration,
+                examples: options.calibrationExamples, jobs: options.jobs)
             built.graph = q.graph
             quantization = q.description
         }
         let model = onnxModel(built.graph, checkpoint: ck, input: options.input, precision: options.precision)
         let bytes = model.serialized()
         // The bytes as a reader sees them, run on the probe against the checkpoint itself.
-        let runner = try GraphRunner(bytes: bytes, path: folder.appendingPathComponent(DeployManifest.modelFileName).path)
+        let runner = try GraphRunner(
+            bytes: bytes, path: folder.appendingPathComponent(DeployManifest.modelFileName).path)
         let check = try selfCheck(runner, checkpoint: ck, input: options.input, localisation: localisation != nil)
         if options.precision == .float32 && !(check <= selfCheckTolerance) {
             throw DeployError.export(
@@ -203,7 +207,8 @@ public enum Exporter {
             docString: graph.docString, graph: graph,
             metadata: [
                 ("tkd.student", ck.student.rawValue), ("tkd.task", ck.facts.task.rawValue), ("tkd.labels", labels),
-                ("tkd.sample_rate", String(ck.facts.sampleRate)), ("tkd.window_samples", String(ck.facts.windowSamples)),
+                ("tkd.sample_rate", String(ck.facts.sampleRate)),
+                ("tkd.window_samples", String(ck.facts.windowSamples)),
                 ("tkd.feature_preset", ck.facts.preset), ("tkd.input", input.rawValue),
                 ("tkd.precision", precision.rawValue),
             ])
@@ -212,7 +217,9 @@ public enum Exporter {
     static func summary(_ ck: DeployableCheckpoint) -> DeployManifest.CheckpointSummary {
         func scores(_ m: Metrics?) -> DeployManifest.Scores? {
             m.map {
-                .init(examples: $0.examples, accuracy: $0.accuracy, meanAveragePrecision: $0.multiLabel?.macroAveragePrecision)
+                .init(
+                    examples: $0.examples, accuracy: $0.accuracy,
+                    meanAveragePrecision: $0.multiLabel?.macroAveragePrecision)
             }
         }
         let d = ck.info.details

@@ -88,12 +88,14 @@ final class GraphBuilder {
         _ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], shape: [Int], output: String? = nil,
         macs: Int = 0
     ) -> String {
-        let out = output.map { n -> String in
-            precondition(!used.contains(n), "duplicate graph name \(n)")
-            used.insert(n)
-            return n
-        } ?? name(op)
-        nodes.append(ONNXNode(name: name("\(op)_node"), opType: op, inputs: inputs, outputs: [out], attributes: attributes))
+        let out =
+            output.map { n -> String in
+                precondition(!used.contains(n), "duplicate graph name \(n)")
+                used.insert(n)
+                return n
+            } ?? name(op)
+        nodes.append(
+            ONNXNode(name: name("\(op)_node"), opType: op, inputs: inputs, outputs: [out], attributes: attributes))
         shapes[out] = shape
         self.macs += macs
         return out
@@ -104,7 +106,8 @@ final class GraphBuilder {
         _ op: String, _ inputs: [String], _ attributes: [ONNXAttribute] = [], outputs shapes: [[Int]?], macs: Int = 0
     ) -> [String] {
         let outs = shapes.map { $0 == nil ? "" : name(op) }
-        nodes.append(ONNXNode(name: name("\(op)_node"), opType: op, inputs: inputs, outputs: outs, attributes: attributes))
+        nodes.append(
+            ONNXNode(name: name("\(op)_node"), opType: op, inputs: inputs, outputs: outs, attributes: attributes))
         for (o, s) in zip(outs, shapes) where !o.isEmpty { self.shapes[o] = s! }
         self.macs += macs
         return outs
@@ -188,7 +191,8 @@ final class GraphBuilder {
 
     /// The graph's value for a model: nodes, initializers and the given inputs and outputs.
     func graph(name: String, inputs: [ONNXValueInfo], outputs: [ONNXValueInfo], doc: String) -> ONNXGraph {
-        ONNXGraph(name: name, nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, docString: doc)
+        ONNXGraph(
+            name: name, nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, docString: doc)
     }
 
     /// A value-info for `value` with the batch symbolic.

@@ -181,7 +181,9 @@ struct StudentGraph {
         for i in 0..<kh {
             for j in 0..<kw {
                 for ci in 0..<cin {
-                    for o in 0..<cout { w[((o * cin + ci) * kh + i) * kw + j] = k[((i * kw + j) * cin + ci) * cout + o] }
+                    for o in 0..<cout {
+                        w[((o * cin + ci) * kh + i) * kw + j] = k[((i * kw + j) * cin + ci) * cout + o]
+                    }
                 }
             }
         }
@@ -307,7 +309,9 @@ struct StudentGraph {
     /// TF1 LSTMCell with peepholes and projection (Docs/students.md §4), unrolled over the steps: the input
     /// projection of every step is one `MatMul`; each step then adds m_{t−1}·W_m and runs the gates. Returns
     /// m_T and, when asked, every m_t as [B, T, p].
-    func peepholeLSTM(_ x: Value, _ l: PeepholeLSTMLayer, sequence wantsSequence: Bool) -> (
+    func peepholeLSTM(
+        _ x: Value, _ l: PeepholeLSTMLayer, sequence wantsSequence: Bool
+    ) -> (
         last: String, sequence: String?
     ) {
         let input = sequence(x)
@@ -366,7 +370,8 @@ struct StudentGraph {
         let h = sequence(x)
         let s = b.shape(h)
         let t = s[1], d = q.attention.width, heads = q.attention.heads
-        let middle = b.node("Gather", [h, b.scalarInt("middle", t / 2)], [.int("axis", 1)], shape: [GraphBuilder.batch, d])
+        let middle = b.node(
+            "Gather", [h, b.scalarInt("middle", t / 2)], [.int("axis", 1)], shape: [GraphBuilder.batch, d])
         // One Dense(d) per head, side by side: W [d, heads·d].
         var w = [Float](repeating: 0, count: d * heads * d)
         let kv = q.queryKernel.value

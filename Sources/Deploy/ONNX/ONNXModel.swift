@@ -44,8 +44,10 @@ public struct ONNXTensor: Sendable, Equatable {
         raw.reserveCapacity(floats.count * 4)
         for v in floats {
             let b = v.bitPattern
-            raw += [UInt8(truncatingIfNeeded: b), UInt8(truncatingIfNeeded: b >> 8),
-                    UInt8(truncatingIfNeeded: b >> 16), UInt8(truncatingIfNeeded: b >> 24)]
+            raw += [
+                UInt8(truncatingIfNeeded: b), UInt8(truncatingIfNeeded: b >> 8),
+                UInt8(truncatingIfNeeded: b >> 16), UInt8(truncatingIfNeeded: b >> 24),
+            ]
         }
         self.init(name: name, dataType: .float, dims: dims, raw: raw)
     }

@@ -90,7 +90,8 @@ enum Quantizer {
                         outputs: ["\(act)/quantized"]))
                 nodes.append(
                     ONNXNode(
-                        name: "\(act)/DequantizeLinear", opType: "DequantizeLinear", inputs: ["\(act)/quantized", s, z],
+                        name: "\(act)/DequantizeLinear", opType: "DequantizeLinear",
+                        inputs: ["\(act)/quantized", s, z],
                         outputs: ["\(act)/dequantized"]))
                 dequantized[act] = "\(act)/dequantized"
                 activationScale[act] = scale
@@ -124,7 +125,8 @@ enum Quantizer {
                 let qn = "\(bName)/quantized", s = "\(bName)/scale", z = "\(bName)/zero_point"
                 addConstant(ONNXTensor(name: qn, int32s: q, dims: bias.dims))
                 addConstant(ONNXTensor(name: s, floats: scales, dims: [scales.count]))
-                addConstant(ONNXTensor(name: z, int32s: [Int32](repeating: 0, count: scales.count), dims: [scales.count]))
+                addConstant(
+                    ONNXTensor(name: z, int32s: [Int32](repeating: 0, count: scales.count), dims: [scales.count]))
                 nodes.append(
                     ONNXNode(
                         name: "\(bName)/DequantizeLinear", opType: "DequantizeLinear", inputs: [qn, s, z],

@@ -273,7 +273,8 @@ extension Op {
         for d in 0..<dirs {
             let reverse = direction == "reverse" || d == 1
             // ONNX W [3u, in] (gates z, r, h) → Keras kernel [in, 3u]; R likewise.
-            var kernel = [Float](repeating: 0, count: inputs * 3 * u), recurrent = [Float](repeating: 0, count: u * 3 * u)
+            var kernel = [Float](repeating: 0, count: inputs * 3 * u),
+                recurrent = [Float](repeating: 0, count: u * 3 * u)
             for g in 0..<(3 * u) {
                 for i in 0..<inputs { kernel[i * 3 * u + g] = w[(d * 3 * u + g) * inputs + i] }
                 for i in 0..<u { recurrent[i * 3 * u + g] = r[(d * 3 * u + g) * u + i] }
@@ -284,7 +285,8 @@ extension Op {
                     recurrent.withUnsafeBufferPointer { rp in
                         b.withUnsafeBufferPointer { bp in
                             cell.forward(
-                                xp.baseAddress!, batch: nb, steps: t, kernel: kp.baseAddress!, recurrent: rp.baseAddress!,
+                                xp.baseAddress!, batch: nb, steps: t, kernel: kp.baseAddress!,
+                                recurrent: rp.baseAddress!,
                                 bias: bp.baseAddress!, reverse: reverse)
                         }
                     }

@@ -86,7 +86,9 @@ extension Op {
     }
 
     /// The per-axis (or per-tensor) scale and zero point of Q/DQ for a tensor of `shape`.
-    private func quantParameters(shape: [Int], scaleInput: Int, zeroInput: Int) throws -> (
+    private func quantParameters(
+        shape: [Int], scaleInput: Int, zeroInput: Int
+    ) throws -> (
         scale: [Float], zero: [Int], axis: Int?, type: ONNXDataType
     ) {
         let (scaleShape, scale) = try floats(scaleInput)

@@ -41,7 +41,8 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
     /// A regular file of at most `maximumFileBytes`.
     static func readModelBytes(_ url: URL) throws -> [UInt8] {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else {
-            throw DeployError.model(path: url.path, reason: "no such file; expected an ONNX model written by tkd export")
+            throw DeployError.model(
+                path: url.path, reason: "no such file; expected an ONNX model written by tkd export")
         }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
             throw DeployError.model(path: url.path, reason: "not a regular file")
@@ -69,14 +70,18 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
         self.path = path
         func bad(_ reason: String) -> DeployError { .model(path: path, reason: reason) }
         guard Self.opsets.contains(model.opset) else {
-            throw bad("imports ai.onnx opset \(model.opset); tkd runs opsets \(Self.opsets.lowerBound)…\(Self.opsets.upperBound)")
+            throw bad(
+                "imports ai.onnx opset \(model.opset); tkd runs opsets \(Self.opsets.lowerBound)…\(Self.opsets.upperBound)"
+            )
         }
         if let other = model.opsets.first(where: { !($0.domain.isEmpty || $0.domain == "ai.onnx") }) {
             throw bad("imports the '\(other.domain)' domain; tkd runs the standard ai.onnx domain only")
         }
         var inits: [String: TensorValue] = [:]
         for t in model.graph.initializers {
-            guard !t.name.isEmpty, inits[t.name] == nil else { throw bad("initializer '\(t.name)' is unnamed or repeated") }
+            guard !t.name.isEmpty, inits[t.name] == nil else {
+                throw bad("initializer '\(t.name)' is unnamed or repeated")
+            }
             guard t.count <= Self.maximumElements else { throw bad("initializer '\(t.name)' is too large") }
             inits[t.name] = TensorValue(t)
         }
@@ -84,7 +89,9 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
         var defined = Set(inits.keys)
         var inputs: [String: ONNXValueInfo] = [:]
         for v in model.graph.inputs where inits[v.name] == nil {
-            guard !v.name.isEmpty, inputs[v.name] == nil else { throw bad("graph input '\(v.name)' is unnamed or repeated") }
+            guard !v.name.isEmpty, inputs[v.name] == nil else {
+                throw bad("graph input '\(v.name)' is unnamed or repeated")
+            }
             inputs[v.name] = v
             defined.insert(v.name)
         }
@@ -132,7 +139,8 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
             }
             guard v.elementType == info.elementType, v.shape.count == info.shape.count else {
                 throw DeployError.model(
-                    path: path, reason: "input '\(name)' is \(v.elementType.name) \(v.shape); the graph declares "
+                    path: path,
+                    reason: "input '\(name)' is \(v.elementType.name) \(v.shape); the graph declares "
                         + "\(info.elementType.name) of rank \(info.shape.count)")
             }
             for (d, want) in zip(v.shape, info.shape) {
@@ -217,7 +225,9 @@ struct Op {
     /// A float input's shape and values.
     func floats(_ i: Int) throws -> (shape: [Int], values: [Float]) {
         let v = try input(i)
-        guard case let .float(f) = v.storage else { throw fail("input \(i) is \(v.elementType.name); expected float32") }
+        guard case let .float(f) = v.storage else {
+            throw fail("input \(i) is \(v.elementType.name); expected float32")
+        }
         return (v.shape, f)
     }
 

@@ -44,7 +44,8 @@ struct DetectCommand: ParsableCommand {
     @Option(help: "Windows scored together.")
     var batch: Int = 16
 
-    @Option(help: "The dataset the checkpoint was trained on (only for checkpoints that predate their deployment keys).")
+    @Option(
+        help: "The dataset the checkpoint was trained on (only for checkpoints that predate their deployment keys).")
     var dataset: String?
 
     @OptionGroup var options: RunOptions
@@ -97,8 +98,9 @@ struct DetectCommand: ParsableCommand {
                         say(String(decoding: try CanonicalJSON.encode(d), as: UTF8.self))
                     } else {
                         let peak = d.peakSeconds.map { String(format: "\tpeak %.2f s", $0) } ?? ""
-                        say("\(d.file)\t" + String(format: "%.2f s\t", d.timeSeconds) + "\(d.label)\t"
-                            + String(format: "%.3f", d.score) + peak)
+                        say(
+                            "\(d.file)\t" + String(format: "%.2f s\t", d.timeSeconds) + "\(d.label)\t"
+                                + String(format: "%.3f", d.score) + peak)
                     }
                 },
                 onWindow: scoresHandle.map { handle in

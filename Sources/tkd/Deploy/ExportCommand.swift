@@ -44,7 +44,8 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Keep the KD head of a λ > 0 run as a third output, 'attention' [batch, steps].")
     var withLocalisation = false
 
-    @Option(help: "The dataset the checkpoint was trained on (only for checkpoints that predate their deployment keys).")
+    @Option(
+        help: "The dataset the checkpoint was trained on (only for checkpoints that predate their deployment keys).")
     var dataset: String?
 
     @OptionGroup(title: "Detector settings recorded in deploy.json") var detector: DetectorOptions
@@ -97,7 +98,9 @@ struct ExportCommand: ParsableCommand {
             "detector: hop \(d.hopMs) ms, smoothing \(d.smoothingWindows) windows, cooldown \(d.cooldownMs) ms, "
                 + "threshold \(d.threshold), labels \(d.labels.joined(separator: ","))")
         if let q = m.quantization {
-            say("int8 (\(q.method)) calibrated on \(q.calibration.examples) training examples of \(q.calibration.dataset)")
+            say(
+                "int8 (\(q.method)) calibrated on \(q.calibration.examples) training examples of \(q.calibration.dataset)"
+            )
         }
     }
 }
