@@ -49,6 +49,11 @@ for s in lstm-p tc-resnet crnn att-rnn mhatt-rnn; do
     [[ -f "$dir/tkd.json" ]] || "$TKD" evaluate --model "$dir" --dataset "$DATA" --details "$dir/tkd.json" \
       --out "$dir/tkd-metrics.json" >/dev/null
   done
+  # The features graph too: the agreement of ONNX Runtime with tkd on the same stored features.
+  fdir="$OUT/$s-features"
+  [[ -f "$fdir/deploy.json" ]] || "$TKD" export --checkpoint "$ck" --out "$fdir" --input features >/dev/null
+  [[ -f "$fdir/ort.json" ]] || "$PYTHON" Scripts/onnx_evaluate.py --model "$fdir" --dataset "$DATA" \
+    --out "$fdir/ort.json" >/dev/null
   [[ -f "$run/native.json" ]] || "$TKD" evaluate --checkpoint "$ck" --dataset "$DATA" --details "$run/native.json" \
     --out "$run/native-metrics.json" >/dev/null
   rows+=("$s")
@@ -59,8 +64,8 @@ import datetime, json, os, sys
 import numpy as np
 runs, out, version, students = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 table, records = [], []
-print("| student | float32 MB | int8 MB | checkpoint (tkd) | float32 (ORT) | int8 (ORT) | Δ int8 | int8 (tkd runner) | float32 agreement ORT ↔ tkd |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| student | float32 MB | int8 MB | checkpoint (tkd) | float32 (ORT) | int8 (ORT) | Δ int8 | int8 (tkd runner) | audio graph: ORT ↔ tkd | features graph: ORT ↔ tkd |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for s in students:
     native = json.load(open(os.path.join(runs, f"study-{s}", "native.json")))
     r = {"student": s, "examples": len(native["ids"])}
@@ -78,11 +83,16 @@ for s in students:
     r["checkpoint_accuracy"] = acc
     r["float32_ort_vs_native_max_abs"] = float(np.abs(np.array(ort_f["probabilities"]) - np.array(native["probabilities"])).max())
     r["float32_ort_vs_native_prediction_agreement"] = float(np.mean(np.array(ort_f["predicted"]) == np.array(native["predicted"])))
+    ort_x = json.load(open(os.path.join(out, f"{s}-features", "ort.json")))
+    assert ort_x["ids"] == native["ids"]
+    r["features_graph_ort_vs_native_max_abs"] = float(np.abs(np.array(ort_x["probabilities"]) - np.array(native["probabilities"])).max())
+    r["features_graph_ort_vs_native_prediction_agreement"] = float(np.mean(np.array(ort_x["predicted"]) == np.array(native["predicted"])))
     records.append(r)
     f, q = r["float32"], r["int8"]
     print(f"| {s} | {f['bytes']/1048576:.2f} | {q['bytes']/1048576:.2f} | {100*acc:.1f} | {100*f['ort_accuracy']:.1f} | "
           f"{100*q['ort_accuracy']:.1f} | {100*(q['ort_accuracy']-f['ort_accuracy']):+.1f} | {100*q['tkd_runner_accuracy']:.1f} | "
-          f"{100*r['float32_ort_vs_native_prediction_agreement']:.1f} % (max Δp {r['float32_ort_vs_native_max_abs']:.1e}) |")
+          f"{100*r['float32_ort_vs_native_prediction_agreement']:.1f} % (max Δp {r['float32_ort_vs_native_max_abs']:.1e}) | "
+          f"{100*r['features_graph_ort_vs_native_prediction_agreement']:.1f} % (max Δp {r['features_graph_ort_vs_native_max_abs']:.1e}) |")
 path = f"Benchmarks/results/int8-{datetime.date.today().isoformat()}.json"
 json.dump({"tool": version, "dataset": "study standard 2s (test split)", "students": records}, open(path, "w"), indent=2)
 print(f"\nwritten: {path}")

@@ -174,6 +174,19 @@ def write_python_model():
     print(f"python-written.onnx: {len(model.graph.node)} nodes, output {list(y.shape)}")
 
 
+def sorted_metadata(path):
+    """safetensors writes its metadata in hash-map order, different from run to run: rewrite the header in place
+    with sorted keys (the same JSON, padded to the same length) so that a rerun gives the same bytes."""
+    with open(path, "r+b") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps({"__metadata__": header.pop("__metadata__"), **header}, separators=(",", ":")).encode()
+        assert len(text) <= size
+        f.seek(8)
+        f.write(text + b" " * (size - len(text)))
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -247,6 +260,7 @@ def main():
             }
             path = os.path.join(OUT, f"{student}.safetensors")
             save_file(dict(sorted(fixture.items())), path, metadata=meta_out)
+            sorted_metadata(path)
             if student == "tc-resnet":
                 write_detect_fixture(audio_dir, x, hashes["audio_graph_sha256"])
             print(f"{student}: {', '.join(f'{k} {list(v.shape)}' for k, v in sorted(fixture.items()))} -> {path}")

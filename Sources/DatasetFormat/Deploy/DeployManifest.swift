@@ -3,7 +3,7 @@ import TKDCore
 
 /// `deploy.json` beside an exported `model.onnx` (contract; `tkd export` writes it, `tkd detect --model` and
 /// `Scripts/detect_onnx.py` read it): what a device needs to run the model and what it was made from, in the
-/// spirit of microWakeWord's model manifest. Every field is documented in Docs/formats.md ("Deployed model").
+/// spirit of microWakeWord's model manifest. Every field is documented in Docs/deploying.md ("deploy.json").
 public struct DeployManifest: Codable, Equatable, Sendable, DescriptionFile {
     public static let fileName = "deploy.json"
     public static let modelFileName = "model.onnx"

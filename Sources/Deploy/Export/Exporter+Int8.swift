@@ -18,7 +18,7 @@ extension Exporter {
         if ck.model.layers.contains(where: { $0 is QueryAttentionLayer }) {
             parts.append("attention scores and pooling: products of two activations")
         }
-        parts.append("batch norms after an activation (per-channel Mul + Add), the KD head, softmax / sigmoid")
+        parts.append("the KD head, softmax / sigmoid")
         return parts
     }
 

@@ -233,7 +233,7 @@ public enum Exporter {
     // MARK: the probe
 
     /// Two windows of a deterministic probe signal: noise with a rising envelope plus two tones.
-    static func probeWindows(_ f: DeploymentFacts) -> [[Float]] {
+    public static func probeWindows(_ f: DeploymentFacts) -> [[Float]] {
         (0..<2).map { e in
             var rng = CounterRNG(seed: 0, key: ["export", "probe", String(e)])
             let n = f.windowSamples

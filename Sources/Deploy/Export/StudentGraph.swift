@@ -7,8 +7,9 @@ import Training
 /// `StudentModel.layers` (Docs/students.md §4-9 give the Keras semantics each emitter reproduces).
 ///
 /// Batch norm is folded into the convolution before it (`W·s`, `b·s + β − μ·s` with `s = γ/√(σ² + ε)`);
-/// where a batch norm follows an activation (Att-RNN's and MHAtt-RNN's conv → ReLU → BN) folding across the
-/// ReLU is not exact, so it becomes one per-channel `Mul` + `Add`. Dropout and SpecAugment are training-only
+/// where a batch norm follows an activation (Att-RNN's and MHAtt-RNN's conv → ReLU → BN), folding across the
+/// ReLU is not exact, so it is folded into the layer after it instead: the next convolution (with a constant
+/// correction for its zero padding) or the GRU's input weights. No batch norm is left as an operator. Dropout and SpecAugment are training-only
 /// and emit nothing; the training-only KD head is emitted only for `--with-localisation`. Maps are NCHW
 /// ([B, C, T, F], Keras's [B, T, F, C] transposed); sequences are [B, T, D], or [T, B, D] around ONNX `GRU`
 /// (`linear_before_reset = 1` is Keras's `reset_after`; gates z, r, h in both). The peephole LSTM with
@@ -23,6 +24,16 @@ struct StudentGraph {
     struct Value {
         var name: String
         var layout: Layout
+        /// A batch norm's affine not applied yet: the value is `name · scale + shift` per channel (maps: axis 1;
+        /// sequences: the last axis). The next convolution or GRU absorbs it into its weights; anything else
+        /// applies it first (`materialized`).
+        var pending: (scale: [Float], shift: [Float])?
+
+        init(name: String, layout: Layout, pending: (scale: [Float], shift: [Float])? = nil) {
+            self.name = name
+            self.layout = layout
+            self.pending = pending
+        }
     }
 
     /// What `--with-localisation` adds: the training-only head's softmax over the context steps, or the
@@ -43,6 +54,13 @@ struct StudentGraph {
             let layer = layers[i]
             b.scope = layer.name
             var consumed = 1
+            // Only a convolution, a GRU, the merge reshape and dropout take a pending batch norm along.
+            if x.pending != nil
+                && !(layer is ConvLayer || layer is GRULayer || layer is DropoutLayer
+                    || layer is BatchNormLayer || (layer as? ReshapeLayer)?.kind == .mergeFeatures)
+            {
+                x = materialized(x)
+            }
             switch layer {
             case let r as ReshapeLayer:
                 x = reshape(x, r.kind)
@@ -52,9 +70,15 @@ struct StudentGraph {
                     bn = next
                     consumed = 2
                 }
-                x = Value(name: conv(x.name, c, foldedBatchNorm: bn), layout: .map)
+                x = Value(name: conv(x.name, c, foldedBatchNorm: bn, inputAffine: x.pending), layout: .map)
             case let n as BatchNormLayer:
-                x = affine(x, n)
+                // After an activation: carried to the next layer's weights (folding across the ReLU is not exact).
+                let (scale, shift) = Self.batchNormAffine(n)
+                if let (s0, t0) = x.pending {
+                    x.pending = (zip(s0, scale).map(*), zip(zip(t0, scale), shift).map { $0.0 * $0.1 + $1 })
+                } else {
+                    x.pending = (scale, shift)
+                }
             case let a as ActivationLayer:
                 if a.activation == .relu { x.name = b.unary("Relu", x.name) }
             case let r as ResidualBlockLayer:
@@ -83,11 +107,12 @@ struct StudentGraph {
                 throw DeployError.export(field: "student", reason: "layer '\(layer.name)' has no ONNX form")
             }
             if localisation != nil, context == nil, (i..<(i + consumed)).contains(model.contextLayer) {
-                context = contextSequence(x)
+                context = contextSequence(materialized(x))
             }
             i += consumed
         }
         b.scope = ""
+        x = materialized(x)
         guard x.layout == .vector, b.shape(x.name) == [GraphBuilder.batch, model.classes] else {
             throw DeployError.export(field: "student", reason: "the graph ends in \(b.shape(x.name)), not logits")
         }
@@ -128,12 +153,21 @@ struct StudentGraph {
             precondition(x.layout == .sequence)
             return Value(name: b.unsqueeze(x.name, axes: [1]), layout: .map)
         case .mergeFeatures, .flatten:
-            // Keras [B, T, F, C] → [B, T, F·C] (channels fastest).
+            // Keras [B, T, F, C] → [B, T, F·C] (channels fastest); a pending affine per channel becomes one per
+            // merged feature (feature f·C + c has channel c's).
             precondition(x.layout == .map)
             let s = b.shape(x.name)
-            if s[1] == 1 { return Value(name: b.squeeze(x.name, axes: [1]), layout: .sequence) }
+            let pending = x.pending.map { p in
+                (
+                    (0..<(s[3] * s[1])).map { p.scale[$0 % s[1]] }, (0..<(s[3] * s[1])).map { p.shift[$0 % s[1]] }
+                )
+            }
+            if s[1] == 1 {
+                return Value(name: b.squeeze(x.name, axes: [1]), layout: .sequence, pending: pending)
+            }
             let t = b.transpose(x.name, [0, 2, 3, 1])
-            return Value(name: b.reshape(t, [GraphBuilder.batch, s[2], s[3] * s[1]]), layout: .sequence)
+            return Value(
+                name: b.reshape(t, [GraphBuilder.batch, s[2], s[3] * s[1]]), layout: .sequence, pending: pending)
         }
     }
 
@@ -168,8 +202,14 @@ struct StudentGraph {
 
     // MARK: convolutions
 
-    /// Keras Conv2D (+ a folded batch norm) on an NCHW map; ReLU when the layer has it.
-    func conv(_ x: String, _ c: ConvLayer, foldedBatchNorm bn: BatchNormLayer?) -> String {
+    /// Keras Conv2D on an NCHW map, with the batch norm after it folded in (`foldedBatchNorm`) and a pending
+    /// batch norm before it (`inputAffine`: x·s + t per input channel) folded into its weights: W·s, the bias
+    /// plus W·t over every tap, and — with `same` padding, whose zeros are zeros of x·s + t, not of x — a
+    /// constant correction that takes W·t back out at the taps that fall in the padding. ReLU when the layer has it.
+    func conv(
+        _ x: String, _ c: ConvLayer, foldedBatchNorm bn: BatchNormLayer?,
+        inputAffine: (scale: [Float], shift: [Float])? = nil
+    ) -> String {
         let s = b.shape(x)
         let (kh, kw) = c.kernelSize
         let cin = c.kernel.shape[2], cout = c.filters
@@ -188,19 +228,60 @@ struct StudentGraph {
             }
         }
         var bias = c.bias.value
-        if let bn {
-            let (scale, shift) = Self.batchNormAffine(bn)
-            for o in 0..<cout {
-                for q in 0..<(cin * kh * kw) { w[o * cin * kh * kw + q] *= scale[o] }
-                bias[o] = bias[o] * scale[o] + shift[o]
-            }
-        }
         func pads(_ a: ConvAxis) -> (Int, Int) {
             guard a.padding == .same else { return (0, 0) }
             let total = max((a.output - 1) * a.stride + a.span - a.input, 0)
             return (total / 2, total - total / 2)
         }
         let (t0, t1) = pads(rows), (f0, f1) = pads(cols)
+        var correction: [Double]?  // [cout, rows, cols]: W·t at the taps in the padding
+        if let (s, t) = inputAffine {
+            precondition(s.count == cin && t.count == cin, "input affine of \(s.count) channels for \(cin)")
+            var wt = [Double](repeating: 0, count: cout * kh * kw)  // Σ_c W[o, c, i, j]·t_c
+            for o in 0..<cout {
+                for ci in 0..<cin {
+                    for q in 0..<(kh * kw) {
+                        let at = (o * cin + ci) * kh * kw + q
+                        wt[o * kh * kw + q] += Double(w[at]) * Double(t[ci])
+                        w[at] *= s[ci]
+                    }
+                }
+                bias[o] += Float((0..<(kh * kw)).reduce(0.0) { $0 + wt[o * kh * kw + $1] })
+            }
+            if t0 + t1 + f0 + f1 > 0 {
+                var corr = [Double](repeating: 0, count: cout * rows.output * cols.output)
+                for o in 0..<cout {
+                    for y in 0..<rows.output {
+                        for xo in 0..<cols.output {
+                            var sum = 0.0
+                            for i in 0..<kh {
+                                let iy = y * c.stride.0 - t0 + i * c.dilation.0
+                                for j in 0..<kw {
+                                    let ix = xo * c.stride.1 - f0 + j * c.dilation.1
+                                    if iy < 0 || iy >= rows.input || ix < 0 || ix >= cols.input {
+                                        sum += wt[(o * kh + i) * kw + j]
+                                    }
+                                }
+                            }
+                            corr[(o * rows.output + y) * cols.output + xo] = sum
+                        }
+                    }
+                }
+                correction = corr
+            }
+        }
+        if let bn {
+            let (scale, shift) = Self.batchNormAffine(bn)
+            for o in 0..<cout {
+                for q in 0..<(cin * kh * kw) { w[o * cin * kh * kw + q] *= scale[o] }
+                bias[o] = bias[o] * scale[o] + shift[o]
+                if correction != nil {
+                    for p in 0..<(rows.output * cols.output) {
+                        correction![o * rows.output * cols.output + p] *= Double(scale[o])
+                    }
+                }
+            }
+        }
         let name = c.kernel.name.replacingOccurrences(of: ".kernel", with: "")
         let wName = b.floats("\(name).weight" + (bn == nil ? "" : ".folded"), w, dims: [cout, cin, kh, kw])
         let bName = b.floats("\(name).bias" + (bn == nil ? "" : ".folded"), bias, dims: [cout])
@@ -212,6 +293,11 @@ struct StudentGraph {
             ],
             shape: [GraphBuilder.batch, cout, rows.output, cols.output],
             macs: rows.output * cols.output * cout * cin * kh * kw)
+        if let correction {
+            let k = b.floats(
+                "\(name).padding_correction", correction.map { Float($0) }, dims: [1, cout, rows.output, cols.output])
+            y = b.binary("Sub", y, k)
+        }
         if c.activation == .relu { y = b.unary("Relu", y) }
         return y
     }
@@ -227,9 +313,9 @@ struct StudentGraph {
         return (scale, shift)
     }
 
-    /// A batch norm that cannot be folded: x·scale + shift over the channel axis.
-    func affine(_ x: Value, _ bn: BatchNormLayer) -> Value {
-        let (scale, shift) = Self.batchNormAffine(bn)
+    /// A pending batch norm applied as it is: x·scale + shift over the channel axis (when no layer can absorb it).
+    func materialized(_ x: Value) -> Value {
+        guard let (scale, shift) = x.pending else { return x }
         let c = scale.count
         let dims: [Int]
         switch x.layout {
@@ -237,7 +323,7 @@ struct StudentGraph {
         case .sequence, .timeMajor: dims = [1, 1, c]
         case .vector: dims = [1, c]
         }
-        let name = bn.gamma.name.replacingOccurrences(of: ".gamma", with: "")
+        let name = b.scope
         let scaled = b.binary("Mul", x.name, b.floats("\(name).scale", scale, dims: dims))
         return Value(name: b.binary("Add", scaled, b.floats("\(name).shift", shift, dims: dims)), layout: x.layout)
     }
@@ -263,12 +349,28 @@ struct StudentGraph {
         let t = s[0], inputs = g.cell.inputs, u = g.cell.units, dirs = g.bidirectional ? 2 : 1
         // Keras kernel [in, 3u] → ONNX W [dirs, 3u, in]; recurrent [u, 3u] → R [dirs, 3u, u]; bias [2, 3u]
         // (input, recurrent) → B [dirs, 6u]. Gate blocks are z, r, h in both.
+        // A pending batch norm (x·s + t per input feature) folds exactly into the input side: W·s, and W·t added
+        // to the input bias.
         var w = [Float](), r = [Float](), bias = [Float]()
         for d in 0..<dirs {
             let kernel = g.weights[3 * d].value, recurrent = g.weights[3 * d + 1].value
-            for row in 0..<(3 * u) { for i in 0..<inputs { w.append(kernel[i * 3 * u + row]) } }
+            var inputBias = Array(g.weights[3 * d + 2].value[0..<(3 * u)])
+            let recurrentBias = Array(g.weights[3 * d + 2].value[(3 * u)...])
+            for row in 0..<(3 * u) {
+                var extra = 0.0
+                for i in 0..<inputs {
+                    let v = kernel[i * 3 * u + row]
+                    if let (s, t) = x.pending {
+                        w.append(v * s[i])
+                        extra += Double(v) * Double(t[i])
+                    } else {
+                        w.append(v)
+                    }
+                }
+                inputBias[row] += Float(extra)
+            }
             for row in 0..<(3 * u) { for i in 0..<u { r.append(recurrent[i * 3 * u + row]) } }
-            bias += g.weights[3 * d + 2].value
+            bias += inputBias + recurrentBias
         }
         let name = g.name
         let outs = b.node(

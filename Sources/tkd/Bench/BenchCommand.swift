@@ -6,5 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput (used by Benchmarks/*.sh beside the Python peers).",
-        subcommands: [BenchFeaturesCommand.self, BenchTrainCommand.self, BenchTeacherCommand.self])
+        subcommands: [
+            BenchFeaturesCommand.self, BenchTrainCommand.self, BenchTeacherCommand.self, BenchInferCommand.self,
+        ])
 }

@@ -20,7 +20,7 @@ struct ExportCommand: ParsableCommand {
             DIR/deploy.json (labels, rate, window, front end, detector settings, sizes, the checkpoint's \
             fingerprint and metrics, the int8 calibration). Before writing, tkd decodes the bytes again, runs \
             them on a probe batch and compares with the checkpoint. DIR must be empty or an earlier export. \
-            Formats: Docs/formats.md; the whole workflow: README, "Deploying a student".
+            The graph, int8 and every deploy.json field: Docs/deploying.md.
             """)
 
     @Option(help: "A student checkpoint written by tkd train (or tkd model init).")
