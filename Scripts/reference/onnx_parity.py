@@ -36,6 +36,9 @@ float_data / int32_data rather than raw bytes; Conv, Relu, Add, MatMul, Quantize
 tensor and per axis, Transpose, ReduceMean, Softmax), its input and ONNX Runtime's output: the Swift reader and
 runner must read and run a file tkd did not write.
 
+`tc-resnet-<preset>.safetensors`: the same for TC-ResNet on each other front end (logmel40, torchaudio-melspec,
+librosa-melspec, kaldi-fbank; `tkd model init --preset`), the audio graph only.
+
 Each fixture `<student>.safetensors` holds (float32): audio.features [2, T, F], audio.logits [2, 12],
 audio.probabilities, audio.attention [2, T'], features.input [2, T, F] (what the features graph read),
 features.logits, features.probabilities; metadata: the two graphs' `graph_sha256` (deploy.json), the
@@ -56,6 +59,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(REPO, "Tests", "DeployTests", "Fixtures", "onnx")
 STUDENTS = ["lstm-p", "tc-resnet", "crnn", "att-rnn", "mhatt-rnn"]
 PRESETS = {"tc-resnet": "kws-streaming-mfcc40", "mhatt-rnn": "kws-streaming-mfcc20-8000hz"}
+# The other front ends, each through a TC-ResNet (their 40 bands are its 40 input channels): audio graph only.
+OTHER_PRESETS = ["logmel40", "torchaudio-melspec", "librosa-melspec", "kaldi-fbank"]
 
 
 def fnv1a(text):
@@ -218,9 +223,12 @@ def main():
             back, _ = sf.read(path, dtype="float32")
             assert np.array_equal(back, x[e]), "the probe does not survive PCM16"
             wavs.append(path)
-        for student in STUDENTS:
-            ck = os.path.join(tmp, f"{student}.safetensors")
-            run([args.tkd, "model", "init", student, "--seconds", "1", "--out", ck])
+        cases = [(s, None) for s in STUDENTS] + [("tc-resnet", p) for p in OTHER_PRESETS]
+        for student, preset_override in cases:
+            tag = student if preset_override is None else f"{student}-{preset_override}"
+            ck = os.path.join(tmp, f"{tag}.safetensors")
+            run([args.tkd, "model", "init", student, "--seconds", "1", "--out", ck]
+                + ([] if preset_override is None else ["--preset", preset_override]))
             with safe_open(ck, "np") as f:
                 meta = f.metadata()
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
@@ -231,11 +239,14 @@ def main():
             description["kd_lambda"] = 0.25
             meta["tkd_checkpoint"] = json.dumps(description, sort_keys=True, separators=(",", ":"))
             save_file(tensors, ck, metadata=meta)
-            audio_dir, features_dir = os.path.join(tmp, f"{student}-audio"), os.path.join(tmp, f"{student}-features")
+            audio_dir, features_dir = os.path.join(tmp, f"{tag}-audio"), os.path.join(tmp, f"{tag}-features")
             run([args.tkd, "export", "--checkpoint", ck, "--out", audio_dir, "--with-localisation"])
-            run([args.tkd, "export", "--checkpoint", ck, "--out", features_dir, "--input", "features"])
+            kinds = [("audio", audio_dir)]
+            if preset_override is None:
+                run([args.tkd, "export", "--checkpoint", ck, "--out", features_dir, "--input", "features"])
+                kinds.append(("features", features_dir))
             fixture, hashes = {}, {}
-            for kind, folder in (("audio", audio_dir), ("features", features_dir)):
+            for kind, folder in kinds:
                 manifest = json.load(open(os.path.join(folder, "deploy.json")))
                 hashes[f"{kind}_graph_sha256"] = manifest["model"]["graph_sha256"]
                 model = onnx.load(os.path.join(folder, "model.onnx"))
@@ -258,12 +269,12 @@ def main():
                 "generator": "Scripts/reference/onnx_parity.py", "student": student, "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__, "numpy": np.__version__, **hashes,
             }
-            path = os.path.join(OUT, f"{student}.safetensors")
+            path = os.path.join(OUT, f"{tag}.safetensors")
             save_file(dict(sorted(fixture.items())), path, metadata=meta_out)
             sorted_metadata(path)
-            if student == "tc-resnet":
+            if tag == "tc-resnet":
                 write_detect_fixture(audio_dir, x, hashes["audio_graph_sha256"])
-            print(f"{student}: {', '.join(f'{k} {list(v.shape)}' for k, v in sorted(fixture.items()))} -> {path}")
+            print(f"{tag}: {', '.join(f'{k} {list(v.shape)}' for k, v in sorted(fixture.items()))} -> {path}")
 
 
 if __name__ == "__main__":

@@ -54,8 +54,9 @@ enum DeployFixtures {
     }
 
     /// The checkpoint onnx_parity.py exports: `tkd model init STUDENT --seconds 1`, batch norms hashed, λ 0.25.
-    static func checkpoint(_ student: Student, in dir: URL) throws -> URL {
-        var (model, info) = try Checkpoint.untrained(student: student, labels: labels, windowSamples: 16000)
+    static func checkpoint(_ student: Student, preset: FrontEndPreset? = nil, in dir: URL) throws -> URL {
+        var (model, info) = try Checkpoint.untrained(
+            student: student, labels: labels, preset: preset, windowSamples: 16000)
         for p in model.parameters {
             let leaf = p.name.split(separator: ".").last.map(String.init) ?? ""
             if ["gamma", "beta", "moving_mean", "moving_variance"].contains(leaf) {
@@ -63,7 +64,7 @@ enum DeployFixtures {
             }
         }
         info.details.kdLambda = 0.25
-        let url = dir.appendingPathComponent("\(student.rawValue).safetensors")
+        let url = dir.appendingPathComponent("\(student.rawValue)-\(preset?.rawValue ?? "default").safetensors")
         try Checkpoint.save(model, info: info, optimizer: nil, to: url)
         return url
     }

@@ -79,6 +79,46 @@ struct ONNXParityTests {
             "runner, features graph")
     }
 
+    /// The other front ends in the graph against tkd's (float32 both): the dB presets within 0.01 dB and Kaldi's
+    /// fbank within 0.005 nats — FeaturesTests' bounds for the same presets against torchaudio, librosa and
+    /// Kaldi — on bins within 80 dB (18.4 nats) of their frame's maximum, where the basis's and the FFT's float32
+    /// rounding stay below them; quieter bins are compared only to the floor of that range.
+    @Test(
+        "TC-ResNet on every other front end: graph as fixtured, features and probabilities as ONNX Runtime's",
+        arguments: [FrontEndPreset.logmel40, .torchaudioMelspec, .librosaMelspec, .kaldiFbank])
+    func otherPresets(preset: FrontEndPreset) throws {
+        let fixture = try SafeTensorsFile(
+            DeployFixtures.folder.appendingPathComponent("tc-resnet-\(preset.rawValue).safetensors"))
+        let dir = try TestFolder.make("onnx-preset")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ck = try DeployFixtures.checkpoint(.tcResNet, preset: preset, in: dir)
+        var options = ExportOptions()
+        options.withLocalisation = true
+        let audio = try Exporter.export(checkpoint: ck, options: options, to: dir.appendingPathComponent("audio"))
+        #expect(
+            audio.manifest.model.graphSHA256 == fixture.metadata["audio_graph_sha256"],
+            "the export changed: rerun Scripts/reference/onnx_parity.py and review the diff")
+        let model = try DeployableCheckpoint(ck)
+        let features = model.features(DeployFixtures.probe())
+        let want = try fixture.values("audio.features")
+        let decibels = preset != .kaldiFbank
+        let (tolerance, range): (Float, Float) = decibels ? (0.01, 80) : (0.005, 18.4)
+        // Per frame: bins within `range` of the frame's maximum, and the rest clipped to that floor.
+        let f = features.shape[2]
+        var worst: Float = 0
+        for frame in 0..<(want.count / f) {
+            let row = Array(want[(frame * f)..<((frame + 1) * f)]),
+                got = Array(features.data[(frame * f)..<((frame + 1) * f)])
+            let floor = row.max()! - range
+            for (a, b) in zip(got, row) { worst = max(worst, abs(max(a, floor) - max(b, floor))) }
+        }
+        #expect(worst <= tolerance, "\(preset.rawValue): features differ by \(worst)")
+        let native = try model.scores(features, localisation: true)
+        expectClose(
+            native.probabilities, try fixture.values("audio.probabilities"), tolerance: Self.audioGraphTolerance,
+            "\(preset.rawValue) probabilities")
+    }
+
     @Test("a model written by onnx.helper (float_data, per-axis int8) reads and runs as in ONNX Runtime")
     func pythonWritten() throws {
         let runner = try GraphRunner.load(DeployFixtures.folder.appendingPathComponent("python-written.onnx"))

@@ -6,7 +6,8 @@ import Foundation
 /// `Features.FrontEnd` computes.
 ///
 /// Framing, window and DFT are one `Conv` whose filters are the windowed DFT basis (cosine and sine rows of
-/// the bins the mel filterbank uses, interleaved), with the hop as its stride. Chosen over the `DFT` / `STFT`
+/// the bins the mel filterbank uses, interleaved), with the hop as its stride; the basis itself is computed in
+/// the graph from the bins, the tap positions and the window (`basisNodes`), which runtimes fold at load time. Chosen over the `DFT` / `STFT`
 /// operators because: the kws_streaming presets zero-pad a 640-sample frame to a 1024-point DFT, which
 /// `STFT` cannot express (its DFT size is the frame length); `Conv` exists in every opset and every runtime
 /// and converter (TFLite, NPUs), runs on the same GEMM kernels as the model; and the linear parts of Kaldi's
@@ -62,10 +63,6 @@ enum FrontEndGraph {
         let nonzero = (0..<length0).filter { j in basis.contains { $0[j] != 0 } }
         let first = nonzero.first ?? 0, last = nonzero.last ?? 0
         let taps = last - first + 1
-        var weights = [Float](repeating: 0, count: basis.count * taps)
-        for (r, row) in basis.enumerated() {
-            for j in 0..<taps { weights[r * taps + j] = Float(row[first + j]) }
-        }
         var x = b.unsqueeze(signal, axes: [1])
         if first > 0 {
             x = b.node(
@@ -73,7 +70,7 @@ enum FrontEndGraph {
                 shape: [GraphBuilder.batch, 1, length - first])
         }
         let convFrames = (length - first - taps) / c.hopLength + 1
-        let w = b.floats("dft_basis", weights, dims: [basis.count, 1, taps])
+        let w = basisNodes(b, c, window: frontEnd.window, bins: bins, taps: first...last)
         var spectrum = b.node(
             "Conv", [x, w], [.ints("kernel_shape", [taps]), .ints("strides", [c.hopLength])],
             shape: [GraphBuilder.batch, basis.count, convFrames], macs: convFrames * basis.count * taps)
@@ -123,6 +120,75 @@ enum FrontEndGraph {
             features = b.binary("Max", features, floor)
         }
         return b.node("Identity", [features], shape: b.shape(features), output: output)
+    }
+
+    /// The basis as nodes on a few constants (the bins, the tap positions, the window), the convolution's
+    /// weights [2·bins, 1, taps]: cos and −sin of 2π·((k·j) mod N)/N — the product reduced in integers first, so
+    /// the float angle stays in [0, 2π) — times the window, interleaved per bin, with Kaldi's per-frame mean
+    /// removal and pre-emphasis applied to the rows as `dftBasis` does. All its inputs are constants, so
+    /// runtimes fold it once when they load the model (tkd's runner does); the file holds kilobytes instead of
+    /// the basis's megabytes (2.5 MB for the kws_streaming presets).
+    static func basisNodes(
+        _ b: GraphBuilder, _ c: FrontEndConfig, window: [Double], bins: [Int], taps: ClosedRange<Int>
+    ) -> String {
+        let l = c.frameLength, k = bins.count, n = c.fftLength
+        let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
+        // Without Kaldi's mixing of the whole frame, only the taps kept are computed.
+        let columns = kaldiStyle ? Array(0..<l) : Array(taps)
+        let product = b.binary(
+            "Mul", b.int64s("bins", bins, dims: [k, 1]), b.int64s("taps", columns, dims: [1, columns.count]))
+        let reduced = b.binary("Mod", product, b.int64s("fft_length", [n], dims: []))
+        let angle = b.binary(
+            "Mul",
+            b.node("Cast", [reduced], [.int("to", Int(ONNXDataType.float.rawValue))], shape: [k, columns.count]),
+            b.floats("two_pi_over_n", [Float(2 * Double.pi / Double(n))], dims: []))
+        let w = columns.map { Float(window[$0]) }
+        var rows = [
+            b.binary("Mul", b.unary("Cos", angle), b.floats("window", w, dims: [1, columns.count])),
+            b.binary(
+                "Mul", b.unary("Sin", angle), b.floats("negative_window", w.map { -$0 }, dims: [1, columns.count])),
+        ]
+        if kaldiStyle {
+            let pre = Float(c.preemphasis)
+            rows = rows.map { r in
+                // q = r·P: qⱼ = rⱼ − k·rⱼ₊₁, and q₀ = r₀(1 − k) − k·r₁.
+                var q = r
+                if pre != 0 {
+                    let next = b.node(
+                        "Slice", [r, b.int64s("starts", [1]), b.int64s("ends", [l]), b.int64s("axes", [1])],
+                        shape: [k, l - 1])
+                    let shifted = b.node(
+                        "Concat", [next, b.floats("zeros", [Float](repeating: 0, count: k), dims: [k, 1])],
+                        [.int("axis", 1)], shape: [k, l])
+                    var first = [Float](repeating: 0, count: l)
+                    first[0] = 1
+                    let e0 = b.floats("first_tap", first, dims: [1, l])
+                    let k = b.floats("preemphasis", [pre], dims: [])
+                    q = b.binary(
+                        "Sub", b.binary("Sub", r, b.binary("Mul", shifted, k)),
+                        b.binary("Mul", b.binary("Mul", r, e0), k))
+                }
+                // q·(I − 11ᵀ/L): the frame's mean removed.
+                if c.removeDCOffset {
+                    let mean = b.node("ReduceMean", [q], [.ints("axes", [1]), .int("keepdims", 1)], shape: [k, 1])
+                    q = b.binary("Sub", q, mean)
+                }
+                return q
+            }
+        }
+        let pairs = b.node(
+            "Concat", rows.map { b.unsqueeze($0, axes: [1]) }, [.int("axis", 1)], shape: [k, 2, columns.count])
+        var basis = b.reshape(pairs, [2 * k, 1, columns.count])
+        if columns.count != taps.count {
+            basis = b.node(
+                "Slice",
+                [
+                    basis, b.int64s("starts", [taps.lowerBound]), b.int64s("ends", [taps.upperBound + 1]),
+                    b.int64s("axes", [2]),
+                ],
+                shape: [2 * k, 1, taps.count])
+        }
+        return basis
     }
 
     /// Rows (cos, −sin) for each bin of the `fftLength`-point DFT of one frame after `FrontEnd`'s per-frame

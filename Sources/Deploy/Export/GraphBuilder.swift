@@ -61,6 +61,13 @@ final class GraphBuilder {
         return n
     }
 
+    func int64s(_ base: String, _ values: [Int], dims: [Int]) -> String {
+        let n = name(base)
+        initializers.append(ONNXTensor(name: n, int64s: values.map(Int64.init), dims: dims))
+        shapes[n] = dims
+        return n
+    }
+
     /// A 0-d int64 (Gather's index).
     func scalarInt(_ base: String, _ value: Int) -> String {
         let n = name(base)

@@ -11,6 +11,8 @@ extension Op {
         case "Tanh": y = x.map { Foundation.tanh($0) }
         case "Sqrt": y = x.map { $0.squareRoot() }
         case "Log": y = x.map { Foundation.log($0) }
+        case "Cos": y = x.map { Foundation.cos($0) }
+        case "Sin": y = x.map { Foundation.sin($0) }
         default: throw fail("not a unary operator")
         }
         return TensorValue(shape: shape, floats: y)
@@ -26,7 +28,67 @@ extension Op {
         }
     }
 
+    /// Cast to float32 (`to` = 1) or int64 (`to` = 7).
+    func cast() throws -> TensorValue {
+        let x = try input(0)
+        switch try int("to", 0) {
+        case Int(ONNXDataType.float.rawValue):
+            if case let .float(v) = x.storage { return TensorValue(shape: x.shape, floats: v) }
+            return TensorValue(shape: x.shape, floats: x.integers!.map { Float($0) })
+        case Int(ONNXDataType.int64.rawValue):
+            if let ints = x.integers { return TensorValue(shape: x.shape, storage: .int64(ints.map { Int64($0) })) }
+            return TensorValue(
+                shape: x.shape,
+                storage: .int64(
+                    try x.floats.map { v in
+                        guard v.isFinite, abs(v) < 9e18 else { throw fail("\(v) does not fit int64") }
+                        return Int64(v.rounded(.towardZero))
+                    }))
+        default: throw fail("'to' must be 1 (float) or 7 (int64)")
+        }
+    }
+
+    /// Add, Sub, Mul and Mod on int64 tensors, with numpy broadcasting (Mod: the divisor's sign, `fmod` 0).
+    func integerBinary(_ a: TensorValue, _ b: TensorValue) throws -> TensorValue {
+        guard case let .int64(x) = a.storage, case let .int64(y) = b.storage else {
+            throw fail("inputs are \(a.elementType.name) and \(b.elementType.name); expected the same type")
+        }
+        let shape = try broadcast(a.shape, b.shape)
+        let n = try count(shape), rank = shape.count
+        func strides(_ s: [Int]) -> [Int] {
+            let padded = [Int](repeating: 1, count: rank - s.count) + s
+            let dense = TensorValue.strides(padded)
+            return (0..<rank).map { padded[$0] == 1 ? 0 : dense[$0] }
+        }
+        let sa = strides(a.shape), sb = strides(b.shape), outStrides = TensorValue.strides(shape)
+        var out = [Int64](repeating: 0, count: n)
+        for o in 0..<n {
+            var ia = 0, ib = 0, rest = o
+            for d in 0..<rank {
+                let i = rest / outStrides[d]
+                rest %= outStrides[d]
+                ia += i * sa[d]
+                ib += i * sb[d]
+            }
+            let (p, q) = (x[ia], y[ib])
+            switch node.opType {
+            case "Add": out[o] = p &+ q
+            case "Sub": out[o] = p &- q
+            case "Mul": out[o] = p &* q
+            case "Mod":
+                guard q != 0 else { throw fail("division by zero") }
+                let r = p % q
+                out[o] = r != 0 && (r < 0) != (q < 0) ? r + q : r
+            default: throw fail("not an integer operator")
+            }
+        }
+        return TensorValue(shape: shape, storage: .int64(out))
+    }
+
     func binary() throws -> TensorValue {
+        if try input(0).elementType == .int64 || node.opType == "Mod" {
+            return try integerBinary(try input(0), try input(1))
+        }
         let (sa, a) = try floats(0), (sb, b) = try floats(1)
         let f: (Float, Float) -> Float
         switch node.opType {

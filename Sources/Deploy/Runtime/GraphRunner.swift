@@ -14,7 +14,10 @@ import TKDCore
 public final class GraphRunner: @unchecked Sendable {  // immutable after init
     public let model: ONNXModel
     public let path: String
+    /// The initializers, and the outputs of every node whose inputs are all constants (computed once here).
     let initializers: [String: TensorValue]
+    /// Nodes folded into `initializers` when the model was loaded.
+    let folded: Set<Int>
     /// For each node, the values whose last reader it is (freed after it runs).
     let releases: [[String]]
     let graphInputs: [String: ONNXValueInfo]
@@ -27,7 +30,8 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
     public static let operators: Set<String> = [
         "Add", "Sub", "Mul", "Div", "Max", "Relu", "Sigmoid", "Tanh", "Sqrt", "Log", "Identity", "Transpose",
         "Reshape", "Unsqueeze", "Squeeze", "Concat", "Slice", "Split", "Gather", "Pad", "ReduceSum", "ReduceMean",
-        "ReduceMax", "Softmax", "MatMul", "Gemm", "Conv", "GRU", "QuantizeLinear", "DequantizeLinear",
+        "ReduceMax", "Softmax", "MatMul", "Gemm", "Conv", "GRU", "QuantizeLinear", "DequantizeLinear", "Cast",
+        "Cos", "Sin", "Mod",
     ]
     public static let opsets = 13...17
 
@@ -85,7 +89,6 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
             guard t.count <= Self.maximumElements else { throw bad("initializer '\(t.name)' is too large") }
             inits[t.name] = TensorValue(t)
         }
-        initializers = inits
         var defined = Set(inits.keys)
         var inputs: [String: ONNXValueInfo] = [:]
         for v in model.graph.inputs where inits[v.name] == nil {
@@ -122,6 +125,22 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
         var releases = [[String]](repeating: [], count: model.graph.nodes.count)
         for (name, i) in lastUse where i < model.graph.nodes.count && inits[name] == nil { releases[i].append(name) }
         self.releases = releases
+        // Constant folding: a node whose inputs are all constants runs once, now (the in-graph DFT basis, the
+        // dequantised weights of an int8 model).
+        var constants = inits
+        var folded = Set<Int>()
+        for (i, n) in model.graph.nodes.enumerated() {
+            let inputs = n.inputs.filter { !$0.isEmpty }
+            guard !inputs.isEmpty, inputs.allSatisfy({ constants[$0] != nil }) else { continue }
+            let outs = try Self.execute(n, n.inputs.map { $0.isEmpty ? nil : constants[$0] })
+            for (name, v) in zip(n.outputs, outs) where !name.isEmpty {
+                guard v.count <= Self.maximumElements else { throw bad("node '\(n.name)' makes a constant too large") }
+                constants[name] = v
+            }
+            folded.insert(i)
+        }
+        initializers = constants
+        self.folded = folded
     }
 
     /// The graph's outputs, in order.
@@ -151,13 +170,13 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
             }
             values[name] = v
         }
-        for (i, node) in model.graph.nodes.enumerated() {
+        for (i, node) in model.graph.nodes.enumerated() where !folded.contains(i) {
             let args = try node.inputs.map { name -> TensorValue? in
                 if name.isEmpty { return nil }
                 if let v = values[name] ?? initializers[name] { return v }
                 throw DeployError.node(name: node.name, op: node.opType, reason: "input '\(name)' has no value")
             }
-            let outs = try execute(node, args)
+            let outs = try Self.execute(node, args)
             guard outs.count >= node.outputs.filter({ !$0.isEmpty }).count else {
                 throw DeployError.node(name: node.name, op: node.opType, reason: "produced too few outputs")
             }
@@ -176,11 +195,13 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
     }
 
     /// Runs one node.
-    func execute(_ n: ONNXNode, _ x: [TensorValue?]) throws -> [TensorValue] {
+    static func execute(_ n: ONNXNode, _ x: [TensorValue?]) throws -> [TensorValue] {
         let op = Op(node: n, inputs: x)
         switch n.opType {
         case "Add", "Sub", "Mul", "Div", "Max": return [try op.binary()]
-        case "Relu", "Sigmoid", "Tanh", "Sqrt", "Log", "Identity": return [try op.unary()]
+        case "Relu", "Sigmoid", "Tanh", "Sqrt", "Log", "Identity", "Cos", "Sin": return [try op.unary()]
+        case "Mod": return [try op.binary()]
+        case "Cast": return [try op.cast()]
         case "Transpose": return [try op.transpose()]
         case "Reshape": return [try op.reshape()]
         case "Unsqueeze": return [try op.unsqueeze()]
