@@ -7,6 +7,7 @@
 # init`): the time does not depend on the weights; int8 calibrates on a small dataset of each length made here.
 #
 #   Benchmarks/infer.sh          # REPEAT=3 RUNS=50; needs make reference-env; ≈ 25 min on 2 cores
+#   SKIP_DETECT=1 WORK=DIR Benchmarks/infer.sh    # the latency table again, reusing DIR's data and exports
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -55,6 +56,7 @@ for w in (1, 2, 8):
         t, f, q = med(m, w, "tkd"), med(m, w, "onnxruntime", "float32"), med(m, w, "onnxruntime", "int8")
         print(f"| {m} | {w} s | {t:.3f} | {f:.3f} | {q:.3f} | {t/f:.2f}× | {t/q:.2f}× | {t/1000/w:.5f} |")
 PY
+[ "${SKIP_DETECT:-0}" = 1 ] && exit 0
 # tkd detect: throughput on 10 minutes, peak memory on 10 minutes and 1 hour (2-s TC-ResNet, 100-ms hop).
 "$PY" - "$WORK" <<'PY'
 import glob, sys, numpy as np, soundfile as sf

@@ -2,7 +2,7 @@
 # Creates (or refreshes) the Python "reference" virtualenv holding the peer
 # libraries used to generate numeric test fixtures and to run benchmarks:
 # numpy, scipy, soundfile, librosa, kaldi-native-fbank, torch (CPU),
-# torchaudio, transformers, safetensors.
+# torchaudio, transformers, safetensors, onnx, onnxruntime.
 #
 # Usage:
 #   Scripts/reference/setup-env.sh            # create/refresh, then smoke check
@@ -93,6 +93,8 @@ import torchaudio
 import torchaudio.compliance.kaldi
 import transformers
 import safetensors
+import onnx
+import onnxruntime
 from safetensors.torch import load_file, save_file
 from safetensors.numpy import load_file as np_load_file, save_file as np_save_file
 
@@ -102,7 +104,7 @@ def check(cond, msg):
 
 print(f"python             {platform.python_version()} ({sys.executable})")
 for dist in ["numpy", "scipy", "soundfile", "librosa", "kaldi-native-fbank",
-             "torch", "torchaudio", "transformers", "safetensors",
+             "torch", "torchaudio", "transformers", "safetensors", "onnx", "onnxruntime",
              "numba", "llvmlite", "soxr", "tokenizers", "huggingface-hub"]:
     try:
         print(f"{dist:<18} {md.version(dist)}")

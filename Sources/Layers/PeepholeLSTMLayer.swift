@@ -26,6 +26,15 @@ public final class PeepholeLSTMLayer: Layer {
         precondition(f == cell.inputs, "\(name): expected [B, T, \(cell.inputs)], got \(x.shape)")
         let cell = self.cell, w = kernel.value, bv = bias.value, peep = peepholes.value, proj = projection.value
         let ranges = context.chunks(b), data = x.data
+        if !context.training {
+            let parts = try context.parallel.pool.map(ranges.count) { c -> [Float] in
+                let range = ranges[c]
+                let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])
+                return cell.infer(
+                    chunk, batch: range.count, steps: t, kernel: w, bias: bv, peepholes: peep, projectionMatrix: proj)
+            }
+            return Tensor(shape: [b, t, p], data: parts.flatMap { $0 })
+        }
         let caches = try context.parallel.pool.map(ranges.count) { c -> PeepholeLSTM.Cache in
             let range = ranges[c]
             let chunk = Array(data[(range.lowerBound * t * f)..<(range.upperBound * t * f)])

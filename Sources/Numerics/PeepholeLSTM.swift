@@ -91,6 +91,93 @@ public struct PeepholeLSTM: Sendable, Equatable {
         return cache
     }
 
+    /// m_t for every step, [B, T, p], without what backward needs: the same arithmetic as `forward` (the same
+    /// bits), the gates eight lanes at a time (inference: evaluation, export checks, `tkd detect`).
+    public func infer(
+        _ x: UnsafePointer<Float>, batch b: Int, steps t: Int, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>
+    ) -> [Float] {
+        let n = units, p = projection, g = 4 * units
+        var xw = [Float](repeating: 0, count: b * t * g)
+        xw.withUnsafeMutableBufferPointer { q in
+            for row in 0..<(b * t) { (q.baseAddress! + row * g).update(from: bias, count: g) }
+            BLAS.gemm(
+                m: b * t, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: q.baseAddress!, ldc: g)
+        }
+        let wm = kernel + inputs * g
+        var outputs = [Float](repeating: 0, count: b * t * p)
+        var m = [Float](repeating: 0, count: b * p), c = [Float](repeating: 0, count: b * n)
+        var a = [Float](repeating: 0, count: b * g), mraw = [Float](repeating: 0, count: b * n)
+        let wi = peepholes, wf = peepholes + n, wo = peepholes + 2 * n
+        @inline(__always) func load(_ q: UnsafePointer<Float>) -> SIMD8<Float> {
+            UnsafeRawPointer(q).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        @inline(__always) func store(_ v: SIMD8<Float>, _ q: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(q).storeBytes(of: v, as: SIMD8<Float>.self)
+        }
+        xw.withUnsafeBufferPointer { xwp in
+            a.withUnsafeMutableBufferPointer { ap in
+                c.withUnsafeMutableBufferPointer { cp in
+                    mraw.withUnsafeMutableBufferPointer { mp in
+                        m.withUnsafeMutableBufferPointer { mmp in
+                            outputs.withUnsafeMutableBufferPointer { op in
+                                for step in 0..<t {
+                                    for i in 0..<b {
+                                        (ap.baseAddress! + i * g).update(
+                                            from: xwp.baseAddress! + (i * t + step) * g, count: g)
+                                    }
+                                    BLAS.gemm(
+                                        m: b, n: g, k: p, a: mmp.baseAddress!, lda: p, b: wm, ldb: g, beta: 1,
+                                        c: ap.baseAddress!, ldc: g)
+                                    for i in 0..<b {
+                                        let ai = ap.baseAddress! + i * g, ci = cp.baseAddress! + i * n
+                                        let mi = mp.baseAddress! + i * n
+                                        var k = 0
+                                        let one = SIMD8<Float>(repeating: 1), two = SIMD8<Float>(repeating: 2)
+                                        while k + 8 <= n {
+                                            let prev = load(ci + k)
+                                            let ig = one / (one + fastExp(-(load(ai + k) + load(wi + k) * prev)))
+                                            let sj = load(ai + n + k)
+                                            let jt = one - two / (one + fastExp(sj + sj))
+                                            let fg =
+                                                one
+                                                / (one + fastExp(-(load(ai + 2 * n + k) + one + load(wf + k) * prev)))
+                                            let ct = fg * prev + ig * jt
+                                            let og = one / (one + fastExp(-(load(ai + 3 * n + k) + load(wo + k) * ct)))
+                                            let tc = one - two / (one + fastExp(ct + ct))
+                                            store(ct, ci + k)
+                                            store(og * tc, mi + k)
+                                            k += 8
+                                        }
+                                        while k < n {
+                                            let prev = ci[k]
+                                            let ig = fastSigmoid(ai[k] + wi[k] * prev)
+                                            let jt = fastTanh(ai[n + k])
+                                            let fg = fastSigmoid(ai[2 * n + k] + 1 + wf[k] * prev)
+                                            let ct = fg * prev + ig * jt
+                                            let og = fastSigmoid(ai[3 * n + k] + wo[k] * ct)
+                                            ci[k] = ct
+                                            mi[k] = og * fastTanh(ct)
+                                            k += 1
+                                        }
+                                    }
+                                    BLAS.gemm(
+                                        m: b, n: p, k: n, a: mp.baseAddress!, lda: n, b: projectionMatrix, ldb: p,
+                                        c: mmp.baseAddress!, ldc: p)
+                                    for i in 0..<b {
+                                        (op.baseAddress! + (i * t + step) * p).update(
+                                            from: mmp.baseAddress! + i * p, count: p)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return outputs
+    }
+
     /// Gradients from dLoss/dm_t for every step (`dOut` [B, T, p]); accumulates (+=) into the
     /// parameter gradients and writes dx [B, T, in].
     public func backward(

@@ -46,6 +46,20 @@ struct PeepholeLSTMTests {
         }
     }
 
+    @Test("inference gives forward's outputs bit for bit (eight lanes and the scalar tail)")
+    func inference() {
+        for (b, t, d, n, p) in [(3, 5, 4, 21, 6), (1, 9, 20, 16, 8)] {
+            let lstm = PeepholeLSTM(inputs: d, units: n, projection: p)
+            let x = randomArray(b * t * d, seed: 71), w = randomArray((d + p) * 4 * n, seed: 72)
+            let bias = randomArray(4 * n, seed: 73), peep = randomArray(3 * n, seed: 74),
+                proj = randomArray(n * p, seed: 75)
+            let cache = lstm.forward(
+                x, batch: b, steps: t, kernel: w, bias: bias, peepholes: peep, projectionMatrix: proj)
+            let out = lstm.infer(x, batch: b, steps: t, kernel: w, bias: bias, peepholes: peep, projectionMatrix: proj)
+            #expect(out == cache.outputs, "n = \(n)")
+        }
+    }
+
     @Test("backward through time matches central finite differences")
     func backward() {
         let (b, t, d, n, p) = (2, 3, 3, 3, 2)
