@@ -187,10 +187,13 @@ public enum Exporter {
         if let attention {
             outputs.append(b.valueInfo(b.node("Identity", [attention], shape: b.shape(attention), output: "attention")))
         }
+        let inputText =
+            input == .audio
+            ? "audio [batch, \(f.windowSamples)] at \(f.sampleRate) Hz"
+            : "features [batch, \(f.frames), \(f.frontEnd.featureCount)] (\(f.preset))"
         let doc =
             "TemporalKD \(ck.student.rawValue) (\(f.task.rawValue), \(f.labels.count) labels) exported by tkd "
-            + "\(TKDVersion.current): \(input == .audio ? "audio [batch, \(f.windowSamples)] at \(f.sampleRate) Hz" : "features [batch, \(f.frames), \(f.frontEnd.featureCount)] (\(f.preset))")"
-            + " → logits, probabilities" + (attention == nil ? "" : ", attention")
+            + "\(TKDVersion.current): \(inputText) → logits, probabilities" + (attention == nil ? "" : ", attention")
         let graph = b.graph(
             name: "tkd_\(ck.student.rawValue.replacingOccurrences(of: "-", with: "_"))",
             inputs: [b.valueInfo(graphInput)], outputs: outputs, doc: doc)

@@ -7,9 +7,9 @@ import Foundation
 ///
 /// Framing, window and DFT are one `Conv` whose filters are the windowed DFT basis (cosine and sine rows of
 /// the bins the mel filterbank uses, interleaved), with the hop as its stride; the basis itself is computed in
-/// the graph from the bins, the tap positions and the window (`basisNodes`), which runtimes fold at load time. Chosen over the `DFT` / `STFT`
-/// operators because: the kws_streaming presets zero-pad a 640-sample frame to a 1024-point DFT, which
-/// `STFT` cannot express (its DFT size is the frame length); `Conv` exists in every opset and every runtime
+/// the graph from the bins, the tap positions and the window (`basisNodes`), which runtimes fold at load time.
+/// Chosen over the `DFT` / `STFT` operators because: the kws_streaming presets zero-pad a 640-sample frame to
+/// a 1024-point DFT, which `STFT` cannot express (its DFT size is the frame length); `Conv` exists in every opset and every runtime
 /// and converter (TFLite, NPUs), runs on the same GEMM kernels as the model; and the linear parts of Kaldi's
 /// framing — removing each frame's mean and pre-emphasis — fold into the same basis, so every preset is one
 /// convolution. The cost is multiply-accumulates: 2·bins·frame per frame, against the FFT's
@@ -123,8 +123,8 @@ enum FrontEndGraph {
     }
 
     /// The basis as nodes on a few constants (the bins, the tap positions, the window), the convolution's
-    /// weights [2·bins, 1, taps]: cos and −sin of 2π·((k·j) mod N)/N — the product reduced in integers first, so
-    /// the float angle stays in [0, 2π) — times the window, interleaved per bin, with Kaldi's per-frame mean
+    /// weights [2·bins, 1, taps]: cos and −sin of 2π·((k·j) mod N)/N — the product reduced in integers first,
+    /// so the float angle stays in [0, 2π) — times the window, interleaved per bin, with Kaldi's per-frame mean
     /// removal and pre-emphasis applied to the rows as `dftBasis` does. All its inputs are constants, so
     /// runtimes fold it once when they load the model (tkd's runner does); the file holds kilobytes instead of
     /// the basis's megabytes (2.5 MB for the kws_streaming presets).

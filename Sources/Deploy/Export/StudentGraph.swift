@@ -9,10 +9,11 @@ import Training
 /// Batch norm is folded into the convolution before it (`W·s`, `b·s + β − μ·s` with `s = γ/√(σ² + ε)`);
 /// where a batch norm follows an activation (Att-RNN's and MHAtt-RNN's conv → ReLU → BN), folding across the
 /// ReLU is not exact, so it is folded into the layer after it instead: the next convolution (with a constant
-/// correction for its zero padding) or the GRU's input weights. No batch norm is left as an operator. Dropout and SpecAugment are training-only
-/// and emit nothing; the training-only KD head is emitted only for `--with-localisation`. Maps are NCHW
-/// ([B, C, T, F], Keras's [B, T, F, C] transposed); sequences are [B, T, D], or [T, B, D] around ONNX `GRU`
-/// (`linear_before_reset = 1` is Keras's `reset_after`; gates z, r, h in both). The peephole LSTM with
+/// correction for its zero padding) or the GRU's input weights. No batch norm is left as an operator. Dropout
+/// and SpecAugment are training-only and emit nothing; the training-only KD head is emitted only for
+/// `--with-localisation`. Maps are NCHW ([B, C, T, F], Keras's [B, T, F, C] transposed); sequences are
+/// [B, T, D], or [T, B, D] around ONNX `GRU` (`linear_before_reset = 1` is Keras's `reset_after`; gates z, r, h
+/// in both). The peephole LSTM with
 /// projection has no ONNX operator (ONNX `LSTM` has no projection), so LSTM-P's recurrence is unrolled into
 /// `MatMul`/`Sigmoid`/`Tanh` cells, one per step.
 struct StudentGraph {

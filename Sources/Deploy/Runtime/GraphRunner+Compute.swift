@@ -162,7 +162,8 @@ extension Op {
     func conv() throws -> TensorValue {
         let (sx, x) = try floats(0), (sw, w) = try floats(1)
         guard sx.count == 3 || sx.count == 4, sw.count == sx.count, sw[1] == sx[1] else {
-            throw fail("Conv of \(sx) with weights \(sw); expected [N, C, …] and [M, C, …] with 1 or 2 spatial axes")
+            throw fail(
+                "Conv of \(sx) with weights \(sw); expected [N, C, …] and [M, C, …] with 1 or 2 spatial axes")
         }
         guard try int("group", 1) == 1 else { throw fail("only group 1 is supported") }
         guard try string("auto_pad", "NOTSET") == "NOTSET" else { throw fail("only explicit pads are supported") }

@@ -75,7 +75,8 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
         func bad(_ reason: String) -> DeployError { .model(path: path, reason: reason) }
         guard Self.opsets.contains(model.opset) else {
             throw bad(
-                "imports ai.onnx opset \(model.opset); tkd runs opsets \(Self.opsets.lowerBound)…\(Self.opsets.upperBound)"
+                "imports ai.onnx opset \(model.opset); tkd runs opsets "
+                    + "\(Self.opsets.lowerBound)…\(Self.opsets.upperBound)"
             )
         }
         if let other = model.opsets.first(where: { !($0.domain.isEmpty || $0.domain == "ai.onnx") }) {

@@ -67,8 +67,8 @@ extension StudentCheckpoint {
                 return "'front_end.sample_rate' is \(f.sampleRate); 'sample_rate' is \(r)"
             }
             if f.featureCount != student.featureCount {
-                return
-                    "'front_end' gives \(f.featureCount) coefficients; \(student.rawValue) reads \(student.featureCount)"
+                return "'front_end' gives \(f.featureCount) coefficients; \(student.rawValue) reads "
+                    + "\(student.featureCount)"
             }
             if let n = windowSamples, f.hopLength > 0, f.frameLength > 0, f.frameCount(samples: n) != frames {
                 return "'window_samples' \(n) gives \(f.frameCount(samples: n)) frames; 'frames' is \(frames)"

@@ -85,9 +85,11 @@ struct ExportCommand: ParsableCommand {
             return
         }
         let mb = Double(m.size.modelBytes) / 1_048_576
+        let shape =
+            m.model.input == "audio" ? String(m.window.samples) : "\(m.window.frames), \(m.features.coefficients)"
         say(
             "\(m.checkpoint.student) → \(r.modelURL.path): \(m.model.precision), input \(m.model.input) "
-                + "[batch, \(m.model.input == "audio" ? String(m.window.samples) : "\(m.window.frames), \(m.features.coefficients)")], "
+                + "[batch, \(shape)], "
                 + "outputs \(m.model.outputs.joined(separator: ", ")); opset \(m.model.opset), "
                 + String(format: "%.2f MB", mb))
         say(
@@ -99,7 +101,8 @@ struct ExportCommand: ParsableCommand {
                 + "threshold \(d.threshold), labels \(d.labels.joined(separator: ","))")
         if let q = m.quantization {
             say(
-                "int8 (\(q.method)) calibrated on \(q.calibration.examples) training examples of \(q.calibration.dataset)"
+                "int8 (\(q.method)) calibrated on \(q.calibration.examples) training examples of "
+                    + q.calibration.dataset
             )
         }
     }

@@ -120,7 +120,7 @@ struct ModelInitCommand: ParsableCommand {
         let url = URL(fileURLWithPath: out)
         try Checkpoint.save(model, info: info, optimizer: nil, to: url)
         say(
-            "\(student.rawValue): \(names.count) labels, \(info.details.frames) frames of \(info.details.featurePreset) "
-                + "(\(seconds) s at \(sampleRate) Hz), untrained → \(url.path)")
+            "\(student.rawValue): \(names.count) labels, \(info.details.frames) frames of "
+                + "\(info.details.featurePreset) (\(seconds) s at \(sampleRate) Hz), untrained → \(url.path)")
     }
 }

@@ -38,7 +38,8 @@ struct EvaluateCommand: ParsableCommand {
         help: ArgumentHelp(
             "Also write per-example predictions and the attention's localisation to this JSON file.",
             discussion:
-                "Keys: split, ids, ids_sha256, labels, predicted, probabilities (per example, softmax or sigmoid), attention (own: Att-RNN's α; kd_head: the "
+                "Keys: split, ids, ids_sha256, labels, predicted, probabilities (per example, softmax or sigmoid), "
+                + "attention (own: Att-RNN's α; kd_head: the "
                 + "training-only head of a run with λ > 0; each: examples, mass_in_speech, peak_in_speech, "
                 + "span_share over the split's keyword examples)."))
     var details: String?
