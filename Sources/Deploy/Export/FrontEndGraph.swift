@@ -5,20 +5,20 @@ import Foundation
 /// The feature preset as ONNX nodes, audio [B, samples] → features [B, frames, coefficients], computing what
 /// `Features.FrontEnd` computes.
 ///
-/// Framing, window and DFT are one `Conv` whose filters are the windowed DFT basis (cosine and sine rows of
-/// the bins the mel filterbank uses, interleaved), with the hop as its stride; the basis itself is computed in
-/// the graph from the bins, the tap positions and the window (`basisNodes`), which runtimes fold at load time.
-/// Chosen over the `DFT` / `STFT` operators because: the kws_streaming presets zero-pad a 640-sample frame to
-/// a 1024-point DFT, which `STFT` cannot express (its DFT size is the frame length); `Conv` exists in every opset and every runtime
-/// and converter (TFLite, NPUs), runs on the same GEMM kernels as the model; and the linear parts of Kaldi's
-/// framing — removing each frame's mean and pre-emphasis — fold into the same basis, so every preset is one
-/// convolution. The cost is multiply-accumulates: 2·bins·frame per frame, against the FFT's
-/// O(N log N) (`deploy.json` `size.front_end_macs_per_window` counts them).
+/// Framing, window and DFT are one `Conv` whose filters are the windowed DFT basis (cosine and sine rows of the
+/// bins the mel filterbank uses, interleaved), with the hop as its stride; the basis itself is computed in the
+/// graph from the bins, the tap positions and the window (`basisNodes`), which runtimes fold at load time.
+/// Chosen over the `DFT` / `STFT` operators because: the kws_streaming presets zero-pad a 640-sample frame to a
+/// 1024-point DFT, which `STFT` cannot express (its DFT size is the frame length); `Conv` exists in every opset
+/// and every runtime and converter (TFLite, NPUs), runs on the same GEMM kernels as the model; and the linear
+/// parts of Kaldi's framing — removing each frame's mean and pre-emphasis — fold into the same basis, so every
+/// preset is one convolution. The cost is multiply-accumulates: 2·bins·frame per frame, against the FFT's O(N
+/// log N) (`deploy.json` `size.front_end_macs_per_window` counts them).
 ///
 /// Then: the squares summed per bin (power), `Sqrt` for magnitude presets, the mel matrix as a `MatMul`, the
 /// log compression (`Max` + `Log`, or `Add` + `Log`, dB scaling and the top-dB floor), the DCT as a `MatMul`
 /// for MFCC presets, and a transpose to frames × coefficients. Everything is float32 (the MFCC presets run in
-/// float64 in tkd; README, "Deploying a student", gives what that costs).
+/// float64 in tkd; Docs/deploying.md gives what that costs).
 enum FrontEndGraph {
     /// Emits the front end on `audio` ([B, samples]); returns the features value [B, frames, F].
     static func emit(
