@@ -86,6 +86,41 @@ struct ExportTests {
         #expect(export(options).contains("'with-localisation': the run distilled nothing (kd_lambda 0)"))
     }
 
+    @Test("a multi-label checkpoint exports with sigmoid probabilities, both graphs, as tkd scores it")
+    func multiLabel() throws {
+        let dir = try TestFolder.make("export-multilabel")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let labels = ["Bark", "Engine", "Rain", "Speech", "Siren"]
+        let (model, info) = try Checkpoint.untrained(
+            student: .crnn, labels: labels, windowSamples: 16000, task: .multiLabel, seed: 4)
+        let ck = dir.appendingPathComponent("ml.safetensors")
+        try Checkpoint.save(model, info: info, optimizer: nil, to: ck)
+        for input in ExportOptions.Input.allCases {
+            var options = ExportOptions()
+            options.input = input
+            let r = try Exporter.export(
+                checkpoint: ck, options: options, to: dir.appendingPathComponent(input.rawValue))
+            #expect(r.manifest.task == .multiLabel && r.manifest.labels == labels)
+            #expect(r.manifest.detector.labels == labels, "multi-label models detect every label")
+            let runner = try GraphRunner.load(r.modelURL)
+            #expect(runner.model.graph.nodes.last?.opType == "Sigmoid")
+            let ckpt = try DeployableCheckpoint(ck)
+            let windows = Exporter.probeWindows(ckpt.facts)
+            let x = ckpt.features(windows)
+            let native = try ckpt.scores(x)
+            let feed =
+                input == .audio
+                ? TensorValue(shape: [2, 16000], floats: windows.flatMap { $0 })
+                : TensorValue(shape: x.shape, floats: x.data)
+            let out = try runner.run([input.rawValue: feed])
+            expectClose(out["probabilities"]!.floats, native.probabilities, tolerance: 1e-5, "\(input) probabilities")
+            let logits = out["logits"]!.floats
+            expectClose(
+                out["probabilities"]!.floats, logits.map { 1 / (1 + Foundation.exp(-$0)) }, tolerance: 1e-6,
+                "sigmoid of the logits")
+        }
+    }
+
     @Test("the output folder: absent, empty or an earlier export; anything else is refused untouched")
     func outputFolder() throws {
         let dir = try TestFolder.make("export-folder")
