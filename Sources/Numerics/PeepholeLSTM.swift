@@ -42,12 +42,7 @@ public struct PeepholeLSTM: Sendable, Equatable {
         peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>
     ) -> Cache {
         let n = units, p = projection, g = 4 * units
-        var xw = [Float](repeating: 0, count: b * t * g)
-        xw.withUnsafeMutableBufferPointer { q in
-            for row in 0..<(b * t) { (q.baseAddress! + row * g).update(from: bias, count: g) }
-            BLAS.gemm(
-                m: b * t, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: q.baseAddress!, ldc: g)
-        }
+        let xw = inputProjection(x, rows: b * t, kernel: kernel, bias: bias)
         let wm = kernel + inputs * g
         let size = t * b * n
         var cache = Cache(
@@ -91,6 +86,20 @@ public struct PeepholeLSTM: Sendable, Equatable {
         return cache
     }
 
+    /// x · W_x + b for every step at once, [B·T, 4n] (the recurrent part is added step by step).
+    func inputProjection(
+        _ x: UnsafePointer<Float>, rows: Int, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>
+    ) -> [Float] {
+        let g = 4 * units
+        var xw = [Float](repeating: 0, count: rows * g)
+        xw.withUnsafeMutableBufferPointer { q in
+            for row in 0..<rows { (q.baseAddress! + row * g).update(from: bias, count: g) }
+            BLAS.gemm(
+                m: rows, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: q.baseAddress!, ldc: g)
+        }
+        return xw
+    }
+
     /// m_t for every step, [B, T, p], without what backward needs: the same arithmetic as `forward` (the same
     /// bits), the gates eight lanes at a time (inference: evaluation, export checks, `tkd detect`).
     public func infer(
@@ -98,12 +107,7 @@ public struct PeepholeLSTM: Sendable, Equatable {
         peepholes: UnsafePointer<Float>, projectionMatrix: UnsafePointer<Float>
     ) -> [Float] {
         let n = units, p = projection, g = 4 * units
-        var xw = [Float](repeating: 0, count: b * t * g)
-        xw.withUnsafeMutableBufferPointer { q in
-            for row in 0..<(b * t) { (q.baseAddress! + row * g).update(from: bias, count: g) }
-            BLAS.gemm(
-                m: b * t, n: g, k: inputs, a: x, lda: inputs, b: kernel, ldb: g, beta: 1, c: q.baseAddress!, ldc: g)
-        }
+        let xw = inputProjection(x, rows: b * t, kernel: kernel, bias: bias)
         let wm = kernel + inputs * g
         var outputs = [Float](repeating: 0, count: b * t * p)
         var m = [Float](repeating: 0, count: b * p), c = [Float](repeating: 0, count: b * n)

@@ -114,6 +114,15 @@ struct DeployCLITests {
     /// Probabilities of an exported audio graph against tkd's own inference (the bound).
     static let tolerance: Float = 1e-4
 
+    /// `tkd evaluate --details DIR/native.json` of a checkpoint.
+    static func evaluateCheckpoint(_ ck: URL, _ dataset: URL, into dir: URL) throws {
+        let a = try TKDBinary.run([
+            "evaluate", "--checkpoint", ck.path, "--dataset", dataset.path, "--details",
+            dir.appendingPathComponent("native.json").path, "--out", dir.appendingPathComponent("metrics.json").path,
+        ])
+        #expect(a.status == 0, "\(a.stderr)")
+    }
+
     static func worst(_ a: [[Float]], _ b: [[Float]]) -> Float {
         zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? .infinity
     }
@@ -124,12 +133,7 @@ struct DeployCLITests {
         for s in DeployCLIFixture.students {
             let dir = try TestFolder.make("deploy-eval")
             defer { try? FileManager.default.removeItem(at: dir) }
-            let a = try TKDBinary.run([
-                "evaluate", "--checkpoint", runs.appendingPathComponent("\(s)/best.safetensors").path, "--dataset",
-                dataset.path, "--details", dir.appendingPathComponent("native.json").path, "--out",
-                dir.appendingPathComponent("m1.json").path,
-            ])
-            #expect(a.status == 0, "\(a.stderr)")
+            try Self.evaluateCheckpoint(runs.appendingPathComponent("\(s)/best.safetensors"), dataset, into: dir)
             let b = try TKDBinary.run([
                 "evaluate", "--model", exports.appendingPathComponent(s).path, "--dataset", dataset.path, "--details",
                 dir.appendingPathComponent("runner.json").path, "--out", dir.appendingPathComponent("m2.json").path,
@@ -152,12 +156,7 @@ struct DeployCLITests {
         for s in DeployCLIFixture.students {
             let dir = try TestFolder.make("deploy-ort")
             defer { try? FileManager.default.removeItem(at: dir) }
-            let a = try TKDBinary.run([
-                "evaluate", "--checkpoint", runs.appendingPathComponent("\(s)/best.safetensors").path, "--dataset",
-                dataset.path, "--details", dir.appendingPathComponent("native.json").path, "--out",
-                dir.appendingPathComponent("m.json").path,
-            ])
-            #expect(a.status == 0, "\(a.stderr)")
+            try Self.evaluateCheckpoint(runs.appendingPathComponent("\(s)/best.safetensors"), dataset, into: dir)
             let o = try ReferencePython.run([
                 TKDBinary.repo.appendingPathComponent("Scripts/onnx_evaluate.py").path, "--model",
                 exports.appendingPathComponent(s).path, "--dataset", dataset.path, "--out",

@@ -24,13 +24,7 @@ extension Op {
             var o = 0
             for d in 0..<rank where !axes.contains(d) { o += index[d] * outStrides[d] }
             out[o] = max ? Swift.max(out[o], x[i]) : out[o] + x[i]
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < shape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            TensorValue.advance(&index, in: shape)
         }
         if mean {
             let k = Float(axes.reduce(1) { $0 * shape[$1] })
@@ -90,11 +84,7 @@ extension Op {
             return TensorValue(shape: outShape, floats: out)
         }
         let rank = batch.count
-        func strides(_ s: [Int]) -> [Int] {
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            let dense = TensorValue.strides(padded)
-            return (0..<rank).map { padded[$0] == 1 ? 0 : dense[$0] }
-        }
+        func strides(_ s: [Int]) -> [Int] { TensorValue.broadcastStrides(s, rank: rank) }
         let stA = strides(batchA), stB = strides(batchB)
         let batches = batch.reduce(1, *)
         var index = [Int](repeating: 0, count: rank)
@@ -110,13 +100,7 @@ extension Op {
                         BLAS.gemm(
                             m: m, n: n, k: k, a: ap.baseAddress! + ia * m * k, lda: k,
                             b: bp.baseAddress! + ib * k * n, ldb: n, c: op.baseAddress! + p * m * n, ldc: n)
-                        var d = rank - 1
-                        while d >= 0 {
-                            index[d] += 1
-                            if index[d] < batch[d] { break }
-                            index[d] = 0
-                            d -= 1
-                        }
+                        TensorValue.advance(&index, in: batch)
                     }
                 }
             }

@@ -55,11 +55,7 @@ extension Op {
         }
         let shape = try broadcast(a.shape, b.shape)
         let n = try count(shape), rank = shape.count
-        func strides(_ s: [Int]) -> [Int] {
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            let dense = TensorValue.strides(padded)
-            return (0..<rank).map { padded[$0] == 1 ? 0 : dense[$0] }
-        }
+        func strides(_ s: [Int]) -> [Int] { TensorValue.broadcastStrides(s, rank: rank) }
         let sa = strides(a.shape), sb = strides(b.shape), outStrides = TensorValue.strides(shape)
         var out = [Int64](repeating: 0, count: n)
         for o in 0..<n {
@@ -112,11 +108,7 @@ extension Op {
         }
         var out = [Float](repeating: 0, count: n)
         let rank = shape.count
-        func strides(_ s: [Int]) -> [Int] {
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            let dense = TensorValue.strides(padded)
-            return (0..<rank).map { padded[$0] == 1 ? 0 : dense[$0] }
-        }
+        func strides(_ s: [Int]) -> [Int] { TensorValue.broadcastStrides(s, rank: rank) }
         let stA = strides(sa), stB = strides(sb)
         let inner = shape.last ?? 1
         let ia = stA.last ?? 0, ib = stB.last ?? 0
@@ -133,13 +125,7 @@ extension Op {
                         }
                         for k in 0..<inner { op[o + k] = f(ap[offA + k * ia], bp[offB + k * ib]) }
                         o += inner
-                        var d = index.count - 1
-                        while d >= 0 {
-                            index[d] += 1
-                            if index[d] < shape[d] { break }
-                            index[d] = 0
-                            d -= 1
-                        }
+                        TensorValue.advance(&index, in: shape)
                     }
                 }
             }

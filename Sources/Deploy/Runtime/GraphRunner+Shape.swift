@@ -39,13 +39,7 @@ extension Op {
             var off = 0
             for d in 0..<rank { off += index[d] * strides[d] }
             indices[o] = off
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < outShape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            TensorValue.advance(&index, in: outShape)
         }
         return TensorValue(shape: outShape, storage: x.storage.gathered(indices))
     }
@@ -155,13 +149,7 @@ extension Op {
             var off = 0
             for d in 0..<shape.count { off += (lo[d] + index[d]) * strides[d] }
             indices[o] = off
-            var d = shape.count - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < shape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            TensorValue.advance(&index, in: shape)
         }
         return TensorValue(shape: shape, storage: x.storage.gathered(indices))
     }
@@ -260,13 +248,7 @@ extension Op {
                 off += i * strides[d]
             }
             out[o] = inside ? x[off] : value
-            var d = rank - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < outShape[d] { break }
-                index[d] = 0
-                d -= 1
-            }
+            TensorValue.advance(&index, in: outShape)
         }
         return TensorValue(shape: outShape, floats: out)
     }

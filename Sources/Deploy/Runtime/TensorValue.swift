@@ -74,4 +74,24 @@ public struct TensorValue: Sendable, Equatable {
         }
         return s
     }
+
+    /// Strides of `shape` read as `rank` dimensions (leading ones added) for numpy broadcasting: 0 along every
+    /// dimension of size 1, so that one element serves the whole axis.
+    static func broadcastStrides(_ shape: [Int], rank: Int) -> [Int] {
+        let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+        let dense = strides(padded)
+        return (0..<rank).map { padded[$0] == 1 ? 0 : dense[$0] }
+    }
+
+    /// Steps a row-major multi-index over `shape` to the next element (the last axis fastest).
+    @inline(__always)
+    static func advance(_ index: inout [Int], in shape: [Int]) {
+        var d = index.count - 1
+        while d >= 0 {
+            index[d] += 1
+            if index[d] < shape[d] { return }
+            index[d] = 0
+            d -= 1
+        }
+    }
 }
