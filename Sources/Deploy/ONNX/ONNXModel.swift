@@ -38,39 +38,29 @@ public struct ONNXTensor: Sendable, Equatable {
         self.raw = raw
     }
 
+    /// Each value's bytes, least significant first (ONNX's `raw_data` is little-endian).
+    static func littleEndian<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+        var raw = [UInt8]()
+        raw.reserveCapacity(values.count * T.bitWidth / 8)
+        for v in values {
+            for k in 0..<(T.bitWidth / 8) { raw.append(UInt8(truncatingIfNeeded: v >> (8 * k))) }
+        }
+        return raw
+    }
+
     public init(name: String, floats: [Float], dims: [Int]) {
         precondition(dims.reduce(1, *) == floats.count, "\(name): \(floats.count) values for dims \(dims)")
-        var raw = [UInt8]()
-        raw.reserveCapacity(floats.count * 4)
-        for v in floats {
-            let b = v.bitPattern
-            raw += [
-                UInt8(truncatingIfNeeded: b), UInt8(truncatingIfNeeded: b >> 8),
-                UInt8(truncatingIfNeeded: b >> 16), UInt8(truncatingIfNeeded: b >> 24),
-            ]
-        }
-        self.init(name: name, dataType: .float, dims: dims, raw: raw)
+        self.init(name: name, dataType: .float, dims: dims, raw: Self.littleEndian(floats.map(\.bitPattern)))
     }
 
     public init(name: String, int64s: [Int64], dims: [Int]) {
         precondition(dims.reduce(1, *) == int64s.count, "\(name): \(int64s.count) values for dims \(dims)")
-        var raw = [UInt8]()
-        raw.reserveCapacity(int64s.count * 8)
-        for v in int64s {
-            let u = UInt64(bitPattern: v)
-            for k in 0..<8 { raw.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(k)))) }
-        }
-        self.init(name: name, dataType: .int64, dims: dims, raw: raw)
+        self.init(name: name, dataType: .int64, dims: dims, raw: Self.littleEndian(int64s))
     }
 
     public init(name: String, int32s: [Int32], dims: [Int]) {
-        var raw = [UInt8]()
-        raw.reserveCapacity(int32s.count * 4)
-        for v in int32s {
-            let u = UInt32(bitPattern: v)
-            for k in 0..<4 { raw.append(UInt8(truncatingIfNeeded: u >> (8 * UInt32(k)))) }
-        }
-        self.init(name: name, dataType: .int32, dims: dims, raw: raw)
+        precondition(dims.reduce(1, *) == int32s.count, "\(name): \(int32s.count) values for dims \(dims)")
+        self.init(name: name, dataType: .int32, dims: dims, raw: Self.littleEndian(int32s))
     }
 
     public init(name: String, int8s: [Int8], dims: [Int]) {
