@@ -1,5 +1,6 @@
 import ArgumentParser
 import DatasetFormat
+import Deploy
 import Foundation
 import Teacher
 import Training
@@ -16,7 +17,8 @@ struct DemoCommand: ParsableCommand {
             → features (the students' presets) → teacher train (Recipes/teacher/demo.yaml) → teacher cache → \
             tkd train for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 \
             and at λ = 0.25 with the teacher's rollout as target, on the 2-s set → verify both variants → \
-            report. Each step is the \
+            report → export the distilled TC-ResNet to ONNX (float32 with its KD head, and int8) → detect with it \
+            in three 8-s test recordings. Each step is the \
             tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \
             test-accuracy table, the teacher's figures and the report's path.
             """)
@@ -109,6 +111,25 @@ struct DemoCommand: ParsableCommand {
         let report = root.appendingPathComponent("report.html").path
         try step(["report", "--dataset", two, "--runs", runs, "--out", report])
 
+        // Deploy: the distilled TC-ResNet as ONNX (float32 with its KD head, and int8), then as a detector over
+        // the first three 8-s test recordings with a keyword.
+        let deploy = root.appendingPathComponent("deploy")
+        let best = RunLayout(
+            runs: URL(fileURLWithPath: runs), name: "demo-tc-resnet-lambda\(TrainCommand.short(lambda))"
+        )
+        .checkpoint(RunLayout.best).path
+        let float = deploy.appendingPathComponent("tc-resnet"), int8 = deploy.appendingPathComponent("tc-resnet-int8")
+        try step(["export", "--checkpoint", best, "--out", float.path, "--with-localisation"])
+        try step([
+            "export", "--checkpoint", best, "--out", int8.path, "--precision", "int8", "--calibration", two,
+        ])
+        let recordings = try DatasetInfo.loadManifests(URL(fileURLWithPath: eight))
+            .filter { $0.split == .testing && $0.keyword != nil && !$0.label.hasPrefix("_") }
+            .sorted { $0.id < $1.id }.prefix(3)
+        try step(
+            ["detect", "--model", float.path, "--json", "-q"]
+                + (try recordings.map { try DatasetLayout(URL(fileURLWithPath: eight)).audio($0).path }))
+
         // The table.
         func accuracy(_ run: String) throws -> (Double, Double) {
             let url = RunLayout(runs: URL(fileURLWithPath: runs), name: run).metrics
@@ -142,6 +163,23 @@ struct DemoCommand: ParsableCommand {
                         + "(uniform %.1f %%), peak inside it %.1f %%",
                     String(folder.lastPathComponent.prefix(16)), info.teacher, 100 * (s.validationAccuracy ?? 0),
                     100 * (s.testAccuracy ?? 0), 100 * s.massInSpeech, 100 * s.spanShare, 100 * s.peakInSpeech))
+        }
+        say("")
+        for r in recordings {
+            let k = r.keyword!
+            say(
+                String(
+                    format: "%@: '%@' spoken at %.2f-%.2f s", "\(r.id).wav", r.label,
+                    Double(k.speechOnsetSample) / Double(r.sampleRate),
+                    Double(k.speechOffsetSample) / Double(r.sampleRate)))
+        }
+        for folder in [float, int8] {
+            let m = try ExportedModel(folder)
+            let test = try m.evaluate(dataset: URL(fileURLWithPath: two), split: .testing).metrics
+            say(
+                String(
+                    format: "deploy: %@ (%@, %.2f MB): test accuracy %.1f %%", folder.path, m.manifest.model.precision,
+                    Double(m.manifest.size.modelBytes) / 1_048_576, 100 * test.accuracy))
         }
         say("")
         say("report: \(report)")
