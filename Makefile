@@ -22,7 +22,7 @@ APT_PACKAGES := pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libop
                 espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
                 sox gzip time
 
-.PHONY: deps build test lint demo study study-standard bench-generate bench-train reference-env clean
+.PHONY: deps build test lint demo study study-standard bench-generate bench-train bench-infer reference-env clean
 
 ## deps: install the Debian packages that are missing (apt-get; sudo when not root)
 deps:
@@ -71,6 +71,11 @@ bench-generate: build reference-env
 ## bench-train: tkd's training steps against PyTorch (needs reference-env); see BENCHMARKS.md
 bench-train: build reference-env
 	Benchmarks/train.sh
+
+## bench-infer: every student's inference per window against ONNX Runtime (float32, int8), and tkd detect's
+## throughput and memory (needs reference-env); see BENCHMARKS.md
+bench-infer: build reference-env
+	Benchmarks/infer.sh
 
 ## reference-env: the Python virtualenv with the peer libraries (fixture generators, benchmarks)
 reference-env:
