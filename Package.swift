@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // TemporalKD — temporal knowledge distillation for keyword spotting (see README.md).
 //
-// Module layout and the dependency rule: README.md, "Architecture". The layer table there lists, for every
+// Module layout and the dependency rule: Docs/architecture.md. The layer table there lists, for every
 // module, the modules it may import; Tests/ArchitectureTests checks that these dependencies are exactly its rows.
 import PackageDescription
 
@@ -172,7 +172,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["tkd", "TKDCore", "TestSupport"]),
-        // The dependency rule: every import in Sources/ against the README's layer table.
+        // The dependency rule: every import in Sources/ against the layer table of Docs/architecture.md.
         .testTarget(name: "ArchitectureTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

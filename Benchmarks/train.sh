@@ -8,7 +8,7 @@
 #   BATCH=32 CHUNKS="25 16" STEPS_2S=20 STEPS_8S=8 Benchmarks/train.sh
 #
 # OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPU models newer than its table; tkd then
-# restarts itself with OPENBLAS_CORETYPE set to the family the CPU supports (README.md, "Speed"). When
+# restarts itself with OPENBLAS_CORETYPE set to the family the CPU supports (Docs/speed.md). When
 # that happens, tkd is also measured with OpenBLAS's own choice (TKD_OPENBLAS_AUTO=0). PyTorch's BLAS
 # (MKL, oneDNN) is not affected.
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes Tests/TensorStoreTests/Fixtures/python-written.safetensors with the `safetensors` package, so that
 the Swift reader is tested on a file the reference implementation wrote (the other direction, Python
-reading tkd's shards with safetensors.numpy.load_file, is documented in README.md).
+reading tkd's shards with safetensors.numpy.load_file, is documented in Docs/cli.md).
 
     .venv-reference/bin/python Scripts/reference/safetensors_fixture.py
 """

@@ -61,6 +61,6 @@ public enum BLAS {
     public static var slowKernelNote: String? {
         guard let better = betterCoreType else { return nil }
         return "note: OpenBLAS chose its \(coreName) (SSE3) kernels on a CPU that runs its \(better) ones; "
-            + "OPENBLAS_CORETYPE=\(better) makes training about 2.5× faster (see README.md, \"Speed\")"
+            + "OPENBLAS_CORETYPE=\(better) makes training about 2.5× faster (see Docs/speed.md)"
     }
 }

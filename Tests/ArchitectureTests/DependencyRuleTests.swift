@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The dependency rule (README, "Architecture"): the layer table lists every module of `Sources/` with the
+/// The dependency rule (Docs/architecture.md): the layer table lists every module of `Sources/` with the
 /// modules it may import, each of them above it in the table. Every `import` in every source file, and
 /// every dependency in Package.swift, must be allowed by its module's row; Package.swift's dependencies must
 /// be exactly the row's.
@@ -14,11 +14,11 @@ struct DependencyRuleTests {
 
     /// The table: module → allowed imports, in table order.
     static func table() throws -> [(module: String, imports: Set<String>)] {
-        let readme = try String(contentsOf: repo.appendingPathComponent("README.md"), encoding: .utf8)
-        guard let start = readme.range(of: "\n## Architecture\n") else {
-            throw Failure("README.md has no '## Architecture' section")
+        let doc = try String(contentsOf: repo.appendingPathComponent("Docs/architecture.md"), encoding: .utf8)
+        guard let start = doc.range(of: "# Architecture\n") else {
+            throw Failure("Docs/architecture.md has no '# Architecture' heading")
         }
-        let section = readme[start.upperBound...].prefix { _ in true }
+        let section = doc[start.upperBound...]
         var rows: [(String, Set<String>)] = []
         for line in section.split(separator: "\n") {
             if line.hasPrefix("## ") { break }

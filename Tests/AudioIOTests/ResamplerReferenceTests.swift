@@ -63,7 +63,7 @@ struct ResamplerReferenceTests {
         "each sinc quality against soxr VHQ: error in dB, and the 10-kHz tone's alias suppressed",
         arguments: [
             // (quality, error bound, alias bound), dB. Measured on 2026-11-30 with libsamplerate 0.2.2
-            // (README, "Resampling"): sinc-best −75.8 / −136.3, sinc-medium −41.4 / −132.7,
+            // (Docs/reliability.md, "Audio conventions"): sinc-best −75.8 / −136.3, sinc-medium −41.4 / −132.7,
             // sinc-fastest −13.3 / −112.3; the bounds are those plus 6 dB. The narrower filters differ
             // from soxr mostly at the 7-kHz tone, inside their transition band.
             (ResampleQuality.sincBest, -69.0, -130.0), (.sincMedium, -35.0, -126.0), (.sincFastest, -7.0, -106.0),

@@ -139,7 +139,7 @@ struct HostileInputTests {
     ) throws {
         let before = box.topLevel
         let r = try TKDBinary.run(arguments, environment: environment, timeout: timeout)
-        // TKD_HOSTILE_MESSAGES=FILE collects every case's message (for the README's "Bad input" table).
+        // TKD_HOSTILE_MESSAGES=FILE collects every case's message (for the "Bad input" table of Docs/reliability.md).
         if let log = ProcessInfo.processInfo.environment["TKD_HOSTILE_MESSAGES"],
             let handle = FileHandle(forWritingAtPath: log)
                 ?? {

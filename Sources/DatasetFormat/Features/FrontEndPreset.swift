@@ -1,6 +1,6 @@
 import Foundation
 
-/// Named front ends, each matching a reference library call (documented in README.md, "Presets").
+/// Named front ends, each matching a reference library call (documented in Docs/cli.md, "Presets").
 ///
 /// Presets are defined at 16 kHz. At another sample rate r the window and hop keep their length in
 /// milliseconds (round(ms · r / 1000) samples), the FFT size becomes the next power of two at or

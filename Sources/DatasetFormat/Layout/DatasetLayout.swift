@@ -1,7 +1,7 @@
 import Foundation
 import TKDCore
 
-/// Where each part of a dataset folder lives (contract; README, "Dataset folder"):
+/// Where each part of a dataset folder lives (contract; Docs/formats.md, "Dataset folder"):
 ///
 /// ```
 /// DATASET/

@@ -4,7 +4,7 @@ import Foundation
 /// (1, skipped only), length-delimited fields (2) and 32-bit fields (5). Written by hand instead of through
 /// swift-protobuf: ONNX needs eight small messages, and a reader written here can bound every length
 /// against the bytes left before it allocates anything (`ProtoReader`), which a model file from elsewhere
-/// needs (README, "Bad input"). Checked against `onnx`'s own parser by `Scripts/reference/onnx_parity.py`
+/// needs (Docs/reliability.md). Checked against `onnx`'s own parser by `Scripts/reference/onnx_parity.py`
 /// and a model written by `onnx.helper` (`Tests/DeployTests/Fixtures`).
 enum WireType: UInt64 {
     case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5

@@ -25,8 +25,8 @@ struct FeaturesCommand: ParsableCommand {
             "Compute log-mel, MFCC or Kaldi fbank features: a sharded store for a dataset, or .npy files for single "
             + "inputs.",
         discussion:
-            "Presets: \(FrontEndPreset.allCases.map(\.rawValue).joined(separator: ", ")) (see README.md, "
-            + "\"Features\").",
+            "Presets: \(FrontEndPreset.allCases.map(\.rawValue).joined(separator: ", ")) (see Docs/cli.md, "
+            + "\"Presets\").",
         subcommands: [FeaturesStoreCommand.self, FeaturesExtractCommand.self],
         defaultSubcommand: FeaturesStoreCommand.self)
 }

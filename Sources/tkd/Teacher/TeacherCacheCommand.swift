@@ -32,7 +32,7 @@ struct TeacherCacheCommand: ParsableCommand {
         name: .customLong("import"),
         help: ArgumentHelp(
             "Instead of --teacher: a folder of per-example exports <id>.safetensors (layer.<i> attentions or a "
-                + "rollout, optional logits; see README.md).")
+                + "rollout, optional logits; see Docs/cli.md, tkd teacher cache).")
     )
     var importFolder: String?
 
