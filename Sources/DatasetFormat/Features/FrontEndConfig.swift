@@ -108,6 +108,10 @@ public struct FrontEndConfig: Sendable, Equatable, Codable {
         case fftLength = "fft_length", removeDCOffset = "remove_dc_offset"
     }
 
+    /// Whether each frame is processed as Kaldi does before the window — its mean removed, pre-emphasis with
+    /// x[0] against itself — which mixes every sample of the frame.
+    public var kaldiFraming: Bool { removeDCOffset || preemphasis != 0 }
+
     /// Bins of the one-sided spectrum.
     public var bins: Int { fftLength / 2 + 1 }
     /// Output features per frame.

@@ -20,17 +20,18 @@ public final class CheckpointScorer: WindowScoring {
     public let checkpoint: DeployableCheckpoint
     let localisation: Bool
     let jobs: Int
+    public let stepCentresSeconds: [Double]?
 
     public init(_ checkpoint: DeployableCheckpoint, jobs: Int = 1) {
         self.checkpoint = checkpoint
         localisation = checkpoint.localisationProblem == nil
+        stepCentresSeconds = localisation ? checkpoint.stepCentresSeconds : nil
         self.jobs = jobs
     }
 
     public var labels: [String] { checkpoint.facts.labels }
     public var sampleRate: Int { checkpoint.facts.sampleRate }
     public var windowSamples: Int { checkpoint.facts.windowSamples }
-    public var stepCentresSeconds: [Double]? { localisation ? checkpoint.stepCentresSeconds : nil }
 
     public func score(_ windows: [[Float]]) throws -> (probabilities: [Float], attention: [Float]?) {
         let s = try checkpoint.scores(checkpoint.features(windows), localisation: localisation, jobs: jobs)
@@ -144,11 +145,11 @@ public final class Detector {
         var history: [[Float]] = []
         var lastFire = [Int: Int]()
         var pending: [(start: Int, samples: [Float])] = []
+        let steps = scorer.stepCentresSeconds
 
         func flush() throws {
             guard !pending.isEmpty else { return }
             let (p, a) = try scorer.score(pending.map(\.samples))
-            let steps = scorer.stepCentresSeconds
             for (i, win) in pending.enumerated() {
                 let probs = Array(p[(i * k)..<((i + 1) * k)])
                 history.append(probs)

@@ -50,11 +50,7 @@ extension ExportedModel {
             let out: (logits: [Float], probabilities: [Float], attention: [Float]?)
             if let features {
                 let x = try features.batch(group.map(\.id))
-                let r = try runner.run([
-                    "features": TensorValue(shape: x.shape, floats: x.data)
-                ])
-                let p = r["probabilities"]?.floats ?? []
-                out = (r["logits"]?.floats ?? p, p, nil)
+                out = try outputs(TensorValue(shape: x.shape, floats: x.data))
             } else {
                 let windows = try group.map { r -> [Float] in
                     let url = try layout.audio(r)
@@ -68,9 +64,6 @@ extension ExportedModel {
                     return audio.samples
                 }
                 out = try outputs(windows)
-            }
-            guard out.probabilities.count == group.count * k else {
-                throw DeployError.model(path: runner.path, reason: "the graph gave no probabilities for the batch")
             }
             logits += out.logits
             for i in 0..<group.count { probabilities.append(Array(out.probabilities[(i * k)..<((i + 1) * k)])) }

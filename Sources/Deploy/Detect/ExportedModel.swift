@@ -68,16 +68,19 @@ public final class ExportedModel: @unchecked Sendable {  // immutable after init
     /// Logits and probabilities [B, labels] and the attention [B, steps] of a batch of windows.
     public func outputs(_ windows: [[Float]]) throws -> (logits: [Float], probabilities: [Float], attention: [Float]?) {
         let m = manifest
-        let input: TensorValue
         if m.model.input == "audio" {
-            input = TensorValue(shape: [windows.count, m.window.samples], floats: windows.flatMap { $0 })
-        } else {
-            var data = [Float]()
-            for w in windows { data += frontEnd.features(w) }
-            input = TensorValue(shape: [windows.count, m.window.frames, m.features.coefficients], floats: data)
+            return try outputs(TensorValue(shape: [windows.count, m.window.samples], floats: windows.flatMap { $0 }))
         }
+        var data = [Float]()
+        for w in windows { data += frontEnd.features(w) }
+        return try outputs(TensorValue(shape: [windows.count, m.window.frames, m.features.coefficients], floats: data))
+    }
+
+    /// The same for the graph's own input (audio, or features for a `features` model).
+    func outputs(_ input: TensorValue) throws -> (logits: [Float], probabilities: [Float], attention: [Float]?) {
+        let m = manifest
         let out = try runner.run([m.model.input: input])
-        guard let p = out["probabilities"]?.floats, p.count == windows.count * m.labels.count else {
+        guard let p = out["probabilities"]?.floats, p.count == input.shape[0] * m.labels.count else {
             throw DeployError.model(path: runner.path, reason: "the graph gave no probabilities for the batch")
         }
         let logits = out["logits"]?.floats ?? []

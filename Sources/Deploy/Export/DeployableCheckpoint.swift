@@ -133,21 +133,9 @@ public final class DeployableCheckpoint: @unchecked Sendable {  // immutable aft
     public func scores(_ features: Tensor, localisation: Bool = false, jobs: Int = 1) throws -> NativeScores {
         let run = RunContext(mode: .inference, jobs: jobs, chunkSize: info.details.config.chunk)
         let out = try model.forward(features, run)
-        let k = model.classes, b = features.batch
-        var probabilities = out.logits.data
-        for i in 0..<b {
-            if multiLabel {
-                for c in 0..<k { probabilities[i * k + c] = 1 / (1 + Foundation.exp(-probabilities[i * k + c])) }
-            } else {
-                let row = (i * k)..<((i + 1) * k)
-                let m = probabilities[row].max()!
-                var s: Float = 0
-                for c in row {
-                    probabilities[c] = Foundation.exp(probabilities[c] - m)
-                    s += probabilities[c]
-                }
-                for c in row { probabilities[c] /= s }
-            }
+        let k = model.classes
+        let probabilities = (0..<features.batch).flatMap { i in
+            Evaluator.probabilities(Array(out.logits.data[(i * k)..<((i + 1) * k)]), sigmoid: multiLabel)
         }
         var attention: [Float]?
         if localisation {

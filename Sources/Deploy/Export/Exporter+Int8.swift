@@ -26,7 +26,7 @@ extension Exporter {
     /// `calibration` (their stored features).
     static func quantize(
         _ graph: ONNXGraph, checkpoint ck: DeployableCheckpoint, localisation: StudentGraph.Localisation?,
-        calibration: URL, examples: Int, jobs: Int
+        calibration: URL, examples: Int
     ) throws -> (graph: ONNXGraph, description: DeployManifest.Quantization) {
         let f = ck.facts
         let d = ck.info.details
@@ -57,7 +57,9 @@ extension Exporter {
         for l in ck.model.layers where l is PeepholeLSTMLayer { excluded.insert(l.name) }
         let targets = Quantizer.targets(graph, excludedScopes: excluded)
         let watch = Set(targets.values)
-        let featuresGraph = try build(ck, input: .features, localisation: localisation).graph
+        let featuresGraph =
+            graph.inputs.first?.name == "features"
+            ? graph : try build(ck, input: .features, localisation: localisation).graph
         let runner = try GraphRunner(
             model: onnxModel(featuresGraph, checkpoint: ck, input: .features, precision: .float32),
             path: "calibration graph")

@@ -22,9 +22,8 @@ public struct ExportOptions: Sendable {
     public var calibrationExamples = 512
     /// The dataset the checkpoint was trained on (read only when the checkpoint lacks a deployment fact).
     public var dataset: URL?
-    /// Detector settings to record instead of the recommended ones.
-    public var detector: DeployManifest.DetectorSettings?
-    public var jobs = 1
+    /// Changes to the recommended detector settings before they are recorded (the command line's).
+    public var detector: @Sendable (DeployManifest.DetectorSettings) -> DeployManifest.DetectorSettings = { $0 }
 
     public init() {}
 }
@@ -58,6 +57,11 @@ public enum Exporter {
     public static func export(checkpoint url: URL, options: ExportOptions, to folder: URL) throws -> Result {
         try checkOutputFolder(folder)
         let ck = try DeployableCheckpoint(url, dataset: options.dataset)
+        // Everything the options can get wrong is checked before the graph is built and calibrated.
+        let detector = options.detector(Detector.recommended(for: ck.facts))
+        if let p = detector.problem(modelLabels: ck.facts.labels, sampleRate: ck.facts.sampleRate) {
+            throw DeployError.export(field: "detector", reason: p)
+        }
         var localisation: StudentGraph.Localisation?
         if options.withLocalisation {
             if let problem = ck.localisationProblem {
@@ -75,7 +79,7 @@ public enum Exporter {
             }
             let q = try quantize(
                 built.graph, checkpoint: ck, localisation: localisation, calibration: calibration,
-                examples: options.calibrationExamples, jobs: options.jobs)
+                examples: options.calibrationExamples)
             built.graph = q.graph
             quantization = q.description
         }
@@ -103,7 +107,7 @@ public enum Exporter {
             features: .init(
                 preset: ck.facts.preset, frontEnd: ck.facts.frontEnd, coefficients: ck.facts.frontEnd.featureCount,
                 inGraph: options.input == .audio),
-            detector: options.detector ?? Detector.recommended(for: ck.facts),
+            detector: detector,
             localisation: localisation == nil
                 ? nil
                 : .init(
@@ -113,12 +117,7 @@ public enum Exporter {
                 trainableParameters: ck.trainableParameters, modelBytes: bytes.count, macsPerWindow: built.modelMACs,
                 frontEndMacsPerWindow: built.frontEndMACs),
             checkpoint: summary(ck), quantization: quantization)
-        if let p = manifest.problem {
-            throw DeployError.export(field: "deploy.json", reason: p)
-        }
-        if let p = manifest.detector.problem(modelLabels: manifest.labels, sampleRate: manifest.sampleRate) {
-            throw DeployError.export(field: "detector", reason: p)
-        }
+        if let p = manifest.problem { throw DeployError.export(field: "deploy.json", reason: p) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         do {
             try AtomicFile.write(Data(bytes), to: modelURL, durable: true)

@@ -49,7 +49,7 @@ enum FrontEndGraph {
             length = samples + 2 * p
         }
 
-        // The windowed DFT basis over one frame, in Double: rows (cos, sin) per bin that a mel band uses.
+        // The bins a mel band uses: the basis has their cosine and sine rows.
         let fb = frontEnd.filterbank
         var used = Set<Int>()
         for band in 0..<fb.bands where !fb.weights[band].isEmpty {
@@ -57,12 +57,12 @@ enum FrontEndGraph {
         }
         let bins = used.sorted()
         guard !bins.isEmpty else { throw DeployError.export(field: "mel", reason: "the filterbank has no weights") }
-        let basis = dftBasis(c, window: frontEnd.window, bins: bins)
-        let length0 = c.frameLength
-        // Leading and trailing taps that are zero in every row are left out of the convolution.
-        let nonzero = (0..<length0).filter { j in basis.contains { $0[j] != 0 } }
-        let first = nonzero.first ?? 0, last = nonzero.last ?? 0
+        // Taps where the window is zero (a periodic Hann's first, the zeros around a window shorter than the
+        // frame) are left out of the convolution, unless Kaldi's per-frame mixing reaches every tap.
+        let live = frontEnd.window.indices.filter { c.kaldiFraming || frontEnd.window[$0] != 0 }
+        let first = live.first ?? 0, last = live.last ?? 0
         let taps = last - first + 1
+        let rows = 2 * bins.count
         var x = b.unsqueeze(signal, axes: [1])
         if first > 0 {
             x = b.node(
@@ -73,11 +73,11 @@ enum FrontEndGraph {
         let w = basisNodes(b, c, window: frontEnd.window, bins: bins, taps: first...last)
         var spectrum = b.node(
             "Conv", [x, w], [.ints("kernel_shape", [taps]), .ints("strides", [c.hopLength])],
-            shape: [GraphBuilder.batch, basis.count, convFrames], macs: convFrames * basis.count * taps)
+            shape: [GraphBuilder.batch, rows, convFrames], macs: convFrames * rows * taps)
         if convFrames > frames {
             spectrum = b.node(
                 "Slice", [spectrum, b.int64s("starts", [0]), b.int64s("ends", [frames]), b.int64s("axes", [2])],
-                shape: [GraphBuilder.batch, basis.count, frames])
+                shape: [GraphBuilder.batch, rows, frames])
         }
         precondition(convFrames >= frames, "the convolution gives \(convFrames) frames, fewer than \(frames)")
 
@@ -125,14 +125,14 @@ enum FrontEndGraph {
     /// The basis as nodes on a few constants (the bins, the tap positions, the window), the convolution's
     /// weights [2·bins, 1, taps]: cos and −sin of 2π·((k·j) mod N)/N — the product reduced in integers first,
     /// so the float angle stays in [0, 2π) — times the window, interleaved per bin, with Kaldi's per-frame mean
-    /// removal and pre-emphasis applied to the rows as `dftBasis` does. All its inputs are constants, so
-    /// runtimes fold it once when they load the model (tkd's runner does); the file holds kilobytes instead of
-    /// the basis's megabytes (2.5 MB for the kws_streaming presets).
+    /// removal and pre-emphasis (x[0] against itself, as `FrontEnd` does) applied to the rows. All its inputs
+    /// are constants, so runtimes fold it once when they load the model (tkd's runner does); the file holds
+    /// kilobytes instead of the basis's megabytes (2.5 MB for the kws_streaming presets).
     static func basisNodes(
         _ b: GraphBuilder, _ c: FrontEndConfig, window: [Double], bins: [Int], taps: ClosedRange<Int>
     ) -> String {
         let l = c.frameLength, k = bins.count, n = c.fftLength
-        let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
+        let kaldiStyle = c.kaldiFraming
         // Without Kaldi's mixing of the whole frame, only the taps kept are computed.
         let columns = kaldiStyle ? Array(0..<l) : Array(taps)
         let product = b.binary(
@@ -189,39 +189,5 @@ enum FrontEndGraph {
                 shape: [2 * k, 1, taps.count])
         }
         return basis
-    }
-
-    /// Rows (cos, −sin) for each bin of the `fftLength`-point DFT of one frame after `FrontEnd`'s per-frame
-    /// processing: for Kaldi-style presets the frame's mean removed and pre-emphasis (x[0] against itself),
-    /// then the window — all linear in the frame, so folded into the rows here.
-    static func dftBasis(_ c: FrontEndConfig, window: [Double], bins: [Int]) -> [[Double]] {
-        let l = c.frameLength, n = Double(c.fftLength)
-        let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
-        let k = Double(c.preemphasis)
-        var rows: [[Double]] = []
-        rows.reserveCapacity(2 * bins.count)
-        for bin in bins {
-            for part in 0..<2 {
-                var r = (0..<l).map { i -> Double in
-                    let angle = 2 * Double.pi * Double(i) * Double(bin) / n
-                    return window[i] * (part == 0 ? cos(angle) : -sin(angle))
-                }
-                if kaldiStyle {
-                    // y = P x′ with y₀ = (1 − k) x′₀, yᵢ = x′ᵢ − k x′ᵢ₋₁: r·P.
-                    var q = [Double](repeating: 0, count: l)
-                    for j in 0..<l {
-                        q[j] = (j == 0 ? r[0] * (1 - k) : r[j]) - (j + 1 < l ? k * r[j + 1] : 0)
-                    }
-                    // x′ = x − mean(x): q·(I − 11ᵀ/L).
-                    if c.removeDCOffset {
-                        let mean = q.reduce(0, +) / Double(l)
-                        for j in 0..<l { q[j] -= mean }
-                    }
-                    r = q
-                }
-                rows.append(r)
-            }
-        }
-        return rows
     }
 }

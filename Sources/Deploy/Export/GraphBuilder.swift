@@ -76,17 +76,6 @@ final class GraphBuilder {
         return n
     }
 
-    func constant(_ tensor: ONNXTensor) -> String {
-        precondition(!used.contains(tensor.name), "duplicate graph name \(tensor.name)")
-        used.insert(tensor.name)
-        initializers.append(tensor)
-        shapes[tensor.name] = tensor.dims
-        return tensor.name
-    }
-
-    /// Replaces an initializer (the int8 rewrite swaps weights for their quantised form).
-    func removeInitializer(_ name: String) { initializers.removeAll { $0.name == name } }
-
     // MARK: nodes
 
     /// Adds a node with one output of `shape`; returns the output's name.
@@ -119,14 +108,6 @@ final class GraphBuilder {
         self.macs += macs
         return outs
     }
-
-    /// Inserts `node` before the node at `index` (the int8 rewrite's Q/DQ pairs).
-    func insert(_ node: ONNXNode, at index: Int, shapes newShapes: [String: [Int]]) {
-        nodes.insert(node, at: index)
-        for (k, v) in newShapes { shapes[k] = v }
-    }
-
-    func replaceNode(at index: Int, with node: ONNXNode) { nodes[index] = node }
 
     // MARK: shaped helpers
 

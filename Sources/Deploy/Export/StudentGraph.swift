@@ -13,9 +13,8 @@ import Training
 /// and SpecAugment are training-only and emit nothing; the training-only KD head is emitted only for
 /// `--with-localisation`. Maps are NCHW ([B, C, T, F], Keras's [B, T, F, C] transposed); sequences are
 /// [B, T, D], or [T, B, D] around ONNX `GRU` (`linear_before_reset = 1` is Keras's `reset_after`; gates z, r, h
-/// in both). The peephole LSTM with
-/// projection has no ONNX operator (ONNX `LSTM` has no projection), so LSTM-P's recurrence is unrolled into
-/// `MatMul`/`Sigmoid`/`Tanh` cells, one per step.
+/// in both). The peephole LSTM with projection has no ONNX operator (ONNX `LSTM` has no projection), so LSTM-P's
+/// recurrence is unrolled into `MatMul`/`Sigmoid`/`Tanh` cells, one per step.
 struct StudentGraph {
     let model: StudentModel
     let b: GraphBuilder

@@ -44,19 +44,19 @@ public final class GraphRunner: @unchecked Sendable {  // immutable after init
 
     /// A regular file of at most `maximumFileBytes`.
     static func readModelBytes(_ url: URL) throws -> [UInt8] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else {
+        switch RegularFile.kind(url) {
+        case .regular: break
+        case .missing:
             throw DeployError.model(
                 path: url.path, reason: "no such file; expected an ONNX model written by tkd export")
+        case let .other(what): throw DeployError.model(path: url.path, reason: "is \(what); expected a regular file")
         }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            throw DeployError.model(path: url.path, reason: "not a regular file")
-        }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let size = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.intValue ?? 0
         guard size > 0, size <= maximumFileBytes else {
             throw DeployError.model(path: url.path, reason: "\(size) bytes; expected 1…\(maximumFileBytes)")
         }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw DeployError.model(path: url.path, reason: "unreadable")
+        guard let data = try RegularFile.contents(url) else {
+            throw DeployError.model(path: url.path, reason: "vanished while it was read")
         }
         return [UInt8](data)
     }

@@ -131,7 +131,7 @@ struct Pipeline<T: FrontEndScalar>: @unchecked Sendable {  // immutable after in
         var logmel = [T](repeating: 0, count: bands)
         let k = T(c.preemphasis)
         let magnitude = c.spectrum == .magnitude
-        let kaldiStyle = c.removeDCOffset || c.preemphasis != 0
+        let kaldiStyle = c.kaldiFraming
         signal.withUnsafeBufferPointer { x in
             window.withUnsafeBufferPointer { win in
                 weights.withUnsafeBufferPointer { wts in

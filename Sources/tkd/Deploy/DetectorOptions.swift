@@ -29,8 +29,6 @@ struct DetectorOptions: ParsableArguments {
         if let cooldownMs, cooldownMs < 0 { throw ValidationError("--cooldown-ms must be ≥ 0; got \(cooldownMs).") }
     }
 
-    var isEmpty: Bool { hopMs == nil && threshold == nil && smoothing == nil && cooldownMs == nil && labels == nil }
-
     /// `base` with the options given applied.
     func applied(to base: DeployManifest.DetectorSettings) -> DeployManifest.DetectorSettings {
         var s = base

@@ -73,12 +73,10 @@ struct ExportCommand: ParsableCommand {
         options.calibration = calibration.map { URL(fileURLWithPath: $0) }
         options.calibrationExamples = calibrationExamples
         options.dataset = dataset.map { URL(fileURLWithPath: $0) }
-        let checkpointURL = URL(fileURLWithPath: checkpoint)
-        if !detector.isEmpty {
-            let ck = try DeployableCheckpoint(checkpointURL, dataset: options.dataset)
-            options.detector = detector.applied(to: Detector.recommended(for: ck.facts))
-        }
-        let r = try Exporter.export(checkpoint: checkpointURL, options: options, to: URL(fileURLWithPath: out))
+        let overrides = detector
+        options.detector = { overrides.applied(to: $0) }
+        let r = try Exporter.export(
+            checkpoint: URL(fileURLWithPath: checkpoint), options: options, to: URL(fileURLWithPath: out))
         let m = r.manifest
         if json {
             say(String(decoding: try CanonicalJSON.encodePretty(m), as: UTF8.self))
