@@ -7,13 +7,16 @@
 #   make study   installs what it needs, then runs the quick study (tkd study, Recipes/study/quick.yaml; < 1 h)
 #   make study-standard   the committed study (Recipes/study/standard.yaml, ledger Recipes/study/cells; ≈ 2.7 h)
 #
-# Variables: DEMO_DIR (default demo), STUDY_DIR (default study-<preset>), JOBS (default 2), SWIFT (default swift).
+# Variables: DEMO_DIR (default demo), STUDY_DIR (default study-<preset>), JOBS (default 2), SWIFT (default swift),
+# REAL_CORPUS (the real-speech slice of make study-standard; default ../shared/real/speech-commands-v2-test-dev).
 
 SWIFT    ?= swift
 DEMO_DIR ?= demo
 STUDY_DIR ?=
 JOBS     ?= 2
 TKD      := .build/release/tkd
+# The real Speech Commands slice the committed study scores every cell on (never trains or tunes on).
+REAL_CORPUS ?= ../shared/real/speech-commands-v2-test-dev
 
 # Debian packages: the four C libraries (+ pkg-config to find them), the text-to-speech engines and voices of
 # the demo and study corpora (espeak-ng; flite; festival with two diphone voices and an HTS voice), sox for
@@ -62,7 +65,7 @@ study: build
 ## study-standard: the committed study; resumes from and adds to the ledger Recipes/study/cells/
 study-standard: build
 	$(TKD) study --recipe Recipes/study/standard.yaml --out $(or $(STUDY_DIR),study-standard) \
-	  --ledger Recipes/study/cells --jobs $(JOBS)
+	  --ledger Recipes/study/cells --real-corpus $(REAL_CORPUS) --jobs $(JOBS)
 
 ## bench-generate: tkd generate against the Python peer (needs reference-env); see BENCHMARKS.md
 bench-generate: build reference-env

@@ -143,7 +143,8 @@ let package = Package(
                 "TestSupport",
             ],
             exclude: ["Fixtures"]),
-        .testTarget(name: "StudyTests", dependencies: ["Study", "Training", "TKDCore", "TestSupport"]),
+        .testTarget(
+            name: "StudyTests", dependencies: ["Study", "Training", "TKDCore", "DatasetFormat", "TestSupport"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TKDCore", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Numerics", "TKDCore", "TestSupport"]),
         .testTarget(

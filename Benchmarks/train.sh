@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark: training steps per second of TC-ResNet and Att-RNN (2-s and 8-s inputs, batch BATCH, default
+# Benchmark: training steps per second of the students in MODELS (2-s and 8-s inputs, batch BATCH, default
 # 100) in tkd against PyTorch CPU training the same model (Benchmarks/peers/train_peer.py), 1 and 2 threads,
 # in one run: the tools alternate, REPEAT times each, and the median is reported. Needs `make reference-env`.
+#
+# MODELS (default all five, "lstm-p tc-resnet crnn att-rnn mhatt-rnn") picks the students, in table order; e.g.
+#   MODELS="tc-resnet att-rnn" Benchmarks/train.sh     # the two students of the existing BENCHMARKS.md tables
 #
 # CHUNKS (e.g. "25 16") also measures tkd at each of those `--chunk` values (examples per thread and
 # backward pass; by default tkd's own choice). The study's table in BENCHMARKS.md is
@@ -12,11 +15,12 @@
 # that happens, tkd is also measured with OpenBLAS's own choice (TKD_OPENBLAS_AUTO=0). PyTorch's BLAS
 # (MKL, oneDNN) is not affected.
 #
-#   Benchmarks/train.sh          # REPEAT=3 STEPS_2S=10 STEPS_8S=4
+#   Benchmarks/train.sh          # REPEAT=3 STEPS_2S=10 STEPS_8S=4 BATCH=100, all five MODELS
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 REPEAT="${REPEAT:-3}"; STEPS_2S="${STEPS_2S:-10}"; STEPS_8S="${STEPS_8S:-4}"; BATCH="${BATCH:-100}"
+read -r -a models <<< "${MODELS:-lstm-p tc-resnet crnn att-rnn mhatt-rnn}"
 read -r -a chunks <<< "${CHUNKS:-}"
 [ "${#chunks[@]}" -eq 0 ] && chunks=(default)
 PY="${PY:-$repo/.venv-reference/bin/python}"
@@ -28,7 +32,7 @@ own="$(TKD_OPENBLAS_AUTO=0 $TKD version | awk '$1 == "openblas_core" {print $2}'
 variants=("$core")
 [ "$own" != "$core" ] && variants+=("$own")
 out="$(mktemp)"; trap 'rm -f "$out"' EXIT
-for model in tc-resnet att-rnn; do
+for model in "${models[@]}"; do
   for frames in 99 399; do
     steps=$STEPS_2S; [ "$frames" = 399 ] && steps=$STEPS_8S
     for threads in 1 2; do
@@ -49,7 +53,7 @@ for model in tc-resnet att-rnn; do
     done
   done
 done
-"$PY" - "$out" <<'PYEOF'
+"$PY" - "$out" "${models[@]}" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 groups = {}
@@ -59,7 +63,8 @@ variants = sorted({k[3] for k in groups if k[3] != "torch"})
 head = "| model | frames | threads | PyTorch ex/s | " + " | ".join(f"tkd ({v}) ex/s | ratio" for v in variants) + " |"
 print(head)
 print("|" + "---|" * (4 + 2 * len(variants)))
-for (model, frames, threads) in sorted({k[:3] for k in groups}):
+order = {m: i for i, m in enumerate(sys.argv[2:])}  # rows in MODELS order
+for (model, frames, threads) in sorted({k[:3] for k in groups}, key=lambda k: (order.get(k[0], len(order)), k)):
     torch = statistics.median(groups[(model, frames, threads, "torch")])
     cells = [model, str(frames), str(threads), f"{torch:.0f}"]
     for v in variants:

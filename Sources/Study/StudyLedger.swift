@@ -44,6 +44,8 @@ public struct StudyCellEntry: Codable, Equatable, Sendable {
     /// `none` (λ = 0), `teacher` or `oracle`.
     public var target: String
     public var seed: UInt64
+    /// The recipe's schedule the run used (nil: the default schedule, as every entry before schedules).
+    public var schedule: String?
     public var tool: String
     public var fingerprints: StudyFingerprints
     public var steps: Int
@@ -51,6 +53,11 @@ public struct StudyCellEntry: Codable, Equatable, Sendable {
     public var validationAccuracy: Double
     public var testAccuracy: Double
     public var test: TestOutcome
+    /// Validation accuracy at every evaluation: `[step, accuracy]` pairs (absent in entries made before
+    /// 2026-12-07, which kept only the best step).
+    public var validationCurve: [[Double]]?
+    /// The best checkpoint scored on the length's real-speech test set (absent when the cell ran without one).
+    public var realSpeech: RealSpeechOutcome?
     /// The student's attention on the test keyword examples (`own`, `kd_head`).
     public var attention: [String: AttentionLocalisation]
     /// For teacher-target cells: whether that length's teacher met the bar when the cell ran.
@@ -78,16 +85,19 @@ public struct StudyCellEntry: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, study, length, student, lambda, target, seed, tool, fingerprints, steps, test, attention, machine
+        case format, study, length, student, lambda, target, seed, schedule, tool, fingerprints, steps, test
+        case attention, machine
         case bestStep = "best_step", validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy"
-        case teacherMetBar = "teacher_met_bar", wallSeconds = "wall_seconds"
+        case teacherMetBar = "teacher_met_bar", wallSeconds = "wall_seconds", validationCurve = "validation_curve"
+        case realSpeech = "real_speech"
     }
 
     public init(
         study: String, length: String, student: String, lambda: Double, target: String, seed: UInt64, tool: String,
         fingerprints: StudyFingerprints, steps: Int, bestStep: Int, validationAccuracy: Double, testAccuracy: Double,
         test: TestOutcome, attention: [String: AttentionLocalisation], teacherMetBar: Bool?, wallSeconds: Double,
-        machine: String
+        machine: String, schedule: String? = nil, validationCurve: [[Double]]? = nil,
+        realSpeech: RealSpeechOutcome? = nil
     ) {
         self.study = study
         self.length = length
@@ -106,16 +116,46 @@ public struct StudyCellEntry: Codable, Equatable, Sendable {
         self.teacherMetBar = teacherMetBar
         self.wallSeconds = wallSeconds
         self.machine = machine
+        self.schedule = schedule
+        self.validationCurve = validationCurve
+        self.realSpeech = realSpeech
     }
 
     public var column: StudyRecipe.Cell { StudyRecipe.Cell(lambda: lambda, target: target) }
 
+    /// `<study>-<length>-<student>-<column>-s<seed>[-<schedule>].json` (no suffix on the default schedule).
     public static func fileName(
-        study: String, length: String, student: String, column: StudyRecipe.Cell, seed: UInt64
+        study: String, length: String, student: String, column: StudyRecipe.Cell, seed: UInt64,
+        schedule: String? = nil
     )
         -> String
     {
-        "\(study)-\(length)-\(student)-\(column.slug)-s\(seed).json"
+        "\(study)-\(length)-\(student)-\(column.slug)-s\(seed)\(schedule.map { "-\($0)" } ?? "").json"
+    }
+}
+
+/// A checkpoint (student or teacher) scored on a real-speech test set: which examples it got right, and the data
+/// it was scored on.
+public struct RealSpeechOutcome: Codable, Equatable, Sendable {
+    public var accuracy: Double
+    public var examples: Int
+    public var idsSHA256: String
+    /// One bit per example in manifest order (`EvaluationDetails.hex`); absent for teachers.
+    public var correct: String?
+    /// SHA-256 of the real-speech dataset's manifests.
+    public var data: String
+
+    public init(accuracy: Double, examples: Int, idsSHA256: String, correct: String?, data: String) {
+        self.accuracy = accuracy
+        self.examples = examples
+        self.idsSHA256 = idsSHA256
+        self.correct = correct
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accuracy, examples, correct, data
+        case idsSHA256 = "ids_sha256"
     }
 }
 
@@ -138,11 +178,13 @@ public struct StudyTeacherEntry: Codable, Equatable, Sendable {
     public var rolloutRow: String?
     public var wallSeconds: Double
     public var machine: String
+    /// The teacher scored on the length's real-speech test set (absent in entries made before 2026-12-07).
+    public var realSpeech: RealSpeechOutcome?
 
     enum CodingKeys: String, CodingKey {
         case format, study, length, tool, fingerprints, made, validation, all, machine
         case validationAccuracy = "validation_accuracy", testAccuracy = "test_accuracy", rolloutRow = "rollout_row"
-        case wallSeconds = "wall_seconds"
+        case wallSeconds = "wall_seconds", realSpeech = "real_speech"
     }
 
     public init(

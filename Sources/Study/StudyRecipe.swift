@@ -16,12 +16,101 @@ public struct StudyRecipe: Sendable, Equatable {
     public var teacher: Teacher
     /// Student name → training config, in table order.
     public var students: [(name: String, config: URL)]
-    /// The distilled columns; λ = 0 is always run as the baseline.
+    /// The distilled columns of the default block (no `blocks:`); λ = 0 is always run as the baseline.
     public var grid: [Cell]
     public var seeds: [UInt64]
-    /// Per-length override of the students' `steps` (lengths missing here keep the config's).
+    /// The default schedule: per-length override of the students' `steps` (lengths missing here keep the
+    /// config's).
     public var steps: [String: Int]
+    /// Named schedules beside the default one (e.g. `converged`).
+    public var schedules: [String: Schedule] = [:]
+    /// Sub-grids: which students, lengths and distilled columns run on which schedule. Empty: one block of every
+    /// student and length on the default schedule with `grid`.
+    public var blocks: [Block] = []
+    public var convergence = Convergence()
+    /// The generation recipe that makes the real-speech test sets (one per length) from `--real-corpus`.
+    public var realSpeech: URL?
     public var bootstrap: Bootstrap
+
+    /// A named schedule: the students' steps per length and, optionally, how often they validate.
+    public struct Schedule: Sendable, Equatable {
+        public var steps: [String: Int]
+        public var evalEvery: Int?
+        public init(steps: [String: Int], evalEvery: Int? = nil) {
+            self.steps = steps
+            self.evalEvery = evalEvery
+        }
+    }
+
+    /// One sub-grid: λ = 0 and `grid`'s columns for `students` × `lengths` on `schedule` (nil: the default).
+    public struct Block: Sendable, Equatable {
+        public var schedule: String?
+        public var lengths: [String]
+        public var students: [String]
+        public var grid: [Cell]
+        public init(schedule: String?, lengths: [String], students: [String], grid: [Cell]) {
+            self.schedule = schedule
+            self.lengths = lengths
+            self.students = students
+            self.grid = grid
+        }
+    }
+
+    /// The convergence rule every cell is held to: its best validation accuracy over the last `window` of the
+    /// steps may exceed the best before it by at most `tolerance` (0.005 = half a point).
+    public struct Convergence: Sendable, Equatable {
+        public var window = 0.3
+        public var tolerance = 0.005
+        public init(window: Double = 0.3, tolerance: Double = 0.005) {
+            self.window = window
+            self.tolerance = tolerance
+        }
+    }
+
+    /// One planned student run: which length, student, schedule and column (every seed runs it).
+    public struct Planned: Sendable, Equatable, Hashable {
+        public var length: String
+        public var student: String
+        public var schedule: String?
+        public var column: Cell
+    }
+
+    /// Every planned (length, student, schedule, column), in table order: lengths, then students, then
+    /// schedules in block order (default first), then λ = 0 and the columns in block order.
+    public var plan: [Planned] {
+        let bs =
+            blocks.isEmpty
+            ? [Block(schedule: nil, lengths: lengths, students: students.map(\.name), grid: grid)] : blocks
+        var scheduleOrder: [String?] = []
+        for b in bs where !scheduleOrder.contains(b.schedule) { scheduleOrder.append(b.schedule) }
+        var out: [Planned] = []
+        for length in lengths {
+            for (student, _) in students {
+                for schedule in scheduleOrder {
+                    var columns: [Cell] = []
+                    for b in bs
+                    where b.schedule == schedule && b.lengths.contains(length)
+                        && b.students.contains(student)
+                    {
+                        for c in [Cell.baseline] + b.grid where !columns.contains(c) { columns.append(c) }
+                    }
+                    for c in columns {
+                        out.append(Planned(length: length, student: student, schedule: schedule, column: c))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The students' steps for a length on a schedule (nil: the config's).
+    public func steps(length: String, schedule: String?) -> Int? {
+        guard let schedule else { return steps[length] }
+        return schedules[schedule]?.steps[length]
+    }
+
+    /// The training config of a student.
+    public func config(_ student: String) -> URL? { students.first { $0.name == student }?.config }
 
     public struct Corpus: Sendable, Equatable {
         public var speakers: Int
@@ -74,12 +163,14 @@ public struct StudyRecipe: Sendable, Equatable {
         a.name == b.name && a.description == b.description && a.corpus == b.corpus && a.generate == b.generate
             && a.lengths == b.lengths && a.teacher == b.teacher
             && a.students.map(\.name) == b.students.map(\.name) && a.students.map(\.config) == b.students.map(\.config)
-            && a.grid == b.grid && a.seeds == b.seeds && a.steps == b.steps && a.bootstrap == b.bootstrap
+            && a.grid == b.grid && a.seeds == b.seeds && a.steps == b.steps && a.schedules == b.schedules
+            && a.blocks == b.blocks && a.convergence == b.convergence && a.realSpeech == b.realSpeech
+            && a.bootstrap == b.bootstrap
     }
 
     static let keys = [
         "name", "description", "corpus", "generate", "lengths", "teacher", "students", "grid", "seeds", "steps",
-        "bootstrap",
+        "schedules", "blocks", "convergence", "real_speech", "bootstrap",
     ]
 
     /// Reads and checks a recipe.
@@ -148,22 +239,101 @@ public struct StudyRecipe: Sendable, Equatable {
             let key = k.string ?? ""
             students.append((key, try file(studentMap[key]!)))
         }
-        var grid: [Cell] = []
-        for v in try m["grid"]?.list() ?? [] {
-            let g = try v.mapping(allowed: ["lambda", "target"], required: ["lambda", "target"])
-            let cell = Cell(
-                lambda: try g["lambda"]!.double(in: 0.000_001...100),
-                target: try g["target"]!.choice(["teacher", "oracle"]))
-            guard !grid.contains(cell) else { throw v.fail("cell given twice") }
-            grid.append(cell)
+        func gridList(_ node: YAMLValue?) throws -> [Cell] {
+            var grid: [Cell] = []
+            for v in try node?.list() ?? [] {
+                let g = try v.mapping(allowed: ["lambda", "target"], required: ["lambda", "target"])
+                let cell = Cell(
+                    lambda: try g["lambda"]!.double(in: 0.000_001...100),
+                    target: try g["target"]!.choice(["teacher", "oracle"]))
+                guard !grid.contains(cell) else { throw v.fail("cell given twice") }
+                grid.append(cell)
+            }
+            return grid
         }
+        let grid = try gridList(m["grid"])
         let seeds = try m["seeds"]!.list().map { UInt64(try $0.int(in: 0...Int(Int32.max))) }
         guard !seeds.isEmpty, Set(seeds).count == seeds.count else {
             throw m["seeds"]!.fail("expected one or more distinct seeds")
         }
-        var steps: [String: Int] = [:]
-        if let s = m["steps"] {
-            for (k, v) in try s.mapping(allowed: lengths) { steps[k] = try v.int(in: 1...10_000_000) }
+        func stepsMap(_ node: YAMLValue) throws -> [String: Int] {
+            var steps: [String: Int] = [:]
+            for (k, v) in try node.mapping(allowed: lengths) { steps[k] = try v.int(in: 1...10_000_000) }
+            return steps
+        }
+        let steps = try m["steps"].map(stepsMap) ?? [:]
+        var schedules: [String: Schedule] = [:]
+        if let node = m["schedules"] {
+            guard case let .mapping(pairs)? = node.node else {
+                throw node.fail("expected a mapping of schedule name → {steps, eval_every}")
+            }
+            for (k, _) in pairs {
+                let key = k.string ?? ""
+                if (try? ContainedPath.checkName(key, field: "schedules")) == nil || key.contains("-") {
+                    throw node.fail("'\(key)' is not a plain schedule name (letters, digits, '_'; no '-')")
+                }
+            }
+            for (key, v) in try node.mapping(allowed: pairs.compactMap { $0.0.string }) {
+                let sm = try v.mapping(allowed: ["steps", "eval_every"], required: ["steps"])
+                schedules[key] = Schedule(
+                    steps: try stepsMap(sm["steps"]!),
+                    evalEvery: try sm["eval_every"].map { try $0.int(in: 1...1_000_000) })
+            }
+        }
+        var blocks: [Block] = []
+        if let node = m["blocks"] {
+            if let g = m["grid"] { throw g.fail("give the distilled columns in blocks, or grid without blocks") }
+            for v in try node.list() {
+                let bm = try v.mapping(
+                    allowed: ["schedule", "lengths", "students", "grid"], required: ["lengths", "students"])
+                let schedule = try bm["schedule"].map { n -> String in
+                    let name = try n.string()
+                    guard schedules[name] != nil else {
+                        throw n.fail(
+                            "'\(name)' is not one of the recipe's schedules ("
+                                + (schedules.keys.sorted().joined(separator: ", ")) + ")")
+                    }
+                    return name
+                }
+                let ls = try bm["lengths"]!.list().map { n -> String in
+                    let l = try n.string()
+                    guard lengths.contains(l) else {
+                        throw n.fail("'\(l)' is not one of the study's lengths (\(lengths.joined(separator: ", ")))")
+                    }
+                    return l
+                }
+                let ss = try bm["students"]!.list().map { n -> String in
+                    let st = try n.string()
+                    guard students.contains(where: { $0.0 == st }) else {
+                        throw n.fail(
+                            "'\(st)' is not one of the study's students ("
+                                + students.map(\.0).joined(separator: ", ") + ")")
+                    }
+                    return st
+                }
+                guard !ls.isEmpty, !ss.isEmpty else { throw v.fail("a block needs lengths and students") }
+                if let schedule, let missing = ls.first(where: { schedules[schedule]!.steps[$0] == nil }) {
+                    throw v.fail("schedule '\(schedule)' gives no steps for \(missing)")
+                }
+                blocks.append(Block(schedule: schedule, lengths: ls, students: ss, grid: try gridList(bm["grid"])))
+            }
+            guard !blocks.isEmpty else { throw node.fail("expected one or more blocks") }
+        }
+        var convergence = Convergence()
+        if let c = m["convergence"] {
+            let cm = try c.mapping(allowed: ["window", "tolerance"])
+            convergence.window = try cm["window"].map { try $0.double(in: 0.01...0.99) } ?? convergence.window
+            convergence.tolerance = try cm["tolerance"].map { try $0.double(in: 0...1) } ?? convergence.tolerance
+        }
+        var realSpeech: URL?
+        if let r = m["real_speech"] {
+            let rm = try r.mapping(allowed: ["generate"], required: ["generate"])
+            let u = try file(rm["generate"]!)
+            let realRecipe = try Recipe.load(u)
+            for (v, n) in zip(lengthValues, lengths) where realRecipe.variant(n) == nil {
+                throw v.fail("'\(n)' is not a variant of \(u.lastPathComponent), the real-speech recipe")
+            }
+            realSpeech = u
         }
         var bootstrap = Bootstrap(replicates: 10_000, seed: 0)
         if let b = m["bootstrap"] {
@@ -174,6 +344,7 @@ public struct StudyRecipe: Sendable, Equatable {
         return StudyRecipe(
             name: name, description: try m["description"]?.string() ?? "", corpus: corpus, generate: generate,
             lengths: lengths, teacher: teacher, students: students, grid: grid, seeds: seeds, steps: steps,
+            schedules: schedules, blocks: blocks, convergence: convergence, realSpeech: realSpeech,
             bootstrap: bootstrap)
     }
 

@@ -36,6 +36,18 @@ public enum StudyStatistics {
     public static func pairedBootstrap(
         treatment: [[Bool]], baseline: [[Bool]], replicates: Int, seed: UInt64
     ) -> (lo: Double, hi: Double)? {
+        var rng = CounterRNG(seed: seed, key: ["study", "bootstrap"])
+        guard var stats = bootstrapReplicates(treatment: treatment, baseline: baseline, replicates: replicates, &rng)
+        else { return nil }
+        stats.sort()
+        return (quantile(stats, 0.025), quantile(stats, 0.975))
+    }
+
+    /// The replicates of the two-level paired bootstrap (unsorted, in draw order); nil when the inputs do not
+    /// pair.
+    static func bootstrapReplicates(
+        treatment: [[Bool]], baseline: [[Bool]], replicates: Int, _ rng: inout CounterRNG
+    ) -> [Double]? {
         let seeds = treatment.count
         guard seeds > 0, seeds == baseline.count, let n = treatment.first?.count, n > 0,
             treatment.allSatisfy({ $0.count == n }), baseline.allSatisfy({ $0.count == n })
@@ -44,7 +56,6 @@ public enum StudyStatistics {
         let d: [[Int8]] = (0..<seeds).map { s in
             (0..<n).map { Int8(treatment[s][$0] ? 1 : 0) - Int8(baseline[s][$0] ? 1 : 0) }
         }
-        var rng = CounterRNG(seed: seed, key: ["study", "bootstrap"])
         var stats = [Double](repeating: 0, count: replicates)
         var pick = [Int](repeating: 0, count: seeds)
         var counts = [Int32](repeating: 0, count: n)
@@ -62,12 +73,70 @@ public enum StudyStatistics {
             }
             stats[r] = Double(total) / Double(n * seeds)
         }
-        stats.sort()
-        func quantile(_ q: Double) -> Double {
-            let pos = q * Double(replicates - 1)
-            let lo = Int(pos.rounded(.down)), hi = min(lo + 1, replicates - 1)
-            return stats[lo] + (stats[hi] - stats[lo]) * (pos - Double(lo))
+        return stats
+    }
+
+    /// Linear interpolation between order statistics of sorted `stats`.
+    static func quantile(_ stats: [Double], _ q: Double) -> Double {
+        let pos = q * Double(stats.count - 1)
+        let lo = Int(pos.rounded(.down)), hi = min(lo + 1, stats.count - 1)
+        return stats[lo] + (stats[hi] - stats[lo]) * (pos - Double(lo))
+    }
+
+    /// Least-squares slope of y on x (nil for fewer than two distinct x).
+    public static func slope(_ x: [Double], _ y: [Double]) -> Double? {
+        guard x.count == y.count, x.count >= 2 else { return nil }
+        let mx = x.reduce(0, +) / Double(x.count), my = y.reduce(0, +) / Double(y.count)
+        var sxy = 0.0, sxx = 0.0
+        for (a, b) in zip(x, y) {
+            sxy += (a - mx) * (b - my)
+            sxx += (a - mx) * (a - mx)
         }
-        return (quantile(0.025), quantile(0.975))
+        return sxx > 0 ? sxy / sxx : nil
+    }
+
+    /// The trend of a paired gain over length: the least-squares slope of the mean paired difference against
+    /// `x` (e.g. seconds), and its 95 % percentile interval from the two-level bootstrap run independently at
+    /// every length (each length has its own seeds and test examples), the same replicate index combined across
+    /// lengths. `treatment[l]`, `baseline[l]` are length l's per-seed correctness. Deterministic for `seed`.
+    public static func slopeBootstrap(
+        x: [Double], treatment: [[[Bool]]], baseline: [[[Bool]]], replicates: Int, seed: UInt64
+    ) -> (slope: Double, lo: Double, hi: Double)? {
+        guard x.count >= 2, x.count == treatment.count, x.count == baseline.count else { return nil }
+        var means: [Double] = []
+        var draws: [[Double]] = []
+        for l in x.indices {
+            let t = treatment[l], b = baseline[l]
+            guard let n = t.first?.count, n > 0, t.count == b.count else { return nil }
+            var total = 0.0
+            for (ts, bs) in zip(t, b) {
+                total += Double(zip(ts, bs).reduce(0) { $0 + ($1.0 ? 1 : 0) - ($1.1 ? 1 : 0) }) / Double(n)
+            }
+            means.append(total / Double(t.count))
+            var rng = CounterRNG(seed: seed, key: ["study", "slope", String(l)])
+            guard let r = bootstrapReplicates(treatment: t, baseline: b, replicates: replicates, &rng) else {
+                return nil
+            }
+            draws.append(r)
+        }
+        guard let point = slope(x, means) else { return nil }
+        var slopes = (0..<replicates).compactMap { r in slope(x, draws.map { $0[r] }) }
+        guard slopes.count == replicates else { return nil }
+        slopes.sort()
+        return (point, quantile(slopes, 0.025), quantile(slopes, 0.975))
+    }
+
+    /// A run's convergence by the study's rule: its best validation accuracy after `(1 − window) · steps` may
+    /// exceed the best up to then by at most `tolerance`. `lateGain` is that excess (negative when the late
+    /// evaluations stay below the early best). Nil when the curve has no evaluation on one side.
+    public static func convergence(
+        curve: [[Double]], steps: Int, rule: StudyRecipe.Convergence
+    ) -> (plateaued: Bool, lateGain: Double)? {
+        let cut = (1 - rule.window) * Double(steps)
+        let points = curve.filter { $0.count == 2 }
+        let early = points.filter { $0[0] <= cut }.map { $0[1] }
+        let late = points.filter { $0[0] > cut }.map { $0[1] }
+        guard let e = early.max(), let l = late.max() else { return nil }
+        return (l - e <= rule.tolerance + 1e-12, l - e)
     }
 }

@@ -16,11 +16,58 @@ public struct StudySummary: Codable, Equatable, Sendable {
     /// Expected cells without a ledger entry.
     public var missing: [String]
     public var bootstrapReplicates: Int
+    /// Where several λ share a (length, student, schedule, target): the λ chosen on mean validation accuracy.
+    public var selections: [Selection] = []
+    /// Per (student, schedule, column) present at three or more lengths: the paired gain's slope over length.
+    public var trends: [Trend] = []
+    /// The convergence rule the `converged` flags apply.
+    public var convergenceRule: String = ""
+
+    public struct Selection: Codable, Equatable, Sendable {
+        public var length: String
+        public var student: String
+        public var schedule: String?
+        public var target: String
+        public var lambdas: [Double]
+        public var validationMeans: [Double]
+        public var selected: Double
+    }
+
+    public struct Trend: Codable, Equatable, Sendable {
+        public var student: String
+        public var schedule: String?
+        public var column: String
+        public var lengths: [String]
+        public var seconds: [Double]
+        public var gains: [Double]
+        /// Points of accuracy (fractions) per second of input, and its 95 % bootstrap interval.
+        public var slopePerSecond: Double
+        public var low: Double
+        public var high: Double
+    }
+
+    /// Figures of a row on the real-speech test sets (only the seeds that have them).
+    public struct RealSpeech: Codable, Equatable, Sendable {
+        public var seeds: [UInt64]
+        public var accuracy: [Double]
+        public var mean: Double
+        public var sd: Double
+        public var examples: Int
+        public var difference: Double?
+        public var pairedSeeds: Int?
+        public var bootstrapLow: Double?
+        public var bootstrapHigh: Double?
+        public var tLow: Double?
+        public var tHigh: Double?
+        public var seedDifferences: [Double]?
+    }
 
     public struct Row: Codable, Equatable, Sendable {
         public var length: String
         public var student: String
         public var column: String
+        /// The recipe's schedule (nil: the default).
+        public var schedule: String?
         public var lambda: Double
         public var target: String
         public var seeds: [UInt64]
@@ -46,6 +93,17 @@ public struct StudySummary: Codable, Equatable, Sendable {
         public var teacherMetBar: Bool?
         public var bestSteps: [Int]
         public var steps: Int
+        /// Per seed: whether the run plateaued by the recipe's rule (nil: no validation curve in its entry).
+        public var converged: [Bool?] = []
+        /// Per seed: best validation accuracy of the last window minus the best before it.
+        public var lateGain: [Double?] = []
+        /// Per seed: the validation curve, `[step, accuracy]`.
+        public var curves: [[[Double]]] = []
+        /// Per seed: the paired test difference to λ = 0 (λ > 0 rows).
+        public var seedDifferences: [Double]?
+        public var realSpeech: RealSpeech?
+        /// Whether this λ is the one chosen on validation among its (length, student, schedule, target).
+        public var selected: Bool?
     }
 
     public struct TeacherRow: Codable, Equatable, Sendable {
@@ -61,6 +119,8 @@ public struct StudySummary: Codable, Equatable, Sendable {
         public var barReason: String?
         public var fingerprint: String?
         public var wallSeconds: Double
+        public var realSpeechAccuracy: Double?
+        public var realSpeechExamples: Int?
     }
 
     /// Builds the summary. Entries whose test ids differ from their baseline's are not paired.
@@ -69,24 +129,29 @@ public struct StudySummary: Codable, Equatable, Sendable {
     ) -> StudySummary {
         var rows: [Row] = []
         var missing: [String] = []
-        for length in recipe.lengths {
-            for (student, _) in recipe.students {
+        for planned in recipe.plan {
+            do {
+                let (length, student, schedule, column) =
+                    (planned.length, planned.student, planned.schedule, planned.column)
                 let baseline = cells.filter {
-                    $0.length == length && $0.student == student && $0.lambda == 0
+                    $0.length == length && $0.student == student && $0.lambda == 0 && $0.schedule == schedule
                 }
-                for column in recipe.columns {
+                do {
                     let entries = recipe.seeds.compactMap { seed in
                         cells.first {
                             $0.length == length && $0.student == student && $0.column == column && $0.seed == seed
+                                && $0.schedule == schedule
                         }
                     }
                     for seed in recipe.seeds where !entries.contains(where: { $0.seed == seed }) {
-                        missing.append("\(length) \(student) \(column.label) seed \(seed)")
+                        missing.append(
+                            "\(length) \(student) \(column.label)\(schedule.map { " [\($0)]" } ?? "") seed \(seed)")
                     }
                     guard !entries.isEmpty else { continue }
                     let test = StudyStatistics.meanSD(entries.map(\.testAccuracy))
                     var row = Row(
-                        length: length, student: student, column: column.label, lambda: column.lambda,
+                        length: length, student: student, column: Self.columnLabel(column, schedule),
+                        schedule: schedule, lambda: column.lambda,
                         target: column.target, seeds: entries.map(\.seed), testAccuracy: entries.map(\.testAccuracy),
                         validationAccuracy: entries.map(\.validationAccuracy), testMean: test.mean, testSD: test.sd,
                         validationMean: StudyStatistics.meanSD(entries.map(\.validationAccuracy)).mean,
@@ -102,6 +167,16 @@ public struct StudySummary: Codable, Equatable, Sendable {
                     if column.target == "teacher" {
                         row.teacherMetBar = entries.allSatisfy { $0.teacherMetBar == true }
                     }
+                    for e in entries {
+                        let c = e.validationCurve.flatMap {
+                            StudyStatistics.convergence(curve: $0, steps: e.steps, rule: recipe.convergence)
+                        }
+                        row.converged.append(c?.plateaued)
+                        row.lateGain.append(c?.lateGain)
+                        row.curves.append(e.validationCurve ?? [])
+                    }
+                    row.realSpeech = Self.realSpeech(
+                        entries: entries, baseline: column.lambda > 0 ? baseline : nil, bootstrap: recipe.bootstrap)
                     if column.lambda > 0 {
                         var treatment: [[Bool]] = [], base: [[Bool]] = [], diffs: [Double] = []
                         for e in entries {
@@ -116,6 +191,7 @@ public struct StudySummary: Codable, Equatable, Sendable {
                         }
                         if !diffs.isEmpty {
                             row.difference = diffs.reduce(0, +) / Double(diffs.count)
+                            row.seedDifferences = diffs
                             row.pairedSeeds = diffs.count
                             if let ci = StudyStatistics.pairedBootstrap(
                                 treatment: treatment, baseline: base, replicates: recipe.bootstrap.replicates,
@@ -149,12 +225,155 @@ public struct StudySummary: Codable, Equatable, Sendable {
             let bar = teacherBar(entry: t, bestBaseline: best, peak: recipe.teacher.peakInSpan)
             row.metBar = bar.met
             row.barReason = bar.reason
+            row.realSpeechAccuracy = t.realSpeech?.accuracy
+            row.realSpeechExamples = t.realSpeech?.examples
             teacherRows.append(row)
         }
-        return StudySummary(
+        var summary = StudySummary(
             study: recipe.name, lengths: recipe.lengths, students: recipe.students.map(\.name),
-            columns: recipe.columns.map(\.label), seeds: recipe.seeds, rows: rows, teachers: teacherRows,
+            columns: Self.columnLabels(recipe), seeds: recipe.seeds, rows: rows, teachers: teacherRows,
             missing: missing, bootstrapReplicates: recipe.bootstrap.replicates)
+        summary.convergenceRule = String(
+            format: "best validation accuracy over the last %.0f %% of the steps at most %.1f points above the "
+                + "best before", 100 * recipe.convergence.window, 100 * recipe.convergence.tolerance)
+        summary.select()
+        summary.trends = Self.trends(recipe: recipe, rows: summary.rows, cells: cells)
+        return summary
+    }
+
+    /// Marks, per (length, student, schedule, target) with several λ, the λ with the best mean validation
+    /// accuracy (ties: the smaller λ), and records the choice.
+    mutating func select() {
+        var groups: [String: [Int]] = [:]
+        var order: [String] = []
+        for (i, r) in rows.enumerated() where r.lambda > 0 {
+            let key = "\(r.length)|\(r.student)|\(r.schedule ?? "")|\(r.target)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(i)
+        }
+        for key in order {
+            let members = groups[key]!.sorted { rows[$0].lambda < rows[$1].lambda }
+            guard members.count > 1 else { continue }
+            let best = members.max {
+                rows[$0].validationMean < rows[$1].validationMean
+                    || (rows[$0].validationMean == rows[$1].validationMean && rows[$0].lambda > rows[$1].lambda)
+            }!
+            for i in members { rows[i].selected = i == best }
+            let r = rows[best]
+            selections.append(
+                Selection(
+                    length: r.length, student: r.student, schedule: r.schedule, target: r.target,
+                    lambdas: members.map { rows[$0].lambda }, validationMeans: members.map { rows[$0].validationMean },
+                    selected: r.lambda))
+        }
+    }
+
+    /// The real-speech figures of a row's entries, paired with the baseline's where given.
+    static func realSpeech(
+        entries: [StudyCellEntry], baseline: [StudyCellEntry]?, bootstrap: StudyRecipe.Bootstrap
+    ) -> RealSpeech? {
+        let scored = entries.filter { $0.realSpeech != nil }
+        guard !scored.isEmpty else { return nil }
+        let acc = scored.map { $0.realSpeech!.accuracy }
+        let (m, sd) = StudyStatistics.meanSD(acc)
+        var out = RealSpeech(
+            seeds: scored.map(\.seed), accuracy: acc, mean: m, sd: sd, examples: scored[0].realSpeech!.examples)
+        guard let baseline else { return out }
+        var treatment: [[Bool]] = [], base: [[Bool]] = [], diffs: [Double] = []
+        for e in scored {
+            guard let r = e.realSpeech, let b = baseline.first(where: { $0.seed == e.seed })?.realSpeech,
+                r.idsSHA256 == b.idsSHA256, r.examples == b.examples,
+                let x = r.correct.flatMap({ EvaluationDetails.bits(hex: $0, count: r.examples) }),
+                let y = b.correct.flatMap({ EvaluationDetails.bits(hex: $0, count: b.examples) })
+            else { continue }
+            treatment.append(x)
+            base.append(y)
+            diffs.append(r.accuracy - b.accuracy)
+        }
+        guard !diffs.isEmpty else { return out }
+        out.difference = diffs.reduce(0, +) / Double(diffs.count)
+        out.pairedSeeds = diffs.count
+        out.seedDifferences = diffs
+        if let ci = StudyStatistics.pairedBootstrap(
+            treatment: treatment, baseline: base, replicates: bootstrap.replicates, seed: bootstrap.seed)
+        {
+            out.bootstrapLow = ci.lo
+            out.bootstrapHigh = ci.hi
+        }
+        if let t = StudyStatistics.tInterval(diffs) {
+            out.tLow = t.lo
+            out.tHigh = t.hi
+        }
+        return out
+    }
+
+    /// The paired gain's slope over length for every (student, schedule, λ > 0 column) with paired seeds at three
+    /// or more lengths whose variants give a length in seconds (`<n>s`).
+    static func trends(recipe: StudyRecipe, rows: [Row], cells: [StudyCellEntry]) -> [Trend] {
+        var out: [Trend] = []
+        var seen: [String] = []
+        for r in rows where r.lambda > 0 {
+            let key = "\(r.student)|\(r.schedule ?? "")|\(r.column)"
+            guard !seen.contains(key) else { continue }
+            seen.append(key)
+            var lengths: [String] = [], seconds: [Double] = [], gains: [Double] = []
+            var treatment: [[[Bool]]] = [], baseline: [[[Bool]]] = []
+            for length in recipe.lengths {
+                guard let x = Double(length.dropLast()), length.hasSuffix("s"),
+                    let row = rows.first(where: {
+                        $0.length == length && $0.student == r.student && $0.schedule == r.schedule
+                            && $0.column == r.column
+                    }), let gain = row.difference
+                else { continue }
+                var t: [[Bool]] = [], b: [[Bool]] = []
+                for seed in row.seeds {
+                    func find(_ lambda: Double, _ target: String) -> StudyCellEntry? {
+                        cells.first {
+                            $0.length == length && $0.student == r.student && $0.schedule == r.schedule
+                                && $0.seed == seed && $0.lambda == lambda && $0.target == target
+                        }
+                    }
+                    guard let e = find(r.lambda, r.target), let z = find(0, "none"),
+                        e.test.idsSHA256 == z.test.idsSHA256,
+                        let eb = EvaluationDetails.bits(hex: e.test.correct, count: e.test.examples),
+                        let zb = EvaluationDetails.bits(hex: z.test.correct, count: z.test.examples)
+                    else { continue }
+                    t.append(eb)
+                    b.append(zb)
+                }
+                guard !t.isEmpty else { continue }
+                lengths.append(length)
+                seconds.append(x)
+                gains.append(gain)
+                treatment.append(t)
+                baseline.append(b)
+            }
+            guard lengths.count >= 3,
+                let s = StudyStatistics.slopeBootstrap(
+                    x: seconds, treatment: treatment, baseline: baseline, replicates: recipe.bootstrap.replicates,
+                    seed: recipe.bootstrap.seed)
+            else { continue }
+            out.append(
+                Trend(
+                    student: r.student, schedule: r.schedule, column: r.column, lengths: lengths, seconds: seconds,
+                    gains: gains, slopePerSecond: s.slope, low: s.lo, high: s.hi))
+        }
+        return out
+    }
+
+    /// A row's column label: the column, and the schedule when it is not the default.
+    public static func columnLabel(_ column: StudyRecipe.Cell, _ schedule: String?) -> String {
+        column.label + (schedule.map { ", \($0)" } ?? "")
+    }
+
+    /// Every column label of the plan, in plan order.
+    public static func columnLabels(_ recipe: StudyRecipe) -> [String] {
+        var out: [String] = []
+        for p in recipe.plan {
+            let l = columnLabel(p.column, p.schedule)
+            if !out.contains(l) { out.append(l) }
+        }
+        return out
     }
 
     /// The teacher bar: validation accuracy ≥ the best λ = 0 student's mean validation accuracy at that length,

@@ -59,6 +59,18 @@ struct StudyCommand: ParsableCommand {
         help: "Run only cells of these targets now: none (λ = 0), oracle, teacher (comma-separated; default: all).")
     var targets: String?
 
+    @Option(help: "Run only cells of these students now (comma-separated; default: all).")
+    var students: String?
+
+    @Option(help: "Run only cells of these schedules now: default, or a name from the recipe (comma-separated).")
+    var schedules: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The real-speech corpus (Speech Commands layout) that the recipe's real_speech test sets are made "
+                + "from; required when the recipe has real_speech and cells are pending."))
+    var realCorpus: String?
+
     @Flag(help: "Run again, and replace, ledger entries whose fingerprints no longer match.")
     var rerunStale = false
 
@@ -98,6 +110,9 @@ struct StudyCommand: ParsableCommand {
         }
         runner.onlyLengths = try list(lengths, r.lengths, "--lengths")
         runner.onlyTargets = try list(targets, ["none", "oracle", "teacher"], "--targets")
+        runner.onlyStudents = try list(students, r.students.map(\.name), "--students")
+        runner.onlySchedules = try list(schedules, ["default"] + r.schedules.keys.sorted(), "--schedules")
+        runner.realCorpus = realCorpus.map { URL(fileURLWithPath: $0) }
         var stopped = 0
         switch stage {
         case .all: stopped = try runner.runAll()
@@ -111,7 +126,12 @@ struct StudyCommand: ParsableCommand {
             "Study '\(r.name)': test accuracy (%), mean ± sd over seeds; for λ > 0 the paired difference to λ = 0 "
                 + "and its 95 % bootstrap interval; † teacher below the bar.")
         say("")
-        say(summary.markdownTable)
+        for schedule in summary.schedules {
+            let t = summary.markdownTable2(schedule: schedule)
+            guard !t.isEmpty else { continue }
+            say("\(schedule ?? "default") schedule:")
+            say(t)
+        }
         if !summary.missing.isEmpty {
             say("missing: \(summary.missing.count) (\(summary.missing.prefix(4).joined(separator: "; "))…)")
         }

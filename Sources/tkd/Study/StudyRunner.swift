@@ -4,6 +4,7 @@ import Foundation
 import Study
 import TKDCore
 import Training
+import TrainingLoop
 import Verify
 
 /// What `tkd study` does, stage by stage, each through a child `tkd` (so every step resumes on its own).
@@ -20,15 +21,26 @@ struct StudyRunner {
     /// always covers the whole grid.
     var onlyLengths: Set<String>? = nil
     var onlyTargets: Set<String>? = nil
+    var onlyStudents: Set<String>? = nil
+    /// Schedule names; `default` is the recipe's default schedule.
+    var onlySchedules: Set<String>? = nil
+    /// The real-speech corpus (`--real-corpus`): the Speech Commands layout, testing speakers only.
+    var realCorpus: URL? = nil
     /// Each dataset's manifest fingerprint, hashed once after its data are derived (a length's cells share it).
     let dataFingerprints = FingerprintMemo()
 
     func selected(_ k: CellKey) -> Bool {
         (onlyLengths?.contains(k.length) ?? true) && (onlyTargets?.contains(k.column.target) ?? true)
+            && (onlyStudents?.contains(k.student) ?? true)
+            && (onlySchedules?.contains(k.schedule ?? "default") ?? true)
     }
 
     var corpus: URL { root.appendingPathComponent("corpus") }
     func dataset(_ length: String) -> URL { root.appendingPathComponent("data").appendingPathComponent(length) }
+    /// The length's real-speech test set (made from `--real-corpus` with the recipe's `real_speech.generate`).
+    func realDataset(_ length: String) -> URL {
+        root.appendingPathComponent("real").appendingPathComponent(length)
+    }
     func teacherFolder(_ length: String) -> URL {
         root.appendingPathComponent("teachers").appendingPathComponent(length)
     }
@@ -39,22 +51,23 @@ struct StudyRunner {
         let length: String
         let student: String
         let config: URL
+        let schedule: String?
         let column: StudyRecipe.Cell
         let seed: UInt64
     }
 
-    /// The grid in run order: per length, the baseline and oracle columns, then the teacher columns.
+    /// The grid in run order: the baseline and oracle columns, then the teacher columns; within each, the
+    /// recipe's plan order (lengths, students, schedules, columns) and seeds.
     var grid: [CellKey] {
         var out: [CellKey] = []
+        let plan = recipe.plan
         for teacherColumns in [false, true] {
-            for length in recipe.lengths {
-                for column in recipe.columns where (column.target == "teacher") == teacherColumns {
-                    for (student, config) in recipe.students {
-                        for seed in recipe.seeds {
-                            out.append(
-                                CellKey(length: length, student: student, config: config, column: column, seed: seed))
-                        }
-                    }
+            for p in plan where (p.column.target == "teacher") == teacherColumns {
+                for seed in recipe.seeds {
+                    out.append(
+                        CellKey(
+                            length: p.length, student: p.student, config: recipe.config(p.student)!,
+                            schedule: p.schedule, column: p.column, seed: seed))
                 }
             }
         }
@@ -63,7 +76,8 @@ struct StudyRunner {
 
     func fileName(_ k: CellKey) -> String {
         StudyCellEntry.fileName(
-            study: recipe.name, length: k.length, student: k.student, column: k.column, seed: k.seed)
+            study: recipe.name, length: k.length, student: k.student, column: k.column, seed: k.seed,
+            schedule: k.schedule)
     }
 
     func pending(_ keys: [CellKey]) throws -> [CellKey] {
@@ -93,6 +107,7 @@ struct StudyRunner {
         // differ in the last bits), then the oracle cells, which need no teacher.
         for length in lengthsNeeded {
             try prepareData(length)
+            try prepareRealSpeech(length)
             // Pending again: --rerun-stale may have removed entries while preparing.
             let todo = try pending(cells.filter { $0.length == length })
             for key in todo where key.column.lambda == 0 {
@@ -117,7 +132,10 @@ struct StudyRunner {
 
     /// Data, features, verification and teachers of every length (the cluster's first job).
     func prepare() throws {
-        for length in recipe.lengths { try prepareData(length) }
+        for length in recipe.lengths {
+            try prepareData(length)
+            try prepareRealSpeech(length)
+        }
         for length in recipe.lengths { try prepareTeacher(length) }
     }
 
@@ -188,6 +206,66 @@ struct StudyRunner {
         }
     }
 
+    /// The length's real-speech test set, made from `--real-corpus` with the recipe's `real_speech.generate`
+    /// (only a testing split: never trained, selected or tuned on), its feature stores, and one verification per
+    /// state. Nothing without `real_speech:`.
+    func prepareRealSpeech(_ length: String) throws {
+        guard let generate = recipe.realSpeech else { return }
+        guard let realCorpus else {
+            throw StudyError.mismatch(
+                what: "--real-corpus",
+                reason:
+                    "the recipe scores every cell on real speech (real_speech: \(generate.lastPathComponent)); "
+                    + "expected --real-corpus DIR (the Speech Commands layout, e.g. "
+                    + "../shared/real/speech-commands-v2-test-dev)")
+        }
+        let d = realDataset(length)
+        try timed("real speech \(length)") {
+            try tkd([
+                "generate", "--recipe", generate.path, "--corpus", realCorpus.path, "--out", d.path, "--variant",
+                length, "--jobs", String(jobs), "-q",
+            ])
+            for preset in try presets() {
+                try tkd(["features", "--dataset", d.path, "--preset", preset, "--jobs", String(jobs), "-q"])
+            }
+        }
+        let marker = root.appendingPathComponent(".verified-real-\(length)")
+        dataFingerprints.byPath[d.path] = nil
+        var state = try dataFingerprint(d)
+        for preset in try presets() {
+            state +=
+                " "
+                + (try SHA256.hex(fileAt: DatasetLayout(d).featureStore(preset).appendingPathComponent("index.json")))
+        }
+        if (try? String(contentsOf: marker, encoding: .utf8)) != state {
+            try timed("verify real speech \(length)") {
+                try tkd(["verify", "--dataset", d.path, "--corpus", realCorpus.path, "--jobs", String(jobs), "-q"])
+            }
+            try AtomicFile.write(Data(state.utf8), to: marker)
+        }
+    }
+
+    /// The length's teacher scored on its real-speech test set (through a teacher cache of that set).
+    func teacherRealSpeech(_ length: String) throws -> RealSpeechOutcome? {
+        guard recipe.realSpeech != nil else { return nil }
+        let r = realDataset(length)
+        try timed("teacher cache real speech \(length)") {
+            try tkd([
+                "teacher", "cache", "--dataset", r.path, "--teacher", teacherFolder(length).path, "--jobs",
+                String(jobs), "-q",
+            ])
+        }
+        let (info, _) = try teacherCache(length, dataset: r)
+        guard let accuracy = info.summary?.testAccuracy else {
+            throw StudyError.mismatch(
+                what: r.path, reason: "teacher cache \(info.fingerprint.prefix(16)) has no test accuracy")
+        }
+        let ids = try DatasetInfo.loadManifests(r).filter { $0.split == .testing }.map(\.id)
+        return RealSpeechOutcome(
+            accuracy: accuracy, examples: ids.count, idsSHA256: EvaluationDetails.idsSHA256(ids), correct: nil,
+            data: try dataFingerprint(r))
+    }
+
     func presets() throws -> [String] {
         var out: [String] = []
         for (_, config) in recipe.students {
@@ -222,7 +300,7 @@ struct StudyRunner {
             throw StudyError.mismatch(
                 what: d.path, reason: "teacher cache \(info.fingerprint.prefix(16)) has no summary")
         }
-        let entry = StudyTeacherEntry(
+        var entry = StudyTeacherEntry(
             study: recipe.name, length: length, tool: "tkd \(TKDVersion.current)",
             fingerprints: StudyFingerprints(
                 data: try dataFingerprint(d), teacher: info.fingerprint),
@@ -240,7 +318,8 @@ struct StudyRunner {
                 examples: s.examplesWithKeyword, massInSpeech: s.massInSpeech, peakInSpeech: s.peakInSpeech,
                 spanShare: s.spanShare),
             rolloutRow: info.rolloutRow?.rawValue, wallSeconds: Date().timeIntervalSince(t0), machine: Machine.name)
-        if let old = try ledger.read(StudyTeacherEntry.self, teacherName(length)) {
+        entry.realSpeech = try teacherRealSpeech(length)
+        if var old = try ledger.read(StudyTeacherEntry.self, teacherName(length)) {
             if old.fingerprints != entry.fingerprints {
                 guard rerunStale else {
                     let (field, a, b) = old.fingerprints.mismatch(entry.fingerprints) ?? ("teacher", "?", "?")
@@ -248,6 +327,10 @@ struct StudyRunner {
                         path: ledger.url(teacherName(length)).path, field: field, recorded: a, now: b)
                 }
                 try ledger.write(entry, teacherName(length))
+            } else if old.realSpeech == nil, let real = entry.realSpeech {
+                // The same teacher (same weights fingerprint): the entry gains its real-speech score only.
+                old.realSpeech = real
+                try ledger.write(old, teacherName(length))
             }
         } else {
             try ledger.write(entry, teacherName(length))
@@ -258,7 +341,8 @@ struct StudyRunner {
                     + "%.1f %% of validation keyword examples, mass %.1f %% (uniform %.1f %%)",
                 length, entry.made, 100 * (entry.validationAccuracy ?? 0), 100 * (entry.testAccuracy ?? 0),
                 100 * (entry.validation?.peakInSpeech ?? 0), 100 * (entry.validation?.massInSpeech ?? 0),
-                100 * (entry.validation?.spanShare ?? 0)))
+                100 * (entry.validation?.spanShare ?? 0))
+                + (entry.realSpeech.map { String(format: "; real speech %.1f %%", 100 * $0.accuracy) } ?? ""))
         for key in grid where key.length == length && key.column.target == "teacher" {
             try checkStale(key, teacher: info.fingerprint)
         }
@@ -282,8 +366,8 @@ struct StudyRunner {
     }
 
     /// The length's teacher cache: the one made from `teachers/<length>` (the dataset may hold others).
-    func teacherCache(_ length: String) throws -> (TeacherCacheInfo, URL) {
-        let layout = DatasetLayout(dataset(length))
+    func teacherCache(_ length: String, dataset other: URL? = nil) throws -> (TeacherCacheInfo, URL) {
+        let layout = DatasetLayout(other ?? dataset(length))
         let weights = try SHA256.hex(fileAt: ModelFolderLayout(teacherFolder(length)).weights)
         for folder in layout.teacherCaches {
             if let info = try? TeacherCacheInfo.load(folder), info.weightsSHA256 == weights { return (info, folder) }
@@ -327,7 +411,8 @@ struct StudyRunner {
         c.name = ""
         c.seed = key.seed
         c.kd.lambda = Float(key.column.lambda)
-        if let steps = recipe.steps[key.length] { c.steps = steps }
+        if let steps = recipe.steps(length: key.length, schedule: key.schedule) { c.steps = steps }
+        if let every = key.schedule.flatMap({ recipe.schedules[$0]?.evalEvery }) { c.evalEvery = every }
         let configText =
             String(decoding: try CanonicalJSON.encodePretty(c), as: UTF8.self) + "|target=\(key.column.target)"
         return StudyFingerprints(
@@ -354,7 +439,9 @@ struct StudyRunner {
         try ledger.remove(name)
     }
 
-    func runName(_ k: CellKey) -> String { "\(k.length)-\(k.student)-\(k.column.slug)-s\(k.seed)" }
+    func runName(_ k: CellKey) -> String {
+        "\(k.length)-\(k.student)-\(k.column.slug)-s\(k.seed)\(k.schedule.map { "-\($0)" } ?? "")"
+    }
 
     /// Trains, evaluates and records one cell; false when the run stopped before its last step.
     func runCell(_ key: CellKey) throws -> Bool {
@@ -374,7 +461,10 @@ struct StudyRunner {
                 args += ["--kd-target", "oracle"]
             }
         }
-        if let steps = recipe.steps[key.length] { args += ["--steps", String(steps)] }
+        if let steps = recipe.steps(length: key.length, schedule: key.schedule) { args += ["--steps", String(steps)] }
+        if let every = key.schedule.flatMap({ recipe.schedules[$0]?.evalEvery }) {
+            args += ["--eval-every", String(every)]
+        }
         if let stopAfterMinutes { args += ["--stop-after-minutes", String(stopAfterMinutes)] }
         try tkd(args)
         let layout = RunLayout(runs: runs, name: runName(key))
@@ -397,6 +487,24 @@ struct StudyRunner {
         }
         var met: Bool?
         if key.column.target == "teacher" { met = try teacherBar(key.length)?.met }
+        let curve = try RegularFile.contents(layout.history).map {
+            try CanonicalJSON.decodeLines(HistoryEntry.self, from: $0, path: layout.history.path)
+                .map { [Double($0.step), $0.validationAccuracy] }
+        }
+        var real: RealSpeechOutcome?
+        if recipe.realSpeech != nil {
+            let r = realDataset(key.length)
+            let realDetails = layout.folder.appendingPathComponent("real-speech-details.json")
+            try tkd([
+                "evaluate", "--checkpoint", layout.checkpoint(RunLayout.best).path, "--dataset", r.path, "--split",
+                "testing", "--out", layout.folder.appendingPathComponent("real-speech-metrics.json").path,
+                "--details", realDetails.path, "--jobs", String(jobs), "-q",
+            ])
+            let d = try JSONDecoder().decode(EvaluationDetails.self, from: Data(contentsOf: realDetails))
+            real = RealSpeechOutcome(
+                accuracy: d.accuracy, examples: d.ids.count, idsSHA256: d.idsSHA256, correct: d.correctHex,
+                data: try dataFingerprint(r))
+        }
         let entry = StudyCellEntry(
             study: recipe.name, length: key.length, student: key.student, lambda: key.column.lambda,
             target: key.column.target, seed: key.seed, tool: "tkd \(TKDVersion.current)",
@@ -404,13 +512,14 @@ struct StudyRunner {
             validationAccuracy: metrics.validation.accuracy, testAccuracy: metrics.test.accuracy,
             test: .init(examples: details.ids.count, idsSHA256: details.idsSHA256, correct: details.correctHex),
             attention: details.attention, teacherMetBar: met, wallSeconds: Date().timeIntervalSince(t0),
-            machine: Machine.name)
+            machine: Machine.name, schedule: key.schedule, validationCurve: curve, realSpeech: real)
         try ledger.write(entry, fileName(key))
         say(
             String(
-                format: "  %@: validation %.1f %%, test %.1f %% (best step %d of %d, %.1f min)", runName(key),
-                100 * entry.validationAccuracy, 100 * entry.testAccuracy, entry.bestStep, entry.steps,
-                entry.wallSeconds / 60))
+                format: "  %@: validation %.1f %%, test %.1f %%%@ (best step %d of %d, %.1f min)", runName(key),
+                100 * entry.validationAccuracy, 100 * entry.testAccuracy,
+                real.map { String(format: ", real speech %.1f %%", 100 * $0.accuracy) } ?? "", entry.bestStep,
+                entry.steps, entry.wallSeconds / 60))
         return true
     }
 
@@ -425,9 +534,7 @@ struct StudyRunner {
         let summary = StudySummary.make(recipe: recipe, cells: try ledger.cells(study: recipe.name), teachers: teachers)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try AtomicFile.write(try CanonicalJSON.encodePretty(summary), to: root.appendingPathComponent("study.json"))
-        let md =
-            "# Study '\(recipe.name)'\n\n" + summary.markdownTable + "\n" + summary.markdownDetails + "\n"
-            + (try provenance())
+        let md = "# Study '\(recipe.name)'\n\n" + summary.markdown + (try provenance())
         try AtomicFile.write(Data(md.utf8), to: root.appendingPathComponent("study.md"))
         let page = StudyPage(summary: summary, examples: try figure2Examples())
         try AtomicFile.write(Data(page.html().utf8), to: root.appendingPathComponent("study.html"))

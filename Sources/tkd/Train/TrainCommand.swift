@@ -37,6 +37,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Override steps (the exp schedule is spread over them).")
     var steps: Int?
 
+    @Option(help: "Override eval_every (validate every N steps; the best checkpoint is chosen among them).")
+    var evalEvery: Int?
+
     @Option(help: "Override the seed.")
     var seed: UInt64?
 
@@ -58,6 +61,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--kd-target: \(KDTarget.problem(kdTarget)).")
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive; got \(steps).") }
+        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be positive; got \(evalEvery).") }
     }
 
     func run() throws {
@@ -68,6 +72,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let kdTarget, let target = KDTarget(kdTarget) { c.kd.target = target }
         if let steps { c.overrideSteps(steps) }
+        if let evalEvery { c.evalEvery = evalEvery }
         if let seed {
             c.seed = seed
             if name == nil { c.name += "-seed\(seed)" }
