@@ -78,9 +78,20 @@ extension StudySummary {
                 "| \(t.length) | \(t.made) | \(t.validationAccuracy.map(Self.pct) ?? "–") | "
                 + "\(t.testAccuracy.map(Self.pct) ?? "–") | \(t.validationMass.map(Self.pct) ?? "–") "
                 + "(\(t.spanShare.map(Self.pct) ?? "–")) | \(t.validationPeak.map(Self.pct) ?? "–") | "
-                + "\(t.metBar.map { $0 ? "met" : "not met" } ?? "pending"): \(t.barReason ?? "") |\n"
+                + "\(Self.bars(t)) |\n"
         }
         return s
+    }
+
+    /// The teacher's bar per schedule ("met: …" with one schedule; "default: met: …; converged: not met: …").
+    static func bars(_ t: TeacherRow) -> String {
+        func text(_ met: Bool?, _ reason: String) -> String {
+            "\(met.map { $0 ? "met" : "not met" } ?? "pending"): \(reason)"
+        }
+        guard t.bars.count > 1 else {
+            return t.bars.first.map { text($0.met, $0.reason) } ?? text(t.metBar, t.barReason ?? "")
+        }
+        return t.bars.map { "\($0.schedule ?? "default") schedule, \(text($0.met, $0.reason))" }.joined(separator: "; ")
     }
 
     /// The whole study page in Markdown (without provenance): the Table 2 layout per schedule, on the test split
@@ -130,7 +141,8 @@ extension StudySummary {
         for length in lengths where mine.contains(where: { $0.length == length }) {
             let t = teachers.first { $0.length == length }
             let teacherFigure = realSpeech ? t?.realSpeechAccuracy : t?.testAccuracy
-            s += "| \(length) | teacher | \(teacherFigure.map(Self.pct) ?? "–")"
+            let below = t?.bar(schedule)?.met == false ? " †" : ""
+            s += "| \(length) | teacher | \(teacherFigure.map(Self.pct) ?? "–")\(below)"
             s += lambdas.dropFirst().map { _ in " | " }.joined() + " |\n"
             for student in students {
                 let rs = mine.filter { $0.length == length && $0.student == student }

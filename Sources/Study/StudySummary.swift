@@ -115,12 +115,25 @@ public struct StudySummary: Codable, Equatable, Sendable {
         public var validationMass: Double?
         public var spanShare: Double?
         public var bestBaselineValidation: Double?
+        /// The bar against the default schedule's λ = 0 students.
         public var metBar: Bool?
         public var barReason: String?
+        /// The bar per schedule of the length's cells (nil: the default), each against its own λ = 0 students.
+        public var bars: [Bar] = []
         public var fingerprint: String?
         public var wallSeconds: Double
         public var realSpeechAccuracy: Double?
         public var realSpeechExamples: Int?
+
+        public struct Bar: Codable, Equatable, Sendable {
+            public var schedule: String?
+            public var bestBaselineValidation: Double?
+            public var met: Bool?
+            public var reason: String
+        }
+
+        /// The bar for a schedule's cells.
+        public func bar(_ schedule: String?) -> Bar? { bars.first { $0.schedule == schedule } }
     }
 
     /// Builds the summary. Entries whose test ids differ from their baseline's are not paired.
@@ -216,15 +229,26 @@ public struct StudySummary: Codable, Equatable, Sendable {
                 missing.append("\(length) teacher")
                 continue
             }
-            let best = rows.filter { $0.length == length && $0.lambda == 0 }.map(\.validationMean).max()
+            func best(_ schedule: String?) -> Double? {
+                rows.filter { $0.length == length && $0.lambda == 0 && $0.schedule == schedule }
+                    .map(\.validationMean).max()
+            }
             var row = TeacherRow(
                 length: length, made: t.made, validationAccuracy: t.validationAccuracy, testAccuracy: t.testAccuracy,
                 validationPeak: t.validation?.peakInSpeech, validationMass: t.validation?.massInSpeech,
-                spanShare: t.validation?.spanShare, bestBaselineValidation: best, fingerprint: t.fingerprints.teacher,
-                wallSeconds: t.wallSeconds)
-            let bar = teacherBar(entry: t, bestBaseline: best, peak: recipe.teacher.peakInSpan)
+                spanShare: t.validation?.spanShare, bestBaselineValidation: best(nil),
+                fingerprint: t.fingerprints.teacher, wallSeconds: t.wallSeconds)
+            let bar = teacherBar(entry: t, bestBaseline: best(nil), peak: recipe.teacher.peakInSpan)
             row.metBar = bar.met
             row.barReason = bar.reason
+            for schedule in Set(recipe.plan.filter { $0.length == length }.map(\.schedule)).sorted(by: {
+                ($0 ?? "") < ($1 ?? "")
+            }) {
+                let b = teacherBar(entry: t, bestBaseline: best(schedule), peak: recipe.teacher.peakInSpan)
+                row.bars.append(
+                    TeacherRow.Bar(
+                        schedule: schedule, bestBaselineValidation: best(schedule), met: b.met, reason: b.reason))
+            }
             row.realSpeechAccuracy = t.realSpeech?.accuracy
             row.realSpeechExamples = t.realSpeech?.examples
             teacherRows.append(row)

@@ -301,7 +301,21 @@ struct StudyBlockSummaryTests {
             cells.append(entry(0.25, seed: seed, right: 9, validation: 0.75, real: 5, schedule: "converged"))
             cells.append(entry(0.5, seed: seed, right: 8, validation: 0.7, real: 5, schedule: "converged"))
         }
-        let s = StudySummary.make(recipe: recipe, cells: cells, teachers: [:])
+        // The committed 8-s teacher with validation 65 %: above the default schedule's λ = 0 students (50 %),
+        // below the converged schedule's (70 %). Each schedule's table holds it to its own baselines.
+        var teacher = try #require(
+            try StudyLedger(StudyRecipeTests.studyFolder.appendingPathComponent("cells"))
+                .read(StudyTeacherEntry.self, "standard-8s-teacher.json"))
+        teacher.validationAccuracy = 0.65
+        let s = StudySummary.make(recipe: recipe, cells: cells, teachers: ["8s": teacher])
+        let bars = try #require(s.teachers.first { $0.length == "8s" })
+        #expect(bars.bar(nil)?.met == true && bars.metBar == true)
+        #expect(bars.bar("converged")?.met == false)
+        #expect(!s.markdownTable2(schedule: nil).contains("teacher | 79.5 †"))
+        #expect(s.markdownTable2(schedule: "converged").contains("teacher | 79.5 †"))
+        #expect(
+            s.markdownDetails.contains("default schedule, met")
+                && s.markdownDetails.contains("converged schedule, not met"))
         let tc = s.rows.filter { $0.length == "8s" && $0.student == "tc-resnet" }
         let budget = try #require(tc.first { $0.schedule == nil && $0.lambda == 0.25 })
         #expect(abs(budget.difference! - 0.1) < 1e-12, "paired with the default schedule's own baseline")

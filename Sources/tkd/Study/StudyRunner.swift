@@ -117,10 +117,8 @@ struct StudyRunner {
             if todo.contains(where: { $0.column.target == "teacher" }) || (teachers && !haveEntry) {
                 try prepareTeacher(length)
                 let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
-                if !teacherCells.isEmpty, try teacherCellsAllowed(length) {
-                    for key in teacherCells {
-                        if !(try runCell(key)) { stopped += 1 }
-                    }
+                for key in teacherCells where try teacherCellsAllowed(length, schedule: key.schedule) {
+                    if !(try runCell(key)) { stopped += 1 }
                 }
             }
             for key in todo where key.column.lambda > 0 && key.column.target != "teacher" {
@@ -150,7 +148,9 @@ struct StudyRunner {
                 throw StudyError.mismatch(
                     what: dataset(key.length).path, reason: "not prepared; run tkd study --stage prepare first")
             }
-            if key.column.target == "teacher", !(try teacherCellsAllowed(key.length)) { continue }
+            if key.column.target == "teacher", !(try teacherCellsAllowed(key.length, schedule: key.schedule)) {
+                continue
+            }
             if !(try runCell(key)) { stopped += 1 }
         }
         return stopped
@@ -376,10 +376,13 @@ struct StudyRunner {
             what: layout.teachersFolder.path, reason: "no cache of the teacher in \(teacherFolder(length).path)")
     }
 
-    /// Whether the length's teacher-target cells may run: always, unless --require-teacher-bar and the bar fails.
-    func teacherCellsAllowed(_ length: String) throws -> Bool {
-        guard let bar = try teacherBar(length) else { return true }
-        say("teacher bar at \(length): \(bar.met.map { $0 ? "met" : "NOT met" } ?? "pending") (\(bar.reason))")
+    /// Whether the length's teacher-target cells of a schedule may run: always, unless --require-teacher-bar and
+    /// the bar fails (against that schedule's λ = 0 students).
+    func teacherCellsAllowed(_ length: String, schedule: String?) throws -> Bool {
+        guard let bar = try teacherBar(length, schedule: schedule) else { return true }
+        say(
+            "teacher bar at \(length), \(schedule ?? "default") schedule: "
+                + "\(bar.met.map { $0 ? "met" : "NOT met" } ?? "pending") (\(bar.reason))")
         if bar.met == false && requireTeacherBar {
             throw StudyError.teacherBelowBar(length: length, reason: bar.reason)
         }
@@ -387,10 +390,13 @@ struct StudyRunner {
     }
 
     /// The length's teacher bar from the ledger (the teacher entry against the best λ = 0 student's mean
-    /// validation accuracy); nil without a teacher entry.
-    func teacherBar(_ length: String) throws -> (met: Bool?, reason: String)? {
+    /// validation accuracy on the same schedule: a longer schedule's students set a higher bar); nil without a
+    /// teacher entry.
+    func teacherBar(_ length: String, schedule: String?) throws -> (met: Bool?, reason: String)? {
         guard let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) else { return nil }
-        let baseline = try ledger.cells(study: recipe.name).filter { $0.length == length && $0.lambda == 0 }
+        let baseline = try ledger.cells(study: recipe.name).filter {
+            $0.length == length && $0.lambda == 0 && $0.schedule == schedule
+        }
         let best = Dictionary(grouping: baseline, by: \.student).mapValues {
             StudyStatistics.meanSD($0.map(\.validationAccuracy)).mean
         }.values.max()
@@ -486,7 +492,7 @@ struct StudyRunner {
                 reason: "accuracy \(details.accuracy) differs from metrics.json's \(metrics.test.accuracy)")
         }
         var met: Bool?
-        if key.column.target == "teacher" { met = try teacherBar(key.length)?.met }
+        if key.column.target == "teacher" { met = try teacherBar(key.length, schedule: key.schedule)?.met }
         let curve = try RegularFile.contents(layout.history).map {
             try CanonicalJSON.decodeLines(HistoryEntry.self, from: $0, path: layout.history.path)
                 .map { [Double($0.step), $0.validationAccuracy] }
