@@ -16,6 +16,8 @@
 # (MKL, oneDNN) is not affected.
 #
 #   Benchmarks/train.sh          # REPEAT=3 STEPS_2S=10 STEPS_8S=4 BATCH=100, all five MODELS
+#
+# RAW=FILE keeps every measurement (one JSON object a line, "variant" added) in FILE besides the table.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -53,6 +55,7 @@ for model in "${models[@]}"; do
     done
   done
 done
+[ -n "${RAW:-}" ] && cp "$out" "$RAW"
 "$PY" - "$out" "${models[@]}" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]

@@ -207,6 +207,12 @@ public struct StudyTeacherEntry: Codable, Equatable, Sendable {
     }
 
     public static func fileName(study: String, length: String) -> String { "\(study)-\(length)-teacher.json" }
+
+    /// A further teacher of the same length and data, retrained in a later sitting on a CPU whose BLAS kernels
+    /// give other last bits: `<study>-<length>-teacher-<first 12 of its cache fingerprint>.json`.
+    public static func fileName(study: String, length: String, fingerprint: String) -> String {
+        "\(study)-\(length)-teacher-\(fingerprint.prefix(12)).json"
+    }
 }
 
 /// Wall time of the stages before training: `cells/<study>-stages.json` (stage → seconds, first sitting that
@@ -262,6 +268,17 @@ public struct StudyLedger: Sendable {
 
     public func remove(_ name: String) throws {
         if FileManager.default.fileExists(atPath: url(name).path) { try FileManager.default.removeItem(at: url(name)) }
+    }
+
+    /// Every teacher entry of `study` at `length` with its file name: the first sitting's
+    /// (`<study>-<length>-teacher.json`) first, then the further ones by name.
+    public func teachers(study: String, length: String) throws -> [(name: String, entry: StudyTeacherEntry)] {
+        let first = StudyTeacherEntry.fileName(study: study, length: length)
+        let prefix = String(first.dropLast(".json".count)) + "-"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+        return try ([first] + names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }).compactMap { name in
+            try read(StudyTeacherEntry.self, name).map { (name, $0) }
+        }
     }
 
     /// Every cell entry of `study` in the folder.

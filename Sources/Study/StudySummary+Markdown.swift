@@ -73,9 +73,11 @@ extension StudySummary {
         }
         s += "\n| length | teacher | validation | test | rollout mass in span (uniform) | peak in span | bar |\n"
         s += "|---|---|---|---|---|---|---|\n"
+        func several(_ t: TeacherRow) -> Bool { teachers.filter { $0.length == t.length }.count > 1 }
         for t in teachers {
             s +=
-                "| \(t.length) | \(t.made) | \(t.validationAccuracy.map(Self.pct) ?? "–") | "
+                "| \(t.length) | \(t.made)\(several(t) ? ", cache \(t.fingerprint?.prefix(12) ?? "–")" : "") | "
+                + "\(t.validationAccuracy.map(Self.pct) ?? "–") | "
                 + "\(t.testAccuracy.map(Self.pct) ?? "–") | \(t.validationMass.map(Self.pct) ?? "–") "
                 + "(\(t.spanShare.map(Self.pct) ?? "–")) | \(t.validationPeak.map(Self.pct) ?? "–") | "
                 + "\(Self.bars(t)) |\n"
@@ -139,7 +141,9 @@ extension StudySummary {
         var s = "| length | model | " + lambdas.map { "λ = \(StudyRecipe.Cell.short($0))" }.joined(separator: " | ")
         s += " |\n|---|---|" + lambdas.map { _ in "---|" }.joined() + "\n"
         for length in lengths where mine.contains(where: { $0.length == length }) {
-            let t = teachers.first { $0.length == length }
+            let t =
+                teachers.first { $0.length == length && $0.bar(schedule) != nil }
+                ?? teachers.first { $0.length == length }
             let teacherFigure = realSpeech ? t?.realSpeechAccuracy : t?.testAccuracy
             let below = t?.bar(schedule)?.met == false ? " †" : ""
             s += "| \(length) | teacher | \(teacherFigure.map(Self.pct) ?? "–")\(below)"

@@ -138,7 +138,7 @@ public struct StudySummary: Codable, Equatable, Sendable {
 
     /// Builds the summary. Entries whose test ids differ from their baseline's are not paired.
     public static func make(
-        recipe: StudyRecipe, cells: [StudyCellEntry], teachers: [String: StudyTeacherEntry]
+        recipe: StudyRecipe, cells: [StudyCellEntry], teachers: [StudyTeacherEntry]
     ) -> StudySummary {
         var rows: [Row] = []
         var missing: [String] = []
@@ -225,7 +225,8 @@ public struct StudySummary: Codable, Equatable, Sendable {
         }
         var teacherRows: [TeacherRow] = []
         for length in recipe.lengths {
-            guard let t = teachers[length] else {
+            let mine = teachers.filter { $0.length == length }
+            guard let first = mine.first else {
                 missing.append("\(length) teacher")
                 continue
             }
@@ -233,25 +234,37 @@ public struct StudySummary: Codable, Equatable, Sendable {
                 rows.filter { $0.length == length && $0.lambda == 0 && $0.schedule == schedule }
                     .map(\.validationMean).max()
             }
-            var row = TeacherRow(
-                length: length, made: t.made, validationAccuracy: t.validationAccuracy, testAccuracy: t.testAccuracy,
-                validationPeak: t.validation?.peakInSpeech, validationMass: t.validation?.massInSpeech,
-                spanShare: t.validation?.spanShare, bestBaselineValidation: best(nil),
-                fingerprint: t.fingerprints.teacher, wallSeconds: t.wallSeconds)
-            let bar = teacherBar(entry: t, bestBaseline: best(nil), peak: recipe.teacher.peakInSpan)
-            row.metBar = bar.met
-            row.barReason = bar.reason
-            for schedule in Set(recipe.plan.filter { $0.length == length }.map(\.schedule)).sorted(by: {
+            // Which teacher each schedule's teacher-target cells used (a later sitting on another CPU may have
+            // recorded a second one); a schedule without such cells yet goes to the first teacher.
+            let schedules = Set(recipe.plan.filter { $0.length == length }.map(\.schedule)).sorted {
                 ($0 ?? "") < ($1 ?? "")
-            }) {
-                let b = teacherBar(entry: t, bestBaseline: best(schedule), peak: recipe.teacher.peakInSpan)
-                row.bars.append(
-                    TeacherRow.Bar(
-                        schedule: schedule, bestBaselineValidation: best(schedule), met: b.met, reason: b.reason))
             }
-            row.realSpeechAccuracy = t.realSpeech?.accuracy
-            row.realSpeechExamples = t.realSpeech?.examples
-            teacherRows.append(row)
+            func used(_ schedule: String?) -> String? {
+                let fps = cells.filter {
+                    $0.length == length && $0.schedule == schedule && $0.target == "teacher"
+                }.compactMap(\.fingerprints.teacher)
+                return mine.first { t in fps.contains(t.fingerprints.teacher ?? "") }?.fingerprints.teacher
+                    ?? first.fingerprints.teacher
+            }
+            for t in mine {
+                var row = TeacherRow(
+                    length: length, made: t.made, validationAccuracy: t.validationAccuracy,
+                    testAccuracy: t.testAccuracy, validationPeak: t.validation?.peakInSpeech,
+                    validationMass: t.validation?.massInSpeech, spanShare: t.validation?.spanShare,
+                    bestBaselineValidation: best(nil), fingerprint: t.fingerprints.teacher, wallSeconds: t.wallSeconds)
+                let bar = teacherBar(entry: t, bestBaseline: best(nil), peak: recipe.teacher.peakInSpan)
+                row.metBar = bar.met
+                row.barReason = bar.reason
+                for schedule in schedules where used(schedule) == t.fingerprints.teacher {
+                    let b = teacherBar(entry: t, bestBaseline: best(schedule), peak: recipe.teacher.peakInSpan)
+                    row.bars.append(
+                        TeacherRow.Bar(
+                            schedule: schedule, bestBaselineValidation: best(schedule), met: b.met, reason: b.reason))
+                }
+                row.realSpeechAccuracy = t.realSpeech?.accuracy
+                row.realSpeechExamples = t.realSpeech?.examples
+                teacherRows.append(row)
+            }
         }
         var summary = StudySummary(
             study: recipe.name, lengths: recipe.lengths, students: recipe.students.map(\.name),

@@ -272,5 +272,34 @@ struct StudyCLITests {
         #expect(md.contains("## Convergence") && md.contains("| 2s | tc-resnet | long | λ = 0 | 16 |"))
         let page = try String(contentsOf: out.appendingPathComponent("study.html"), encoding: .utf8)
         #expect(page.contains("Validation curves") && page.contains("On real speech"))
+
+        // A later sitting on another CPU: its retrained teacher differs in the last bits. Stand-in: the recorded
+        // teacher and the seed-0 teacher cell carry another fingerprint, the seed-1 cell is pending. The sitting
+        // records its teacher beside the first (no stale error), keeps the seed-0 cell and pairs the new cell
+        // with its own teacher.
+        func rewrite(_ name: String, teacher fingerprint: String) throws {
+            var e = try entry(name)
+            var f = try #require(e["fingerprints"] as? [String: Any])
+            f["teacher"] = fingerprint
+            e["fingerprints"] = f
+            try JSONSerialization.data(withJSONObject: e, options: [.sortedKeys, .prettyPrinted])
+                .write(to: ledger.appendingPathComponent(name))
+        }
+        let current = try #require((teacher["fingerprints"] as? [String: Any])?["teacher"] as? String)
+        try rewrite("blocks-2s-teacher.json", teacher: "0123456789ab-earlier-cpu")
+        try rewrite("blocks-2s-tc-resnet-l0.25-teacher-s0-long.json", teacher: "0123456789ab-earlier-cpu")
+        try fm.removeItem(at: ledger.appendingPathComponent("blocks-2s-tc-resnet-l0.25-teacher-s1-long.json"))
+        let again = try TKDBinary.run(args + ["--real-corpus", real.path])
+        #expect(again.status == 0, "\(again.stdout.suffix(2000))\n\(again.stderr)")
+        #expect(again.stdout.contains("recorded beside it"), "\(again.stdout.suffix(2000))")
+        let second = "blocks-2s-teacher-\(current.prefix(12)).json"
+        #expect(fm.fileExists(atPath: ledger.appendingPathComponent(second).path))
+        func teacherOf(_ name: String) throws -> String? {
+            (try entry(name)["fingerprints"] as? [String: Any])?["teacher"] as? String
+        }
+        #expect(try teacherOf("blocks-2s-tc-resnet-l0.25-teacher-s0-long.json") == "0123456789ab-earlier-cpu")
+        #expect(try teacherOf("blocks-2s-tc-resnet-l0.25-teacher-s1-long.json") == current)
+        let twice = try String(contentsOf: out.appendingPathComponent("study.md"), encoding: .utf8)
+        #expect(twice.contains("cache 0123456789ab") && twice.contains("cache \(current.prefix(12))"))
     }
 }

@@ -223,7 +223,7 @@ struct StudyRecipeTests {
             validation: AttentionLocalisation(examples: 5, massInSpeech: 0.5, peakInSpeech: 0.9, spanShare: 0.1),
             all: AttentionLocalisation(examples: 5, massInSpeech: 0.5, peakInSpeech: 0.9, spanShare: 0.1),
             rolloutRow: "mean", wallSeconds: 1, machine: "m")
-        let s = StudySummary.make(recipe: recipe, cells: cells, teachers: ["8s": teacher])
+        let s = StudySummary.make(recipe: recipe, cells: cells, teachers: [teacher])
         let distilled = try #require(s.rows.first { $0.lambda > 0 })
         #expect(abs(distilled.difference! - 0.2) < 1e-12)
         #expect(distilled.pairedSeeds == 2)
@@ -243,7 +243,7 @@ struct StudyRecipeTests {
         other[3].test.idsSHA256 = "other"
         other[4].test.idsSHA256 = "other"
         #expect(
-            StudySummary.make(recipe: recipe, cells: other, teachers: [:]).rows.first { $0.lambda > 0 }!.difference
+            StudySummary.make(recipe: recipe, cells: other, teachers: []).rows.first { $0.lambda > 0 }!.difference
                 == nil)
         // The page renders the table and one plot per student.
         let html = StudyPage(summary: s).html()
@@ -307,7 +307,7 @@ struct StudyBlockSummaryTests {
             try StudyLedger(StudyRecipeTests.studyFolder.appendingPathComponent("cells"))
                 .read(StudyTeacherEntry.self, "standard-8s-teacher.json"))
         teacher.validationAccuracy = 0.65
-        let s = StudySummary.make(recipe: recipe, cells: cells, teachers: ["8s": teacher])
+        let s = StudySummary.make(recipe: recipe, cells: cells, teachers: [teacher])
         let bars = try #require(s.teachers.first { $0.length == "8s" })
         #expect(bars.bar(nil)?.met == true && bars.metBar == true)
         #expect(bars.bar("converged")?.met == false)
@@ -316,6 +316,23 @@ struct StudyBlockSummaryTests {
         #expect(
             s.markdownDetails.contains("default schedule, met")
                 && s.markdownDetails.contains("converged schedule, not met"))
+        // A later sitting on another CPU retrains the teacher (other last bits) and records it beside the first;
+        // the converged teacher-target cells were trained on it, so the converged table shows it and holds it to
+        // the bar; the default schedule keeps the first teacher.
+        var second = teacher
+        second.fingerprints.teacher = "second-teacher"
+        second.testAccuracy = 0.9
+        second.validationAccuracy = 0.95
+        var recut = cells
+        for i in recut.indices where recut[i].schedule == "converged" && recut[i].target == "teacher" {
+            recut[i].fingerprints.teacher = "second-teacher"
+        }
+        let two = StudySummary.make(recipe: recipe, cells: recut, teachers: [teacher, second])
+        #expect(two.teachers.filter { $0.length == "8s" }.count == 2)
+        #expect(two.markdownTable2(schedule: "converged").contains("| 8s | teacher | 90.0 |"))
+        #expect(two.markdownTable2(schedule: nil).contains("| 8s | teacher | 79.5 |"))
+        #expect(two.teachers.first { $0.fingerprint == "second-teacher" }?.bar("converged")?.met == true)
+        #expect(two.teachers.first { $0.fingerprint == "second-teacher" }?.bar(nil) == nil)
         let tc = s.rows.filter { $0.length == "8s" && $0.student == "tc-resnet" }
         let budget = try #require(tc.first { $0.schedule == nil && $0.lambda == 0.25 })
         #expect(abs(budget.difference! - 0.1) < 1e-12, "paired with the default schedule's own baseline")

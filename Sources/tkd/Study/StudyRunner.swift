@@ -95,7 +95,7 @@ struct StudyRunner {
         let lengthsNeeded = recipe.lengths.filter { l in
             (onlyLengths?.contains(l) ?? true)
                 && (todo.contains { $0.length == l }
-                    || (teachers && (try? ledger.read(StudyTeacherEntry.self, teacherName(l))) == nil))
+                    || (teachers && ((try? teacherEntries(l)) ?? []).isEmpty))
         }
         say(
             "study '\(recipe.name)': \(cells.count) cells, \(cells.count - todo.count) in the ledger "
@@ -113,7 +113,7 @@ struct StudyRunner {
             for key in todo where key.column.lambda == 0 {
                 if !(try runCell(key)) { stopped += 1 }
             }
-            let haveEntry = try ledger.read(StudyTeacherEntry.self, teacherName(length)) != nil
+            let haveEntry = !(try teacherEntries(length)).isEmpty
             if todo.contains(where: { $0.column.target == "teacher" }) || (teachers && !haveEntry) {
                 try prepareTeacher(length)
                 let teacherCells = try pending(cells.filter { $0.length == length && $0.column.target == "teacher" })
@@ -279,6 +279,11 @@ struct StudyRunner {
 
     func teacherName(_ length: String) -> String { StudyTeacherEntry.fileName(study: recipe.name, length: length) }
 
+    /// Every recorded teacher of the length, the first sitting's first.
+    func teacherEntries(_ length: String) throws -> [StudyTeacherEntry] {
+        try ledger.teachers(study: recipe.name, length: length).map(\.entry)
+    }
+
     /// Trains (base length) or fine-tunes (other lengths) the length's teacher, caches it and records it.
     func prepareTeacher(_ length: String) throws {
         let base = recipe.teacher.base
@@ -319,20 +324,31 @@ struct StudyRunner {
                 spanShare: s.spanShare),
             rolloutRow: info.rolloutRow?.rawValue, wallSeconds: Date().timeIntervalSince(t0), machine: Machine.name)
         entry.realSpeech = try teacherRealSpeech(length)
-        if var old = try ledger.read(StudyTeacherEntry.self, teacherName(length)) {
-            if old.fingerprints != entry.fingerprints {
-                guard rerunStale else {
-                    let (field, a, b) = old.fingerprints.mismatch(entry.fingerprints) ?? ("teacher", "?", "?")
-                    throw StudyError.stale(
-                        path: ledger.url(teacherName(length)).path, field: field, recorded: a, now: b)
-                }
-                try ledger.write(entry, teacherName(length))
-            } else if old.realSpeech == nil, let real = entry.realSpeech {
-                // The same teacher (same weights fingerprint): the entry gains its real-speech score only.
+        let recorded = try ledger.teachers(study: recipe.name, length: length)
+        if let same = recorded.first(where: { $0.entry.fingerprints == entry.fingerprints }) {
+            if same.entry.realSpeech == nil, let real = entry.realSpeech {
+                // The same teacher (same cache fingerprint): the entry gains its real-speech score only.
+                var old = same.entry
                 old.realSpeech = real
-                try ledger.write(old, teacherName(length))
+                try ledger.write(old, same.name)
             }
+        } else if recorded.isEmpty {
+            try ledger.write(entry, teacherName(length))
+        } else if recorded.contains(where: { $0.entry.fingerprints.data == entry.fingerprints.data }) {
+            // The same data and recipe, another teacher: retrained on a CPU whose BLAS kernels give other last
+            // bits. It is recorded beside the earlier one; every teacher-target cell pairs with the teacher it was
+            // trained on (its fingerprint), so the earlier cells stay valid.
+            try ledger.write(
+                entry, StudyTeacherEntry.fileName(study: recipe.name, length: length, fingerprint: info.fingerprint))
+            say(
+                "teacher \(length): this sitting's teacher (cache \(info.fingerprint.prefix(12))) differs in its last "
+                    + "bits from the recorded one (another CPU's kernels); recorded beside it")
         } else {
+            let old = recorded[0]
+            guard rerunStale else {
+                let (field, a, b) = old.entry.fingerprints.mismatch(entry.fingerprints) ?? ("teacher", "?", "?")
+                throw StudyError.stale(path: ledger.url(old.name).path, field: field, recorded: a, now: b)
+            }
             try ledger.write(entry, teacherName(length))
         }
         say(
@@ -379,7 +395,8 @@ struct StudyRunner {
     /// Whether the length's teacher-target cells of a schedule may run: always, unless --require-teacher-bar and
     /// the bar fails (against that schedule's λ = 0 students).
     func teacherCellsAllowed(_ length: String, schedule: String?) throws -> Bool {
-        guard let bar = try teacherBar(length, schedule: schedule) else { return true }
+        let current = try? teacherCache(length).0.fingerprint
+        guard let bar = try teacherBar(length, schedule: schedule, teacher: current) else { return true }
         say(
             "teacher bar at \(length), \(schedule ?? "default") schedule: "
                 + "\(bar.met.map { $0 ? "met" : "NOT met" } ?? "pending") (\(bar.reason))")
@@ -390,10 +407,13 @@ struct StudyRunner {
     }
 
     /// The length's teacher bar from the ledger (the teacher entry against the best λ = 0 student's mean
-    /// validation accuracy on the same schedule: a longer schedule's students set a higher bar); nil without a
-    /// teacher entry.
-    func teacherBar(_ length: String, schedule: String?) throws -> (met: Bool?, reason: String)? {
-        guard let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) else { return nil }
+    /// validation accuracy on the same schedule: a longer schedule's students set a higher bar); the entry of
+    /// the `teacher` cache fingerprint when it is recorded, else the first; nil without a teacher entry.
+    func teacherBar(_ length: String, schedule: String?, teacher: String?) throws -> (met: Bool?, reason: String)? {
+        let entries = try teacherEntries(length)
+        guard let t = entries.first(where: { $0.fingerprints.teacher == teacher }) ?? entries.first else {
+            return nil
+        }
         let baseline = try ledger.cells(study: recipe.name).filter {
             $0.length == length && $0.lambda == 0 && $0.schedule == schedule
         }
@@ -438,7 +458,16 @@ struct StudyRunner {
     func checkStale(_ key: CellKey, teacher: String?) throws {
         let name = fileName(key)
         guard let entry = try ledger.read(StudyCellEntry.self, name) else { return }
-        let now = try fingerprints(key, teacher: teacher)
+        var now = try fingerprints(key, teacher: teacher)
+        // A teacher-target cell trained on an earlier sitting's teacher stays valid while that teacher is recorded
+        // for the same data.
+        if key.column.target == "teacher", let own = entry.fingerprints.teacher, own != teacher,
+            try teacherEntries(key.length).contains(where: {
+                $0.fingerprints.teacher == own && $0.fingerprints.data == now.data
+            })
+        {
+            now = try fingerprints(key, teacher: own)
+        }
         guard let (field, a, b) = entry.fingerprints.mismatch(now) else { return }
         guard rerunStale else { throw StudyError.stale(path: ledger.url(name).path, field: field, recorded: a, now: b) }
         say("stale ledger entry \(name) (\(field)); running it again")
@@ -492,7 +521,9 @@ struct StudyRunner {
                 reason: "accuracy \(details.accuracy) differs from metrics.json's \(metrics.test.accuracy)")
         }
         var met: Bool?
-        if key.column.target == "teacher" { met = try teacherBar(key.length, schedule: key.schedule)?.met }
+        if key.column.target == "teacher" {
+            met = try teacherBar(key.length, schedule: key.schedule, teacher: teacher)?.met
+        }
         let curve = try RegularFile.contents(layout.history).map {
             try CanonicalJSON.decodeLines(HistoryEntry.self, from: $0, path: layout.history.path)
                 .map { [Double($0.step), $0.validationAccuracy] }
@@ -533,10 +564,7 @@ struct StudyRunner {
 
     @discardableResult
     func report() throws -> StudySummary {
-        var teachers: [String: StudyTeacherEntry] = [:]
-        for length in recipe.lengths {
-            teachers[length] = try ledger.read(StudyTeacherEntry.self, teacherName(length))
-        }
+        let teachers = try recipe.lengths.flatMap { try teacherEntries($0) }
         let summary = StudySummary.make(recipe: recipe, cells: try ledger.cells(study: recipe.name), teachers: teachers)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try AtomicFile.write(try CanonicalJSON.encodePretty(summary), to: root.appendingPathComponent("study.json"))
@@ -550,10 +578,7 @@ struct StudyRunner {
     /// Where the ledger's results were made, and how long each stage and the cells took.
     func provenance() throws -> String {
         let cells = try ledger.cells(study: recipe.name)
-        var teachers: [StudyTeacherEntry] = []
-        for length in recipe.lengths {
-            if let t = try ledger.read(StudyTeacherEntry.self, teacherName(length)) { teachers.append(t) }
-        }
+        let teachers = try recipe.lengths.flatMap { try teacherEntries($0) }
         let stages = try ledger.read(StudyStages.self, StudyStages.fileName(study: recipe.name))?.stages ?? [:]
         var s = "## Provenance\n\n"
         s += "- tools: \(Set(cells.map(\.tool) + teachers.map(\.tool)).sorted().joined(separator: ", "))\n"
