@@ -5,8 +5,12 @@ import Testing
 @Suite("tkd train / evaluate (end to end)")
 struct TrainCLITests {
     /// TC-ResNet, short: 60 steps of 8 examples, validation every 30, chunks of 4 examples, attention KD.
-    /// Without SpecAugment the 24 training examples are fitted quickly: over seeds 1-4 and both OpenBLAS
-    /// kernel families the best checkpoint scored 0.42-0.63 on the training split (chance: 1/12).
+    /// Without SpecAugment the 24 training examples are fitted quickly. Measured 2026-12-07 over seeds 1-4 and five
+    /// OpenBLAS kernel families (the default, Haswell, Zen, SandyBridge, Prescott; AMD EPYC): the last checkpoint
+    /// scored 0.46-0.75 on the training split (chance: 1/12). The best checkpoint is chosen on 24 validation
+    /// examples, often at step 30, and scored 0.21-0.75: seed 3 gave exactly 0.25 under Haswell and Zen, which
+    /// failed CI when the strong bound (> 3/12) was read off the best checkpoint. So the strong bound is read off
+    /// the last checkpoint, and the best one is held only to above chance.
     static let config = """
         student: tc-resnet
         seed: 3
@@ -40,7 +44,7 @@ struct TrainCLITests {
         }
     }
 
-    @Test("train with attention KD: loss falls, files written, evaluate scores the best checkpoint above chance")
+    @Test("train with attention KD: loss falls, files written, evaluate scores the last checkpoint well above chance")
     func trainAndEvaluate() throws {
         let dataset = try CLIDataset.small()
         let config = try Self.writeConfig()
@@ -71,16 +75,23 @@ struct TrainCLITests {
         #expect(
             (best?["labels"] as? [String])?.count == 12 && best?["feature_preset"] as? String == "kws-streaming-mfcc40")
 
-        // The training split, scored by the inference model: the model has learnt well above chance (1/12).
-        let e = try TKDBinary.run([
-            "evaluate", "--checkpoint", run.appendingPathComponent("best.safetensors").path,
-            "--dataset", dataset.path, "--split", "training", "--json", "-q",
-        ])
-        #expect(e.status == 0, "\(e.stderr)")
-        let m = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
-        let accuracy = m?["accuracy"] as? Double ?? 0
-        #expect(accuracy > 3.0 / 12, "training accuracy \(accuracy)")
-        #expect((m?["confusion"] as? [[Int]])?.count == 12 && (m?["per_class"] as? [Any])?.count == 12)
+        // The training split, scored by the inference model: the model has learnt well above chance (1/12) by the
+        // last step, and the checkpoint validation chose is above chance too.
+        func trainingMetrics(_ checkpoint: String) throws -> [String: Any]? {
+            let e = try TKDBinary.run([
+                "evaluate", "--checkpoint", run.appendingPathComponent("\(checkpoint).safetensors").path,
+                "--dataset", dataset.path, "--split", "training", "--json", "-q",
+            ])
+            #expect(e.status == 0, "\(e.stderr)")
+            return try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
+        }
+        let lastMetrics = try trainingMetrics("last"), bestMetrics = try trainingMetrics("best")
+        let lastAccuracy = lastMetrics?["accuracy"] as? Double ?? 0
+        let bestAccuracy = bestMetrics?["accuracy"] as? Double ?? 0
+        #expect(lastAccuracy > 3.0 / 12, "last checkpoint's training accuracy \(lastAccuracy)")
+        #expect(bestAccuracy > 1.0 / 12, "best checkpoint's training accuracy \(bestAccuracy)")
+        #expect(
+            (bestMetrics?["confusion"] as? [[Int]])?.count == 12 && (bestMetrics?["per_class"] as? [Any])?.count == 12)
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("best.training-metrics.json").path))
         let table = try TKDBinary.run([
             "evaluate", "--checkpoint", run.appendingPathComponent("best.safetensors").path,
