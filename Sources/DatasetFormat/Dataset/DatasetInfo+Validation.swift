@@ -29,13 +29,12 @@ extension DatasetInfo {
             let repeated = Dictionary(grouping: labels, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             throw fail("labels", "repeats \(repeated.joined(separator: ", ")); expected unique labels")
         }
-        switch (recipe != nil && variant != nil, clipRecipe != nil && clipVariant != nil) {
-        case (true, false), (false, true): break
-        default:
+        let kinds = [recipe != nil && variant != nil, clipRecipe != nil && clipVariant != nil, streamRecipe != nil]
+        guard kinds.filter({ $0 }).count == 1 else {
             throw fail(
                 "recipe",
-                "expected either recipe and variant (a Speech Commands dataset) or clip_recipe and "
-                    + "clip_variant (a clip dataset)")
+                "expected one of recipe and variant (a Speech Commands dataset), clip_recipe and clip_variant (a "
+                    + "clip dataset) or stream_recipe (a stream dataset)")
         }
         var sources = Set<String>()
         for (i, f) in noiseFiles.enumerated() {

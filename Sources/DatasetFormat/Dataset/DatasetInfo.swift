@@ -18,6 +18,10 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
     /// A clip dataset's recipe (`kind: fsd50k`) and variant (its clip handling).
     public var clipRecipe: ClipRecipe?
     public var clipVariant: ClipRecipe.Variant?
+    /// A stream dataset's recipe (`kind: stream`): its manifests hold `StreamRecord`s, one per long recording.
+    public var streamRecipe: StreamRecipe?
+    /// A stream dataset's totals per split (streams, hours, events).
+    public var streams: [String: StreamSplitSummary]?
     /// `multi_label` for datasets whose examples carry label sets (`labels` in the manifests; sigmoid heads,
     /// mAP); absent for single-label datasets.
     public var task: DatasetTask?
@@ -112,16 +116,22 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         case noiseFiles = "noise_files"
         case noiseUsage = "noise_usage"
         case clipRecipe = "clip_recipe", clipVariant = "clip_variant", task
+        case streamRecipe = "stream_recipe", streams
     }
+
+    /// Whether the dataset holds long streams (`StreamRecord`s) rather than clips.
+    public var isStream: Bool { streamRecipe != nil }
 
     /// Whether examples carry label sets (`task: multi_label`).
     public var isMultiLabel: Bool { task == .multiLabel }
 
     /// The variant's name, whichever kind of recipe made the dataset.
-    public var variantName: String { variant?.name ?? clipVariant?.name ?? "" }
+    public var variantName: String { variant?.name ?? clipVariant?.name ?? (isStream ? "streams" : "") }
 
     /// The audio format of the dataset's examples.
-    public var audioFormat: AudioFormat { recipe?.output.format ?? clipRecipe?.output.format ?? .pcm16 }
+    public var audioFormat: AudioFormat {
+        recipe?.output.format ?? clipRecipe?.output.format ?? streamRecipe?.output.format ?? .pcm16
+    }
 
     public static let rendererDescription: [String: String] = [
         "mix":
@@ -143,7 +153,8 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         corpus: CorpusSummary, noiseFiles: [NoiseFile], renderer: [String: String] = DatasetInfo.rendererDescription,
         counts: [String: [String: Int]], totals: [String: Int], skipped: [Skip],
         noiseUsage: [String: NoiseUsage]? = nil,
-        clipRecipe: ClipRecipe? = nil, clipVariant: ClipRecipe.Variant? = nil, task: DatasetTask? = nil
+        clipRecipe: ClipRecipe? = nil, clipVariant: ClipRecipe.Variant? = nil, task: DatasetTask? = nil,
+        streamRecipe: StreamRecipe? = nil, streams: [String: StreamSplitSummary]? = nil
     ) {
         self.format = format
         self.tool = tool
@@ -163,6 +174,38 @@ public struct DatasetInfo: Sendable, Equatable, Codable {
         self.clipRecipe = clipRecipe
         self.clipVariant = clipVariant
         self.task = task
+        self.streamRecipe = streamRecipe
+        self.streams = streams
+    }
+}
+
+/// One split of a stream dataset: how many streams, how long, how many events of each kind.
+public struct StreamSplitSummary: Sendable, Equatable, Codable {
+    public var streams: Int
+    public var seconds: Double
+    /// Seconds of streams without a target keyword (the false-accept hours).
+    public var negativeSeconds: Double
+    public var targets: Int
+    public var distractors: Int
+    /// Seconds of noise bed that repeat a source sample used earlier in the same stream (looping).
+    public var repeatedNoiseSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case streams, seconds, targets, distractors
+        case negativeSeconds = "negative_seconds"
+        case repeatedNoiseSeconds = "repeated_noise_seconds"
+    }
+
+    public init(
+        streams: Int, seconds: Double, negativeSeconds: Double, targets: Int, distractors: Int,
+        repeatedNoiseSeconds: Double
+    ) {
+        self.streams = streams
+        self.seconds = seconds
+        self.negativeSeconds = negativeSeconds
+        self.targets = targets
+        self.distractors = distractors
+        self.repeatedNoiseSeconds = repeatedNoiseSeconds
     }
 }
 

@@ -71,7 +71,7 @@ public struct NoiseUsage: Sendable, Equatable, Codable {
     }
 
     /// Half-open spans merged where they overlap or touch, in order.
-    static func merged(_ spans: [(Int, Int)]) -> [(Int, Int)] {
+    public static func merged(_ spans: [(Int, Int)]) -> [(Int, Int)] {
         var out: [(Int, Int)] = []
         for (start, end) in spans.sorted(by: { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }) {
             if let lastSpan = out.last, start <= lastSpan.1 {

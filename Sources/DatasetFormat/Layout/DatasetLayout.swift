@@ -51,6 +51,12 @@ public struct DatasetLayout: Sendable, Equatable {
             record.audio, under: root, field: "example '\(record.id)': audio", regularFile: existing)
     }
 
+    /// The file a stream's `audio` field names, checked as above.
+    public func audio(_ record: StreamRecord, existing: Bool = true) throws -> URL {
+        try ContainedPath.resolve(
+            record.audio, under: root, field: "stream '\(record.id)': audio", regularFile: existing)
+    }
+
     /// `features/`.
     public var featuresFolder: URL { root.appendingPathComponent("features") }
 

@@ -28,6 +28,12 @@ extension ExampleRecord {
     ///   the id and the field of one that is unusable.
     public static func loadAll(dataset: URL) throws -> [ExampleRecord] {
         let layout = DatasetLayout(dataset)
+        if DatasetInfo.isStreamDataset(dataset) {
+            throw DatasetFormatError.invalidField(
+                path: layout.info.path, field: "stream_recipe",
+                detail: "is set: \(dataset.path) is a stream dataset (long recordings); expected a dataset of clips "
+                    + "(stream datasets are for detection and are read by the stream evaluation)")
+        }
         var out: [ExampleRecord] = []
         for split in Split.allCases {
             let url = layout.manifest(split)
@@ -61,6 +67,18 @@ extension DatasetInfo: DescriptionFile {
         let info = try read(layout.info)
         try info.validate(path: layout.info.path)
         return info
+    }
+
+    /// Whether `DIR/dataset.json` has a `stream_recipe` (a stream dataset), read alone.
+    public static func isStreamDataset(_ dataset: URL) -> Bool {
+        struct Probe: Decodable {
+            let value: Bool
+            init(from decoder: Decoder) throws {
+                value = try decoder.container(keyedBy: DatasetInfo.CodingKeys.self).contains(.streamRecipe)
+            }
+        }
+        guard let data = try? RegularFile.contents(DatasetLayout(dataset).info) else { return false }
+        return (try? JSONDecoder().decode(Probe.self, from: data))?.value ?? false
     }
 
     /// `audio_rendered` of `DIR/dataset.json` alone (false after `tkd generate --plan-only` until `tkd render`),

@@ -1,7 +1,8 @@
 import Foundation
+import TKDCore
 
 /// A dataset split. Raw values are the names Speech Commands and its list files use.
-public enum Split: String, Sendable, CaseIterable, Codable, Comparable {
+public enum Split: String, Sendable, CaseIterable, Codable, Comparable, ChoiceOption {
     case training
     case validation
     case testing

@@ -16,30 +16,99 @@ extension Recipe {
                 "level", "speech_activity", "output", "on_bad_input",
             ],
             required: ["version", "name", "variants"])
-        let version = try top["version"]!.int()
-        guard version == 1 else { throw top["version"]!.fail("unsupported recipe version \(version); expected 1") }
-        let name = try top["name"]!.string()
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw top["name"]!.fail("'\(name)' must be letters, digits, '-', '_' or '.'")
-        }
-        let seedValue = try top["seed"].map { try $0.int() } ?? 0
-        guard seedValue >= 0 else { throw top["seed"]!.fail("seed must be ≥ 0; got \(seedValue)") }
+        let version = try parseVersion(top["version"]!)
+        let name = try parseName(top["name"]!)
+        let seedValue = try parseSeed(top["seed"])
+        let corpus = try parseCorpus(top["corpus"])
+        let task = try parseTask(top["task"], corpus: corpus)
 
-        // corpus
+        // variants
+        let variantList = try top["variants"]!.list()
+        guard !variantList.isEmpty else { throw top["variants"]!.fail("needs at least one variant") }
+        var variants: [VariantSpec] = []
+        for v in variantList {
+            let m = try v.mapping(allowed: ["name", "length_seconds"], required: ["name", "length_seconds"])
+            let vname = try m["name"]!.string()
+            guard !vname.isEmpty, vname.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                throw m["name"]!.fail("'\(vname)' must be letters, digits, '-', '_' or '.' (it names a folder)")
+            }
+            guard !variants.contains(where: { $0.name == vname }) else {
+                throw m["name"]!.fail("variant '\(vname)' is defined twice")
+            }
+            let length = try Distribution.read(m["length_seconds"]!, domain: 1...3600)
+            variants.append(VariantSpec(name: vname, lengthSeconds: length))
+        }
+
+        // placement
+        var placement = PlacementSpec(onset: .uniform)
+        if let p = top["placement"] {
+            let m = try p.mapping(allowed: ["onset"])
+            if let o = m["onset"] {
+                if !o.isMapping, let s = try? o.string(), s == "uniform" {
+                    placement.onset = .uniform
+                } else if !o.isMapping {
+                    throw o.fail("expected 'uniform' or a distribution over [0, 1] (fraction of the free range)")
+                } else {
+                    placement.onset = .fraction(try Distribution.read(o, domain: 0...1))
+                }
+            }
+        }
+
+        let noise = try parseNoise(top["noise"])
+        let level = try parseLevel(top["level"])
+        let activity = try parseSpeechActivity(top["speech_activity"])
+        let output = try parseOutput(top["output"])
+        var policy = BadInputPolicy.fail
+        if let p = top["on_bad_input"] { policy = try p.option(BadInputPolicy.self) }
+
+        return Recipe(
+            version: version, name: name, description: try top["description"].map { try $0.string() },
+            seed: seedValue, corpus: corpus, task: task, variants: variants, placement: placement,
+            noise: noise, level: level, speechActivity: activity, output: output, onBadInput: policy)
+    }
+
+    /// `version: 1`.
+    static func parseVersion(_ v: YAMLValue) throws -> Int {
+        let version = try v.int()
+        guard version == 1 else { throw v.fail("unsupported recipe version \(version); expected 1") }
+        return version
+    }
+
+    /// A recipe's `name`: letters, digits, '-', '_' or '.'.
+    static func parseName(_ v: YAMLValue) throws -> String {
+        let name = try v.string()
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw v.fail("'\(name)' must be letters, digits, '-', '_' or '.'")
+        }
+        return name
+    }
+
+    /// `seed` (default 0), ≥ 0.
+    static func parseSeed(_ v: YAMLValue?) throws -> UInt64 {
+        let seedValue = try v.map { try $0.int() } ?? 0
+        guard seedValue >= 0 else { throw v!.fail("seed must be ≥ 0; got \(seedValue)") }
+        return UInt64(seedValue)
+    }
+
+    /// The `corpus` section, defaults filled in.
+    static func parseCorpus(_ c: YAMLValue?) throws -> CorpusSpec {
         var corpus = CorpusSpec(version: .v2, splits: .auto, sampleRate: 16000)
-        if let c = top["corpus"] {
+        if let c {
             let m = try c.mapping(allowed: ["version", "splits", "sample_rate"])
             if let v = m["version"] { corpus.version = try v.option(CorpusVersion.self) }
             if let v = m["splits"] { corpus.splits = try v.option(CorpusSpec.SplitChoice.self) }
             if let v = m["sample_rate"] { corpus.sampleRate = try v.int(in: 1000...192_000) }
         }
+        return corpus
+    }
 
-        // task
+    /// The `task` section, defaults filled in; `unknown_words: rest` resolves against the corpus version.
+    static func parseTask(_ t: YAMLValue?, corpus: CorpusSpec) throws -> TaskSpec {
         var task = TaskSpec(
             labels: "speech_commands_12", words: speechCommands12, unknownWords: [], unknownShare: 0.1,
             silenceShare: 0.1, maxKeywordsPerSplit: nil)
         var unknownChoice: YAMLValue?
-        if let t = top["task"] {
+        if let t {
             let m = try t.mapping(allowed: [
                 "labels", "words", "unknown_words", "unknown_share", "silence_share", "max_keywords_per_split",
             ])
@@ -82,44 +151,15 @@ extension Recipe {
             let all = corpus.version == .v2 ? SpeechCommands.wordsV2 : SpeechCommands.wordsV1
             task.unknownWords = all.filter { !task.words.contains($0) }.sorted()
         }
+        return task
+    }
 
-        // variants
-        let variantList = try top["variants"]!.list()
-        guard !variantList.isEmpty else { throw top["variants"]!.fail("needs at least one variant") }
-        var variants: [VariantSpec] = []
-        for v in variantList {
-            let m = try v.mapping(allowed: ["name", "length_seconds"], required: ["name", "length_seconds"])
-            let vname = try m["name"]!.string()
-            guard !vname.isEmpty, vname.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-                throw m["name"]!.fail("'\(vname)' must be letters, digits, '-', '_' or '.' (it names a folder)")
-            }
-            guard !variants.contains(where: { $0.name == vname }) else {
-                throw m["name"]!.fail("variant '\(vname)' is defined twice")
-            }
-            let length = try Distribution.read(m["length_seconds"]!, domain: 1...3600)
-            variants.append(VariantSpec(name: vname, lengthSeconds: length))
-        }
-
-        // placement
-        var placement = PlacementSpec(onset: .uniform)
-        if let p = top["placement"] {
-            let m = try p.mapping(allowed: ["onset"])
-            if let o = m["onset"] {
-                if !o.isMapping, let s = try? o.string(), s == "uniform" {
-                    placement.onset = .uniform
-                } else if !o.isMapping {
-                    throw o.fail("expected 'uniform' or a distribution over [0, 1] (fraction of the free range)")
-                } else {
-                    placement.onset = .fraction(try Distribution.read(o, domain: 0...1))
-                }
-            }
-        }
-
-        // noise
+    /// The `noise` section, defaults filled in.
+    static func parseNoise(_ n: YAMLValue?) throws -> NoiseSpec {
         var noise = NoiseSpec(
             sources: [NoiseSpec.corpusBackground],
             regions: ["training": 0.6, "validation": 0.2, "testing": 0.2], crossfadeSeconds: 0.05)
-        if let n = top["noise"] {
+        if let n {
             let m = try n.mapping(allowed: ["sources", "regions", "crossfade_seconds"])
             if let s = m["sources"] {
                 let items = try s.list()
@@ -149,12 +189,15 @@ extension Recipe {
             }
             if let c = m["crossfade_seconds"] { noise.crossfadeSeconds = try c.double(in: 0.001...10) }
         }
+        return noise
+    }
 
-        // level
+    /// The `level` section, defaults filled in.
+    static func parseLevel(_ l: YAMLValue?) throws -> LevelSpec {
         var level = LevelSpec(
             snrDB: .uniform(min: -5, max: 10), snrDefinition: .speechActive, keywordGainDB: .const(0),
             silenceGainDB: .uniform(min: -20, max: 0), maxPeak: 0.99)
-        if let l = top["level"] {
+        if let l {
             let m = try l.mapping(allowed: [
                 "snr_db", "snr_definition", "keyword_gain_db", "silence_gain_db", "max_peak",
             ])
@@ -164,27 +207,28 @@ extension Recipe {
             if let v = m["silence_gain_db"] { level.silenceGainDB = try Distribution.read(v, domain: -60...40) }
             if let v = m["max_peak"] { level.maxPeak = try v.double(in: 0.01...1) }
         }
+        return level
+    }
 
-        // speech activity
+    /// The `speech_activity` section, defaults filled in.
+    static func parseSpeechActivity(_ a: YAMLValue?) throws -> SpeechActivitySpec {
         var activity = SpeechActivitySpec(frameSeconds: 0.01, thresholdDB: 30, marginSeconds: 0.01)
-        if let a = top["speech_activity"] {
+        if let a {
             let m = try a.mapping(allowed: ["frame_seconds", "threshold_db", "margin_seconds"])
             if let v = m["frame_seconds"] { activity.frameSeconds = try v.double(in: 0.001...0.1) }
             if let v = m["threshold_db"] { activity.thresholdDB = try v.double(in: 1...120) }
             if let v = m["margin_seconds"] { activity.marginSeconds = try v.double(in: 0...0.5) }
         }
+        return activity
+    }
 
+    /// The `output` section, defaults filled in.
+    static func parseOutput(_ o: YAMLValue?) throws -> OutputSpec {
         var output = OutputSpec(format: .pcm16)
-        if let o = top["output"] {
+        if let o {
             let m = try o.mapping(allowed: ["format"])
             if let f = m["format"] { output.format = try f.option(AudioFormat.self) }
         }
-        var policy = BadInputPolicy.fail
-        if let p = top["on_bad_input"] { policy = try p.option(BadInputPolicy.self) }
-
-        return Recipe(
-            version: version, name: name, description: try top["description"].map { try $0.string() },
-            seed: UInt64(seedValue), corpus: corpus, task: task, variants: variants, placement: placement,
-            noise: noise, level: level, speechActivity: activity, output: output, onBadInput: policy)
+        return output
     }
 }

@@ -19,6 +19,10 @@ public enum GenerateError: Error, Equatable, Sendable {
     case unknownVariant(name: String, available: [String])
     case incomplete(path: String, have: Int, expected: Int)
     case unsupported(what: String, reason: String)
+    /// A stream recipe's split has no clip of the kind its streams need (targets or distractors).
+    case noStreamClips(split: String, kind: String, words: [String])
+    /// A stream whose drawn length cannot hold its events, silences and gaps.
+    case streamCannotFit(id: String, neededSamples: Int, lengthSamples: Int)
 }
 
 extension GenerateError: CustomStringConvertible, LocalizedError {
@@ -82,7 +86,16 @@ extension GenerateError: CustomStringConvertible, LocalizedError {
         case let .incomplete(path, have, expected):
             return "generate: \(path): merged \(have) records but the plan has \(expected)."
         case let .unsupported(what, reason):
-            return "generate: \(what) does not apply to a clip recipe: \(reason)."
+            return "generate: \(what) does not apply here: \(reason)."
+        case let .noStreamClips(split, kind, words):
+            let shown = words.prefix(5).joined(separator: ", ") + (words.count > 5 ? ", …" : "")
+            return
+                "generate: the \(split) split has no \(kind) clips (words: \(shown)); the recipe's streams in that "
+                + "split need some. Hint: drop the split from splits, or set the groups' \(kind)s to 0."
+        case let .streamCannotFit(id, needed, length):
+            return
+                "generate: stream \(id): its events, silences and gaps need \(needed) samples; the stream is "
+                + "\(length). Hint: lengthen streams[].length_seconds or lower the counts or events.min_gap_seconds."
         }
     }
 

@@ -24,7 +24,7 @@ public enum Mixer {
     static func fadeIn(_ i: Int, _ n: Int) -> Float { Float(sin(Double.pi / 2 * (Double(i) + 0.5) / Double(n))) }
     static func fadeOut(_ i: Int, _ n: Int) -> Float { Float(cos(Double.pi / 2 * (Double(i) + 0.5) / Double(n))) }
 
-    static func amplitude(_ gainDB: Double) -> Float { Float(pow(10, gainDB / 20)) }
+    public static func amplitude(_ gainDB: Double) -> Float { Float(pow(10, gainDB / 20)) }
 
     /// Renders the components.
     /// - Parameters:
@@ -45,9 +45,16 @@ public enum Mixer {
     public static func renderNoise(
         _ record: ExampleRecord, segments: [[Float]], range: Range<Int>, unitGain: Bool
     ) -> [Float] {
+        renderNoise(record.noise, samples: segments, range: range, unitGain: unitGain)
+    }
+
+    /// The noise of `noise`'s segments over `range` (a stream's bed as an example's), as above.
+    public static func renderNoise(
+        _ noise: [NoiseSegment], samples segments: [[Float]], range: Range<Int>, unitGain: Bool
+    ) -> [Float] {
         var out = [Float](repeating: 0, count: range.count)
         out.withUnsafeMutableBufferPointer { dst in
-            for (seg, x) in zip(record.noise, segments) {
+            for (seg, x) in zip(noise, segments) {
                 let g = unitGain ? 1 : amplitude(seg.gainDB)
                 let n = seg.numSamples, fi = seg.fadeInSamples, fo = seg.fadeOutSamples
                 precondition(fi + fo <= n && x.count >= n, "segment fades overlap or samples are missing")

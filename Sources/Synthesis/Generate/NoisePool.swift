@@ -21,13 +21,23 @@ public final class NoisePool: @unchecked Sendable {
     /// - Parameters:
     ///   - corpusNoise: the corpus's `_background_noise_` files (corpus-relative paths).
     ///   - resolve: maps a recipe source folder string to a folder.
-    public init(
+    public convenience init(
         recipe: Recipe, corpusRoot: URL, corpusNoise: [NoiseFileInfo], recipeDirectory: URL,
         hasher: SourceHasher
     ) throws {
-        sampleRate = recipe.corpus.sampleRate
+        try self.init(
+            noise: recipe.noise, sampleRate: recipe.corpus.sampleRate, corpusRoot: corpusRoot, corpusNoise: corpusNoise,
+            recipeDirectory: recipeDirectory, hasher: hasher)
+    }
+
+    /// Scans a recipe's `noise` section at the dataset rate (Speech Commands and stream recipes alike).
+    public init(
+        noise spec: Recipe.NoiseSpec, sampleRate: Int, corpusRoot: URL, corpusNoise: [NoiseFileInfo],
+        recipeDirectory: URL, hasher: SourceHasher
+    ) throws {
+        self.sampleRate = sampleRate
         var found: [(source: String, url: URL, frames: Int, rate: Int)] = []
-        for source in recipe.noise.sources {
+        for source in spec.sources {
             var entries: [(String, URL, Int, Int)] = []
             if source == Recipe.NoiseSpec.corpusBackground {
                 // Resolved as render and verify will (`NoiseSourceResolver`): inside the corpus, no link out of it.
@@ -48,7 +58,7 @@ public final class NoisePool: @unchecked Sendable {
             guard !entries.isEmpty else { throw GenerateError.noNoise(source: source) }
             found += entries
         }
-        let crossfade = Int((recipe.noise.crossfadeSeconds * Double(sampleRate)).rounded())
+        let crossfade = Int((spec.crossfadeSeconds * Double(sampleRate)).rounded())
         var files: [DatasetInfo.NoiseFile] = []
         var urls: [String: URL] = [:]
         for f in found {
@@ -58,7 +68,7 @@ public final class NoisePool: @unchecked Sendable {
             var start = 0
             var acc = 0.0
             for split in Split.allCases {
-                acc += recipe.noise.regions[split.rawValue]!
+                acc += spec.regions[split.rawValue]!
                 let end = split == .testing ? n : Int((acc * Double(n)).rounded(.down))
                 regions[split.rawValue] = [start, end]
                 let needed = 2 * crossfade + 1

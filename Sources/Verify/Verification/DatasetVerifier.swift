@@ -73,6 +73,7 @@ public struct DatasetVerifier: Sendable {
     public func run() throws -> VerifyReport {
         let ledger = Ledger()
         let info = try DatasetInfo.load(dataset)
+        if let streamRecipe = info.streamRecipe { return try runStreams(info, recipe: streamRecipe) }
         let (all, records) = manifests(info, ledger)
         structure(info, records, ledger)
         let audioRecords = sampled(records)

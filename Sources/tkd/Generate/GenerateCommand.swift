@@ -50,6 +50,20 @@ struct GenerateCommand: ParsableCommand {
         let recipeURL = URL(fileURLWithPath: recipe)
         let corpusURL = URL(fileURLWithPath: corpus)
         let shardSpec = try Shard.resolve(shard)  // before the corpus scan: a bad --shard fails at once
+        if try StreamRecipe.isStreamRecipe(recipeURL) {
+            let r = try StreamRecipe.load(recipeURL)
+            if variant != nil {
+                throw GenerateError.unsupported(what: "--variant", reason: "a stream recipe has no variants")
+            }
+            let index = try StreamDatasetGenerator.scanCorpus(corpusURL, recipe: r, jobs: runOptions.jobs)
+            try forEachVariant([("streams", r)], shard: shardSpec, unit: "streams ") { r, dir, options in
+                try StreamDatasetGenerator(
+                    recipe: r, corpusRoot: corpusURL, recipeDirectory: recipeURL.deletingLastPathComponent(),
+                    dataset: dir, options: options
+                ).run(index: index)
+            }
+            return
+        }
         if try ClipRecipe.kind(of: recipeURL) != nil {
             let r = try ClipRecipe.load(recipeURL)
             _ = try selected(r.variants.map { ($0.name, $0) })  // before the corpus scan, like --shard
@@ -103,7 +117,9 @@ struct GenerateCommand: ParsableCommand {
             var line = "\(dir.path): shard \(shardSpec): \(summary.made) \(unit)made, \(summary.reused) already done"
             if summary.skipped > 0 { line += ", \(summary.skipped) skipped (see dataset.json)" }
             say(line)
-            if let info = summary.info {
+            if let info = summary.info, info.isStream {
+                say(DatasetTable.renderStreams(info))
+            } else if let info = summary.info {
                 say(DatasetTable.render(info))
             } else {
                 say("  waiting for the other shards; the last one to finish writes the manifests and dataset.json")
@@ -114,6 +130,27 @@ struct GenerateCommand: ParsableCommand {
 
 /// Counts per split and class, as printed after generation.
 enum DatasetTable {
+    /// A stream dataset: per split, streams, hours, negative hours, target and distractor events, looped noise.
+    static func renderStreams(_ info: DatasetInfo) -> String {
+        let splits = Split.allCases.map(\.rawValue).filter { (info.streams?[$0]?.streams ?? 0) > 0 }
+        var rows: [[String]] = [[""] + splits]
+        func row(_ title: String, _ text: (StreamSplitSummary) -> String) -> [String] {
+            [title] + splits.map { info.streams?[$0].map(text) ?? "–" }
+        }
+        rows.append(row("streams") { String($0.streams) })
+        rows.append(row("hours") { String(format: "%.3f", $0.seconds / 3600) })
+        rows.append(row("negative hours") { String(format: "%.3f", $0.negativeSeconds / 3600) })
+        rows.append(row("target events") { String($0.targets) })
+        rows.append(row("distractors") { String($0.distractors) })
+        rows.append(row("looped noise (s)") { String(format: "%.1f", $0.repeatedNoiseSeconds) })
+        for label in info.labels where splits.contains(where: { (info.counts[$0]?[label] ?? 0) > 0 }) {
+            rows.append(["  \(label)"] + splits.map { String(info.counts[$0]?[label] ?? 0) })
+        }
+        return
+            "\(info.name): stream dataset, \(info.labels.count) labels, corpus fingerprint "
+            + "\(info.corpus.fingerprint.prefix(12))\n" + CorpusIndexTable.table(rows)
+    }
+
     static func render(_ info: DatasetInfo) -> String {
         let splits = Split.allCases.map(\.rawValue)
         var rows: [[String]] = [["label"] + splits + ["total"]]

@@ -1,0 +1,132 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 25, part 1, through the binary: `tkd generate` of a stream recipe, `tkd verify` of what it made, and the
+/// clip stages refusing a stream dataset.
+@Suite("tkd generate / verify: stream datasets")
+struct StreamCLITests {
+    static let recipe = TKDBinary.repo.appendingPathComponent("Recipes/streams-demo.yaml").path
+
+    static func generate(_ out: URL, _ extra: [String] = []) throws -> TKDBinary.Output {
+        let corpus = try CLICorpus.small()
+        return try TKDBinary.run(
+            ["generate", "--recipe", recipe, "--corpus", corpus.path, "--out", out.path, "-q"] + extra)
+    }
+
+    func verify(_ dataset: URL) throws -> (TKDBinary.Output, [String: Any]) {
+        let v = try TKDBinary.run([
+            "verify", "--dataset", dataset.path, "--corpus", try CLICorpus.small().path, "--json", "-q",
+        ])
+        return (v, (try? JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any]) ?? [:])
+    }
+
+    func failedChecks(_ report: [String: Any]) -> Set<String> {
+        Set(((report["failures"] as? [[String: Any]]) ?? []).compactMap { $0["check"] as? String })
+    }
+
+    /// Rewrites the first stream of the testing manifest through `edit` (keys sorted, as canonical).
+    func tamper(_ dataset: URL, _ edit: (inout [String: Any]) -> Void) throws {
+        let url = dataset.appendingPathComponent("manifests/testing.jsonl")
+        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
+        var first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        edit(&first)
+        lines[0] = String(
+            decoding: try JSONSerialization.data(
+                withJSONObject: first, options: [.sortedKeys, .withoutEscapingSlashes]),
+            as: UTF8.self)
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    @Test("generate prints the stream table; verify passes; one event moved by a sample is found where it is")
+    func generateAndVerify() throws {
+        let dir = TestFolder.path("cli-streams")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let g = try Self.generate(dir)
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(g.stdout.contains("stream dataset") && g.stdout.contains("negative hours"), "\(g.stdout)")
+        let (v, report) = try verify(dir)
+        #expect(v.status == 0 && report["passed"] as? Bool == true, "\(v.stdout)\(v.stderr)")
+        let checks = Set(((report["checks"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String })
+        for c in ["event.locate", "snr.achieved", "audio.rerender", "stream.gaps", "split.speakers-disjoint"] {
+            #expect(checks.contains(c), "\(c)")
+        }
+
+        // The second event one sample later in the manifest: the re-render and the locator both disagree.
+        try tamper(dir) { r in
+            var events = r["events"] as! [[String: Any]]
+            var p = events[1]["placement"] as! [String: Any]
+            for key in ["onset_sample", "offset_sample", "speech_onset_sample", "speech_offset_sample"] {
+                p[key] = (p[key] as! Int) + 1
+            }
+            for key in ["onset_seconds", "offset_seconds", "speech_onset_seconds", "speech_offset_seconds"] {
+                p[key] = (p[key] as! Double) + 1.0 / 16000
+            }
+            events[1]["placement"] = p
+            r["events"] = events
+        }
+        let (moved, movedReport) = try verify(dir)
+        #expect(moved.status != 0)
+        let failed = failedChecks(movedReport)
+        #expect(failed.contains("event.locate") && failed.contains("audio.rerender"), "\(failed)")
+        let detail = ((movedReport["failures"] as? [[String: Any]]) ?? []).first {
+            $0["check"] as? String == "event.locate"
+        }
+        #expect((detail?["detail"] as? String)?.contains("the manifest records") == true)
+    }
+
+    @Test("verify names events that overlap or crowd each other, and hostile event fields, by stream and field")
+    func hostileEvents() throws {
+        let dir = TestFolder.path("cli-streams-hostile")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try Self.generate(dir).status == 0)
+        let clean = dir.appendingPathComponent("manifests/testing.jsonl")
+        let original = try Data(contentsOf: clean)
+        // The second event moved onto the first: the windows overlap (manifest.record) and the gap fails.
+        try tamper(dir) { r in
+            var events = r["events"] as! [[String: Any]]
+            let first = events[0]["placement"] as! [String: Any]
+            var p = events[1]["placement"] as! [String: Any]
+            let shift = (first["onset_sample"] as! Int) + 8000 - (p["onset_sample"] as! Int)
+            for key in ["onset_sample", "offset_sample", "speech_onset_sample", "speech_offset_sample"] {
+                p[key] = (p[key] as! Int) + shift
+            }
+            events[1]["placement"] = p
+            r["events"] = events
+        }
+        let (_, overlap) = try verify(dir)
+        #expect(failedChecks(overlap).contains("manifest.record"), "\(failedChecks(overlap))")
+        // A source that leads out of the corpus, and an event past the end of the stream.
+        try original.write(to: clean)
+        try tamper(dir) { r in
+            var events = r["events"] as! [[String: Any]]
+            var p = events[0]["placement"] as! [String: Any]
+            p["source"] = "../../etc/passwd"
+            events[0]["placement"] = p
+            var q = events[events.count - 1]["placement"] as! [String: Any]
+            q["onset_sample"] = (r["num_samples"] as! Int) - 10
+            events[events.count - 1]["placement"] = q
+            r["events"] = events
+        }
+        let (h, hostile) = try verify(dir)
+        #expect(h.status != 0)
+        let details = ((hostile["failures"] as? [[String: Any]]) ?? []).compactMap { $0["detail"] as? String }
+        #expect(details.contains { $0.contains("placement.source") && $0.contains("../../etc/passwd") }, "\(details)")
+        #expect(details.contains { $0.contains("placement.onset_sample") && $0.contains("not a one-second window") })
+    }
+
+    @Test("the clip stages refuse a stream dataset in one line; --variant and --plan-only do not apply")
+    func clipStagesRefuse() throws {
+        let dir = TestFolder.path("cli-streams-refuse")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try Self.generate(dir).status == 0)
+        let f = try TKDBinary.run(["features", "--dataset", dir.path, "--preset", "kws-streaming-mfcc40", "-q"])
+        #expect(f.status != 0)
+        #expect(f.stderr.contains("stream_recipe") && f.stderr.contains("is a stream dataset"), "\(f.stderr)")
+        #expect(f.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+        let v = try Self.generate(TestFolder.path("cli-streams-variant"), ["--variant", "2s"])
+        #expect(v.status != 0 && v.stderr.contains("--variant does not apply here"), "\(v.stderr)")
+        let p = try Self.generate(TestFolder.path("cli-streams-plan"), ["--plan-only"])
+        #expect(p.status != 0 && p.stderr.contains("--plan-only does not apply here"), "\(p.stderr)")
+    }
+}
