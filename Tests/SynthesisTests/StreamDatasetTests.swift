@@ -146,6 +146,15 @@ struct StreamDatasetTests {
         #expect(info.streamRecipe == recipe && info.recipe == nil)
         let sr = 16000, gap = sr / 2
         var speakers: [Split: Set<String>] = [:]
+        var floored = 0
+        /// The event's clip RMS on its SNR span at unit gain.
+        func rms(_ e: StreamEvent) -> Double {
+            let url = (try? SharedDemoCorpus.url())!.appendingPathComponent(e.placement.source)
+            let clip = Mixer.oneSecond(
+                (try? AudioReader.read(url, options: .init(sampleRate: sr)).samples) ?? [], sampleRate: sr)
+            let span = e.snrSpan(recipe.events.snrDefinition)
+            return Levels.rms(span.map { clip[$0 - e.placement.onsetSample] })
+        }
         for r in records {
             #expect(r.problems.isEmpty, "\(r.problems)")
             #expect(r.silences.count == 2)
@@ -161,8 +170,16 @@ struct StreamDatasetTests {
                 #expect(region.contains(s.sourceStartSample) && s.sourceStartSample + s.numSamples <= region.upperBound)
             }
             for e in r.events {
-                // The gain is set on the rendered bed, so only float rounding separates the achieved SNR.
-                #expect(abs((e.snrDBAchieved ?? .nan) - e.snrDB) < 1e-3, "\(r.id) \(e.word)")
+                // The gain is set on the rendered bed, so only float rounding separates the achieved SNR — or the
+                // event was raised to the level floor, and its SNR is higher than drawn.
+                let level = 20 * log10(pow(10, e.placement.gainDB / 20) * rms(e))
+                if abs(level - recipe.level.minEventDBFS) < 1e-6 {
+                    floored += 1
+                    #expect((e.snrDBAchieved ?? .nan) > e.snrDB, "\(r.id) \(e.word)")
+                } else {
+                    #expect(level > recipe.level.minEventDBFS)
+                    #expect(abs((e.snrDBAchieved ?? .nan) - e.snrDB) < 1e-3, "\(r.id) \(e.word)")
+                }
                 #expect((e.kind == .target) == recipe.task.words.contains(e.word))
                 #expect(e.kind == .target ? e.label == e.word : e.label == "_unknown_")
                 speakers[r.split, default: []].insert(e.placement.speaker)
@@ -170,6 +187,7 @@ struct StreamDatasetTests {
             #expect(r.group == "neg" ? r.events.allSatisfy { $0.kind == .distractor } : true)
         }
         #expect(speakers[.validation]!.isDisjoint(with: speakers[.testing]!))
+        #expect(floored < records.flatMap(\.events).count / 2, "\(floored) events at the level floor")
         // Every clip of the split is dealt out before any is used twice.
         let testing = records.filter { $0.split == .testing }.flatMap(\.events).filter { $0.kind == .target }
         let pool = try StreamDatasetGenerator.scanCorpus(try SharedDemoCorpus.url(), recipe: recipe, jobs: 2)
@@ -216,5 +234,19 @@ struct StreamDatasetTests {
             for x in object["noise"] as! [[String: Any]] { #expect(Set(x.keys) == keys(defs["segment"]!).0) }
         }
         #expect(events > 0 && silences > 0)
+    }
+
+    @Test("level.min_event_dbfs: an event the drawn SNR would leave quieter than the floor is raised to it")
+    func levelFloor() throws {
+        let recipe = try Self.parse(
+            Self.text.replacingOccurrences(of: "level: {", with: "level: {min_event_dbfs: -12, ")
+                .replacingOccurrences(of: "snr_db: {type: uniform, min: -5, max: 15}", with: "snr_db: -30"))
+        #expect(recipe.level.minEventDBFS == -12)
+        let dir = TestFolder.path("streams-floor")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Self.generate(recipe, out: dir)
+        let events = try StreamRecord.loadAll(dataset: dir).flatMap(\.events)
+        // At −30 dB SNR against beds at −20…0 dB gain, every event is below −12 dBFS, so every one is floored.
+        #expect(!events.isEmpty && events.allSatisfy { ($0.snrDBAchieved ?? -99) > -30 + 1 })
     }
 }

@@ -106,15 +106,21 @@ public struct StreamRecipe: Sendable, Equatable, Codable {
         public var noiseGainDB: Distribution
         /// When the mix's peak exceeds this, the whole stream is scaled down to it (recorded as `scale`).
         public var maxPeak: Double
+        /// The least RMS an event may have on its SNR span, in dB full scale (before `scale`): where the bed is so
+        /// quiet there that the drawn SNR would put the event near the file's quantisation, its gain is raised to
+        /// this and its SNR is higher than drawn (`snr_db_achieved` records it).
+        public var minEventDBFS: Double
 
         enum CodingKeys: String, CodingKey {
             case noiseGainDB = "noise_gain_db"
             case maxPeak = "max_peak"
+            case minEventDBFS = "min_event_dbfs"
         }
 
-        public init(noiseGainDB: Distribution, maxPeak: Double) {
+        public init(noiseGainDB: Distribution, maxPeak: Double, minEventDBFS: Double = -45) {
             self.noiseGainDB = noiseGainDB
             self.maxPeak = maxPeak
+            self.minEventDBFS = minEventDBFS
         }
     }
 
@@ -222,9 +228,10 @@ public struct StreamRecipe: Sendable, Equatable, Codable {
         let noise = try Recipe.parseNoise(top["noise"])
         var level = LevelSpec(noiseGainDB: .const(0), maxPeak: 0.99)
         if let l = top["level"] {
-            let m = try l.mapping(allowed: ["noise_gain_db", "max_peak"])
+            let m = try l.mapping(allowed: ["noise_gain_db", "max_peak", "min_event_dbfs"])
             if let v = m["noise_gain_db"] { level.noiseGainDB = try Distribution.read(v, domain: -60...40) }
             if let v = m["max_peak"] { level.maxPeak = try v.double(in: 0.01...1) }
+            if let v = m["min_event_dbfs"] { level.minEventDBFS = try v.double(in: -90...0) }
         }
         return StreamRecipe(
             version: version, kind: kind, name: name, description: try top["description"].map { try $0.string() },

@@ -73,7 +73,8 @@ public enum StreamEnumerator {
 
 /// Plans and renders one stream from a `CounterRNG` keyed by (seed, group, split, ordinal): its length, the order
 /// and times of its events and silences, its noise bed, the bed's gain and each event's SNR; then mixes it
-/// (`StreamMixer`).
+/// (`StreamMixer`). An event's gain meets its drawn SNR against the rendered bed on its span, or raises it to
+/// `level.min_event_dbfs` where the bed is so quiet that the SNR would leave the event at the file's quantisation.
 public struct StreamPlanner: Sendable {
     public let recipe: StreamRecipe
     public let corpusRoot: URL
@@ -189,7 +190,8 @@ public struct StreamPlanner: Sendable {
             guard n > 1e-9 else {
                 throw GenerateError.silentNoise(id: spec.id, source: segments.first?.source ?? "the noise bed")
             }
-            placement.gainDB = snr + 20 * log10(n / k)
+            // The drawn SNR, unless that leaves the event quieter than the floor (a near-silent stretch of bed).
+            placement.gainDB = max(snr + 20 * log10(n / k), recipe.level.minEventDBFS - 20 * log10(k))
             events.append(
                 StreamEvent(
                     kind: event.kind, word: event.word, label: event.label, labelIndex: event.labelIndex,
