@@ -129,4 +129,70 @@ struct StreamCLITests {
         let p = try Self.generate(TestFolder.path("cli-streams-plan"), ["--plan-only"])
         #expect(p.status != 0 && p.stderr.contains("--plan-only does not apply here"), "\(p.stderr)")
     }
+
+    @Test("evaluate --stream: its detections at the detector's threshold are tkd detect's on the same streams")
+    func evaluateStreamAgainstDetect() throws {
+        let dir = TestFolder.path("cli-streams-eval"), ck = TestFolder.path("stream-ck.safetensors")
+        let out = TestFolder.path("stream-metrics.json")
+        defer { for u in [dir, ck, out] { try? FileManager.default.removeItem(at: u) } }
+        #expect(try Self.generate(dir).status == 0)
+        // An untrained TC-ResNet of 1 s: its probabilities sit near 1/12, so at 0.09 it fires often, on both sides.
+        let m = try TKDBinary.run(["model", "init", "tc-resnet", "--out", ck.path, "--seed", "1"])
+        #expect(m.status == 0, "\(m.stderr)")
+        let e = try TKDBinary.run([
+            "evaluate", "--stream", "--checkpoint", ck.path, "--dataset", dir.path, "--split", "testing",
+            "--threshold", "0.09", "--out", out.path, "-q",
+        ])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(e.stdout.contains("FRR @1 FA/h") && e.stdout.contains("(pooled)"), "\(e.stdout)")
+        let metrics = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+        let pooled = metrics["pooled"] as! [String: Any], hours = metrics["hours"] as! Double
+        let thresholds = metrics["thresholds"] as! [Double]
+        let frr = pooled["frr"] as! [Double], fa = pooled["fa_per_hour"] as! [Double]
+        #expect(thresholds.count == 101 && frr.count == 101)
+        // More threshold, fewer detections: FRR never falls and FA/hr never rises along the sweep.
+        #expect(zip(frr, frr.dropFirst()).allSatisfy { $0 <= $1 + 1e-12 })
+        #expect(zip(fa, fa.dropFirst()).allSatisfy { $0 >= $1 - 1e-9 })
+        let hits = (metrics["hits_at_threshold"] as! [String: Any])["hits"] as! Int
+        let falseAccepts = Int((fa[9] * hours).rounded())
+        #expect(hits + falseAccepts > 0)
+        // tkd detect on every testing stream with the same settings: one line per detection.
+        let records = try String(contentsOf: dir.appendingPathComponent("manifests/testing.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["audio"] as? String
+            }
+        let d = try TKDBinary.run(
+            ["detect", "--checkpoint", ck.path, "--threshold", "0.09", "-q"]
+                + records.map { dir.appendingPathComponent($0).path })
+        #expect(d.status == 0, "\(d.stderr)")
+        let lines = d.stdout.split(separator: "\n").count
+        #expect(lines == hits + falseAccepts, "tkd detect: \(lines); evaluate --stream: \(hits) + \(falseAccepts)")
+    }
+
+    @Test("evaluate --stream refuses a clip dataset, another label map, a negative tolerance and a bad sweep")
+    func evaluateStreamBadInput() throws {
+        let dir = TestFolder.path("cli-streams-bad"), ck = TestFolder.path("stream-bad-ck.safetensors")
+        defer { for u in [dir, ck] { try? FileManager.default.removeItem(at: u) } }
+        #expect(try Self.generate(dir).status == 0)
+        #expect(try TKDBinary.run(["model", "init", "tc-resnet", "--out", ck.path, "--labels", "a,b"]).status == 0)
+        let base = ["evaluate", "--stream", "--checkpoint", ck.path, "-q"]
+        let labels = try TKDBinary.run(base + ["--dataset", dir.path])
+        #expect(labels.status != 0 && labels.stderr.contains("differ from the model's a,b"), "\(labels.stderr)")
+        let clip = try TKDBinary.run(base + ["--dataset", try CLIDataset.small().path])
+        #expect(clip.status != 0 && clip.stderr.contains("not a stream dataset"), "\(clip.stderr)")
+        for (extra, fragment) in [
+            (["--tolerance-ms=-5"], "--tolerance-ms must be ≥ 0; got -5"),
+            (["--sweep-step", "0"], "--sweep-step must be in (0, 1]"),
+            (["--sweep-step", "1.5"], "got 1.5"),
+            (["--threshold", "1.2"], "--threshold must be in 0…1; got 1.2"),
+        ] {
+            let r = try TKDBinary.run(base + ["--dataset", dir.path] + extra)
+            #expect(r.status != 0 && r.stderr.contains(fragment), "\(extra): \(r.stderr)")
+        }
+        let noStream = try TKDBinary.run([
+            "evaluate", "--checkpoint", ck.path, "--dataset", dir.path, "--tolerance-ms", "5",
+        ])
+        #expect(noStream.status != 0 && noStream.stderr.contains("apply only with --stream"), "\(noStream.stderr)")
+    }
 }

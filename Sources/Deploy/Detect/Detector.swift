@@ -125,11 +125,13 @@ public final class Detector {
     }
 
     /// Scores one recording. `onDetection` and `onWindow` are called in time order; `progress` with the file
-    /// frames read so far.
+    /// frames read so far; `onSmoothed` with every window's end (in samples), smoothed probabilities and attention
+    /// peak (the stream evaluation replays the trigger logic on them).
     /// - Throws: `AudioError` for the file, `DeployError` for the model.
     public func run(
         _ url: URL, name: String? = nil, onDetection: (Detection) throws -> Void,
-        onWindow: ((WindowScores) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil
+        onWindow: ((WindowScores) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil,
+        onSmoothed: ((_ endSample: Int, _ smoothed: [Float], _ peakSeconds: Double?) throws -> Void)? = nil
     ) throws -> Summary {
         let rate = scorer.sampleRate, w = scorer.windowSamples
         let hop = settings.hopMs * rate / 1000, cooldown = settings.cooldownMs * rate / 1000
@@ -167,6 +169,7 @@ public final class Detector {
                     let j = row.indices.max { row[$0] < row[$1] }! - i * steps.count
                     peak = Double(win.start) / Double(rate) + steps[j]
                 }
+                try onSmoothed?(end, smoothed, peak)
                 for c in watch where Double(smoothed[c]) >= settings.threshold {
                     if let last = lastFire[c], end - last < cooldown { continue }
                     lastFire[c] = end

@@ -47,6 +47,30 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the metrics JSON instead of the table.")
     var json = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Run the model as a detector over every stream of a stream dataset's split (kind: stream).",
+            discussion:
+                "Writes stream-metrics.json (--out; default <checkpoint stem>.<split>-stream-metrics.json, or "
+                + "<split>-stream-metrics.json in the export folder): FRR and FA/hr over the threshold sweep (the DET "
+                + "curve), FRR at 0.5 and 1 FA/hr, the area to 2 FA/hr, detection latency and the attention's "
+                + "localisation, per label and pooled."))
+    var stream = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --stream: a detection is a hit up to this long after its target's one-second window ends.",
+            discussion: "Default: the model's window less 1 s, plus (smoothing − 1) hops."))
+    var toleranceMs: Int?
+
+    @Option(help: "With --stream: the step of the threshold sweep over [0, 1].")
+    var sweepStep: Double = 0.01
+
+    @Option(help: "With --stream: windows scored together.")
+    var batch: Int = 16
+
+    @OptionGroup(title: "Detector settings (with --stream)") var detector: DetectorOptions
+
     @OptionGroup var options: RunOptions
 
     func validate() throws {
@@ -56,9 +80,27 @@ struct EvaluateCommand: ParsableCommand {
         guard Split(rawValue: split) != nil else {
             throw ValidationError("--split must be training, validation or testing; got '\(split)'.")
         }
+        if let toleranceMs, toleranceMs < 0 {
+            throw ValidationError("--tolerance-ms must be ≥ 0; got \(toleranceMs).")
+        }
+        guard sweepStep > 0 && sweepStep <= 1 else {
+            throw ValidationError("--sweep-step must be in (0, 1] (a sweep over [0, 1]); got \(sweepStep).")
+        }
+        guard batch >= 1 else { throw ValidationError("--batch must be positive; got \(batch).") }
+        let detectorSet =
+            detector.hopMs != nil || detector.threshold != nil || detector.smoothing != nil
+            || detector.cooldownMs != nil || detector.labels != nil
+        if !stream && (detectorSet || toleranceMs != nil) {
+            throw ValidationError("detector settings and --tolerance-ms apply only with --stream.")
+        }
+        if stream && details != nil { throw ValidationError("--details does not apply with --stream.") }
     }
 
     func run() throws {
+        if stream {
+            try runStream()
+            return
+        }
         if let model {
             try runExported(URL(fileURLWithPath: model))
             return
@@ -117,5 +159,76 @@ struct EvaluateCommand: ParsableCommand {
             say(metrics.report)
             say("metrics: \(target.path)")
         }
+    }
+
+    /// `--stream`: the model as a detector over the split's streams.
+    func runStream() throws {
+        let scorer: WindowScoring, base: DeployManifest.DetectorSettings, name: String, target: URL
+        let splitValue = Split(rawValue: split)!
+        if let model {
+            let exported = try ExportedModel(URL(fileURLWithPath: model))
+            scorer = exported
+            base = exported.manifest.detector
+            name = "\(exported.manifest.checkpoint.student) \(exported.manifest.model.precision) export \(model)"
+            target =
+                out.map { URL(fileURLWithPath: $0) }
+                ?? URL(fileURLWithPath: model).appendingPathComponent("\(split)-stream-metrics.json")
+        } else {
+            let url = URL(fileURLWithPath: checkpoint!)
+            let ck = try DeployableCheckpoint(url, dataset: nil)
+            scorer = CheckpointScorer(ck, jobs: options.jobs)
+            base = Detector.recommended(for: ck.facts)
+            name = "checkpoint \(url.path)"
+            target =
+                out.map { URL(fileURLWithPath: $0) }
+                ?? url.deletingPathExtension().appendingPathExtension("\(split)-stream-metrics.json")
+        }
+        let settings = detector.applied(to: base)
+        let tolerance =
+            toleranceMs
+            ?? StreamEvaluator.defaultToleranceMs(
+                windowSamples: scorer.windowSamples, sampleRate: scorer.sampleRate, settings: settings)
+        let evaluator = try StreamEvaluator(
+            scorer: scorer, settings: settings, toleranceMs: tolerance,
+            thresholds: StreamEvaluator.sweep(step: sweepStep),
+            batch: batch)
+        let reporter = ProgressReporter(label: "streams", total: nil, mode: options.progressMode)
+        let metrics = try evaluator.evaluate(
+            dataset: URL(fileURLWithPath: dataset), split: splitValue, modelName: name,
+            progress: { _, _ in reporter.advance() })
+        reporter.finish()
+        let encoded = try CanonicalJSON.encodePretty(metrics)
+        try AtomicFile.write(encoded, to: target)
+        if json {
+            say(String(decoding: encoded, as: UTF8.self))
+            return
+        }
+        say(
+            "\(name) on \(split): \(metrics.streams) streams, "
+                + String(format: "%.2f h (%.2f h negative), ", metrics.hours, metrics.negativeHours)
+                + "\(metrics.pooled.targets) targets, tolerance \(tolerance) ms")
+        func pct(_ x: Double?) -> String { x.map { String(format: "%.1f %%", 100 * $0) } ?? "–" }
+        var rows = [["label", "targets", "FRR @0.5 FA/h", "FRR @1 FA/h", "AUC to 2 FA/h"]]
+        for (label, c) in [("(pooled)", metrics.pooled)]
+            + metrics.detector.labels.compactMap({ l in
+                metrics.perLabel[l].map { (l, $0) }
+            })
+        {
+            rows.append([
+                label, String(c.targets), pct(c.frrAt05FAPerHour), pct(c.frrAt1FAPerHour),
+                c.aucTo2FAPerHour.map { String(format: "%.3f", $0) } ?? "–",
+            ])
+        }
+        say(CorpusIndexTable.table(rows))
+        let h = metrics.hitsAtThreshold
+        say(
+            "at threshold \(h.threshold): \(h.hits) hits, latency median "
+                + (h.latencyMedianSeconds.map { String(format: "%.2f s", $0) } ?? "–") + ", p90 "
+                + (h.latencyP90Seconds.map { String(format: "%.2f s", $0) } ?? "–")
+                + (h.peakInSpan.map {
+                    ", attention peak in the speech span " + pct($0) + " (uniform "
+                        + pct(h.uniformPeakInSpan) + ")"
+                } ?? ""))
+        say("metrics: \(target.path)")
     }
 }
