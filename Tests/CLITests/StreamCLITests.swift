@@ -168,6 +168,30 @@ struct StreamCLITests {
         #expect(d.status == 0, "\(d.stderr)")
         let lines = d.stdout.split(separator: "\n").count
         #expect(lines == hits + falseAccepts, "tkd detect: \(lines); evaluate --stream: \(hits) + \(falseAccepts)")
+
+        // The report page: DET curves, latency, the timeline of the first stream with a target and its detections.
+        let page = TestFolder.path("stream-report.html")
+        defer { try? FileManager.default.removeItem(at: page) }
+        let r = try TKDBinary.run([
+            "report", "--dataset", dir.path, "--stream-metrics", out.path, "--out", page.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let html = try String(contentsOf: page, encoding: .utf8)
+        let timeline = try #require(metrics["timeline"] as? [String: Any])
+        #expect(html.contains("DET curves") && html.contains("Timeline of \(timeline["stream"] as! String)"))
+        #expect(html.contains("<polyline") && html.contains("<circle"))
+        // A stream-metrics.json edited by hand: a curve one value short is named by field, nothing written.
+        var edited = metrics
+        var p = pooled
+        p["frr"] = Array(frr.dropLast())
+        edited["pooled"] = p
+        try JSONSerialization.data(withJSONObject: edited).write(to: out)
+        try FileManager.default.removeItem(at: page)
+        let bad = try TKDBinary.run([
+            "report", "--dataset", dir.path, "--stream-metrics", out.path, "--out", page.path,
+        ])
+        #expect(bad.status != 0 && bad.stderr.contains("pooled.frr") && bad.stderr.contains("one per threshold (101)"))
+        #expect(!FileManager.default.fileExists(atPath: page.path))
     }
 
     @Test("evaluate --stream refuses a clip dataset, another label map, a negative tolerance and a bad sweep")

@@ -14,88 +14,6 @@ public struct SmoothedScores: Sendable {
     public init() {}
 }
 
-/// Detection metrics of one label, or pooled over the watched labels, over the threshold sweep.
-public struct DetectionCurve: Codable, Equatable, Sendable {
-    public var targets: Int
-    /// Per threshold of the sweep: false-reject rate (missed targets / targets) and false accepts per hour.
-    public var frr: [Double]
-    public var faPerHour: [Double]
-    /// The least FRR at or below 0.5 and 1 false accepts per hour (1 when no threshold gets there; nil for a label
-    /// without targets), and the lowest threshold that reaches it.
-    public var frrAt05FAPerHour: Double?
-    public var frrAt1FAPerHour: Double?
-    public var thresholdAt05FAPerHour: Double?
-    public var thresholdAt1FAPerHour: Double?
-    /// The area under recall (1 − FRR) against false accepts per hour from 0 to 2, divided by 2: each FA/hr level's
-    /// best recall over the thresholds at or below it (the step envelope, starting from never firing); nil for a
-    /// label without targets.
-    public var aucTo2FAPerHour: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case targets, frr
-        case faPerHour = "fa_per_hour"
-        case frrAt05FAPerHour = "frr_at_0.5_fa_per_hour", frrAt1FAPerHour = "frr_at_1_fa_per_hour"
-        case thresholdAt05FAPerHour = "threshold_at_0.5_fa_per_hour"
-        case thresholdAt1FAPerHour = "threshold_at_1_fa_per_hour"
-        case aucTo2FAPerHour = "auc_to_2_fa_per_hour"
-    }
-}
-
-/// Latency and localisation of the hits at one threshold.
-public struct HitSummary: Codable, Equatable, Sendable {
-    public var threshold: Double
-    public var hits: Int
-    /// Detection time (the firing window's end) minus the keyword's speech offset, in seconds.
-    public var latencyMedianSeconds: Double?
-    public var latencyP90Seconds: Double?
-    /// Every hit's latency, for the report's histogram.
-    public var latenciesSeconds: [Double]
-    /// Models that localise: the share of hits whose firing window's attention peak lies inside the keyword's speech
-    /// span, its median distance from the span (0 inside), and what a uniformly random peak in the window would
-    /// score (the span's share of the window, averaged).
-    public var peakInSpan: Double?
-    public var peakDistanceMedianSeconds: Double?
-    public var uniformPeakInSpan: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case threshold, hits
-        case latencyMedianSeconds = "latency_median_seconds", latencyP90Seconds = "latency_p90_seconds"
-        case latenciesSeconds = "latencies_seconds"
-        case peakInSpan = "peak_in_span", peakDistanceMedianSeconds = "peak_distance_median_seconds"
-        case uniformPeakInSpan = "uniform_peak_in_span"
-    }
-}
-
-/// `stream-metrics.json`: a model run as a detector over every stream of a split (contract; `Docs/formats.md`).
-public struct StreamMetrics: Codable, Equatable, Sendable {
-    public static let currentFormat = "tkd-stream-metrics/1"
-    public var format = StreamMetrics.currentFormat
-    public var model: String
-    public var dataset: String
-    /// SHA-256 of the dataset's manifests (`ManifestFingerprint`).
-    public var manifestsSHA256: String
-    public var split: Split
-    public var detector: DeployManifest.DetectorSettings
-    /// A detection of label ℓ is a hit when its window ends between a target of ℓ's onset and its offset plus this.
-    public var toleranceMs: Int
-    public var streams: Int
-    public var hours: Double
-    public var negativeHours: Double
-    public var windows: Int
-    public var thresholds: [Double]
-    public var pooled: DetectionCurve
-    public var perLabel: [String: DetectionCurve]
-    /// At the detector's threshold, and at the threshold that reaches 1 FA/hr (when one does).
-    public var hitsAtThreshold: HitSummary
-    public var hitsAt1FAPerHour: HitSummary?
-
-    enum CodingKeys: String, CodingKey {
-        case format, model, dataset, split, detector, streams, hours, windows, thresholds, pooled
-        case manifestsSHA256 = "manifests_sha256", toleranceMs = "tolerance_ms", negativeHours = "negative_hours"
-        case perLabel = "per_label", hitsAtThreshold = "hits_at_threshold", hitsAt1FAPerHour = "hits_at_1_fa_per_hour"
-    }
-}
-
 /// Runs a detector over every stream of a stream dataset's split and measures it as a device is measured: false
 /// rejects against false accepts per hour over a threshold sweep (the DET curve), FRR at 0.5 and 1 FA/hr, the area
 /// to 2 FA/hr, detection latency and, for models that localise, where the attention peaked.
@@ -155,6 +73,8 @@ public final class StreamEvaluator {
         var latencies: [Double] = []
         var peakDistances: [Double] = []
         var uniformShares: [Double] = []
+        /// Filled when not nil: every detection (watched label, window end, hit).
+        var detections: [(label: Int, end: Int, hit: Bool)]?
     }
 
     /// - Throws: `DatasetFormatError` for the dataset, `DeployError` for labels or rate that differ from the model's,
@@ -195,6 +115,7 @@ public final class StreamEvaluator {
         }
         var targets = [Int](repeating: 0, count: watch.count)
         var seconds = 0.0, negative = 0.0, windows = 0
+        var timeline: StreamTimeline?
         for (i, r) in records.enumerated() {
             let url = try DatasetLayout(dataset).audio(r)
             var scores = SmoothedScores()
@@ -218,6 +139,24 @@ public final class StreamEvaluator {
                     tolerance: toleranceMs * r.sampleRate / 1000, windowSamples: scorer.windowSamples,
                     into: &tallies[t])
             }
+            if timeline == nil, r.events.contains(where: { $0.kind == .target }) {
+                var t = Tally(
+                    hits: [Int](repeating: 0, count: watch.count),
+                    falseAccepts: [Int](repeating: 0, count: watch.count), detections: [])
+                Self.replay(
+                    scores, record: r, watchLabels: watch.map { labels[$0] }, threshold: settings.threshold,
+                    cooldown: settings.cooldownMs * r.sampleRate / 1000,
+                    tolerance: toleranceMs * r.sampleRate / 1000, windowSamples: scorer.windowSamples, into: &t)
+                let k = watch.count, rate = Double(r.sampleRate)
+                timeline = StreamTimeline(
+                    stream: r.id, windowEndsSeconds: scores.ends.map { Double($0) / rate },
+                    maxScore: scores.ends.indices.map { i in
+                        (0..<k).map { scores.smoothed[i * k + $0] }.max() ?? 0
+                    },
+                    detections: (t.detections ?? []).map {
+                        .init(label: labels[watch[$0.label]], timeSeconds: Double($0.end) / rate, hit: $0.hit)
+                    })
+            }
             progress?(i + 1, records.count)
         }
         let hours = seconds / 3600
@@ -240,7 +179,7 @@ public final class StreamEvaluator {
             split: split, detector: settings, toleranceMs: toleranceMs, streams: records.count, hours: hours,
             negativeHours: negative / 3600, windows: windows, thresholds: thresholds, pooled: pooled,
             perLabel: perLabel, hitsAtThreshold: hitSummary(settings.threshold),
-            hitsAt1FAPerHour: pooled.thresholdAt1FAPerHour.map(hitSummary))
+            hitsAt1FAPerHour: pooled.thresholdAt1FAPerHour.map(hitSummary), timeline: timeline)
     }
 
     /// The trigger logic at one threshold over one stream's smoothed scores, matched against its events.
@@ -261,6 +200,7 @@ public final class StreamEvaluator {
                     return !hit[j] && e.kind == .target && e.label == watchLabels[w]
                         && e.placement.onsetSample <= end && end <= e.placement.offsetSample + tolerance
                 }
+                tally.detections?.append((w, end, match != nil))
                 guard let j = match else {
                     tally.falseAccepts[w] += 1
                     continue

@@ -55,6 +55,15 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Exit 3 when an expected cell is missing or incomplete (the report is written first).")
     var strict = false
 
+    @Option(
+        name: .customLong("stream-metrics"),
+        help: ArgumentHelp(
+            "A stream-metrics.json of tkd evaluate --stream on this (stream) dataset; repeatable.",
+            discussion:
+                "With a stream dataset the page shows the detector runs instead: their DET curves, a table of FRR at "
+                + "0.5 and 1 FA/h, area and latency, the latency histograms and a timeline of one stream."))
+    var streamMetrics: [String] = []
+
     /// The expected grid of the --expect-* options (nil when none is given).
     func grid() throws -> ExpectedGrid? {
         let given = [expectStudents, expectLambdas, expectSeeds]
@@ -92,6 +101,10 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let datasetURL = URL(fileURLWithPath: dataset)
+        if DatasetInfo.isStreamDataset(datasetURL) || !streamMetrics.isEmpty {
+            try runStreams(datasetURL)
+            return
+        }
         var folders = runFolders.map { URL(fileURLWithPath: $0) }
         var report = DatasetReport(dataset: datasetURL)
         report.expected = try grid()
@@ -176,5 +189,27 @@ struct ReportCommand: ParsableCommand {
                     testMAP: metrics.test.multiLabel?.macroAveragePrecision))
         }
         return out
+    }
+
+    /// A stream dataset: the detector runs' page.
+    func runStreams(_ datasetURL: URL) throws {
+        guard DatasetInfo.isStreamDataset(datasetURL) else {
+            throw ValidationError("--stream-metrics needs a stream dataset (kind: stream); \(dataset) is not one.")
+        }
+        guard !streamMetrics.isEmpty else {
+            throw ValidationError(
+                "\(dataset) is a stream dataset: give --stream-metrics F (tkd evaluate --stream) for each run to show.")
+        }
+        guard runFolders.isEmpty, runs == nil, example == nil else {
+            throw ValidationError("--run, --runs and --example do not apply to a stream dataset.")
+        }
+        let loaded = try streamMetrics.map { path -> (name: String, metrics: StreamMetrics) in
+            let url = URL(fileURLWithPath: path)
+            let m = try StreamMetrics.load(url)
+            return (url.deletingPathExtension().lastPathComponent, m)
+        }
+        let html = try StreamReport(dataset: datasetURL, runs: loaded).html()
+        try AtomicFile.write(Data(html.utf8), to: URL(fileURLWithPath: out))
+        say("report: \(out) (\(loaded.count) detector run(s))")
     }
 }
