@@ -18,7 +18,8 @@ struct DemoCommand: ParsableCommand {
             tkd train for lstm-p, tc-resnet, crnn, att-rnn and mhatt-rnn (Recipes/train/demo/*.yaml) at λ = 0 \
             and at λ = 0.25 with the teacher's rollout as target, on the 2-s set → verify both variants → \
             report → export the distilled TC-ResNet to ONNX (float32 with its KD head, and int8) → detect with it \
-            in three 8-s test recordings. Each step is the \
+            in three 8-s test recordings → generate the demo streams (Recipes/streams-demo.yaml) and score both \
+            TC-ResNets on them as detectors (evaluate --stream, report --stream-metrics). Each step is the \
             tkd command of the same name, so a rerun skips or resumes what is done. Ends with the student × λ \
             test-accuracy table, the teacher's figures and the report's path.
             """)
@@ -56,7 +57,9 @@ struct DemoCommand: ParsableCommand {
         guard jobs >= 1 else { throw ValidationError("--jobs must be positive; got \(jobs).") }
         guard lambda > 0 else { throw ValidationError("--lambda must be positive; got \(lambda).") }
         let own =
-            kind == .fsd50k ? ["fsd50k-demo.yaml", "teacher/fsd50k-demo.yaml"] : ["demo.yaml", "teacher/demo.yaml"]
+            kind == .fsd50k
+            ? ["fsd50k-demo.yaml", "teacher/fsd50k-demo.yaml"]
+            : ["demo.yaml", "teacher/demo.yaml", "streams-demo.yaml"]
         for file in own + Self.students.map({ "train/demo/\($0).yaml" }) {
             let path = URL(fileURLWithPath: recipes).appendingPathComponent(file).path
             guard FileManager.default.fileExists(atPath: path) else {
@@ -130,6 +133,28 @@ struct DemoCommand: ParsableCommand {
             ["detect", "--model", float.path, "--json", "-q"]
                 + (try recordings.map { try DatasetLayout(URL(fileURLWithPath: eight)).audio($0).path }))
 
+        // Deploy, judged as a device is: both TC-ResNets as detectors over the demo's long test streams.
+        let streams = deploy.appendingPathComponent("streams").path
+        try step([
+            "generate", "--recipe", r.appendingPathComponent("streams-demo.yaml").path, "--corpus", corpus, "--out",
+            streams, "--jobs", j, "-q",
+        ])
+        try step(["verify", "--dataset", streams, "--corpus", corpus, "--jobs", j, "-q"])
+        var streamRuns: [(String, URL)] = []
+        for run in ["demo-tc-resnet", "demo-tc-resnet-lambda\(TrainCommand.short(lambda))"] {
+            let metrics = deploy.appendingPathComponent("\(run).stream-metrics.json")
+            try step([
+                "evaluate", "--stream", "--checkpoint",
+                RunLayout(runs: URL(fileURLWithPath: runs), name: run).checkpoint(RunLayout.best).path, "--dataset",
+                streams, "--out", metrics.path, "--jobs", j, "-q",
+            ])
+            streamRuns.append((run, metrics))
+        }
+        let streamReport = deploy.appendingPathComponent("streams-report.html").path
+        try step(
+            ["report", "--dataset", streams, "--out", streamReport]
+                + streamRuns.flatMap { ["--stream-metrics", $0.1.path] })
+
         // The table.
         func accuracy(_ run: String) throws -> (Double, Double) {
             let url = RunLayout(runs: URL(fileURLWithPath: runs), name: run).metrics
@@ -181,8 +206,21 @@ struct DemoCommand: ParsableCommand {
                     format: "deploy: %@ (%@, %.2f MB): test accuracy %.1f %%", folder.path, m.manifest.model.precision,
                     Double(m.manifest.size.modelBytes) / 1_048_576, 100 * test.accuracy))
         }
+        for (run, url) in streamRuns {
+            let m = try StreamMetrics.load(url)
+            func pct(_ x: Double?) -> String { x.map { String(format: "%.0f %%", 100 * $0) } ?? "–" }
+            say(
+                "streams: \(run): FRR at 1 FA/h \(pct(m.pooled.frrAt1FAPerHour)), at threshold "
+                    + "\(m.hitsAtThreshold.threshold) \(m.hitsAtThreshold.hits) of \(m.pooled.targets) targets hit, "
+                    + String(
+                        format: "%.0f false accepts per hour",
+                        m.pooled.faPerHour[
+                            m.thresholds.firstIndex { $0 >= m.hitsAtThreshold.threshold } ?? 0])
+                    + String(format: " (%.2f h of streams; a demo, not a measurement)", m.hours))
+        }
         say("")
         say("report: \(report)")
+        say("detectors: \(streamReport)")
         say(String(format: "demo finished in %.1f min", Date().timeIntervalSince(started) / 60))
     }
 }
