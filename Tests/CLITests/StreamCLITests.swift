@@ -169,6 +169,20 @@ struct StreamCLITests {
         let lines = d.stdout.split(separator: "\n").count
         #expect(lines == hits + falseAccepts, "tkd detect: \(lines); evaluate --stream: \(hits) + \(falseAccepts)")
 
+        // The exported graph (tkd's runner) as the scorer: the same streams and windows, written into the export.
+        let export = TestFolder.path("stream-export")
+        defer { try? FileManager.default.removeItem(at: export) }
+        #expect(try TKDBinary.run(["export", "--checkpoint", ck.path, "--out", export.path]).status == 0)
+        let x = try TKDBinary.run([
+            "evaluate", "--stream", "--model", export.path, "--dataset", dir.path, "--threshold", "0.09", "-q",
+        ])
+        #expect(x.status == 0, "\(x.stderr)")
+        let exported = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: export.appendingPathComponent("testing-stream-metrics.json"))) as? [String: Any])
+        #expect(exported["windows"] as? Int == metrics["windows"] as? Int && exported["hours"] as? Double == hours)
+        #expect((exported["pooled"] as? [String: Any])?["targets"] as? Int == pooled["targets"] as? Int)
+
         // The report page: DET curves, latency, the timeline of the first stream with a target and its detections.
         let page = TestFolder.path("stream-report.html")
         defer { try? FileManager.default.removeItem(at: page) }
