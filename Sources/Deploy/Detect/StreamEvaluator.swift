@@ -85,12 +85,11 @@ public final class StreamEvaluator {
         -> StreamMetrics
     {
         let info = try DatasetInfo.load(dataset)
-        guard let recipe = info.streamRecipe else {
+        guard info.isStream else {
             throw DeployError.input(
                 path: DatasetLayout(dataset).info.path,
                 reason: "is not a stream dataset (no stream_recipe); expected one made from a kind: stream recipe")
         }
-        _ = recipe
         guard info.labels == scorer.labels else {
             throw DeployError.input(
                 path: DatasetLayout(dataset).info.path,

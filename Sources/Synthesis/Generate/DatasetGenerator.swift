@@ -55,23 +55,33 @@ public final class DatasetGenerator: @unchecked Sendable {
 
     /// Scans and checks the corpus against the recipe.
     public static func scanCorpus(_ root: URL, recipe: Recipe, jobs: Int) throws -> CorpusIndex {
+        try scanCorpus(
+            root, corpus: recipe.corpus, task: recipe.task, failOnBadClips: recipe.onBadInput == .fail, jobs: jobs)
+    }
+
+    /// Scans and checks a corpus against a recipe's `corpus` and `task` sections (Speech Commands and stream recipes):
+    /// the split source, the release, every keyword present and, with `failOnBadClips`, no unusable clip of the
+    /// task's words.
+    public static func scanCorpus(
+        _ root: URL, corpus: Recipe.CorpusSpec, task: Recipe.TaskSpec, failOnBadClips: Bool, jobs: Int
+    ) throws -> CorpusIndex {
         var scanner = CorpusScanner()
-        scanner.sampleRate = recipe.corpus.sampleRate
+        scanner.sampleRate = corpus.sampleRate
         scanner.jobs = jobs
-        scanner.ignoreListFiles = recipe.corpus.splits == .hashRule
+        scanner.ignoreListFiles = corpus.splits == .hashRule
         let index = try scanner.scan(root)
-        if recipe.corpus.splits == .listFiles && index.splitSource != .listFiles {
+        if corpus.splits == .listFiles && index.splitSource != .listFiles {
             throw GenerateError.splitListsMissing(corpus: root.path)
         }
-        if index.version != recipe.corpus.version {
+        if index.version != corpus.version {
             throw GenerateError.corpusVersionMismatch(
-                corpus: root.path, found: index.version.rawValue, expected: recipe.corpus.version.rawValue)
+                corpus: root.path, found: index.version.rawValue, expected: corpus.version.rawValue)
         }
         let words = Set(index.utterances.map(\.word))
-        for w in recipe.task.words where !words.contains(w) {
+        for w in task.words where !words.contains(w) {
             throw GenerateError.emptyWord(corpus: root.path, word: w)
         }
-        if recipe.onBadInput == .fail, let bad = unusableClips(index, recipe: recipe).first {
+        if failOnBadClips, let bad = unusableClips(index, task: task).first {
             throw GenerateError.badCorpusFile(path: bad.path, kind: bad.kind.rawValue, detail: bad.detail)
         }
         return index
@@ -81,7 +91,11 @@ public final class DatasetGenerator: @unchecked Sendable {
     /// empty, wrong rate or channel count, too long. They are left out of the index's utterances; the
     /// recipe's `on_bad_input` decides whether that is an error or a recorded skip.
     static func unusableClips(_ index: CorpusIndex, recipe: Recipe) -> [CorpusProblem] {
-        let words = Set(recipe.task.words + recipe.task.unknownWords)
+        unusableClips(index, task: recipe.task)
+    }
+
+    static func unusableClips(_ index: CorpusIndex, task: Recipe.TaskSpec) -> [CorpusProblem] {
+        let words = Set(task.words + task.unknownWords)
         let kinds: Set<CorpusProblem.Kind> = [.unreadable, .empty, .wrongSampleRate, .wrongChannels, .tooLong]
         return index.problems.filter { p in
             kinds.contains(p.kind) && p.path.split(separator: "/").first.map { words.contains(String($0)) } == true

@@ -27,32 +27,11 @@ public final class StreamDatasetGenerator: @unchecked Sendable {
         self.options = options
     }
 
-    /// Scans and checks the corpus against the recipe (as for a Speech Commands recipe).
+    /// Scans and checks the corpus against the recipe, as for a Speech Commands recipe (a stream recipe stops on
+    /// bad input).
     public static func scanCorpus(_ root: URL, recipe: StreamRecipe, jobs: Int) throws -> CorpusIndex {
-        var scanner = CorpusScanner()
-        scanner.sampleRate = recipe.corpus.sampleRate
-        scanner.jobs = jobs
-        scanner.ignoreListFiles = recipe.corpus.splits == .hashRule
-        let index = try scanner.scan(root)
-        if recipe.corpus.splits == .listFiles && index.splitSource != .listFiles {
-            throw GenerateError.splitListsMissing(corpus: root.path)
-        }
-        if index.version != recipe.corpus.version {
-            throw GenerateError.corpusVersionMismatch(
-                corpus: root.path, found: index.version.rawValue, expected: recipe.corpus.version.rawValue)
-        }
-        let words = Set(index.utterances.map(\.word))
-        for w in recipe.task.words where !words.contains(w) {
-            throw GenerateError.emptyWord(corpus: root.path, word: w)
-        }
-        let used = Set(recipe.task.words + recipe.task.unknownWords)
-        let kinds: Set<CorpusProblem.Kind> = [.unreadable, .empty, .wrongSampleRate, .wrongChannels, .tooLong]
-        if let bad = index.problems.first(where: { p in
-            kinds.contains(p.kind) && p.path.split(separator: "/").first.map { used.contains(String($0)) } == true
-        }) {
-            throw GenerateError.badCorpusFile(path: bad.path, kind: bad.kind.rawValue, detail: bad.detail)
-        }
-        return index
+        try DatasetGenerator.scanCorpus(
+            root, corpus: recipe.corpus, task: recipe.task, failOnBadClips: true, jobs: jobs)
     }
 
     /// Runs this shard; merges when every shard of the run has finished.

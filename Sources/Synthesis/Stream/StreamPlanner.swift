@@ -177,25 +177,22 @@ public struct StreamPlanner: Sendable {
             let c = clips[j], onset = eventOnsets[j]
             let snr = recipe.events.snrDB.sample(&rng)
             let label = c.kind == .target ? c.utterance.word : recipe.distractorLabel
-            var placement = KeywordPlacement(
-                source: c.utterance.path, sourceSHA256: c.sha256, sourceNumSamples: c.sourceSamples,
-                word: c.utterance.word, speaker: c.utterance.speaker, onsetSample: onset, offsetSample: onset + sr,
-                speechOnsetSample: onset + c.active.lowerBound, speechOffsetSample: onset + c.active.upperBound,
-                gainDB: 0)
-            let event = StreamEvent(
+            var event = StreamEvent(
                 kind: c.kind, word: c.utterance.word, label: label, labelIndex: label.flatMap(labels.firstIndex(of:)),
-                placement: placement, snrDB: snr, snrDBAchieved: nil)
+                placement: KeywordPlacement(
+                    source: c.utterance.path, sourceSHA256: c.sha256, sourceNumSamples: c.sourceSamples,
+                    word: c.utterance.word, speaker: c.utterance.speaker, onsetSample: onset,
+                    offsetSample: onset + sr, speechOnsetSample: onset + c.active.lowerBound,
+                    speechOffsetSample: onset + c.active.upperBound, gainDB: 0),
+                snrDB: snr, snrDBAchieved: nil)
             let span = event.snrSpan(recipe.events.snrDefinition)
             let k = Levels.rms(span.map { c.samples[$0 - onset] }), n = Levels.rms(bed, range: span)
             guard n > 1e-9 else {
                 throw GenerateError.silentNoise(id: spec.id, source: segments.first?.source ?? "the noise bed")
             }
             // The drawn SNR, unless that leaves the event quieter than the floor (a near-silent stretch of bed).
-            placement.gainDB = max(snr + 20 * log10(n / k), recipe.level.minEventDBFS - 20 * log10(k))
-            events.append(
-                StreamEvent(
-                    kind: event.kind, word: event.word, label: event.label, labelIndex: event.labelIndex,
-                    placement: placement, snrDB: snr, snrDBAchieved: nil))
+            event.placement.gainDB = max(snr + 20 * log10(n / k), recipe.level.minEventDBFS - 20 * log10(k))
+            events.append(event)
         }
         var record = StreamRecord(
             id: spec.id, split: spec.split, group: spec.group.name, sampleRate: sr, numSamples: length,
