@@ -62,6 +62,9 @@ def detect(manifest, session, samples, name, settings, scores_out=None, batch=16
     rate, window = manifest["sample_rate"], manifest["window"]["samples"]
     if manifest["model"]["input"] != "audio":
         sys.exit("this script runs audio-input exports (tkd export without --input features)")
+    if manifest.get("streaming"):
+        sys.exit("this script slides window graphs; a streaming export (tkd export --graph streaming) carries "
+                 "its states call by call: run it with tkd detect, or export with --graph window")
     labels = manifest["labels"]
     hop = settings["hop_ms"] * rate // 1000
     cooldown = settings["cooldown_ms"] * rate // 1000

@@ -28,6 +28,78 @@ public struct DeployManifest: Codable, Equatable, Sendable, DescriptionFile {
     public var checkpoint: CheckpointSummary
     /// Present for int8 exports.
     public var quantization: Quantization?
+    /// Present for streaming graphs (`tkd export --graph streaming`).
+    public var streaming: Streaming?
+
+    /// A streaming graph's contract: each call reads `hop_samples` of audio (`input: audio`, [batch,
+    /// hop_samples]) or one frame of features (`input: features`, [batch, coefficients]) with every state, and
+    /// gives the scores and each state's next value. States start at zeros (a reset).
+    public struct Streaming: Codable, Equatable, Sendable {
+        /// The front end's hop: audio samples per call (also for `input: features`, one frame per hop).
+        public var hopSamples: Int
+        /// Calls after a reset during which the recurrent states are held (until the buffers hold real frames).
+        public var warmupSteps: Int
+        /// Calls after a reset, on a window's hops (or frames) in order, after which the scores are the window
+        /// graph's for that window (`window.frames`, plus frame/hop − 1 calls for the audio buffer).
+        public var windowSteps: Int
+        public var states: [State]
+
+        public struct State: Codable, Equatable, Sendable {
+            /// The graph input.
+            public var name: String
+            /// The graph output holding its next value (`<name>.next`).
+            public var output: String
+            /// Its shape after the batch.
+            public var shape: [Int]
+
+            public init(name: String, output: String, shape: [Int]) {
+                self.name = name
+                self.output = output
+                self.shape = shape
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case states
+            case hopSamples = "hop_samples", warmupSteps = "warmup_steps", windowSteps = "window_steps"
+        }
+
+        public init(hopSamples: Int, warmupSteps: Int, windowSteps: Int, states: [State]) {
+            self.hopSamples = hopSamples
+            self.warmupSteps = warmupSteps
+            self.windowSteps = windowSteps
+            self.states = states
+        }
+
+        /// Why the contract cannot be run, or nil.
+        func problem(hop: Int, frames: Int, outputs: [String]) -> String? {
+            if hopSamples != hop { return "'streaming.hop_samples' is \(hopSamples); the front end's hop is \(hop)" }
+            if !(frames...(frames + 4096)).contains(windowSteps) || !(0..<windowSteps).contains(warmupSteps) {
+                return "'streaming.window_steps' is \(windowSteps) with warm-up \(warmupSteps); expected "
+                    + "\(frames)…\(frames + 4096) and a warm-up below it"
+            }
+            if !(1...64).contains(states.count) { return "'streaming.states' has \(states.count); expected 1…64" }
+            if outputs != ["logits", "probabilities"] + states.map(\.output) {
+                return "'model.outputs' is \(outputs); a streaming graph's are logits, probabilities and each "
+                    + "state's '<name>.next'"
+            }
+            var names: Set<String> = ["logits", "probabilities", "audio", "features"]
+            for s in states {
+                guard !s.name.isEmpty, s.output == "\(s.name).next", names.insert(s.name).inserted,
+                    names.insert(s.output).inserted
+                else {
+                    return "'streaming.states' names '\(s.name)' / '\(s.output)'; expected unique names, "
+                        + "each with '<name>.next'"
+                }
+                guard (1...4).contains(s.shape.count), s.shape.allSatisfy({ (1...65536).contains($0) }),
+                    s.shape.reduce(1, *) <= 1 << 22
+                else {
+                    return "'streaming.states' '\(s.name)' has shape \(s.shape); expected 1-4 dimensions of 1…65536"
+                }
+            }
+            return nil
+        }
+    }
 
     public struct ModelFile: Codable, Equatable, Sendable {
         /// Always `model.onnx`, in the folder of `deploy.json`.
@@ -288,15 +360,16 @@ public struct DeployManifest: Codable, Equatable, Sendable, DescriptionFile {
 
     enum CodingKeys: String, CodingKey {
         case format, tool, model, task, labels, window, features, detector, localisation, size, checkpoint
-        case quantization
+        case quantization, streaming
         case sampleRate = "sample_rate"
     }
 
     public init(
         tool: String = "tkd \(TKDVersion.current)", model: ModelFile, task: DatasetTask, labels: [String],
         sampleRate: Int, window: Window, features: Features, detector: DetectorSettings, localisation: Localisation?,
-        size: Size, checkpoint: CheckpointSummary, quantization: Quantization?
+        size: Size, checkpoint: CheckpointSummary, quantization: Quantization?, streaming: Streaming? = nil
     ) {
+        self.streaming = streaming
         self.tool = tool
         self.model = model
         self.task = task
@@ -344,6 +417,12 @@ public struct DeployManifest: Codable, Equatable, Sendable, DescriptionFile {
                 + "\(features.frontEnd.featureCount)"
         }
         if let p = detector.problem(modelLabels: labels, sampleRate: sampleRate) { return "detector: \(p)" }
+        if let s = streaming {
+            if let p = s.problem(hop: features.frontEnd.hopLength, frames: frames, outputs: model.outputs) { return p }
+            if localisation != nil || model.precision != "float32" {
+                return "a streaming graph has 'localisation' or int8 'precision'; expected neither"
+            }
+        }
         if let l = localisation {
             if l.steps < 1 || l.steps > frames || l.stepCentresSeconds.count != l.steps
                 || !l.stepCentresSeconds.allSatisfy({ $0.isFinite })

@@ -149,39 +149,84 @@ public final class Detector {
         var pending: [(start: Int, samples: [Float])] = []
         let steps = scorer.stepCentresSeconds
 
+        /// One window's probabilities, ending at sample `end`: smoothing, the window callbacks and the triggers.
+        func emit(end: Int, probs: [Float], peak: Double?) throws {
+            history.append(probs)
+            if history.count > settings.smoothingWindows { history.removeFirst() }
+            var smoothed = [Float](repeating: 0, count: k)
+            for h in history { for c in 0..<k { smoothed[c] += h[c] } }
+            for c in 0..<k { smoothed[c] /= Float(history.count) }
+            let endSeconds = Double(end) / Double(rate)
+            try onWindow?(WindowScores(file: file, timeSeconds: endSeconds, probabilities: probs, smoothed: smoothed))
+            try onSmoothed?(end, smoothed, peak)
+            for c in watch where Double(smoothed[c]) >= settings.threshold {
+                if let last = lastFire[c], end - last < cooldown { continue }
+                lastFire[c] = end
+                fired += 1
+                try onDetection(
+                    Detection(
+                        file: file, label: labels[c], timeSeconds: endSeconds, score: Double(smoothed[c]),
+                        peakSeconds: peak))
+            }
+            windows += 1
+        }
+
         func flush() throws {
             guard !pending.isEmpty else { return }
             let (p, a) = try scorer.score(pending.map(\.samples))
             for (i, win) in pending.enumerated() {
-                let probs = Array(p[(i * k)..<((i + 1) * k)])
-                history.append(probs)
-                if history.count > settings.smoothingWindows { history.removeFirst() }
-                var smoothed = [Float](repeating: 0, count: k)
-                for h in history { for c in 0..<k { smoothed[c] += h[c] } }
-                for c in 0..<k { smoothed[c] /= Float(history.count) }
-                let end = win.start + w
-                let endSeconds = Double(end) / Double(rate)
-                try onWindow?(
-                    WindowScores(file: file, timeSeconds: endSeconds, probabilities: probs, smoothed: smoothed))
                 var peak: Double?
                 if let a, let steps, !steps.isEmpty, a.count == pending.count * steps.count {
                     let row = a[(i * steps.count)..<((i + 1) * steps.count)]
                     let j = row.indices.max { row[$0] < row[$1] }! - i * steps.count
                     peak = Double(win.start) / Double(rate) + steps[j]
                 }
-                try onSmoothed?(end, smoothed, peak)
-                for c in watch where Double(smoothed[c]) >= settings.threshold {
-                    if let last = lastFire[c], end - last < cooldown { continue }
-                    lastFire[c] = end
-                    fired += 1
-                    try onDetection(
-                        Detection(
-                            file: file, label: labels[c], timeSeconds: endSeconds, score: Double(smoothed[c]),
-                            peakSeconds: peak))
-                }
-                windows += 1
+                try emit(end: win.start + w, probs: Array(p[(i * k)..<((i + 1) * k)]), peak: peak)
             }
             pending.removeAll(keepingCapacity: true)
+        }
+
+        if let model = scorer as? ExportedModel, model.manifest.streaming != nil {
+            // A streaming graph hears every hop once, its states carried over the whole recording (reset0); the
+            // scores are read where a sliding window would end (every `hop_ms` from the first full window on).
+            let session = try StreamingSession(model)
+            let step = session.streaming.hopSamples
+            var consumed = 0
+            var latest: [Float]?
+            func hear(_ samples: ArraySlice<Float>) throws {
+                if let r = try session.feed([Array(samples)]) { latest = r.probabilities }
+                consumed += step
+                if consumed >= w && (consumed - w) % hop == 0, let latest {
+                    try emit(end: consumed, probs: latest, peak: nil)
+                }
+            }
+            while true {
+                let block = try stream.read()
+                if block.isEmpty { break }
+                buffer += block
+                total += block.count
+                progress?(stream.framesRead, stream.frames)
+                var at = 0
+                while at + step <= buffer.count {
+                    try hear(buffer[at..<(at + step)])
+                    at += step
+                }
+                buffer.removeFirst(at)
+            }
+            var padded = false
+            if windows == 0 {
+                guard total > 0 else { throw DeployError.input(path: url.path, reason: "no samples; expected audio") }
+                padded = total < w
+                buffer += [Float](repeating: 0, count: max(w - consumed - buffer.count, 0))
+                var at = 0
+                while at + step <= buffer.count && windows == 0 {
+                    try hear(buffer[at..<(at + step)])
+                    at += step
+                }
+            }
+            return Summary(
+                file: file, seconds: Double(total) / Double(rate), windows: windows, detections: fired, padded: padded,
+                fileSampleRate: stream.fileSampleRate, channels: stream.channels)
         }
 
         while true {

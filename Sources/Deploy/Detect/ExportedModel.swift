@@ -33,22 +33,39 @@ public final class ExportedModel: @unchecked Sendable {  // immutable after init
         let g = runner.model.graph
         let inputs = g.inputs.filter { i in !g.initializers.contains { $0.name == i.name } }
         let m = manifest
-        let expectedInput: [ONNXValueInfo.Dimension] =
+        var expectedInput: [ONNXValueInfo.Dimension] =
             m.model.input == "audio"
             ? [.parameter("batch"), .value(m.window.samples)]
             : [.parameter("batch"), .value(m.window.frames), .value(m.features.coefficients)]
-        guard inputs.count == 1, inputs[0].name == m.model.input, inputs[0].elementType == .float,
-            inputs[0].shape.count == expectedInput.count, inputs[0].shape.dropFirst() == expectedInput.dropFirst()
+        if let st = m.streaming {
+            expectedInput = [
+                .parameter("batch"), .value(m.model.input == "audio" ? st.hopSamples : m.features.coefficients),
+            ]
+        }
+        let stateInputs = (m.streaming?.states ?? []).map { s in
+            (s.name, [ONNXValueInfo.Dimension.parameter("batch")] + s.shape.map { .value($0) })
+        }
+        let wanted = [(m.model.input, expectedInput)] + stateInputs
+        guard inputs.count == wanted.count,
+            zip(inputs, wanted).allSatisfy({ i, w in
+                i.name == w.0 && i.elementType == .float && i.shape.count == w.1.count
+                    && i.shape.dropFirst() == w.1.dropFirst()
+            })
         else {
             throw DeployError.model(
                 path: url.path,
                 reason: "the graph's inputs \(inputs.map { "\($0.name) \($0.shape)" }) do not match deploy.json's "
-                    + "'\(m.model.input)' \(expectedInput)")
+                    + "\(wanted.map { "'\($0.0)' \($0.1)" }.joined(separator: ", "))")
         }
         let outputs = Dictionary(g.outputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         guard let p = outputs["probabilities"], p.shape.last == .value(m.labels.count) else {
             throw DeployError.model(
                 path: url.path, reason: "no output 'probabilities' [batch, \(m.labels.count)] for deploy.json's labels")
+        }
+        for st in m.streaming?.states ?? []
+        where outputs[st.output]?.shape.dropFirst() != st.shape.map({ .value($0) })[...] {
+            throw DeployError.model(
+                path: url.path, reason: "no output '\(st.output)' [batch, \(st.shape)] as deploy.json's streaming says")
         }
         if let l = m.localisation {
             guard let a = outputs[l.output], a.shape.last == .value(l.steps) else {
@@ -66,8 +83,13 @@ public final class ExportedModel: @unchecked Sendable {  // immutable after init
     }
 
     /// Logits and probabilities [B, labels] and the attention [B, steps] of a batch of windows.
+    /// A streaming graph scores each window from reset states (kws_streaming's reset1), with no logits.
     public func outputs(_ windows: [[Float]]) throws -> (logits: [Float], probabilities: [Float], attention: [Float]?) {
         let m = manifest
+        if m.streaming != nil {
+            let r = try StreamingSession(self).windowScores(windows)
+            return (r.logits, r.probabilities, nil)
+        }
         if m.model.input == "audio" {
             return try outputs(TensorValue(shape: [windows.count, m.window.samples], floats: windows.flatMap { $0 }))
         }

@@ -11,9 +11,13 @@ import TrainingLoop
 public struct ExportOptions: Sendable {
     public enum Input: String, Sendable, CaseIterable { case audio, features }
     public enum Precision: String, Sendable, CaseIterable { case float32, int8 }
+    /// `window`: one window in, its scores out; `streaming`: one hop in with the state, the scores and the next
+    /// state out (`StreamingGraph`).
+    public enum Graph: String, Sendable, CaseIterable { case window, streaming }
 
     public var input: Input = .audio
     public var precision: Precision = .float32
+    public var graph: Graph = .window
     /// Keep the KD head (or the model's own attention) as the `attention` output.
     public var withLocalisation = false
     /// int8: the dataset whose training split calibrates the activation ranges.
@@ -62,6 +66,15 @@ public enum Exporter {
         if let p = detector.problem(modelLabels: ck.facts.labels, sampleRate: ck.facts.sampleRate) {
             throw DeployError.export(field: "detector", reason: p)
         }
+        if options.graph == .streaming {
+            if options.withLocalisation || options.precision == .int8 {
+                throw DeployError.export(
+                    field: "graph",
+                    reason: "a streaming graph is float32 without localisation (its scores are of everything heard "
+                        + "so far, not of a window); expected --graph window for --with-localisation or int8")
+            }
+            return try exportStreaming(ck, options: options, detector: detector, to: folder)
+        }
         var localisation: StudentGraph.Localisation?
         if options.withLocalisation {
             if let problem = ck.localisationProblem {
@@ -95,8 +108,25 @@ public enum Exporter {
                 reason: "the exported graph's probabilities differ from the checkpoint's by \(check) on the probe "
                     + "batch; expected at most \(selfCheckTolerance) (a tkd bug: please report it)")
         }
-        let modelURL = folder.appendingPathComponent(DeployManifest.modelFileName)
         let outputs = ["logits", "probabilities"] + (localisation == nil ? [] : ["attention"])
+        return try write(
+            bytes, model: model, checkpoint: ck, options: options, outputs: outputs, detector: detector,
+            localisation: localisation == nil
+                ? nil
+                : .init(
+                    output: "attention", head: ck.localisationHead.rawValue, steps: ck.stepCentresSeconds.count,
+                    stepCentresSeconds: ck.stepCentresSeconds),
+            built: built, quantization: quantization, streaming: nil, check: check, to: folder)
+    }
+
+    /// Writes `model.onnx` and its `deploy.json` (atomically: nothing is left of either when it throws).
+    static func write(
+        _ bytes: [UInt8], model: ONNXModel, checkpoint ck: DeployableCheckpoint, options: ExportOptions,
+        outputs: [String], detector: DeployManifest.DetectorSettings, localisation: DeployManifest.Localisation?,
+        built: Built, quantization: DeployManifest.Quantization?, streaming: DeployManifest.Streaming?,
+        check: Float, to folder: URL
+    ) throws -> Result {
+        let modelURL = folder.appendingPathComponent(DeployManifest.modelFileName)
         let manifest = DeployManifest(
             model: .init(
                 file: DeployManifest.modelFileName, sha256: SHA256.digest(bytes).hexString, bytes: bytes.count,
@@ -108,15 +138,11 @@ public enum Exporter {
                 preset: ck.facts.preset, frontEnd: ck.facts.frontEnd, coefficients: ck.facts.frontEnd.featureCount,
                 inGraph: options.input == .audio),
             detector: detector,
-            localisation: localisation == nil
-                ? nil
-                : .init(
-                    output: "attention", head: ck.localisationHead.rawValue, steps: ck.stepCentresSeconds.count,
-                    stepCentresSeconds: ck.stepCentresSeconds),
+            localisation: localisation,
             size: .init(
                 trainableParameters: ck.trainableParameters, modelBytes: bytes.count, macsPerWindow: built.modelMACs,
                 frontEndMacsPerWindow: built.frontEndMACs),
-            checkpoint: summary(ck), quantization: quantization)
+            checkpoint: summary(ck), quantization: quantization, streaming: streaming)
         if let p = manifest.problem { throw DeployError.export(field: "deploy.json", reason: p) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         do {

@@ -408,17 +408,16 @@ struct StudentGraph {
         }
     }
 
-    /// TF1 LSTMCell with peepholes and projection (Docs/students.md §4), unrolled over the steps: the input
-    /// projection of every step is one `MatMul`; each step then adds m_{t−1}·W_m and runs the gates. Returns
-    /// m_T and, when asked, every m_t as [B, T, p].
-    func peepholeLSTM(
-        _ x: Value, _ l: PeepholeLSTMLayer, sequence wantsSequence: Bool
-    ) -> (
-        last: String, sequence: String?
-    ) {
-        let input = sequence(x)
-        let s = b.shape(input)
-        let t = s[1], f = l.cell.inputs, n = l.cell.units, p = l.cell.projection
+    /// An LSTM-P layer's constants in the graph: the input and recurrent kernels, the bias with the forget bias
+    /// of 1.0 folded, the three peepholes, the projection and the gate split.
+    struct PeepholeConstants {
+        var inputKernel: String, recurrentKernel: String, bias: String
+        var wi: String, wf: String, wo: String, projection: String, split: String
+        var units: Int
+    }
+
+    func peepholeConstants(_ l: PeepholeLSTMLayer) -> PeepholeConstants {
+        let f = l.cell.inputs, n = l.cell.units, p = l.cell.projection
         let kernel = l.kernel.value
         let wx = Array(kernel[0..<(f * 4 * n)]), wm = Array(kernel[(f * 4 * n)...])
         var bias = l.bias.value
@@ -433,30 +432,51 @@ struct StudentGraph {
         let wo = b.floats("\(name).peephole_o", Array(peep[(2 * n)...]), dims: [n])
         let proj = b.floats("\(name).projection", l.projection.value, dims: [n, p])
         let split = b.int64s("split", [n, n, n, n])
-        let xw = b.binary("Add", b.matmul(input, wxName), biasName)
+        return PeepholeConstants(
+            inputKernel: wxName, recurrentKernel: wmName, bias: biasName, wi: wi, wf: wf, wo: wo, projection: proj,
+            split: split, units: n)
+    }
+
+    /// One step of the peephole LSTM cell: `a` is the step's input projection plus bias [B, 4n]; `m` and `c`
+    /// the previous projected output and cell (none at the first step of a window). Returns m_t and c_t.
+    func peepholeStep(_ a: String, m: String?, c: String?, _ k: PeepholeConstants) -> (m: String, c: String) {
+        var a = a
+        let batchN = [GraphBuilder.batch, k.units]
+        if let m { a = b.binary("Add", a, b.matmul(m, k.recurrentKernel)) }
+        let gates = b.node("Split", [a, k.split], [.int("axis", 1)], outputs: [batchN, batchN, batchN, batchN])
+        let (gi, gj, gf, go) = (gates[0], gates[1], gates[2], gates[3])
+        let cell: String
+        if let c {
+            let ig = b.unary("Sigmoid", b.binary("Add", gi, b.binary("Mul", k.wi, c)))
+            let fg = b.unary("Sigmoid", b.binary("Add", gf, b.binary("Mul", k.wf, c)))
+            cell = b.binary("Add", b.binary("Mul", fg, c), b.binary("Mul", ig, b.unary("Tanh", gj)))
+        } else {
+            cell = b.binary("Mul", b.unary("Sigmoid", gi), b.unary("Tanh", gj))
+        }
+        let og = b.unary("Sigmoid", b.binary("Add", go, b.binary("Mul", k.wo, cell)))
+        return (b.matmul(b.binary("Mul", og, b.unary("Tanh", cell)), k.projection), cell)
+    }
+
+    /// TF1 LSTMCell with peepholes and projection (Docs/students.md §4), unrolled over the steps: the input
+    /// projection of every step is one `MatMul`; each step then adds m_{t−1}·W_m and runs the gates. Returns
+    /// m_T and, when asked, every m_t as [B, T, p].
+    func peepholeLSTM(
+        _ x: Value, _ l: PeepholeLSTMLayer, sequence wantsSequence: Bool
+    ) -> (
+        last: String, sequence: String?
+    ) {
+        let input = sequence(x)
+        let t = b.shape(input)[1], p = l.cell.projection
+        let k = peepholeConstants(l)
+        let xw = b.binary("Add", b.matmul(input, k.inputKernel), k.bias)
         var m: String?
         var c: String?
         var steps: [String] = []
-        let batchN = [GraphBuilder.batch, n]
         for step in 0..<t {
-            var a = b.node(
-                "Gather", [xw, b.scalarInt("step", step)], [.int("axis", 1)], shape: [GraphBuilder.batch, 4 * n])
-            if let m { a = b.binary("Add", a, b.matmul(m, wmName)) }
-            let gates = b.node("Split", [a, split], [.int("axis", 1)], outputs: [batchN, batchN, batchN, batchN])
-            let (gi, gj, gf, go) = (gates[0], gates[1], gates[2], gates[3])
-            let cell: String
-            if let c {
-                let ig = b.unary("Sigmoid", b.binary("Add", gi, b.binary("Mul", wi, c)))
-                let fg = b.unary("Sigmoid", b.binary("Add", gf, b.binary("Mul", wf, c)))
-                cell = b.binary("Add", b.binary("Mul", fg, c), b.binary("Mul", ig, b.unary("Tanh", gj)))
-            } else {
-                cell = b.binary("Mul", b.unary("Sigmoid", gi), b.unary("Tanh", gj))
-            }
-            let og = b.unary("Sigmoid", b.binary("Add", go, b.binary("Mul", wo, cell)))
-            let out = b.matmul(b.binary("Mul", og, b.unary("Tanh", cell)), proj)
-            c = cell
-            m = out
-            if wantsSequence { steps.append(b.unsqueeze(out, axes: [1])) }
+            let a = b.node(
+                "Gather", [xw, b.scalarInt("step", step)], [.int("axis", 1)], shape: [GraphBuilder.batch, 4 * k.units])
+            (m, c) = peepholeStep(a, m: m, c: c, k)
+            if wantsSequence { steps.append(b.unsqueeze(m!, axes: [1])) }
         }
         var seq: String?
         if wantsSequence {

@@ -6,9 +6,10 @@ import TKDCore
 
 extension ExportOptions.Input: ExpressibleByArgument {}
 extension ExportOptions.Precision: ExpressibleByArgument {}
+extension ExportOptions.Graph: ExpressibleByArgument {}
 
 /// `tkd export --checkpoint CK --out DIR [--input audio|features] [--precision float32|int8 --calibration D]
-/// [--with-localisation]`
+/// [--with-localisation] [--graph window|streaming]`
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
@@ -20,6 +21,9 @@ struct ExportCommand: ParsableCommand {
             DIR/deploy.json (labels, rate, window, front end, detector settings, sizes, the checkpoint's \
             fingerprint and metrics, the int8 calibration). Before writing, tkd decodes the bytes again, runs \
             them on a probe batch and compares with the checkpoint. DIR must be empty or an earlier export. \
+            --graph streaming (LSTM-P and CRNN): one hop of audio (or one frame of features) and named state \
+            tensors in, the scores and the next states out; reset to zeros and fed a window's hops it gives the \
+            window graph's scores. \
             The graph, int8 and every deploy.json field: Docs/deploying.md.
             """)
 
@@ -31,6 +35,9 @@ struct ExportCommand: ParsableCommand {
 
     @Option(help: "audio: the graph computes the features; features: it reads [batch, frames, coefficients].")
     var input: ExportOptions.Input = .audio
+
+    @Option(help: "window: one window in; streaming: one hop and the states in (lstm-p, crnn; float32).")
+    var graph: ExportOptions.Graph = .window
 
     @Option(help: "float32, or int8 (post-training static QDQ; needs --calibration).")
     var precision: ExportOptions.Precision = .float32
@@ -69,6 +76,7 @@ struct ExportCommand: ParsableCommand {
         var options = ExportOptions()
         options.input = input
         options.precision = precision
+        options.graph = graph
         options.withLocalisation = withLocalisation
         options.calibration = calibration.map { URL(fileURLWithPath: $0) }
         options.calibrationExamples = calibrationExamples
@@ -83,8 +91,11 @@ struct ExportCommand: ParsableCommand {
             return
         }
         let mb = Double(m.size.modelBytes) / 1_048_576
-        let shape =
+        var shape =
             m.model.input == "audio" ? String(m.window.samples) : "\(m.window.frames), \(m.features.coefficients)"
+        if let st = m.streaming {
+            shape = m.model.input == "audio" ? String(st.hopSamples) : String(m.features.coefficients)
+        }
         say(
             "\(m.checkpoint.student) → \(r.modelURL.path): \(m.model.precision), input \(m.model.input) "
                 + "[batch, \(shape)], "
@@ -93,6 +104,12 @@ struct ExportCommand: ParsableCommand {
         say(
             "\(m.size.trainableParameters) parameters, \(m.size.macsPerWindow) MACs per window (front end "
                 + "\(m.size.frontEndMacsPerWindow)); probe check: max |Δp| \(r.selfCheckError) against the checkpoint")
+        if let st = m.streaming {
+            let states = st.states.map { "\($0.name) \($0.shape)" }.joined(separator: ", ")
+            say(
+                "streaming: \(st.states.count) states (\(states)), "
+                    + "warm-up \(st.warmupSteps) calls, a window is \(st.windowSteps) calls")
+        }
         let d = m.detector
         say(
             "detector: hop \(d.hopMs) ms, smoothing \(d.smoothingWindows) windows, cooldown \(d.cooldownMs) ms, "
