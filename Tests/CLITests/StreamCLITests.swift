@@ -208,6 +208,54 @@ struct StreamCLITests {
         #expect(!FileManager.default.fileExists(atPath: page.path))
     }
 
+    @Test(
+        "a streaming export: evaluate --stream carries its states; detect reads it; TC-ResNet is refused")
+    func streamingExport() throws {
+        let dir = TestFolder.path("cli-streams-streaming"), ck = TestFolder.path("stream-crnn.safetensors")
+        let export = TestFolder.path("stream-crnn-streaming"), out = TestFolder.path("stream-crnn-metrics.json")
+        let tc = TestFolder.path("stream-tc.safetensors"), refused = TestFolder.path("stream-tc-streaming")
+        defer { for u in [dir, ck, export, out, tc, refused] { try? FileManager.default.removeItem(at: u) } }
+        #expect(try Self.generate(dir).status == 0)
+        #expect(try TKDBinary.run(["model", "init", "crnn", "--out", ck.path, "--seed", "1"]).status == 0)
+        let x = try TKDBinary.run(["export", "--checkpoint", ck.path, "--out", export.path, "--graph", "streaming"])
+        #expect(x.status == 0, "\(x.stderr)")
+        #expect(x.stdout.contains("streaming: 5 states") && x.stdout.contains("a window is 50 calls"), "\(x.stdout)")
+        func metrics(_ scorer: [String], _ url: URL) throws -> [String: Any] {
+            let e = try TKDBinary.run(
+                ["evaluate", "--stream"] + scorer + [
+                    "--dataset", dir.path, "--split", "testing", "--threshold", "0.09", "--out", url.path, "-q",
+                ])
+            #expect(e.status == 0, "\(e.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        }
+        let streamed = try metrics(["--model", export.path], out)
+        let sliding = try metrics(["--checkpoint", ck.path], TestFolder.path("stream-crnn-window.json"))
+        defer { try? FileManager.default.removeItem(at: TestFolder.path("stream-crnn-window.json")) }
+        #expect(streamed["scoring"] as? String == "streaming" && sliding["scoring"] as? String == "window")
+        // Scores are read where the sliding windows end: the same windows, hours and targets.
+        #expect(streamed["windows"] as? Int == sliding["windows"] as? Int && (streamed["windows"] as? Int ?? 0) > 0)
+        #expect(streamed["hours"] as? Double == sliding["hours"] as? Double)
+        let targets = { (m: [String: Any]) in (m["pooled"] as? [String: Any])?["targets"] as? Int }
+        #expect(targets(streamed) == targets(sliding) && (targets(streamed) ?? 0) > 0)
+        // The carried states change the scores (reset0 is not reset1): the timelines differ.
+        let score = { (m: [String: Any]) in ((m["timeline"] as? [String: Any])?["max_score"] as? [Double]) ?? [] }
+        #expect(score(streamed).count == score(sliding).count && !score(streamed).isEmpty)
+        #expect(score(streamed) != score(sliding))
+        let audio = try String(contentsOf: dir.appendingPathComponent("manifests/testing.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["audio"] as? String
+            }
+        let d = try TKDBinary.run(
+            ["detect", "--model", export.path, "--json", "-q", dir.appendingPathComponent(audio[0]).path])
+        #expect(d.status == 0, "\(d.stderr)")
+
+        #expect(try TKDBinary.run(["model", "init", "tc-resnet", "--out", tc.path]).status == 0)
+        let r = try TKDBinary.run(["export", "--checkpoint", tc.path, "--out", refused.path, "--graph", "streaming"])
+        #expect(r.status != 0 && r.stderr.contains("cannot stream") && r.stderr.contains("--graph window"))
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: refused.path))
+    }
+
     @Test("evaluate --stream refuses a clip dataset, another label map, a negative tolerance and a bad sweep")
     func evaluateStreamBadInput() throws {
         let dir = TestFolder.path("cli-streams-bad"), ck = TestFolder.path("stream-bad-ck.safetensors")

@@ -91,6 +91,10 @@ public struct StreamMetrics: Codable, Equatable, Sendable {
     public var manifestsSHA256: String
     public var split: Split
     public var detector: DeployManifest.DetectorSettings
+    /// How the scores were made: `window` (the model run over a sliding window, every hop) or `streaming` (a
+    /// streaming export, every hop heard once and its states carried over the whole stream: kws_streaming's
+    /// reset0). Absent from files written before the field: those slid the window.
+    public var scoring: Scoring?
     /// A detection of label ℓ is a hit when its window ends between a target of ℓ's onset and its offset plus this.
     public var toleranceMs: Int
     public var streams: Int
@@ -107,15 +111,20 @@ public struct StreamMetrics: Codable, Equatable, Sendable {
     /// detector's threshold.
     public var timeline: StreamTimeline?
 
+    public enum Scoring: String, Codable, Sendable {
+        case window, streaming
+    }
+
     enum CodingKeys: String, CodingKey {
-        case format, model, dataset, split, detector, streams, hours, windows, thresholds, pooled, timeline
+        case format, model, dataset, split, detector, scoring, streams, hours, windows, thresholds, pooled, timeline
         case manifestsSHA256 = "manifests_sha256", toleranceMs = "tolerance_ms", negativeHours = "negative_hours"
         case perLabel = "per_label", hitsAtThreshold = "hits_at_threshold", hitsAt1FAPerHour = "hits_at_1_fa_per_hour"
     }
 
     public init(
         model: String, dataset: String, manifestsSHA256: String, split: Split,
-        detector: DeployManifest.DetectorSettings, toleranceMs: Int, streams: Int, hours: Double, negativeHours: Double,
+        detector: DeployManifest.DetectorSettings, scoring: Scoring? = .window, toleranceMs: Int, streams: Int,
+        hours: Double, negativeHours: Double,
         windows: Int, thresholds: [Double], pooled: DetectionCurve, perLabel: [String: DetectionCurve],
         hitsAtThreshold: HitSummary, hitsAt1FAPerHour: HitSummary?, timeline: StreamTimeline?
     ) {
@@ -124,6 +133,7 @@ public struct StreamMetrics: Codable, Equatable, Sendable {
         self.manifestsSHA256 = manifestsSHA256
         self.split = split
         self.detector = detector
+        self.scoring = scoring
         self.toleranceMs = toleranceMs
         self.streams = streams
         self.hours = hours

@@ -175,7 +175,9 @@ public final class StreamEvaluator {
         }
         return StreamMetrics(
             model: modelName, dataset: dataset.path, manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset),
-            split: split, detector: settings, toleranceMs: toleranceMs, streams: records.count, hours: hours,
+            split: split, detector: settings,
+            scoring: (scorer as? ExportedModel)?.manifest.streaming == nil ? .window : .streaming,
+            toleranceMs: toleranceMs, streams: records.count, hours: hours,
             negativeHours: negative / 3600, windows: windows, thresholds: thresholds, pooled: pooled,
             perLabel: perLabel, hitsAtThreshold: hitSummary(settings.threshold),
             hitsAt1FAPerHour: pooled.thresholdAt1FAPerHour.map(hitSummary), timeline: timeline)
