@@ -206,6 +206,18 @@ struct StreamCLITests {
         ])
         #expect(bad.status != 0 && bad.stderr.contains("pooled.frr") && bad.stderr.contains("one per threshold (101)"))
         #expect(!FileManager.default.fileExists(atPath: page.path))
+        // Which targets were hit: one bit per target; a digit short is named by field.
+        var hitsAt = metrics["hits_at_threshold"] as! [String: Any]
+        let bits = try #require(hitsAt["targets_hit"] as? String)
+        #expect(bits.count == ((pooled["targets"] as! Int) + 3) / 4)
+        hitsAt["targets_hit"] = String(bits.dropLast())
+        edited = metrics
+        edited["hits_at_threshold"] = hitsAt
+        try JSONSerialization.data(withJSONObject: edited).write(to: out)
+        let short = try TKDBinary.run([
+            "report", "--dataset", dir.path, "--stream-metrics", out.path, "--out", page.path,
+        ])
+        #expect(short.status != 0 && short.stderr.contains("hits_at_threshold.targets_hit"), "\(short.stderr)")
     }
 
     @Test(

@@ -1,5 +1,6 @@
 import DatasetFormat
 import Foundation
+import TKDCore
 import Testing
 
 @testable import Deploy
@@ -62,11 +63,21 @@ struct StreamEvaluatorTests {
         // at 15 s (a distractor: a false accept); no stays below, except 18 s (no event: a false accept).
         let a = replay(0.5)
         #expect(a.hits == [1, 0] && a.falseAccepts == [2, 1])
+        #expect(a.targetsHit == [true, false], "one outcome per target, in event order; the distractor has none")
         #expect(a.latencies.count == 1 && abs(a.latencies[0] - (-0.3)) < 1e-12)
         #expect(a.peakDistances == [0] && a.uniformShares == [0.3])
         // 0.3: no also fires at 9.0 s (a hit: inside [8, 9 + 0.5]), not at 9.5 (cooldown).
         let b = replay(0.3)
         #expect(b.hits == [1, 1] && b.falseAccepts == [2, 1])
+        #expect(b.targetsHit == [true, true] && HexBits.encode(b.targetsHit) == "c")
+        // Only the watched labels' targets are counted.
+        var onlyNo = StreamEvaluator.Tally(hits: [0], falseAccepts: [0])
+        var noScores = Self.scores()
+        noScores.smoothed = noScores.smoothed.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        StreamEvaluator.replay(
+            noScores, record: Self.record(), watchLabels: ["no"], threshold: 0.3, cooldown: 1000,
+            tolerance: 500, windowSamples: 1000, into: &onlyNo)
+        #expect(onlyNo.targetsHit == [true])
         #expect(b.latencies.count == 2 && abs(b.latencies[1] - 0.2) < 1e-12)
         // 0.92: only no at 18 s; 0.96: nothing.
         let c = replay(0.92), d = replay(0.96)

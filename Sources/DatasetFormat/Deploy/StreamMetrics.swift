@@ -57,9 +57,14 @@ public struct HitSummary: Codable, Equatable, Sendable {
     public var peakInSpan: Double?
     public var peakDistanceMedianSeconds: Double?
     public var uniformPeakInSpan: Double?
+    /// Which targets were hit: one bit per counted target (a target of a watched label), streams in manifest
+    /// order and each stream's events in its order (`HexBits`), so two runs on the same streams can be compared
+    /// event by event (the study's paired statistics). Absent from files written before it.
+    public var targetsHit: String?
 
     enum CodingKeys: String, CodingKey {
         case threshold, hits
+        case targetsHit = "targets_hit"
         case latencyMedianSeconds = "latency_median_seconds", latencyP90Seconds = "latency_p90_seconds"
         case latenciesSeconds = "latencies_seconds"
         case peakInSpan = "peak_in_span", peakDistanceMedianSeconds = "peak_distance_median_seconds"
@@ -68,8 +73,10 @@ public struct HitSummary: Codable, Equatable, Sendable {
 
     public init(
         threshold: Double, hits: Int, latencyMedianSeconds: Double?, latencyP90Seconds: Double?,
-        latenciesSeconds: [Double], peakInSpan: Double?, peakDistanceMedianSeconds: Double?, uniformPeakInSpan: Double?
+        latenciesSeconds: [Double], peakInSpan: Double?, peakDistanceMedianSeconds: Double?, uniformPeakInSpan: Double?,
+        targetsHit: String? = nil
     ) {
+        self.targetsHit = targetsHit
         self.threshold = threshold
         self.hits = hits
         self.latencyMedianSeconds = latencyMedianSeconds
@@ -216,6 +223,19 @@ extension StreamMetrics: DescriptionFile {
             }
             if let bad = c.faPerHour.first(where: { !($0 >= 0 && $0.isFinite) }) {
                 throw fail("\(name).fa_per_hour", "holds \(bad); expected finite rates ≥ 0")
+            }
+        }
+        for (name, h) in [("hits_at_threshold", m.hitsAtThreshold), ("hits_at_1_fa_per_hour", m.hitsAt1FAPerHour)] {
+            guard let h, let text = h.targetsHit else { continue }
+            guard let bits = HexBits.decode(text, count: m.pooled.targets) else {
+                throw fail(
+                    "\(name).targets_hit",
+                    "holds \(text.count) hex digits; expected \((m.pooled.targets + 3) / 4), one bit per target "
+                        + "(pooled.targets \(m.pooled.targets))")
+            }
+            let hit = bits.filter { $0 }.count
+            guard hit == h.hits else {
+                throw fail("\(name).targets_hit", "marks \(hit) targets hit; \(name).hits says \(h.hits)")
             }
         }
         if let t = m.timeline, t.windowEndsSeconds.count != t.maxScore.count {

@@ -75,6 +75,8 @@ public final class StreamEvaluator {
         var uniformShares: [Double] = []
         /// Filled when not nil: every detection (watched label, window end, hit).
         var detections: [(label: Int, end: Int, hit: Bool)]?
+        /// Every counted target so far (streams in order, events in order): hit or not.
+        var targetsHit: [Bool] = []
     }
 
     /// - Throws: `DatasetFormatError` for the dataset, `DeployError` for labels or rate that differ from the model's,
@@ -220,6 +222,9 @@ public final class StreamEvaluator {
                 }
             }
         }
+        for (j, e) in r.events.enumerated() where e.kind == .target && watchLabels.contains(e.label ?? "") {
+            tally.targetsHit.append(hit[j])
+        }
     }
 
     static func curve(thresholds: [Double], frr: [Double], faPerHour fa: [Double], targets: Int) -> DetectionCurve {
@@ -263,6 +268,7 @@ public final class StreamEvaluator {
             latencyP90Seconds: quantile(t.latencies, 0.9), latenciesSeconds: t.latencies,
             peakInSpan: localises && n > 0 ? Double(t.peakDistances.filter { $0 == 0 }.count) / Double(n) : nil,
             peakDistanceMedianSeconds: localises ? quantile(t.peakDistances, 0.5) : nil,
-            uniformPeakInSpan: localises && n > 0 ? t.uniformShares.reduce(0, +) / Double(n) : nil)
+            uniformPeakInSpan: localises && n > 0 ? t.uniformShares.reduce(0, +) / Double(n) : nil,
+            targetsHit: HexBits.encode(t.targetsHit))
     }
 }

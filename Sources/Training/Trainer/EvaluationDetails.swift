@@ -47,28 +47,11 @@ public struct EvaluationDetails: Codable, Equatable, Sendable {
     /// Correctness per example as hex, four examples per digit, the first example in the top bit.
     public var correctHex: String { Self.hex(zip(labels, predicted).map { $0 == $1 }) }
 
-    public static func hex(_ bits: [Bool]) -> String {
-        var out = ""
-        for start in stride(from: 0, to: bits.count, by: 4) {
-            var v = 0
-            for k in 0..<4 { v = v << 1 | (start + k < bits.count && bits[start + k] ? 1 : 0) }
-            out.append(String(v, radix: 16))
-        }
-        return out
-    }
+    /// `HexBits.encode`.
+    public static func hex(_ bits: [Bool]) -> String { HexBits.encode(bits) }
 
-    /// The inverse of `hex`; nil when `text` is not `count` examples' worth of hex digits.
-    public static func bits(hex text: String, count: Int) -> [Bool]? {
-        guard count >= 0, text.count == (count + 3) / 4 else { return nil }
-        var out: [Bool] = []
-        out.reserveCapacity(text.count * 4)
-        for c in text {
-            guard let v = c.hexDigitValue, c.isASCII, !c.isUppercase else { return nil }
-            for k in (0..<4).reversed() { out.append(v >> k & 1 == 1) }
-        }
-        guard !out[count...].contains(true) else { return nil }
-        return Array(out.prefix(count))
-    }
+    /// `HexBits.decode`: nil when `text` is not `count` examples' worth of hex digits.
+    public static func bits(hex text: String, count: Int) -> [Bool]? { HexBits.decode(text, count: count) }
 
     public static func idsSHA256(_ ids: [String]) -> String { SHA256.hex(ids.joined(separator: "\n")) }
 }
