@@ -244,6 +244,19 @@ struct StreamCLITests {
         let sliding = try metrics(["--checkpoint", ck.path], TestFolder.path("stream-crnn-window.json"))
         defer { try? FileManager.default.removeItem(at: TestFolder.path("stream-crnn-window.json")) }
         #expect(streamed["scoring"] as? String == "streaming" && sliding["scoring"] as? String == "window")
+        let resetURL = TestFolder.path("stream-crnn-reset.json")
+        defer { try? FileManager.default.removeItem(at: resetURL) }
+        let restarted = try metrics(["--model", export.path, "--reset-every", "2"], resetURL)
+        #expect(restarted["state_reset_windows"] as? Int == 2 && streamed["state_reset_windows"] == nil)
+        #expect(restarted["windows"] as? Int == sliding["windows"] as? Int)
+        let one = try TKDBinary.run(
+            ["evaluate", "--stream", "--model", export.path, "--dataset", dir.path, "--reset-every", "1", "-q"])
+        #expect(one.status != 0 && one.stderr.contains("--reset-every"), "\(one.stderr)")
+        let recorded = try TKDBinary.run([
+            "export", "--checkpoint", ck.path, "--out", TestFolder.path("never").path, "--graph", "streaming",
+            "--reset-every", "2",
+        ])
+        #expect(recorded.status != 0 && recorded.stderr.contains("does not record it"), "\(recorded.stderr)")
         // Scores are read where the sliding windows end: the same windows, hours and targets.
         #expect(streamed["windows"] as? Int == sliding["windows"] as? Int && (streamed["windows"] as? Int ?? 0) > 0)
         #expect(streamed["hours"] as? Double == sliding["hours"] as? Double)

@@ -102,6 +102,31 @@ struct StreamingExportTests {
             expected += calls[(call * k)..<((call + 1) * k)]
         }
         #expect(rows == expected, "window i's scores are call 50 + 5i's")
+
+        // --reset-every 2: two copies restarted every 2 s, staggered by 1 s; wherever the copy read is a window
+        // old — every whole second — the score is the window graph's on that second of audio (reset1).
+        var reset: [(Double, [Float])] = []
+        let periodic = try Detector(
+            scorer: try ExportedModel(dir.appendingPathComponent("a")), settings: settings, stateResetWindows: 2)
+        let again = try periodic.run(
+            wav, onDetection: { _ in }, onWindow: { reset.append(($0.timeSeconds, $0.probabilities)) })
+        #expect(again.windows == 31)
+        let whole = reset.filter { abs($0.0 - $0.0.rounded()) < 1e-9 }
+        #expect(whole.map(\.0) == [1, 2, 3, 4])
+        let seconds = (0..<4).map { Array(recording[($0 * 16000)..<(($0 + 1) * 16000)]) }
+        expectClose(
+            whole.flatMap(\.1), try windowModel.outputs(seconds).probabilities, tolerance: Self.reset1Tolerance,
+            "--reset-every 2 at whole seconds against the window graph")
+        // Between them the copy read has heard 1-2 s: not the window graph's, and not reset0's either.
+        #expect(reset.map(\.1) != (0..<31).map { Array(rows[($0 * k)..<(($0 + 1) * k)]) })
+        // Restarting applies to streaming exports only, every N ≥ 2 windows.
+        #expect(throws: DeployError.self) {
+            try Detector(scorer: windowModel, settings: settings, stateResetWindows: 2)
+        }
+        #expect(throws: DeployError.self) {
+            try Detector(
+                scorer: try ExportedModel(dir.appendingPathComponent("a")), settings: settings, stateResetWindows: 1)
+        }
     }
 
     @Test(

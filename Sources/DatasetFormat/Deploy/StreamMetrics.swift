@@ -102,6 +102,9 @@ public struct StreamMetrics: Codable, Equatable, Sendable {
     /// streaming export, every hop heard once and its states carried over the whole stream: kws_streaming's
     /// reset0). Absent from files written before the field: those slid the window.
     public var scoring: Scoring?
+    /// `streaming` scoring with `--reset-every N`: the states restarted every N windows (two staggered copies);
+    /// absent when they were carried over each whole stream (reset0) or the window slid.
+    public var stateResetWindows: Int?
     /// A detection of label ℓ is a hit when its window ends between a target of ℓ's onset and its offset plus this.
     public var toleranceMs: Int
     public var streams: Int
@@ -125,12 +128,14 @@ public struct StreamMetrics: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, model, dataset, split, detector, scoring, streams, hours, windows, thresholds, pooled, timeline
         case manifestsSHA256 = "manifests_sha256", toleranceMs = "tolerance_ms", negativeHours = "negative_hours"
+        case stateResetWindows = "state_reset_windows"
         case perLabel = "per_label", hitsAtThreshold = "hits_at_threshold", hitsAt1FAPerHour = "hits_at_1_fa_per_hour"
     }
 
     public init(
         model: String, dataset: String, manifestsSHA256: String, split: Split,
-        detector: DeployManifest.DetectorSettings, scoring: Scoring? = .window, toleranceMs: Int, streams: Int,
+        detector: DeployManifest.DetectorSettings, scoring: Scoring? = .window, stateResetWindows: Int? = nil,
+        toleranceMs: Int, streams: Int,
         hours: Double, negativeHours: Double,
         windows: Int, thresholds: [Double], pooled: DetectionCurve, perLabel: [String: DetectionCurve],
         hitsAtThreshold: HitSummary, hitsAt1FAPerHour: HitSummary?, timeline: StreamTimeline?
@@ -141,6 +146,7 @@ public struct StreamMetrics: Codable, Equatable, Sendable {
         self.split = split
         self.detector = detector
         self.scoring = scoring
+        self.stateResetWindows = stateResetWindows
         self.toleranceMs = toleranceMs
         self.streams = streams
         self.hours = hours

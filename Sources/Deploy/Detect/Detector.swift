@@ -90,8 +90,33 @@ public final class Detector {
     public let settings: DeployManifest.DetectorSettings
     /// Windows scored together.
     public let batch: Int
+    /// Streaming exports only: restart the states every this many windows (two staggered copies), so every score
+    /// has heard between one and 1 + N/2 windows of audio; 0 carries them over the whole recording (reset0).
+    public let stateResetWindows: Int
 
-    public init(scorer: WindowScoring, settings: DeployManifest.DetectorSettings, batch: Int = 16) throws {
+    public init(
+        scorer: WindowScoring, settings: DeployManifest.DetectorSettings, batch: Int = 16, stateResetWindows: Int = 0
+    ) throws {
+        if stateResetWindows != 0 {
+            guard let model = scorer as? ExportedModel, let st = model.manifest.streaming,
+                model.manifest.model.input == "audio"
+            else {
+                throw DeployError.input(
+                    path: "--reset-every",
+                    reason: "is \(stateResetWindows); restarting states applies to an audio-input streaming export "
+                        + "(tkd export --graph streaming)")
+            }
+            let half = stateResetWindows * scorer.windowSamples / 2
+            guard stateResetWindows >= 2, (stateResetWindows * scorer.windowSamples) % 2 == 0,
+                half % st.hopSamples == 0
+            else {
+                throw DeployError.input(
+                    path: "--reset-every",
+                    reason: "is \(stateResetWindows); expected 0 (never) or a number of windows ≥ 2 whose half is "
+                        + "a whole number of \(st.hopSamples)-sample hops")
+            }
+        }
+        self.stateResetWindows = stateResetWindows
         if let p = settings.problem(modelLabels: scorer.labels, sampleRate: scorer.sampleRate) {
             throw DeployError.export(field: "detector", reason: p)
         }
@@ -189,15 +214,31 @@ public final class Detector {
         if let model = scorer as? ExportedModel, model.manifest.streaming != nil {
             // A streaming graph hears every hop once, its states carried over the whole recording (reset0); the
             // scores are read where a sliding window would end (every `hop_ms` from the first full window on).
+            // With --reset-every N, two copies of the states run side by side (one batch of 2): copy 0 restarts
+            // every N windows, copy 1 half a period later, and each score is read from the youngest copy that has
+            // heard at least a window — exactly the window graph's score wherever that copy is a window old.
             let session = try StreamingSession(model)
             let step = session.streaming.hopSamples
+            let copies = stateResetWindows == 0 ? 1 : 2
+            let period = stateResetWindows * w
+            session.reset(batch: copies)
             var consumed = 0
+            var started = [Int](repeating: 0, count: copies)
             var latest: [Float]?
             func hear(_ samples: ArraySlice<Float>) throws {
-                if let r = try session.feed([Array(samples)]) { latest = r.probabilities }
+                if copies == 2 && consumed > 0 {
+                    for c in 0..<2 where (consumed - c * period / 2) % period == 0 && consumed >= c * period / 2 {
+                        session.reset(row: c)
+                        started[c] = consumed
+                    }
+                }
+                let hops = [[Float]](repeating: Array(samples), count: copies)
+                if let r = try session.feed(hops) { latest = r.probabilities }
                 consumed += step
                 if consumed >= w && (consumed - w) % hop == 0, let latest {
-                    try emit(end: consumed, probs: latest, peak: nil)
+                    let ready = (0..<copies).filter { consumed - started[$0] >= w }
+                    let c = ready.min { consumed - started[$0] < consumed - started[$1] } ?? 0
+                    try emit(end: consumed, probs: Array(latest[(c * k)..<((c + 1) * k)]), peak: nil)
                 }
             }
             while true {

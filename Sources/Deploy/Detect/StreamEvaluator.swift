@@ -31,10 +31,12 @@ public final class StreamEvaluator {
     public let toleranceMs: Int
     public let thresholds: [Double]
     public let batch: Int
+    /// `Detector.stateResetWindows`.
+    public let stateResetWindows: Int
 
     public init(
         scorer: WindowScoring, settings: DeployManifest.DetectorSettings, toleranceMs: Int, thresholds: [Double],
-        batch: Int = 16
+        batch: Int = 16, stateResetWindows: Int = 0
     ) throws {
         guard toleranceMs >= 0 else {
             throw DeployError.input(path: "--tolerance-ms", reason: "is \(toleranceMs); expected ≥ 0 milliseconds")
@@ -50,6 +52,7 @@ public final class StreamEvaluator {
         self.toleranceMs = toleranceMs
         self.thresholds = thresholds
         self.batch = batch
+        self.stateResetWindows = stateResetWindows
     }
 
     /// The sweep of microWakeWord's evaluation: 0, 0.01, …, 1.
@@ -108,7 +111,8 @@ public final class StreamEvaluator {
             throw DeployError.input(
                 path: DatasetLayout(dataset).manifest(split).path, reason: "holds no streams; expected at least one")
         }
-        let detector = try Detector(scorer: scorer, settings: settings, batch: batch)
+        let detector = try Detector(
+            scorer: scorer, settings: settings, batch: batch, stateResetWindows: stateResetWindows)
         let labels = scorer.labels
         let watch = settings.labels.compactMap { labels.firstIndex(of: $0) }
         var tallies = thresholds.map { _ in
@@ -179,6 +183,7 @@ public final class StreamEvaluator {
             model: modelName, dataset: dataset.path, manifestsSHA256: try ManifestFingerprint.sha256(dataset: dataset),
             split: split, detector: settings,
             scoring: (scorer as? ExportedModel)?.manifest.streaming == nil ? .window : .streaming,
+            stateResetWindows: stateResetWindows == 0 ? nil : stateResetWindows,
             toleranceMs: toleranceMs, streams: records.count, hours: hours,
             negativeHours: negative / 3600, windows: windows, thresholds: thresholds, pooled: pooled,
             perLabel: perLabel, hitsAtThreshold: hitSummary(settings.threshold),

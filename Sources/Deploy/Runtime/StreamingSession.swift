@@ -54,6 +54,19 @@ public final class StreamingSession {
         pending = Array(repeating: [], count: batch)
     }
 
+    /// One stream's states to zeros, the others' kept: row `row` of every state, and its pending audio.
+    public func reset(row: Int) {
+        precondition(row >= 0 && row < batch, "row \(row) of \(batch)")
+        for s in streaming.states {
+            let n = s.shape.reduce(1, *)
+            guard let v = states[s.name] else { continue }
+            var f = v.floats
+            for i in (row * n)..<((row + 1) * n) { f[i] = 0 }
+            states[s.name] = TensorValue(shape: v.shape, floats: f)
+        }
+        pending[row] = []
+    }
+
     /// One call of the graph on `x` (a hop of audio [B, hop], or a frame [B, coefficients]); the states move on.
     /// Returns the logits and probabilities [B, labels].
     public func step(_ x: TensorValue) throws -> (logits: [Float], probabilities: [Float]) {

@@ -71,7 +71,9 @@ struct DetectCommand: ParsableCommand {
             scorer = CheckpointScorer(ck, jobs: options.jobs)
             base = Detector.recommended(for: ck.facts)
         }
-        let detector = try Detector(scorer: scorer, settings: self.detector.applied(to: base), batch: batch)
+        let detector = try Detector(
+            scorer: scorer, settings: self.detector.applied(to: base), batch: batch,
+            stateResetWindows: self.detector.resetEvery)
         var scoresHandle: FileHandle?
         var scoresTemporary: URL?
         if let scores {

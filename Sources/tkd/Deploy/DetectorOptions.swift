@@ -20,6 +20,14 @@ struct DetectorOptions: ParsableArguments {
     @Option(help: "Comma-separated labels that may fire (default: every label not starting with '_').")
     var labels: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Streaming exports: restart the states every N windows (N ≥ 2; two staggered copies), so each score "
+                + "has heard 1 to 1 + N/2 windows of audio.",
+            discussion: "Default 0: the states are carried over the whole recording (reset0).",
+            valueName: "N"))
+    var resetEvery: Int = 0
+
     func validate() throws {
         if let hopMs, hopMs < 1 { throw ValidationError("--hop-ms must be positive; got \(hopMs).") }
         if let threshold, !(threshold >= 0 && threshold <= 1) {
@@ -27,6 +35,9 @@ struct DetectorOptions: ParsableArguments {
         }
         if let smoothing, smoothing < 1 { throw ValidationError("--smoothing must be positive; got \(smoothing).") }
         if let cooldownMs, cooldownMs < 0 { throw ValidationError("--cooldown-ms must be ≥ 0; got \(cooldownMs).") }
+        if resetEvery != 0 && resetEvery < 2 {
+            throw ValidationError("--reset-every must be 0 (never) or at least 2 windows; got \(resetEvery).")
+        }
     }
 
     /// `base` with the options given applied.

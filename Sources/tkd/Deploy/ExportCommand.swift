@@ -61,6 +61,11 @@ struct ExportCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if detector.resetEvery != 0 {
+            throw ValidationError(
+                "--reset-every is chosen when a streaming export runs (tkd detect, tkd evaluate --stream); "
+                    + "deploy.json does not record it.")
+        }
         if precision == .int8 && calibration == nil {
             throw ValidationError("--precision int8 needs --calibration DATASET (its training split sets the ranges).")
         }

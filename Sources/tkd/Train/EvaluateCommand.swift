@@ -89,7 +89,7 @@ struct EvaluateCommand: ParsableCommand {
         guard batch >= 1 else { throw ValidationError("--batch must be positive; got \(batch).") }
         let detectorSet =
             detector.hopMs != nil || detector.threshold != nil || detector.smoothing != nil
-            || detector.cooldownMs != nil || detector.labels != nil
+            || detector.cooldownMs != nil || detector.labels != nil || detector.resetEvery != 0
         if !stream && (detectorSet || toleranceMs != nil) {
             throw ValidationError("detector settings and --tolerance-ms apply only with --stream.")
         }
@@ -191,7 +191,7 @@ struct EvaluateCommand: ParsableCommand {
         let evaluator = try StreamEvaluator(
             scorer: scorer, settings: settings, toleranceMs: tolerance,
             thresholds: StreamEvaluator.sweep(step: sweepStep),
-            batch: batch)
+            batch: batch, stateResetWindows: detector.resetEvery)
         let reporter = ProgressReporter(label: "streams", total: nil, mode: options.progressMode)
         let metrics = try evaluator.evaluate(
             dataset: URL(fileURLWithPath: dataset), split: splitValue, modelName: name,
