@@ -119,6 +119,12 @@ struct StreamingExportTests {
             "--reset-every 2 at whole seconds against the window graph")
         // Between them the copy read has heard 1-2 s: not the window graph's, and not reset0's either.
         #expect(reset.map(\.1) != (0..<31).map { Array(rows[($0 * k)..<(($0 + 1) * k)]) })
+        // A streaming export's scores come every whole number of 20-ms calls: a 30-ms hop is refused.
+        var odd = settings
+        odd.hopMs = 30
+        #expect(throws: DeployError.self) {
+            try Detector(scorer: try ExportedModel(dir.appendingPathComponent("a")), settings: odd)
+        }
         // Restarting applies to streaming exports only, every N ≥ 2 windows.
         #expect(throws: DeployError.self) {
             try Detector(scorer: windowModel, settings: settings, stateResetWindows: 2)

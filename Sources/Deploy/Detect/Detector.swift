@@ -117,6 +117,15 @@ public final class Detector {
             }
         }
         self.stateResetWindows = stateResetWindows
+        if let st = (scorer as? ExportedModel)?.manifest.streaming,
+            (settings.hopMs * scorer.sampleRate / 1000) % st.hopSamples != 0
+                || (settings.hopMs * scorer.sampleRate) % 1000 != 0
+        {
+            throw DeployError.input(
+                path: "--hop-ms",
+                reason: "is \(settings.hopMs) ms; a streaming export reads its scores every whole number of its "
+                    + "\(st.hopSamples)-sample calls (\(st.hopSamples * 1000 / scorer.sampleRate) ms)")
+        }
         if let p = settings.problem(modelLabels: scorer.labels, sampleRate: scorer.sampleRate) {
             throw DeployError.export(field: "detector", reason: p)
         }
