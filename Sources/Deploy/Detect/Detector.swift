@@ -250,29 +250,29 @@ public final class Detector {
                     try emit(end: consumed, probs: Array(latest[(c * k)..<((c + 1) * k)]), peak: nil)
                 }
             }
+            /// Every whole hop the buffer holds (or, padding a short recording, up to its first window).
+            func hearBuffer(untilFirstWindow: Bool = false) throws {
+                var at = 0
+                while at + step <= buffer.count && !(untilFirstWindow && windows > 0) {
+                    try hear(buffer[at..<(at + step)])
+                    at += step
+                }
+                buffer.removeFirst(at)
+            }
             while true {
                 let block = try stream.read()
                 if block.isEmpty { break }
                 buffer += block
                 total += block.count
                 progress?(stream.framesRead, stream.frames)
-                var at = 0
-                while at + step <= buffer.count {
-                    try hear(buffer[at..<(at + step)])
-                    at += step
-                }
-                buffer.removeFirst(at)
+                try hearBuffer()
             }
             var padded = false
             if windows == 0 {
                 guard total > 0 else { throw DeployError.input(path: url.path, reason: "no samples; expected audio") }
                 padded = total < w
                 buffer += [Float](repeating: 0, count: max(w - consumed - buffer.count, 0))
-                var at = 0
-                while at + step <= buffer.count && windows == 0 {
-                    try hear(buffer[at..<(at + step)])
-                    at += step
-                }
+                try hearBuffer(untilFirstWindow: true)
             }
             return Summary(
                 file: file, seconds: Double(total) / Double(rate), windows: windows, detections: fired, padded: padded,
